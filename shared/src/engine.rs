@@ -1,0 +1,164 @@
+//! The engine: selects the checks that report on each resource, applies the generic rules
+//! (plan not declared, resource deleted, region outside the connector) and runs the pure checks.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::checks::{Check, Compliance, Ctx, Outcome, ALL};
+use crate::graph::{ItemId, ResourceGraph};
+use crate::model::{resources::KNOWN_TYPES, ConfigurationItem, ACCOUNT_TYPE, GLOBAL_REGION};
+use crate::plans::{self, Plan, PlanReadiness};
+use crate::settings::Settings;
+
+/// Longest annotation kept (AWS Config's own limit, 256, is applied where results go to Config).
+pub const MAX_ANNOTATION: usize = 1024;
+
+/// One check's result on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    /// Account id.
+    pub account_id: String,
+    /// Region (`global` for account-level and IAM results).
+    pub aws_region: String,
+    /// Resource type (`AWS::::Account` for account-level results).
+    pub resource_type: String,
+    /// Resource id (the account id for account-level results).
+    pub resource_id: String,
+    /// Check id.
+    pub check_id: String,
+    /// The check's plan.
+    pub plan: Plan,
+    /// The result.
+    pub compliance: Compliance,
+    /// Why.
+    pub annotation: String,
+    /// Capture time of the configuration item the result is based on.
+    #[serde(skip)]
+    pub capture_time: Option<DateTime<Utc>>,
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
+pub fn truncate_annotation(mut s: String, max: usize) -> String {
+    const MARK: &str = " [truncated]";
+    if s.len() <= max {
+        return s;
+    }
+    let mut cut = max.saturating_sub(MARK.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push_str(MARK);
+    s
+}
+
+/// Runs `check` on `item`, with the generic rules first.
+pub fn evaluate_check(check: &Check, graph: &ResourceGraph, item: &ConfigurationItem, settings: &Settings) -> Outcome {
+    if !settings.plan_declared(check.plan) {
+        return Outcome::not_applicable(format!("plan `{}` is not declared in settings.plans", check.plan));
+    }
+    if item.status.is_deleted() {
+        return Outcome::not_applicable("the resource was deleted");
+    }
+    if !item.status.is_evaluable() {
+        return Outcome::not_applicable("the resource type is not recorded by AWS Config");
+    }
+    if !settings.region_in_connector(&item.region) {
+        return Outcome::not_applicable(format!("region {} is not covered by the connector", item.region));
+    }
+    (check.evaluate)(&Ctx { graph, item, settings })
+}
+
+/// Evaluates every check that reports on the item `id`.
+pub fn evaluate_item(graph: &ResourceGraph, id: ItemId, settings: &Settings) -> Vec<Evaluation> {
+    let item = graph.item(id);
+    ALL.iter()
+        .filter(|c| c.applies_to(&item.resource_type))
+        .map(|check| {
+            let outcome = evaluate_check(check, graph, item, settings);
+            Evaluation {
+                account_id: item.account_id.clone(),
+                aws_region: item.region.clone(),
+                resource_type: item.resource_type.clone(),
+                resource_id: item.resource_id.clone(),
+                check_id: check.id.to_owned(),
+                plan: check.plan,
+                compliance: outcome.compliance,
+                annotation: truncate_annotation(outcome.annotation, MAX_ANNOTATION),
+                capture_time: item.capture_time,
+            }
+        })
+        .collect()
+}
+
+/// Everything a scan produces.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanResult {
+    /// One entry per resource × check that reports on it.
+    pub evaluations: Vec<Evaluation>,
+    /// One entry per account × region × plan.
+    pub plans: Vec<PlanReadiness>,
+    /// Items whose type no check reads, counted by type.
+    #[serde(skip)]
+    pub ignored_types: BTreeMap<String, usize>,
+    /// Configuration items read.
+    #[serde(skip)]
+    pub items: usize,
+}
+
+/// Regions per account as the rollup sees them (`global` alone for an account with no regional item).
+pub fn regions_by_account(graph: &ResourceGraph) -> BTreeMap<String, Vec<String>> {
+    graph
+        .accounts()
+        .into_iter()
+        .map(|a| {
+            let mut regions: Vec<String> = graph.regions(a).into_iter().map(str::to_owned).collect();
+            if regions.is_empty() {
+                regions.push(GLOBAL_REGION.to_owned());
+            }
+            (a.to_owned(), regions)
+        })
+        .collect()
+}
+
+/// Evaluates every resource of the graph and rolls the results up per plan.
+pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl FnMut(usize)) -> ScanResult {
+    let mut evaluations = Vec::new();
+    let mut ignored_types: BTreeMap<String, usize> = BTreeMap::new();
+    let mut items = 0;
+    for (id, item) in graph.items().iter().enumerate() {
+        if item.resource_type != ACCOUNT_TYPE {
+            items += 1;
+            progress(items);
+        }
+        if item.resource_type != ACCOUNT_TYPE && !KNOWN_TYPES.contains(&item.resource_type.as_str()) {
+            *ignored_types.entry(item.resource_type.clone()).or_default() += 1;
+            continue;
+        }
+        evaluations.extend(evaluate_item(graph, id, settings));
+    }
+    let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
+    ScanResult { evaluations, plans, ignored_types, items }
+}
+
+/// Parses nothing, builds the graph from `items` and scans it.
+pub fn scan(items: Vec<ConfigurationItem>, settings: &Settings) -> ScanResult {
+    scan_graph(&ResourceGraph::build(items), settings, |_| {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        let s = "é".repeat(300);
+        let t = truncate_annotation(s, 256);
+        assert!(t.len() <= 256 && t.ends_with("[truncated]"));
+        assert_eq!(truncate_annotation("short".into(), 256), "short");
+    }
+}

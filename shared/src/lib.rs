@@ -1,0 +1,19 @@
+//! # defender-prereqs core
+//!
+//! Pure domain logic shared by the CLI and the Lambda functions: it parses AWS Config
+//! configuration items, joins them into a [`graph::ResourceGraph`], evaluates every prerequisite
+//! check of Microsoft Defender for Cloud's AWS plans ([`checks::ALL`]) and rolls the results up
+//! into per-plan readiness ([`plans`]). It has no AWS SDK dependency and does no I/O besides
+//! reading local files in [`snapshot`] and [`settings`].
+
+pub mod checks;
+pub mod engine;
+pub mod error;
+pub mod graph;
+pub mod model;
+pub mod plans;
+pub mod settings;
+pub mod snapshot;
+pub mod state;
+
+pub use error::{Error, Result};

@@ -1,0 +1,252 @@
+//! AWS Config configuration items as Config delivers them: in snapshots, in rule invocations
+//! (`configurationItem`), in EventBridge "Config Configuration Item Change" events, and from the
+//! API (`GetResourceConfigHistory`, where `configuration` is a JSON string and the relationship
+//! key is `relationshipName` instead of `name`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use super::resources::Resource;
+use crate::error::{Error, ItemLocation, Result};
+
+/// `configurationItemStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum ItemStatus {
+    /// `OK`: the resource was updated.
+    Ok,
+    /// `ResourceDiscovered`: a new resource.
+    ResourceDiscovered,
+    /// `ResourceNotRecorded`: discovered, but its type is not recorded.
+    ResourceNotRecorded,
+    /// `ResourceDeleted`.
+    ResourceDeleted,
+    /// `ResourceDeletedNotRecorded`.
+    ResourceDeletedNotRecorded,
+}
+
+impl ItemStatus {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "OK" => Self::Ok,
+            "ResourceDiscovered" => Self::ResourceDiscovered,
+            "ResourceNotRecorded" => Self::ResourceNotRecorded,
+            "ResourceDeleted" => Self::ResourceDeleted,
+            "ResourceDeletedNotRecorded" => Self::ResourceDeletedNotRecorded,
+            _ => return None,
+        })
+    }
+
+    /// Whether the item describes a live resource whose configuration can be evaluated
+    /// (AWS's own rule samples and rdklib evaluate only `OK` and `ResourceDiscovered`).
+    pub fn is_evaluable(self) -> bool {
+        matches!(self, Self::Ok | Self::ResourceDiscovered)
+    }
+
+    /// Whether the resource is gone.
+    pub fn is_deleted(self) -> bool {
+        matches!(self, Self::ResourceDeleted | Self::ResourceDeletedNotRecorded)
+    }
+}
+
+/// One relationship of an item to another resource.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relationship {
+    /// Type of the related resource.
+    #[serde(default)]
+    pub resource_type: Option<String>,
+    /// Id of the related resource (absent for some IAM relationships, which carry a name only).
+    #[serde(default)]
+    pub resource_id: Option<String>,
+    /// Name of the related resource.
+    #[serde(default)]
+    pub resource_name: Option<String>,
+    /// `name` in notifications and snapshots, `relationshipName` in API results.
+    #[serde(default, alias = "relationshipName")]
+    pub name: Option<String>,
+}
+
+/// A parsed configuration item: the envelope plus the typed configuration of known resource types.
+#[derive(Debug, Clone)]
+pub struct ConfigurationItem {
+    /// `awsAccountId` (`accountId` in API results).
+    pub account_id: String,
+    /// `awsRegion` (`global` for IAM).
+    pub region: String,
+    /// `resourceType`, e.g. `AWS::EC2::Instance`.
+    pub resource_type: String,
+    /// `resourceId`.
+    pub resource_id: String,
+    /// `resourceName`.
+    pub resource_name: Option<String>,
+    /// `ARN` (`arn` in API results).
+    pub arn: Option<String>,
+    /// `configurationItemStatus` (`OK` when absent).
+    pub status: ItemStatus,
+    /// `configurationItemCaptureTime`.
+    pub capture_time: Option<DateTime<Utc>>,
+    /// `tags`, as a map whichever shape they came in.
+    pub tags: BTreeMap<String, String>,
+    /// `relationships`.
+    pub relationships: Vec<Relationship>,
+    /// The typed `configuration` (`Resource::Other` for types no check reads, and for deleted items).
+    pub resource: Resource,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawItem<'a> {
+    #[serde(default, alias = "accountId")]
+    aws_account_id: Option<String>,
+    #[serde(default)]
+    aws_region: Option<String>,
+    #[serde(default)]
+    resource_type: Option<String>,
+    #[serde(default)]
+    resource_id: Option<String>,
+    #[serde(default)]
+    resource_name: Option<String>,
+    #[serde(default, rename = "ARN", alias = "arn")]
+    arn: Option<String>,
+    #[serde(default)]
+    configuration_item_status: Option<String>,
+    #[serde(default)]
+    configuration_item_capture_time: Option<Timestamp>,
+    #[serde(default, deserialize_with = "tags")]
+    tags: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "super::resources::nullable")]
+    relationships: Vec<Relationship>,
+    #[serde(default, borrow)]
+    configuration: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    supplementary_configuration: Option<&'a RawValue>,
+}
+
+/// Config writes capture times as ISO 8601 strings; the API's JSON form uses epoch seconds.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Timestamp {
+    Text(String),
+    Epoch(f64),
+}
+
+impl Timestamp {
+    fn to_utc(&self) -> std::result::Result<DateTime<Utc>, String> {
+        match self {
+            Self::Text(s) => DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| format!("`{s}` is not an RFC 3339 timestamp: {e}")),
+            Self::Epoch(secs) => {
+                let millis = (secs * 1000.0).round();
+                if !millis.is_finite() || millis.abs() > 1e15 {
+                    return Err(format!("{secs} is not an epoch time in seconds"));
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                Utc.timestamp_millis_opt(millis as i64)
+                    .single()
+                    .ok_or_else(|| format!("{secs} is not an epoch time in seconds"))
+            }
+        }
+    }
+}
+
+/// Tags arrive as a map (`{"k":"v"}`) in notifications and snapshots, and as a list of
+/// `{key, value}` / `{Key, Value}` from some APIs and emulators.
+fn tags<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Pair {
+        #[serde(alias = "Key")]
+        key: String,
+        #[serde(default, alias = "Value")]
+        value: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tags {
+        Map(BTreeMap<String, Option<String>>),
+        List(Vec<Pair>),
+    }
+    Ok(match Option::<Tags>::deserialize(d)? {
+        None => BTreeMap::new(),
+        Some(Tags::Map(m)) => m.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect(),
+        Some(Tags::List(l)) => l.into_iter().map(|p| (p.key, p.value.unwrap_or_default())).collect(),
+    })
+}
+
+fn item_error(location: &ItemLocation, field: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::Item { location: location.clone(), field: field.into(), message: message.into() }
+}
+
+impl ConfigurationItem {
+    /// Parses one configuration item from its JSON text. `index` is its position in the input,
+    /// used only to name it in errors.
+    pub fn from_json(json: &str, index: Option<usize>) -> Result<Self> {
+        let mut location = ItemLocation { index, resource_type: None, resource_id: None };
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let raw: RawItem<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            item_error(&location, field, e.into_inner().to_string())
+        })?;
+        location.resource_type.clone_from(&raw.resource_type);
+        location.resource_id.clone_from(&raw.resource_id);
+        let resource_type = raw.resource_type.ok_or_else(|| item_error(&location, "resourceType", "missing"))?;
+        let resource_id = raw.resource_id.ok_or_else(|| item_error(&location, "resourceId", "missing"))?;
+        let account_id = raw.aws_account_id.ok_or_else(|| item_error(&location, "awsAccountId", "missing"))?;
+        let region = raw.aws_region.ok_or_else(|| item_error(&location, "awsRegion", "missing"))?;
+        let status = match raw.configuration_item_status.as_deref() {
+            None => ItemStatus::Ok,
+            Some(s) => ItemStatus::parse(s).ok_or_else(|| {
+                item_error(&location, "configurationItemStatus", format!("unknown status `{s}`"))
+            })?,
+        };
+        let capture_time = raw
+            .configuration_item_capture_time
+            .map(|t| t.to_utc())
+            .transpose()
+            .map_err(|m| item_error(&location, "configurationItemCaptureTime", m))?;
+        let resource = if status.is_deleted() || status == ItemStatus::ResourceNotRecorded {
+            Resource::Other
+        } else {
+            Resource::parse(&resource_type, raw.configuration, raw.supplementary_configuration)
+                .map_err(|(field, message)| item_error(&location, field, message))?
+        };
+        Ok(Self {
+            account_id,
+            region,
+            resource_type,
+            resource_id,
+            resource_name: raw.resource_name,
+            arn: raw.arn,
+            status,
+            capture_time,
+            tags: raw.tags,
+            relationships: raw.relationships,
+            resource,
+        })
+    }
+
+    /// The item's ARN, or one built from its type and id for the types whose ARN shape is fixed.
+    pub fn arn_or_derived(&self) -> Option<String> {
+        if let Some(a) = &self.arn {
+            return Some(a.clone());
+        }
+        match self.resource_type.as_str() {
+            "AWS::EC2::Instance" => {
+                Some(format!("arn:aws:ec2:{}:{}:instance/{}", self.region, self.account_id, self.resource_id))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this item carries a tag `key` (with `value`, when given).
+    pub fn has_tag(&self, key: &str, value: Option<&str>) -> bool {
+        match (self.tags.get(key), value) {
+            (Some(_), None) => true,
+            (Some(v), Some(want)) => v == want,
+            (None, _) => false,
+        }
+    }
+}

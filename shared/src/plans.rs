@@ -1,0 +1,221 @@
+//! Defender plans, their dependency graph and the per account × region × plan readiness rollup.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{self, Compliance};
+use crate::engine::Evaluation;
+use crate::model::GLOBAL_REGION;
+use crate::settings::Settings;
+
+/// A Defender for Cloud plan (or the connector/CSPM root).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    /// The AWS connector and Defender CSPM: the root every other plan needs.
+    Cspm,
+    /// Defender for Servers (EC2).
+    Servers,
+    /// Defender for SQL on EC2 and RDS Custom.
+    Sql,
+    /// Defender for Containers (EKS, ECR).
+    Containers,
+    /// Defender for open-source relational databases (RDS, Aurora).
+    Oss,
+}
+
+impl Plan {
+    /// Every plan, dependencies first.
+    pub const ALL: [Plan; 5] = [Plan::Cspm, Plan::Servers, Plan::Sql, Plan::Containers, Plan::Oss];
+
+    /// Wire name (`cspm`, `servers`, `sql`, `containers`, `oss`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cspm => "cspm",
+            Self::Servers => "servers",
+            Self::Sql => "sql",
+            Self::Containers => "containers",
+            Self::Oss => "oss",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Product name.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Cspm => "Connector / Defender CSPM",
+            Self::Servers => "Defender for Servers",
+            Self::Sql => "Defender for SQL (EC2, RDS Custom)",
+            Self::Containers => "Defender for Containers (EKS, ECR)",
+            Self::Oss => "Defender for open-source relational databases (RDS)",
+        }
+    }
+
+    /// The plan this one needs directly: SQL needs Servers (its Arc agent comes from the
+    /// Servers auto-provisioning pipeline); every other plan needs the connector.
+    pub fn requires(self) -> Option<Plan> {
+        match self {
+            Self::Cspm => None,
+            Self::Sql => Some(Self::Servers),
+            Self::Servers | Self::Containers | Self::Oss => Some(Self::Cspm),
+        }
+    }
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Readiness of a plan in one account and region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlanStatus {
+    /// No prerequisite is NON_COMPLIANT (see `unverified` for the ones the input could not show).
+    Ready,
+    /// At least one prerequisite is NON_COMPLIANT, or a plan it needs is blocked.
+    Blocked,
+    /// The plan is not declared, or nothing in this region is in its scope.
+    NotApplicable,
+}
+
+impl PlanStatus {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "READY",
+            Self::Blocked => "BLOCKED",
+            Self::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+/// Why a plan is blocked: a NON_COMPLIANT check on a resource, or a blocked plan it needs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Blocker {
+    /// A check is NON_COMPLIANT.
+    #[serde(rename = "check")]
+    Check {
+        /// The check id.
+        check_id: String,
+        /// The resource type.
+        resource_type: String,
+        /// The resource id.
+        resource_id: String,
+        /// Why.
+        annotation: String,
+    },
+    /// A plan this one needs is blocked in the same account and region.
+    #[serde(rename = "plan")]
+    Plan {
+        /// The blocked plan.
+        plan: Plan,
+    },
+}
+
+/// The rollup of one plan in one account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanReadiness {
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub aws_region: String,
+    /// The plan.
+    pub plan: Plan,
+    /// READY / BLOCKED / NOT_APPLICABLE.
+    pub status: PlanStatus,
+    /// Why it is blocked (empty unless BLOCKED).
+    pub blockers: Vec<Blocker>,
+    /// Checks whose result the input could not decide (`checkId resourceType resourceId`).
+    pub unverified: Vec<String>,
+}
+
+/// Rolls evaluations up per account × region × plan. Regions are those with regional items;
+/// account-level and IAM (`global`) results count in every region of their account. A region's
+/// plan is NOT_APPLICABLE when the plan is not declared, or (for plans other than the connector)
+/// when no regional resource is in its scope.
+pub fn rollup(evaluations: &[Evaluation], regions_by_account: &BTreeMap<String, Vec<String>>, settings: &Settings) -> Vec<PlanReadiness> {
+    #[derive(Default)]
+    struct Acc {
+        blockers: BTreeSet<Blocker>,
+        unverified: BTreeSet<String>,
+        in_scope: bool,
+    }
+    let mut acc: BTreeMap<(&str, &str, Plan), Acc> = BTreeMap::new();
+    let empty = Vec::new();
+    for e in evaluations {
+        let regions: Vec<&str> = if e.aws_region == GLOBAL_REGION {
+            regions_by_account.get(&e.account_id).unwrap_or(&empty).iter().map(String::as_str).collect()
+        } else {
+            vec![e.aws_region.as_str()]
+        };
+        for region in regions {
+            let a = acc.entry((e.account_id.as_str(), region, e.plan)).or_default();
+            if e.aws_region != GLOBAL_REGION && e.compliance != Compliance::NotApplicable {
+                a.in_scope = true;
+            }
+            match e.compliance {
+                Compliance::NonCompliant => {
+                    a.blockers.insert(Blocker::Check {
+                        check_id: e.check_id.clone(),
+                        resource_type: e.resource_type.clone(),
+                        resource_id: e.resource_id.clone(),
+                        annotation: e.annotation.clone(),
+                    });
+                }
+                Compliance::InsufficientData => {
+                    a.unverified.insert(format!("{} {} {}", e.check_id, e.resource_type, e.resource_id));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (account, regions) in regions_by_account {
+        for region in regions {
+            let mut statuses: BTreeMap<Plan, PlanStatus> = BTreeMap::new();
+            for plan in Plan::ALL {
+                let a = acc.remove(&(account.as_str(), region.as_str(), plan)).unwrap_or_default();
+                let mut blockers: Vec<Blocker> = a.blockers.into_iter().collect();
+                if let Some(req) = plan.requires() {
+                    if statuses.get(&req) == Some(&PlanStatus::Blocked) {
+                        blockers.insert(0, Blocker::Plan { plan: req });
+                    }
+                }
+                let status = if !settings.plan_declared(plan) || (plan != Plan::Cspm && !a.in_scope) {
+                    blockers.clear();
+                    PlanStatus::NotApplicable
+                } else if blockers.is_empty() {
+                    PlanStatus::Ready
+                } else {
+                    PlanStatus::Blocked
+                };
+                statuses.insert(plan, status);
+                let unverified =
+                    if status == PlanStatus::NotApplicable { Vec::new() } else { a.unverified.into_iter().collect() };
+                out.push(PlanReadiness {
+                    account_id: account.clone(),
+                    aws_region: region.clone(),
+                    plan,
+                    status,
+                    blockers,
+                    unverified,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The plan a check id belongs to, by the registry.
+pub fn plan_of(check_id: &str) -> Option<Plan> {
+    checks::by_id(check_id).map(|c| c.plan)
+}

@@ -1,0 +1,419 @@
+//! Settings: the Azure-side facts AWS cannot show (which plans are switched on, the connector's
+//! audiences and regions, role names, declared egress) and every inferred constant of the catalog,
+//! each with a documented default. Read from TOML (`.toml`) or JSON (any other extension).
+//! Unknown keys are rejected so that a typo cannot silently fall back to a default.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::plans::Plan;
+
+/// All settings. `Settings::default()` is what a scan uses without a settings file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Plans switched on in Azure. A plan not listed has its checks reported NOT_APPLICABLE
+    /// ("plan not declared"). Default: all five, so a first scan shows readiness for every plan.
+    pub plans: Vec<Plan>,
+    /// AWS regions the connector covers; empty means every region.
+    pub connector_regions: Vec<String>,
+    /// Azure tenant id (used in annotations only).
+    pub azure_tenant_id: Option<String>,
+    /// The connector's OIDC identity provider.
+    pub oidc: OidcSettings,
+    /// IAM role names created by the connector stack.
+    pub roles: RoleNames,
+    /// Connector features switched on (they decide which feature roles must exist).
+    pub features: Features,
+    /// CloudFormation stack names of the connector; `cspm.stack-healthy` is NOT_APPLICABLE to
+    /// every other stack. Default: none configured.
+    pub connector_stack_names: Vec<String>,
+    /// Defender for Servers options.
+    pub servers: ServersSettings,
+    /// Defender for SQL options.
+    pub sql: SqlSettings,
+    /// Defender for Containers options.
+    pub containers: ContainersSettings,
+    /// Defender for open-source relational databases options.
+    pub oss: OssSettings,
+    /// Declared facts that no configuration item shows (egress, SCPs, quotas), for every account.
+    pub facts: DeclaredFacts,
+    /// Per-account overrides of `facts`, keyed by account id.
+    pub accounts: BTreeMap<String, DeclaredFacts>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            plans: Plan::ALL.to_vec(),
+            connector_regions: Vec::new(),
+            azure_tenant_id: None,
+            oidc: OidcSettings::default(),
+            roles: RoleNames::default(),
+            features: Features::default(),
+            connector_stack_names: Vec::new(),
+            servers: ServersSettings::default(),
+            sql: SqlSettings::default(),
+            containers: ContainersSettings::default(),
+            oss: OssSettings::default(),
+            facts: DeclaredFacts::default(),
+            accounts: BTreeMap::new(),
+        }
+    }
+}
+
+/// The Defender OIDC provider. [I] the exact URL form is inferred from the provider's IAM name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcSettings {
+    /// Provider URL without scheme. Default `sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/`.
+    pub provider_url: String,
+    /// Audiences (`ClientIdList`) the connector needs. They appear only in the generated
+    /// CloudFormation template, so they must be configured; default: none (not checked).
+    pub audiences: Vec<String>,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self { provider_url: "sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/".to_owned(), audiences: Vec::new() }
+    }
+}
+
+impl OidcSettings {
+    /// The provider's IAM ARN in `account`.
+    pub fn provider_arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:oidc-provider/{}", self.provider_url)
+    }
+}
+
+/// Role names. Containers roles accept the current and the legacy name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoleNames {
+    /// Default `CspmMonitorAws` ("confirm the role name configured").
+    pub cspm_monitor: String,
+    /// Default `DefenderForCloud-AgentlessScanner`.
+    pub agentless_scanner: String,
+    /// Default `SensitiveDataDiscovery`, `DefenderForCloud-DataSecurityPostureDB`.
+    pub data_discovery: Vec<String>,
+    /// Default `DefenderForCloud-Ciem`, `DefenderForCloud-OidcCiem`.
+    pub ciem: Vec<String>,
+    /// Default `DefenderForCloud-ArcAutoProvisioning`.
+    pub arc_autoprovisioning: String,
+    /// Default `DefenderForCloud-DefenderForServers` (JIT network access).
+    pub servers_jit: String,
+    /// Default `DefenderForCloud-DataThreatProtectionDB`.
+    pub oss_threat_protection: String,
+    /// Either name: `MDCContainersAgentlessDiscoveryK8sRole`.
+    pub containers_k8s_discovery: Vec<String>,
+    /// Either name: `MDCContainersImageAssessmentRole`.
+    pub containers_image_assessment: Vec<String>,
+    /// The four audit-log pipeline roles; each entry lists the accepted names (current, legacy).
+    pub containers_pipeline: Vec<Vec<String>>,
+}
+
+impl Default for RoleNames {
+    fn default() -> Self {
+        let v = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        Self {
+            cspm_monitor: "CspmMonitorAws".to_owned(),
+            agentless_scanner: "DefenderForCloud-AgentlessScanner".to_owned(),
+            data_discovery: v(&["SensitiveDataDiscovery", "DefenderForCloud-DataSecurityPostureDB"]),
+            ciem: v(&["DefenderForCloud-Ciem", "DefenderForCloud-OidcCiem"]),
+            arc_autoprovisioning: "DefenderForCloud-ArcAutoProvisioning".to_owned(),
+            servers_jit: "DefenderForCloud-DefenderForServers".to_owned(),
+            oss_threat_protection: "DefenderForCloud-DataThreatProtectionDB".to_owned(),
+            containers_k8s_discovery: v(&["MDCContainersAgentlessDiscoveryK8sRole"]),
+            containers_image_assessment: v(&["MDCContainersImageAssessmentRole"]),
+            containers_pipeline: vec![
+                v(&["MDCContainersK8sRole", "DefenderForCloud-Containers-K8s"]),
+                v(&["MDCContainersK8sDataCollectionRole", "DefenderForCloud-DataCollection"]),
+                v(&[
+                    "MDCContainersK8sCloudWatchToKinesisRole",
+                    "DefenderForCloud-Containers-K8s-cloudwatch-to-kinesis",
+                ]),
+                v(&["MDCContainersK8sKinesisToS3Role", "DefenderForCloud-Containers-K8s-kinesis-to-s3"]),
+            ],
+        }
+    }
+}
+
+/// Connector features (Azure side). Defaults follow the portal's defaults for a new connector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Features {
+    /// Agentless scanning (Defender CSPM / Servers). Default true.
+    pub agentless_scanning: bool,
+    /// Sensitive data discovery. Default true.
+    pub data_discovery: bool,
+    /// Permissions management (CIEM). Default false: it needs Entra roles many tenants lack.
+    pub ciem: bool,
+    /// Agentless Kubernetes API access (Containers / CSPM). Default true.
+    pub k8s_api_access: bool,
+    /// Registry vulnerability assessment (ECR). Default true.
+    pub registry_access: bool,
+    /// Arc auto-provisioning for Servers. Default true.
+    pub arc_autoprovisioning: bool,
+    /// Just-in-time VM access. Default false.
+    pub jit_access: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self {
+            agentless_scanning: true,
+            data_discovery: true,
+            ciem: false,
+            k8s_api_access: true,
+            registry_access: true,
+            arc_autoprovisioning: true,
+            jit_access: false,
+        }
+    }
+}
+
+/// A tag that excludes a resource from a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagMatch {
+    /// Tag key.
+    pub key: String,
+    /// Tag value; any value when absent.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// Defender for Servers options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServersSettings {
+    /// Instances with any of these tags are out of scope. Default none. [I]
+    pub exclusion_tags: Vec<TagMatch>,
+    /// Managed policy SSM needs. Default `arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore`.
+    pub ssm_core_policy_arn: String,
+    /// Accept an inline policy granting `ssm:UpdateInstanceInformation` and the `ssmmessages:*`
+    /// channel actions as equivalent. Default true. [I]
+    pub accept_equivalent_inline_policy: bool,
+    /// Default Host Management Configuration is on in every connector region (SSM then manages
+    /// instances without a profile policy). Not MS-documented. Default false. [I]
+    pub default_host_management: bool,
+    /// A proxy is declared for instances without a direct internet route. Default false.
+    pub proxy_declared: bool,
+}
+
+impl Default for ServersSettings {
+    fn default() -> Self {
+        Self {
+            exclusion_tags: Vec::new(),
+            ssm_core_policy_arn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore".to_owned(),
+            accept_equivalent_inline_policy: true,
+            default_host_management: false,
+            proxy_declared: false,
+        }
+    }
+}
+
+/// Defender for SQL options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqlSettings {
+    /// A tag that marks an EC2 instance as running SQL Server. Default `defender-prereqs:sql`. [I]
+    pub target_tag: String,
+    /// Name-tag prefix of the EC2 host RDS Custom creates for a DB instance, followed by the DB
+    /// instance identifier. Default `do-not-delete-rds-custom-`. [I]
+    pub rds_custom_host_name_prefix: String,
+}
+
+impl Default for SqlSettings {
+    fn default() -> Self {
+        Self {
+            target_tag: "defender-prereqs:sql".to_owned(),
+            rds_custom_host_name_prefix: "do-not-delete-rds-custom-".to_owned(),
+        }
+    }
+}
+
+/// Defender for Containers options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContainersSettings {
+    /// Oldest EKS version AWS still supports (standard or extended). Default `1.31`. [I]
+    pub min_eks_version: String,
+    /// Control-plane log types that must be on. Default `audit` (troubleshooting also enables
+    /// `authenticator`).
+    pub required_log_types: Vec<String>,
+    /// Source CIDRs Defender reaches the API server from. Default `172.212.245.192/28`, `48.209.1.192/28`.
+    pub api_server_cidrs: Vec<String>,
+}
+
+impl Default for ContainersSettings {
+    fn default() -> Self {
+        Self {
+            min_eks_version: "1.31".to_owned(),
+            required_log_types: vec!["audit".to_owned()],
+            api_server_cidrs: vec!["172.212.245.192/28".to_owned(), "48.209.1.192/28".to_owned()],
+        }
+    }
+}
+
+/// Defender for open-source relational databases options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OssSettings {
+    /// Regions the plan does not support. Default Tel Aviv, Milan, Jakarta, Spain, Bahrain.
+    pub excluded_regions: Vec<String>,
+    /// Supported engines (Config `engine` strings). [I] for the exact strings.
+    pub engines: Vec<String>,
+    /// Oldest MySQL 8.0 version with the audit plugin. Default `8.0.28` (AWS; MS says 8.0.25).
+    pub mysql_min_80: String,
+    /// Oldest MariaDB version with the audit plugin. Default `10.3` (AWS; MS says 10.2).
+    pub mariadb_min: String,
+    /// An instance still on a `default.*` parameter group is NON_COMPLIANT (Defender replaces it
+    /// with `defenderfordatabases*` once the plan is on). Default true. [I]
+    pub default_group_is_blocker: bool,
+}
+
+impl Default for OssSettings {
+    fn default() -> Self {
+        let v = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        Self {
+            excluded_regions: v(&["il-central-1", "eu-south-1", "ap-southeast-3", "eu-south-2", "me-south-1"]),
+            engines: v(&["postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql", "aurora"]),
+            mysql_min_80: "8.0.28".to_owned(),
+            mariadb_min: "10.3".to_owned(),
+            default_group_is_blocker: true,
+        }
+    }
+}
+
+/// Facts only a person (or a live API call) can state. `None` means unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeclaredFacts {
+    /// STS is active in every connector region.
+    pub sts_active_in_connector_regions: Option<bool>,
+    /// No SCP or permissions boundary denies the Defender roles' actions.
+    pub no_scp_denies_defender: Option<bool>,
+    /// Tag policies allow the Defender tags (`AccountId`, `Cloud`, `InstanceId`, `MDFCSecurityConnector`).
+    pub defender_tags_allowed: Option<bool>,
+    /// Instances can reach the Azure Arc endpoints (firewall/proxy allow-list in place).
+    pub arc_egress_allowed: Option<bool>,
+    /// Instances can reach `*.<region>.arcdataservices.com` (SQL).
+    pub sql_egress_allowed: Option<bool>,
+    /// EKS nodes can reach `*.cloud.defender.microsoft.com:443` without a TLS-inspecting proxy.
+    pub sensor_egress_allowed: Option<bool>,
+    /// RDS parameter/option-group quotas leave room for the groups Defender creates.
+    pub rds_group_quota_ok: Option<bool>,
+}
+
+impl DeclaredFacts {
+    fn or(&self, fallback: &Self) -> Self {
+        Self {
+            sts_active_in_connector_regions: self
+                .sts_active_in_connector_regions
+                .or(fallback.sts_active_in_connector_regions),
+            no_scp_denies_defender: self.no_scp_denies_defender.or(fallback.no_scp_denies_defender),
+            defender_tags_allowed: self.defender_tags_allowed.or(fallback.defender_tags_allowed),
+            arc_egress_allowed: self.arc_egress_allowed.or(fallback.arc_egress_allowed),
+            sql_egress_allowed: self.sql_egress_allowed.or(fallback.sql_egress_allowed),
+            sensor_egress_allowed: self.sensor_egress_allowed.or(fallback.sensor_egress_allowed),
+            rds_group_quota_ok: self.rds_group_quota_ok.or(fallback.rds_group_quota_ok),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads settings from `path` (TOML for `.toml`, JSON otherwise).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        Self::parse(&text, is_toml, &path.display().to_string())
+    }
+
+    /// Parses settings text; `source_name` names it in errors.
+    pub fn parse(text: &str, toml_format: bool, source_name: &str) -> Result<Self> {
+        let err = |message: String| Error::Settings { source_name: source_name.to_owned(), message };
+        let settings: Self = if toml_format {
+            toml::from_str(text).map_err(|e| err(e.to_string()))?
+        } else {
+            serde_json::from_str(text).map_err(|e| err(e.to_string()))?
+        };
+        settings.validate().map_err(err)?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        crate::checks::version_parts(&self.containers.min_eks_version)
+            .ok_or_else(|| format!("containers.min_eks_version `{}` is not a version", self.containers.min_eks_version))?;
+        for v in [&self.oss.mysql_min_80, &self.oss.mariadb_min] {
+            crate::checks::version_parts(v).ok_or_else(|| format!("oss version `{v}` is not a version"))?;
+        }
+        if self.oidc.provider_url.contains("://") {
+            return Err("oidc.provider_url is written without a scheme, as IAM stores it".to_owned());
+        }
+        Ok(())
+    }
+
+    /// Whether `plan` is switched on.
+    pub fn plan_declared(&self, plan: Plan) -> bool {
+        self.plans.contains(&plan)
+    }
+
+    /// Whether the connector covers `region` (IAM's `global` always is).
+    pub fn region_in_connector(&self, region: &str) -> bool {
+        region == crate::model::GLOBAL_REGION
+            || self.connector_regions.is_empty()
+            || self.connector_regions.iter().any(|r| r == region)
+    }
+
+    /// The declared facts for `account` (per-account values over the global ones).
+    pub fn facts_for(&self, account: &str) -> DeclaredFacts {
+        match self.accounts.get(account) {
+            Some(f) => f.or(&self.facts),
+            None => self.facts.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_are_rejected_with_the_key_named() {
+        let e = Settings::parse(r#"{"plans":["servers"],"conector_regions":[]}"#, false, "s.json").unwrap_err();
+        assert!(e.to_string().contains("conector_regions"), "{e}");
+        let e = Settings::parse("plans = [\"sevrers\"]", true, "s.toml").unwrap_err();
+        assert!(e.to_string().contains("sevrers"), "{e}");
+    }
+
+    #[test]
+    fn partial_settings_keep_defaults_and_per_account_facts_override() {
+        let s = Settings::parse(
+            r#"
+            plans = ["cspm", "servers"]
+            [facts]
+            arc_egress_allowed = true
+            [accounts.111122223333]
+            arc_egress_allowed = false
+            "#,
+            true,
+            "s.toml",
+        )
+        .unwrap();
+        assert_eq!(s.roles.cspm_monitor, "CspmMonitorAws");
+        assert!(!s.plan_declared(Plan::Oss));
+        assert_eq!(s.facts_for("111122223333").arc_egress_allowed, Some(false));
+        assert_eq!(s.facts_for("999999999999").arc_egress_allowed, Some(true));
+    }
+
+    #[test]
+    fn bad_versions_are_rejected() {
+        let e = Settings::parse(r#"{"containers":{"min_eks_version":"latest"}}"#, false, "s.json").unwrap_err();
+        assert!(e.to_string().contains("min_eks_version"), "{e}");
+    }
+}

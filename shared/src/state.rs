@@ -1,0 +1,257 @@
+//! Recorded compliance state and what changed: the pure comparison every store (the CLI's
+//! embedded database, the functions' DynamoDB table) uses, so that "what changed since last
+//! time" means the same everywhere. Older results never overwrite newer ones.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::checks::Compliance;
+use crate::engine::Evaluation;
+use crate::plans::{Plan, PlanReadiness, PlanStatus};
+
+/// Identity of one recorded result: resource × check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalKey {
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub aws_region: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// Check id.
+    pub check_id: String,
+}
+
+impl EvalKey {
+    /// The key of an evaluation.
+    pub fn of(e: &Evaluation) -> Self {
+        Self {
+            account_id: e.account_id.clone(),
+            aws_region: e.aws_region.clone(),
+            resource_type: e.resource_type.clone(),
+            resource_id: e.resource_id.clone(),
+            check_id: e.check_id.clone(),
+        }
+    }
+}
+
+/// One recorded result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The plan.
+    pub plan: Plan,
+    /// The result.
+    pub compliance: Compliance,
+    /// Why.
+    pub annotation: String,
+    /// Capture time of the configuration it was based on.
+    pub capture_time: Option<DateTime<Utc>>,
+}
+
+/// A change of one resource × check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    /// Which result.
+    #[serde(flatten)]
+    pub key: EvalKey,
+    /// The plan.
+    pub plan: Plan,
+    /// Before (`None`: first seen).
+    pub previous: Option<Compliance>,
+    /// After (`None`: the resource is gone from the input).
+    pub current: Option<Compliance>,
+    /// Why (the new annotation, or the last one for a removal).
+    pub annotation: String,
+}
+
+/// A change of one plan's readiness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanTransition {
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub aws_region: String,
+    /// The plan.
+    pub plan: Plan,
+    /// Before (`None`: first seen).
+    pub previous: Option<PlanStatus>,
+    /// After.
+    pub current: PlanStatus,
+}
+
+/// What to write, and what changed.
+#[derive(Debug, Default, Clone)]
+pub struct Diff {
+    /// Results to insert or replace (new or changed, never older than what is recorded).
+    pub upserts: Vec<(EvalKey, Recorded)>,
+    /// Results to delete: their resource is gone from an input that covers its account.
+    pub removals: Vec<EvalKey>,
+    /// Compliance changes, removals included. Annotation-only changes are written but not listed.
+    pub transitions: Vec<Transition>,
+    /// Results ignored because what is recorded comes from a newer capture.
+    pub stale: usize,
+    /// Results identical to what is recorded (nothing to write).
+    pub unchanged: usize,
+}
+
+/// Compares a scan's results with what is recorded. `covered_accounts` are the accounts the
+/// input describes in full: a recorded result of such an account missing from `current` is
+/// removed, unless it was captured after `input_time` (the input is older than the state).
+pub fn diff(
+    previous: &HashMap<EvalKey, Recorded>,
+    current: &[Evaluation],
+    covered_accounts: &BTreeSet<String>,
+    input_time: Option<DateTime<Utc>>,
+) -> Diff {
+    let mut d = Diff::default();
+    let mut seen: BTreeSet<EvalKey> = BTreeSet::new();
+    for e in current {
+        let key = EvalKey::of(e);
+        seen.insert(key.clone());
+        let rec = Recorded {
+            plan: e.plan,
+            compliance: e.compliance,
+            annotation: e.annotation.clone(),
+            capture_time: e.capture_time,
+        };
+        match previous.get(&key) {
+            Some(old) if old.capture_time.is_some() && rec.capture_time.is_some() && old.capture_time > rec.capture_time => {
+                d.stale += 1;
+            }
+            Some(old) if old.compliance == rec.compliance && old.annotation == rec.annotation => d.unchanged += 1,
+            Some(old) => {
+                if old.compliance != rec.compliance {
+                    d.transitions.push(Transition {
+                        key: key.clone(),
+                        plan: e.plan,
+                        previous: Some(old.compliance),
+                        current: Some(rec.compliance),
+                        annotation: rec.annotation.clone(),
+                    });
+                }
+                d.upserts.push((key, rec));
+            }
+            None => {
+                d.transitions.push(Transition {
+                    key: key.clone(),
+                    plan: e.plan,
+                    previous: None,
+                    current: Some(rec.compliance),
+                    annotation: rec.annotation.clone(),
+                });
+                d.upserts.push((key, rec));
+            }
+        }
+    }
+    let mut gone: Vec<(&EvalKey, &Recorded)> = previous
+        .iter()
+        .filter(|(k, _)| covered_accounts.contains(&k.account_id) && !seen.contains(*k))
+        .filter(|(_, r)| match (r.capture_time, input_time) {
+            (Some(rec), Some(input)) => rec <= input,
+            _ => true,
+        })
+        .collect();
+    gone.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, r) in gone {
+        d.transitions.push(Transition {
+            key: k.clone(),
+            plan: r.plan,
+            previous: Some(r.compliance),
+            current: None,
+            annotation: r.annotation.clone(),
+        });
+        d.removals.push(k.clone());
+    }
+    d.transitions.sort_by(|a, b| a.key.cmp(&b.key));
+    d
+}
+
+/// Plan readiness changes between two rollups.
+pub fn plan_diff(previous: &BTreeMap<(String, String, Plan), PlanStatus>, current: &[PlanReadiness]) -> Vec<PlanTransition> {
+    current
+        .iter()
+        .filter_map(|p| {
+            let before = previous.get(&(p.account_id.clone(), p.aws_region.clone(), p.plan)).copied();
+            (before != Some(p.status)).then(|| PlanTransition {
+                account_id: p.account_id.clone(),
+                aws_region: p.aws_region.clone(),
+                plan: p.plan,
+                previous: before,
+                current: p.status,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn ev(id: &str, c: Compliance, t: i64) -> Evaluation {
+        Evaluation {
+            account_id: "1".into(),
+            aws_region: "r".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: id.into(),
+            check_id: "servers.instance-profile".into(),
+            plan: Plan::Servers,
+            compliance: c,
+            annotation: format!("{c}"),
+            capture_time: Utc.timestamp_opt(t, 0).single(),
+        }
+    }
+
+    fn record(d: &Diff, state: &mut HashMap<EvalKey, Recorded>) {
+        for (k, r) in &d.upserts {
+            state.insert(k.clone(), r.clone());
+        }
+        for k in &d.removals {
+            state.remove(k);
+        }
+    }
+
+    #[test]
+    fn first_change_same_stale_and_removed() {
+        let accts: BTreeSet<String> = ["1".to_owned()].into();
+        let mut state = HashMap::new();
+        let d = diff(&state, &[ev("a", Compliance::Compliant, 10), ev("b", Compliance::NonCompliant, 10)], &accts, None);
+        assert_eq!((d.upserts.len(), d.transitions.len()), (2, 2));
+        record(&d, &mut state);
+
+        // Same input again: nothing to write.
+        let d = diff(&state, &[ev("a", Compliance::Compliant, 10), ev("b", Compliance::NonCompliant, 10)], &accts, None);
+        assert_eq!((d.upserts.len(), d.unchanged, d.transitions.len()), (0, 2, 0));
+
+        // An older capture never overwrites a newer one.
+        let d = diff(&state, &[ev("a", Compliance::NonCompliant, 5), ev("b", Compliance::NonCompliant, 10)], &accts, None);
+        assert_eq!((d.upserts.len(), d.stale), (0, 1));
+
+        // b fixed, a deleted.
+        let d = diff(&state, &[ev("b", Compliance::Compliant, 20)], &accts, Utc.timestamp_opt(20, 0).single());
+        assert_eq!(d.removals.len(), 1);
+        let kinds: Vec<_> = d.transitions.iter().map(|t| (t.key.resource_id.as_str(), t.previous, t.current)).collect();
+        assert_eq!(
+            kinds,
+            vec![("a", Some(Compliance::Compliant), None), ("b", Some(Compliance::NonCompliant), Some(Compliance::Compliant))]
+        );
+    }
+
+    #[test]
+    fn an_older_input_does_not_remove_newer_state() {
+        let accts: BTreeSet<String> = ["1".to_owned()].into();
+        let mut state = HashMap::new();
+        record(&diff(&state, &[ev("a", Compliance::Compliant, 100)], &accts, None), &mut state);
+        let d = diff(&state, &[], &accts, Utc.timestamp_opt(50, 0).single());
+        assert!(d.removals.is_empty());
+        let other: BTreeSet<String> = ["2".to_owned()].into();
+        assert!(diff(&state, &[], &other, None).removals.is_empty());
+    }
+}
