@@ -432,7 +432,14 @@ pub(super) struct Os {
 pub(super) fn os_of(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Option<Os> {
     let id = inst.instance_id.as_deref().unwrap_or(&ctx.item.resource_id);
     let inv_name = ctx.graph.inventory_for(id).and_then(|i| match &i.resource {
-        Resource::SsmInventory(inv) => inv.info().and_then(|x| x.platform_name.clone()),
+        // SSM splits the OS: PlatformName "Amazon Linux" + PlatformVersion "2".
+        Resource::SsmInventory(inv) => inv.info().and_then(|x| {
+            let name = x.platform_name.as_deref()?;
+            Some(match x.platform_version.as_deref() {
+                Some(v) if !v.is_empty() => format!("{name} {v}"),
+                _ => name.to_owned(),
+            })
+        }),
         _ => None,
     });
     let name = inv_name.or_else(|| inst.platform_details.clone())?;
@@ -463,9 +470,9 @@ fn os_supported(ctx: &Ctx<'_>) -> Outcome {
     const SUPPORTED: &[&str] =
         &["ubuntu", "debian", "red hat", "rhel", "suse", "sles", "rocky", "oracle", "centos", "alma"];
     if lower.starts_with("amazon linux") {
-        return if lower.contains("2023") {
+        return if lower.starts_with("amazon linux 2023") {
             Outcome::compliant(format!("{} is Arc-supported in current docs (inferred){arm}", os.name))
-        } else if lower.contains(" 2") {
+        } else if lower.starts_with("amazon linux 2") {
             Outcome::compliant(format!("{} is Arc-supported{arm}", os.name))
         } else {
             Outcome::non_compliant(format!("{} (Amazon Linux 1) is not Arc-supported", os.name))

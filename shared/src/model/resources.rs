@@ -138,6 +138,64 @@ impl Resource {
     }
 }
 
+/// Facts that only service APIs know, attached to an item by a live reader (or a test):
+/// `ssm:DescribeInstanceInformation`, `eks:ListAccessEntries`, `eks:DescribeNodegroup`,
+/// `logs:DescribeSubscriptionFilters`, `rds:DescribeDBParameters`. Absent = not known.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveFacts {
+    /// EC2: SSM `PingStatus` (`""` when not registered).
+    pub ssm_ping_status: Option<String>,
+    /// EKS: access entry principal ARNs.
+    pub access_entry_principals: Option<Vec<String>>,
+    /// EKS: node group AMI types.
+    pub nodegroup_ami_types: Option<Vec<String>>,
+    /// EKS: whether the cluster's log group is subscribed to Firehose.
+    pub audit_log_subscription: Option<bool>,
+    /// RDS: parameter values of the instance's (or its cluster's) parameter group.
+    pub parameters: Option<BTreeMap<String, String>>,
+}
+
+impl Resource {
+    /// Attaches live facts to the resource types they belong to; `Err` names a fact given for
+    /// a type it does not describe.
+    pub fn apply_live(&mut self, f: LiveFacts) -> Result<(), String> {
+        let misplaced = |what: &str| Err(format!("live fact `{what}` does not apply to this resource type"));
+        match self {
+            Self::Ec2Instance(i) => {
+                if f.access_entry_principals.is_some() || f.nodegroup_ami_types.is_some() || f.audit_log_subscription.is_some() {
+                    return misplaced("EKS facts");
+                }
+                if f.parameters.is_some() {
+                    return misplaced("parameters");
+                }
+                if f.ssm_ping_status.is_some() {
+                    i.live.ssm_ping_status = f.ssm_ping_status;
+                }
+            }
+            Self::EksCluster(c) => {
+                if f.ssm_ping_status.is_some() || f.parameters.is_some() {
+                    return misplaced("EC2/RDS facts");
+                }
+                c.live.access_entry_principals = f.access_entry_principals.or(c.live.access_entry_principals.take());
+                c.live.nodegroup_ami_types = f.nodegroup_ami_types.or(c.live.nodegroup_ami_types.take());
+                c.live.audit_log_subscription = f.audit_log_subscription.or(c.live.audit_log_subscription);
+            }
+            Self::RdsInstance(db) => {
+                if f != (LiveFacts { parameters: f.parameters.clone(), ..LiveFacts::default() }) {
+                    return misplaced("EC2/EKS facts");
+                }
+                if f.parameters.is_some() {
+                    db.live_parameters = f.parameters;
+                }
+            }
+            _ if f == LiveFacts::default() => {}
+            _ => return misplaced("any"),
+        }
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------- EC2
 
 /// `AWS::EC2::Instance` configuration.
