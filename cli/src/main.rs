@@ -1,1 +1,284 @@
-fn main(){}
+//! `defender-prereqs`: checks whether AWS accounts meet the prerequisites of Microsoft Defender
+//! for Cloud's plans, from an AWS Config snapshot, before anything is deployed.
+
+mod report;
+mod store;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use shared::checks::{Trigger, ALL};
+use shared::engine::{self, ScanResult};
+use shared::graph::ResourceGraph;
+use shared::settings::Settings;
+use shared::snapshot;
+
+#[derive(Parser)]
+#[command(
+    name = "defender-prereqs",
+    version,
+    about = "Check AWS accounts against the prerequisites of Microsoft Defender for Cloud's plans"
+)]
+struct Cli {
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate an AWS Config snapshot (or a JSON array of configuration items; .gz accepted).
+    Scan {
+        /// The snapshot file (same as --snapshot).
+        #[arg(
+            value_name = "FILE",
+            required_unless_present = "snapshot",
+            conflicts_with = "snapshot"
+        )]
+        file: Option<PathBuf>,
+        /// The snapshot file.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        /// Settings file (TOML or JSON): plans switched on, roles, audiences, declared facts.
+        #[arg(long, value_name = "FILE")]
+        settings: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// State database [default: $DEFENDER_PREREQS_DB, else $XDG_STATE_HOME/defender-prereqs/state.db].
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Do not record state (and so report no changes).
+        #[arg(long)]
+        no_store: bool,
+        /// Skip invalid configuration items (listed in the output) instead of failing.
+        #[arg(long)]
+        keep_going: bool,
+        /// Exit with status 1 when any plan is BLOCKED.
+        #[arg(long)]
+        fail_on_blocked: bool,
+        /// List unverified checks and every change.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// List the prerequisite checks.
+    Checks {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the default settings as TOML, to start a settings file from.
+    Settings,
+}
+
+fn default_db() -> PathBuf {
+    if let Some(p) = std::env::var_os("DEFENDER_PREREQS_DB") {
+        return PathBuf::from(p);
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")));
+    match state {
+        Some(dir) => dir.join("defender-prereqs/state.db"),
+        None => PathBuf::from("defender-prereqs.db"),
+    }
+}
+
+struct ScanArgs {
+    path: PathBuf,
+    settings: Option<PathBuf>,
+    format: Format,
+    db: Option<PathBuf>,
+    keep_going: bool,
+    fail_on_blocked: bool,
+    verbose: bool,
+}
+
+fn progress_bar(len: usize, message: &'static str) -> ProgressBar {
+    // Only worth drawing for large inputs; indicatif hides it when stderr is not a terminal.
+    if len < 20_000 {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} items ({per_sec})") {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(message);
+    pb
+}
+
+fn scan(args: ScanArgs) -> Result<ExitCode, String> {
+    let settings = match &args.settings {
+        Some(p) => Settings::from_file(p).map_err(|e| e.to_string())?,
+        None => Settings::default(),
+    };
+    let source = args.path.display().to_string();
+    let bytes = snapshot::read_bytes(&args.path).map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| format!("{source}: not UTF-8: {e}"))?;
+    let raw = snapshot::split(text, &source).map_err(|e| e.to_string())?;
+    let pb = progress_bar(raw.items.len(), "parsing");
+    let (items, errors) =
+        snapshot::parse_items(&raw, args.keep_going, |n| pb.set_position(n as u64)).map_err(|e| e.to_string())?;
+    pb.finish_and_clear();
+    let input_time = items.iter().filter_map(|i| i.capture_time).max();
+    let graph = ResourceGraph::build(items);
+    let pb = progress_bar(graph.items().len(), "evaluating");
+    let result: ScanResult = engine::scan_graph(&graph, &settings, |n| pb.set_position(n as u64));
+    pb.finish_and_clear();
+    let recording = match args.db {
+        None => None,
+        Some(db) => {
+            let mut store = store::Store::open(&db).map_err(|e| e.to_string())?;
+            Some(
+                store
+                    .record(&result, &source, raw.snapshot_id.as_deref(), input_time)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+    };
+    let error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    match args.format {
+        Format::Json => {
+            let mut doc = json!({ "evaluations": result.evaluations, "plans": result.plans });
+            if let Some(rec) = &recording {
+                doc["changes"] = json!({
+                    "since": rec.previous_scan,
+                    "transitions": rec.diff.transitions,
+                    "planTransitions": rec.plan_transitions,
+                    "stale": rec.diff.stale,
+                });
+            }
+            if args.keep_going {
+                doc["errors"] = json!(error_messages);
+            }
+            println!("{doc}");
+        }
+        Format::Text => {
+            let input = report::ReportInput {
+                source: &source,
+                snapshot_id: raw.snapshot_id.as_deref(),
+                recording: recording.as_ref(),
+                errors: &error_messages,
+                verbose: args.verbose,
+            };
+            print!("{}", report::render(&result, &input));
+        }
+    }
+    Ok(if args.fail_on_blocked && report::any_blocked(&result) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn trigger_text(t: &Trigger) -> String {
+    match t {
+        Trigger::ConfigChange(ty) => format!("config:{ty}"),
+        Trigger::CloudTrail(src, ev) => format!("cloudtrail:{src}:{ev}"),
+        Trigger::Ec2StateChange => "ec2:state-change".to_owned(),
+        Trigger::Periodic => "periodic".to_owned(),
+    }
+}
+
+fn list_checks(format: Format) {
+    match format {
+        Format::Json => {
+            let checks: Vec<_> = ALL
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id, "plan": c.plan, "title": c.title, "resourceTypes": c.resource_types,
+                        "triggers": c.triggers.iter().map(trigger_text).collect::<Vec<_>>(),
+                        "permissions": c.permissions, "inferred": c.inferred, "remediation": c.remediation,
+                    })
+                })
+                .collect();
+            println!("{}", json!({ "checks": checks }));
+        }
+        Format::Text => {
+            for c in ALL {
+                println!(
+                    "{:<30} {:<10} {}{}",
+                    c.id,
+                    c.plan.as_str(),
+                    c.title,
+                    if c.inferred { " [inferred]" } else { "" }
+                );
+            }
+            println!("\n{} checks; plans: {}", ALL.len(), report::plan_names());
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.color {
+        Color::Always => console::set_colors_enabled(true),
+        Color::Never => console::set_colors_enabled(false),
+        Color::Auto => {}
+    }
+    let outcome = match cli.command {
+        Command::Scan {
+            file,
+            snapshot,
+            settings,
+            format,
+            db,
+            no_store,
+            keep_going,
+            fail_on_blocked,
+            verbose,
+        } => {
+            let path = file.or(snapshot).unwrap_or_default();
+            let db = if no_store {
+                None
+            } else {
+                Some(db.unwrap_or_else(default_db))
+            };
+            scan(ScanArgs {
+                path,
+                settings,
+                format,
+                db,
+                keep_going,
+                fail_on_blocked,
+                verbose,
+            })
+        }
+        Command::Checks { format } => {
+            list_checks(format);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Settings => toml::to_string_pretty(&Settings::default())
+            .map(|s| {
+                print!("{s}");
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| e.to_string()),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("defender-prereqs: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -142,7 +142,12 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
         evaluations.extend(evaluate_item(graph, id, settings));
     }
     let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
-    ScanResult { evaluations, plans, ignored_types, items }
+    ScanResult {
+        evaluations,
+        plans,
+        ignored_types,
+        items,
+    }
 }
 
 /// Parses nothing, builds the graph from `items` and scans it.

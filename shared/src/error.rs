@@ -33,7 +33,11 @@ impl fmt::Display for ItemLocation {
 pub enum Error {
     /// A configuration item could not be read; `field` is the JSON path inside the item.
     #[error("{location}: field `{field}`: {message}")]
-    Item { location: ItemLocation, field: String, message: String },
+    Item {
+        location: ItemLocation,
+        field: String,
+        message: String,
+    },
     /// The input as a whole is not a snapshot, a list of items or an item.
     #[error("{source_name}: {message}")]
     Input { source_name: String, message: String },

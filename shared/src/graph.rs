@@ -63,7 +63,12 @@ impl ResourceGraph {
             if g.by_key.contains_key(&key3(&account, ACCOUNT_TYPE, &account)) {
                 continue;
             }
-            let capture_time = g.items.iter().filter(|i| i.account_id == account).filter_map(|i| i.capture_time).max();
+            let capture_time = g
+                .items
+                .iter()
+                .filter(|i| i.account_id == account)
+                .filter_map(|i| i.capture_time)
+                .max();
             g.by_key.insert(key3(&account, ACCOUNT_TYPE, &account), g.items.len());
             g.items.push(ConfigurationItem {
                 account_id: account.clone(),
@@ -89,7 +94,10 @@ impl ResourceGraph {
             let region = item.region.as_str();
             self.recorded.insert((acct.to_owned(), item.resource_type.clone()));
             if region != GLOBAL_REGION {
-                self.regions_by_account.entry(acct.to_owned()).or_default().insert(region.to_owned());
+                self.regions_by_account
+                    .entry(acct.to_owned())
+                    .or_default()
+                    .insert(region.to_owned());
             }
             if !item.status.is_evaluable() {
                 continue;
@@ -99,8 +107,13 @@ impl ResourceGraph {
                     self.account_item.insert(acct.to_owned(), id);
                 }
                 Resource::IamRole(role) => {
-                    let name = role.role_name.as_deref().or(item.resource_name.as_deref()).unwrap_or_default();
-                    self.roles_by_name.insert((acct.to_owned(), name.to_ascii_lowercase()), id);
+                    let name = role
+                        .role_name
+                        .as_deref()
+                        .or(item.resource_name.as_deref())
+                        .unwrap_or_default();
+                    self.roles_by_name
+                        .insert((acct.to_owned(), name.to_ascii_lowercase()), id);
                     for p in &role.instance_profile_list {
                         if let Some(arn) = &p.arn {
                             self.role_by_profile_arn.insert(arn.clone(), id);
@@ -108,7 +121,10 @@ impl ResourceGraph {
                     }
                 }
                 Resource::OidcProvider(_) => {
-                    self.oidc_providers_by_account.entry(acct.to_owned()).or_default().push(id);
+                    self.oidc_providers_by_account
+                        .entry(acct.to_owned())
+                        .or_default()
+                        .push(id);
                 }
                 Resource::Ec2Instance(inst) => {
                     if let Some(arn) = inst.iam_instance_profile.as_ref().and_then(|p| p.arn.clone()) {
@@ -152,11 +168,15 @@ impl ResourceGraph {
                 }
                 Resource::RdsCluster(c) => {
                     let ident = c.identifier.as_deref().unwrap_or(&item.resource_id);
-                    self.rds_cluster_by_id.insert(key3(acct, region, &ident.to_ascii_lowercase()), id);
+                    self.rds_cluster_by_id
+                        .insert(key3(acct, region, &ident.to_ascii_lowercase()), id);
                 }
                 Resource::RdsInstance(db) => {
                     if let Some(c) = &db.db_cluster_identifier {
-                        self.rds_instances_by_cluster.entry(key3(acct, region, &c.to_ascii_lowercase())).or_default().push(id);
+                        self.rds_instances_by_cluster
+                            .entry(key3(acct, region, &c.to_ascii_lowercase()))
+                            .or_default()
+                            .push(id);
                     }
                     for og in &db.option_group_memberships {
                         if let Some(name) = &og.name {
@@ -168,8 +188,13 @@ impl ResourceGraph {
                     }
                 }
                 Resource::RdsOptionGroup(og) => {
-                    let name = og.option_group_name.as_deref().or(item.resource_name.as_deref()).unwrap_or(&item.resource_id);
-                    self.option_group_by_name.insert(key3(acct, region, &name.to_ascii_lowercase()), id);
+                    let name = og
+                        .option_group_name
+                        .as_deref()
+                        .or(item.resource_name.as_deref())
+                        .unwrap_or(&item.resource_id);
+                    self.option_group_by_name
+                        .insert(key3(acct, region, &name.to_ascii_lowercase()), id);
                 }
                 _ => {}
             }
@@ -198,7 +223,10 @@ impl ResourceGraph {
 
     /// Regions with regional items for `account` (empty when it has only global items).
     pub fn regions(&self, account: &str) -> Vec<&str> {
-        self.regions_by_account.get(account).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default()
+        self.regions_by_account
+            .get(account)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// Whether the input holds any item of `resource_type` for `account`: the evidence that the
@@ -209,7 +237,9 @@ impl ResourceGraph {
 
     /// The role named `name` (IAM names are case-insensitive).
     pub fn role_by_name(&self, account: &str, name: &str) -> Option<&ConfigurationItem> {
-        self.roles_by_name.get(&(account.to_owned(), name.to_ascii_lowercase())).map(|&i| &self.items[i])
+        self.roles_by_name
+            .get(&(account.to_owned(), name.to_ascii_lowercase()))
+            .map(|&i| &self.items[i])
     }
 
     /// The role in the instance profile `profile_arn`.
@@ -224,7 +254,11 @@ impl ResourceGraph {
 
     /// VPC endpoints in `vpc_id`.
     pub fn endpoints_in_vpc(&self, vpc_id: &str) -> impl Iterator<Item = &ConfigurationItem> {
-        self.endpoints_by_vpc.get(vpc_id).into_iter().flatten().map(|&i| &self.items[i])
+        self.endpoints_by_vpc
+            .get(vpc_id)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.items[i])
     }
 
     /// The route table of `subnet_id`: its explicit association, else the VPC's main table.
@@ -237,22 +271,32 @@ impl ResourceGraph {
 
     /// The EC2 instance whose `Name` tag is `name`.
     pub fn instance_by_name(&self, account: &str, region: &str, name: &str) -> Option<&ConfigurationItem> {
-        self.instance_by_name_tag.get(&key3(account, region, name)).map(|&i| &self.items[i])
+        self.instance_by_name_tag
+            .get(&key3(account, region, name))
+            .map(|&i| &self.items[i])
     }
 
     /// The RDS cluster `identifier`.
     pub fn rds_cluster(&self, account: &str, region: &str, identifier: &str) -> Option<&ConfigurationItem> {
-        self.rds_cluster_by_id.get(&key3(account, region, &identifier.to_ascii_lowercase())).map(|&i| &self.items[i])
+        self.rds_cluster_by_id
+            .get(&key3(account, region, &identifier.to_ascii_lowercase()))
+            .map(|&i| &self.items[i])
     }
 
     /// The RDS option group `name`.
     pub fn option_group(&self, account: &str, region: &str, name: &str) -> Option<&ConfigurationItem> {
-        self.option_group_by_name.get(&key3(account, region, &name.to_ascii_lowercase())).map(|&i| &self.items[i])
+        self.option_group_by_name
+            .get(&key3(account, region, &name.to_ascii_lowercase()))
+            .map(|&i| &self.items[i])
     }
 
     /// OIDC providers of `account`.
     pub fn oidc_providers(&self, account: &str) -> impl Iterator<Item = &ConfigurationItem> {
-        self.oidc_providers_by_account.get(account).into_iter().flatten().map(|&i| &self.items[i])
+        self.oidc_providers_by_account
+            .get(account)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.items[i])
     }
 
     /// The synthetic account item of `account`.
@@ -296,19 +340,41 @@ impl ResourceGraph {
                         // Instances in subnets without their own table use the main one.
                         let vpc_instances = rt.vpc_id.as_ref().and_then(|v| self.instances_by_vpc.get(v));
                         out.extend(vpc_instances.into_iter().flatten().copied().filter(|&i| {
-                            let Resource::Ec2Instance(inst) = &self.items[i].resource else { return false };
-                            inst.subnet_id.as_ref().is_none_or(|s| !self.route_table_by_subnet.contains_key(s))
+                            let Resource::Ec2Instance(inst) = &self.items[i].resource else {
+                                return false;
+                            };
+                            inst.subnet_id
+                                .as_ref()
+                                .is_none_or(|s| !self.route_table_by_subnet.contains_key(s))
                         }));
                     }
                 }
             }
             Resource::RdsCluster(c) => {
-                let ident = c.identifier.as_deref().unwrap_or(&item.resource_id).to_ascii_lowercase();
-                out.extend(self.rds_instances_by_cluster.get(&key3(acct, region, &ident)).into_iter().flatten());
+                let ident = c
+                    .identifier
+                    .as_deref()
+                    .unwrap_or(&item.resource_id)
+                    .to_ascii_lowercase();
+                out.extend(
+                    self.rds_instances_by_cluster
+                        .get(&key3(acct, region, &ident))
+                        .into_iter()
+                        .flatten(),
+                );
             }
             Resource::RdsOptionGroup(og) => {
-                let name = og.option_group_name.as_deref().unwrap_or(&item.resource_id).to_ascii_lowercase();
-                out.extend(self.rds_instances_by_option_group.get(&key3(acct, region, &name)).into_iter().flatten());
+                let name = og
+                    .option_group_name
+                    .as_deref()
+                    .unwrap_or(&item.resource_id)
+                    .to_ascii_lowercase();
+                out.extend(
+                    self.rds_instances_by_option_group
+                        .get(&key3(acct, region, &name))
+                        .into_iter()
+                        .flatten(),
+                );
             }
             Resource::Ec2Instance(_) => {
                 // An RDS Custom host: the DB instance named in its Name tag.

@@ -98,7 +98,7 @@ impl PlanStatus {
 
 /// Why a plan is blocked: a NON_COMPLIANT check on a resource, or a blocked plan it needs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all_fields = "camelCase", tag = "kind")]
 pub enum Blocker {
     /// A check is NON_COMPLIANT.
     #[serde(rename = "check")]
@@ -142,7 +142,11 @@ pub struct PlanReadiness {
 /// account-level and IAM (`global`) results count in every region of their account. A region's
 /// plan is NOT_APPLICABLE when the plan is not declared, or (for plans other than the connector)
 /// when no regional resource is in its scope.
-pub fn rollup(evaluations: &[Evaluation], regions_by_account: &BTreeMap<String, Vec<String>>, settings: &Settings) -> Vec<PlanReadiness> {
+pub fn rollup(
+    evaluations: &[Evaluation],
+    regions_by_account: &BTreeMap<String, Vec<String>>,
+    settings: &Settings,
+) -> Vec<PlanReadiness> {
     #[derive(Default)]
     struct Acc {
         blockers: BTreeSet<Blocker>,
@@ -153,7 +157,12 @@ pub fn rollup(evaluations: &[Evaluation], regions_by_account: &BTreeMap<String, 
     let empty = Vec::new();
     for e in evaluations {
         let regions: Vec<&str> = if e.aws_region == GLOBAL_REGION {
-            regions_by_account.get(&e.account_id).unwrap_or(&empty).iter().map(String::as_str).collect()
+            regions_by_account
+                .get(&e.account_id)
+                .unwrap_or(&empty)
+                .iter()
+                .map(String::as_str)
+                .collect()
         } else {
             vec![e.aws_region.as_str()]
         };
@@ -172,7 +181,8 @@ pub fn rollup(evaluations: &[Evaluation], regions_by_account: &BTreeMap<String, 
                     });
                 }
                 Compliance::InsufficientData => {
-                    a.unverified.insert(format!("{} {} {}", e.check_id, e.resource_type, e.resource_id));
+                    a.unverified
+                        .insert(format!("{} {} {}", e.check_id, e.resource_type, e.resource_id));
                 }
                 _ => {}
             }
@@ -183,7 +193,9 @@ pub fn rollup(evaluations: &[Evaluation], regions_by_account: &BTreeMap<String, 
         for region in regions {
             let mut statuses: BTreeMap<Plan, PlanStatus> = BTreeMap::new();
             for plan in Plan::ALL {
-                let a = acc.remove(&(account.as_str(), region.as_str(), plan)).unwrap_or_default();
+                let a = acc
+                    .remove(&(account.as_str(), region.as_str(), plan))
+                    .unwrap_or_default();
                 let mut blockers: Vec<Blocker> = a.blockers.into_iter().collect();
                 if let Some(req) = plan.requires() {
                     if statuses.get(&req) == Some(&PlanStatus::Blocked) {
@@ -199,8 +211,11 @@ pub fn rollup(evaluations: &[Evaluation], regions_by_account: &BTreeMap<String, 
                     PlanStatus::Blocked
                 };
                 statuses.insert(plan, status);
-                let unverified =
-                    if status == PlanStatus::NotApplicable { Vec::new() } else { a.unverified.into_iter().collect() };
+                let unverified = if status == PlanStatus::NotApplicable {
+                    Vec::new()
+                } else {
+                    a.unverified.into_iter().collect()
+                };
                 out.push(PlanReadiness {
                     account_id: account.clone(),
                     aws_region: region.clone(),

@@ -78,7 +78,10 @@ pub struct OidcSettings {
 
 impl Default for OidcSettings {
     fn default() -> Self {
-        Self { provider_url: "sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/".to_owned(), audiences: Vec::new() }
+        Self {
+            provider_url: "sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/".to_owned(),
+            audiences: Vec::new(),
+        }
     }
 }
 
@@ -135,7 +138,10 @@ impl Default for RoleNames {
                     "MDCContainersK8sCloudWatchToKinesisRole",
                     "DefenderForCloud-Containers-K8s-cloudwatch-to-kinesis",
                 ]),
-                v(&["MDCContainersK8sKinesisToS3Role", "DefenderForCloud-Containers-K8s-kinesis-to-s3"]),
+                v(&[
+                    "MDCContainersK8sKinesisToS3Role",
+                    "DefenderForCloud-Containers-K8s-kinesis-to-s3",
+                ]),
             ],
         }
     }
@@ -280,8 +286,21 @@ impl Default for OssSettings {
     fn default() -> Self {
         let v = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         Self {
-            excluded_regions: v(&["il-central-1", "eu-south-1", "ap-southeast-3", "eu-south-2", "me-south-1"]),
-            engines: v(&["postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql", "aurora"]),
+            excluded_regions: v(&[
+                "il-central-1",
+                "eu-south-1",
+                "ap-southeast-3",
+                "eu-south-2",
+                "me-south-1",
+            ]),
+            engines: v(&[
+                "postgres",
+                "mysql",
+                "mariadb",
+                "aurora-postgresql",
+                "aurora-mysql",
+                "aurora",
+            ]),
             mysql_min_80: "8.0.28".to_owned(),
             mariadb_min: "10.3".to_owned(),
             default_group_is_blocker: true,
@@ -328,15 +347,20 @@ impl DeclaredFacts {
 impl Settings {
     /// Reads settings from `path` (TOML for `.toml`, JSON otherwise).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         Self::parse(&text, is_toml, &path.display().to_string())
     }
 
     /// Parses settings text; `source_name` names it in errors.
     pub fn parse(text: &str, toml_format: bool, source_name: &str) -> Result<Self> {
-        let err = |message: String| Error::Settings { source_name: source_name.to_owned(), message };
+        let err = |message: String| Error::Settings {
+            source_name: source_name.to_owned(),
+            message,
+        };
         let settings: Self = if toml_format {
             toml::from_str(text).map_err(|e| err(e.to_string()))?
         } else {
@@ -347,8 +371,12 @@ impl Settings {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        crate::checks::version_parts(&self.containers.min_eks_version)
-            .ok_or_else(|| format!("containers.min_eks_version `{}` is not a version", self.containers.min_eks_version))?;
+        crate::checks::version_parts(&self.containers.min_eks_version).ok_or_else(|| {
+            format!(
+                "containers.min_eks_version `{}` is not a version",
+                self.containers.min_eks_version
+            )
+        })?;
         for v in [&self.oss.mysql_min_80, &self.oss.mariadb_min] {
             crate::checks::version_parts(v).ok_or_else(|| format!("oss version `{v}` is not a version"))?;
         }

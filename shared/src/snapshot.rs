@@ -13,11 +13,16 @@ use crate::model::ConfigurationItem;
 
 /// Reads a file, inflating it if it is gzip (by content, whatever its name).
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let raw = std::fs::read(path).map_err(io)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 8);
-        flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(io)?;
+        flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .map_err(io)?;
         Ok(out)
     } else {
         Ok(raw)
@@ -46,19 +51,31 @@ struct SnapshotFile<'a> {
 
 /// Splits `text` into items. `source_name` names the input in errors.
 pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
-    let err = |message: String| Error::Input { source_name: source_name.to_owned(), message };
+    let err = |message: String| Error::Input {
+        source_name: source_name.to_owned(),
+        message,
+    };
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
             let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {e}")))?;
-            Ok(RawSnapshot { snapshot_id: None, items })
+            Ok(RawSnapshot {
+                snapshot_id: None,
+                items,
+            })
         }
         Some(b'{') => {
             let file: SnapshotFile<'_> = serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {e}")))?;
             match (file.configuration_items, file.resource_type) {
-                (Some(items), _) => Ok(RawSnapshot { snapshot_id: file.config_snapshot_id, items }),
+                (Some(items), _) => Ok(RawSnapshot {
+                    snapshot_id: file.config_snapshot_id,
+                    items,
+                }),
                 (None, Some(_)) => {
                     let one: &RawValue = serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {e}")))?;
-                    Ok(RawSnapshot { snapshot_id: None, items: vec![one] })
+                    Ok(RawSnapshot {
+                        snapshot_id: None,
+                        items: vec![one],
+                    })
                 }
                 (None, None) => Err(err(
                     "a JSON object without `configurationItems` (an AWS Config snapshot) or `resourceType` (one item)"
@@ -66,7 +83,9 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
                 )),
             }
         }
-        _ => Err(err("not JSON: expected an AWS Config snapshot object or an array of configuration items".to_owned())),
+        _ => Err(err(
+            "not JSON: expected an AWS Config snapshot object or an array of configuration items".to_owned(),
+        )),
     }
 }
 
@@ -94,8 +113,10 @@ pub fn parse_items(
 pub fn load(path: &Path, keep_going: bool) -> Result<(Vec<ConfigurationItem>, Vec<Error>)> {
     let bytes = read_bytes(path)?;
     let name = path.display().to_string();
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| Error::Input { source_name: name.clone(), message: format!("not UTF-8: {e}") })?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| Error::Input {
+        source_name: name.clone(),
+        message: format!("not UTF-8: {e}"),
+    })?;
     parse_items(&split(text, &name)?, keep_going, |_| {})
 }
 
@@ -116,7 +137,13 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_snapshot() {
-        for bad in ["", "hello", "{\"fileVersion\":\"1.0\"}", "[{\"a\":1}", "{\"configurationItems\":3}"] {
+        for bad in [
+            "",
+            "hello",
+            "{\"fileVersion\":\"1.0\"}",
+            "[{\"a\":1}",
+            "{\"configurationItems\":3}",
+        ] {
             let e = split(bad, "in.json").unwrap_err().to_string();
             assert!(e.starts_with("in.json: "), "{e}");
         }
@@ -127,7 +154,10 @@ mod tests {
         let bad = r#"[{"awsAccountId":"1","awsRegion":"r","resourceType":"AWS::EC2::Instance","resourceId":"i-1","configuration":{"state":{"name":5}}}]"#;
         let s = split(bad, "x").unwrap();
         let e = parse_items(&s, false, |_| {}).unwrap_err().to_string();
-        assert!(e.contains("#0") && e.contains("AWS::EC2::Instance i-1") && e.contains("configuration.state.name"), "{e}");
+        assert!(
+            e.contains("#0") && e.contains("AWS::EC2::Instance i-1") && e.contains("configuration.state.name"),
+            "{e}"
+        );
         let (ok, errs) = parse_items(&s, true, |_| {}).unwrap();
         assert_eq!((ok.len(), errs.len()), (0, 1));
     }

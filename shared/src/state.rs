@@ -122,7 +122,9 @@ pub fn diff(
             capture_time: e.capture_time,
         };
         match previous.get(&key) {
-            Some(old) if old.capture_time.is_some() && rec.capture_time.is_some() && old.capture_time > rec.capture_time => {
+            Some(old)
+                if old.capture_time.is_some() && rec.capture_time.is_some() && old.capture_time > rec.capture_time =>
+            {
                 d.stale += 1;
             }
             Some(old) if old.compliance == rec.compliance && old.annotation == rec.annotation => d.unchanged += 1,
@@ -174,11 +176,16 @@ pub fn diff(
 }
 
 /// Plan readiness changes between two rollups.
-pub fn plan_diff(previous: &BTreeMap<(String, String, Plan), PlanStatus>, current: &[PlanReadiness]) -> Vec<PlanTransition> {
+pub fn plan_diff(
+    previous: &BTreeMap<(String, String, Plan), PlanStatus>,
+    current: &[PlanReadiness],
+) -> Vec<PlanTransition> {
     current
         .iter()
         .filter_map(|p| {
-            let before = previous.get(&(p.account_id.clone(), p.aws_region.clone(), p.plan)).copied();
+            let before = previous
+                .get(&(p.account_id.clone(), p.aws_region.clone(), p.plan))
+                .copied();
             (before != Some(p.status)).then(|| PlanTransition {
                 account_id: p.account_id.clone(),
                 aws_region: p.aws_region.clone(),
@@ -222,25 +229,61 @@ mod tests {
     fn first_change_same_stale_and_removed() {
         let accts: BTreeSet<String> = ["1".to_owned()].into();
         let mut state = HashMap::new();
-        let d = diff(&state, &[ev("a", Compliance::Compliant, 10), ev("b", Compliance::NonCompliant, 10)], &accts, None);
+        let d = diff(
+            &state,
+            &[
+                ev("a", Compliance::Compliant, 10),
+                ev("b", Compliance::NonCompliant, 10),
+            ],
+            &accts,
+            None,
+        );
         assert_eq!((d.upserts.len(), d.transitions.len()), (2, 2));
         record(&d, &mut state);
 
         // Same input again: nothing to write.
-        let d = diff(&state, &[ev("a", Compliance::Compliant, 10), ev("b", Compliance::NonCompliant, 10)], &accts, None);
+        let d = diff(
+            &state,
+            &[
+                ev("a", Compliance::Compliant, 10),
+                ev("b", Compliance::NonCompliant, 10),
+            ],
+            &accts,
+            None,
+        );
         assert_eq!((d.upserts.len(), d.unchanged, d.transitions.len()), (0, 2, 0));
 
         // An older capture never overwrites a newer one.
-        let d = diff(&state, &[ev("a", Compliance::NonCompliant, 5), ev("b", Compliance::NonCompliant, 10)], &accts, None);
+        let d = diff(
+            &state,
+            &[
+                ev("a", Compliance::NonCompliant, 5),
+                ev("b", Compliance::NonCompliant, 10),
+            ],
+            &accts,
+            None,
+        );
         assert_eq!((d.upserts.len(), d.stale), (0, 1));
 
         // b fixed, a deleted.
-        let d = diff(&state, &[ev("b", Compliance::Compliant, 20)], &accts, Utc.timestamp_opt(20, 0).single());
+        let d = diff(
+            &state,
+            &[ev("b", Compliance::Compliant, 20)],
+            &accts,
+            Utc.timestamp_opt(20, 0).single(),
+        );
         assert_eq!(d.removals.len(), 1);
-        let kinds: Vec<_> = d.transitions.iter().map(|t| (t.key.resource_id.as_str(), t.previous, t.current)).collect();
+        let kinds: Vec<_> = d
+            .transitions
+            .iter()
+            .map(|t| (t.key.resource_id.as_str(), t.previous, t.current))
+            .collect();
         assert_eq!(
             kinds,
-            vec![("a", Some(Compliance::Compliant), None), ("b", Some(Compliance::NonCompliant), Some(Compliance::Compliant))]
+            vec![
+                ("a", Some(Compliance::Compliant), None),
+                ("b", Some(Compliance::NonCompliant), Some(Compliance::Compliant))
+            ]
         );
     }
 
@@ -248,7 +291,10 @@ mod tests {
     fn an_older_input_does_not_remove_newer_state() {
         let accts: BTreeSet<String> = ["1".to_owned()].into();
         let mut state = HashMap::new();
-        record(&diff(&state, &[ev("a", Compliance::Compliant, 100)], &accts, None), &mut state);
+        record(
+            &diff(&state, &[ev("a", Compliance::Compliant, 100)], &accts, None),
+            &mut state,
+        );
         let d = diff(&state, &[], &accts, Utc.timestamp_opt(50, 0).single());
         assert!(d.removals.is_empty());
         let other: BTreeSet<String> = ["2".to_owned()].into();

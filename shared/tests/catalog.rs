@@ -7,6 +7,8 @@
 //! `annotation` is a substring the annotation must contain. An item may carry `"liveFacts"`
 //! ([`LiveFacts`]): the API-only facts a live reader would attach.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -102,10 +104,15 @@ fn fixtures_dir() -> PathBuf {
 fn with_envelope(mut v: Value) -> Value {
     if let Value::Object(m) = &mut v {
         m.entry("awsAccountId").or_insert_with(|| json!(ACCOUNT));
-        let global = m.get("resourceType").and_then(Value::as_str).is_some_and(|t| t.starts_with("AWS::IAM::"));
-        m.entry("awsRegion").or_insert_with(|| json!(if global { "global" } else { "us-east-1" }));
+        let global = m
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("AWS::IAM::"));
+        m.entry("awsRegion")
+            .or_insert_with(|| json!(if global { "global" } else { "us-east-1" }));
         m.entry("configurationItemStatus").or_insert_with(|| json!("OK"));
-        m.entry("configurationItemCaptureTime").or_insert_with(|| json!("2026-11-01T10:00:00.000Z"));
+        m.entry("configurationItemCaptureTime")
+            .or_insert_with(|| json!("2026-11-01T10:00:00.000Z"));
     }
     v
 }
@@ -128,7 +135,12 @@ fn run_fixtures() -> BTreeMap<String, BTreeSet<Compliance>> {
     for path in paths {
         let fixture = load(&path);
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-        assert_eq!(stem, fixture.check, "{}: file name must be the check id", path.display());
+        assert_eq!(
+            stem,
+            fixture.check,
+            "{}: file name must be the check id",
+            path.display()
+        );
         let check = checks::by_id(&fixture.check).unwrap_or_else(|| panic!("{}: unknown check", path.display()));
         for case in &fixture.cases {
             let settings = match &case.settings {
@@ -146,8 +158,11 @@ fn run_fixtures() -> BTreeMap<String, BTreeSet<Compliance>> {
                     let mut item = ConfigurationItem::from_json(&v.to_string(), Some(i))
                         .unwrap_or_else(|e| panic!("{} / {}: {e}", fixture.check, case.name));
                     if let Some(live) = live {
-                        let facts: LiveFacts = serde_json::from_value(live).unwrap_or_else(|e| panic!("{}: {e}", case.name));
-                        item.resource.apply_live(facts).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+                        let facts: LiveFacts =
+                            serde_json::from_value(live).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+                        item.resource
+                            .apply_live(facts)
+                            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
                     }
                     item
                 })
@@ -155,11 +170,16 @@ fn run_fixtures() -> BTreeMap<String, BTreeSet<Compliance>> {
             let graph = ResourceGraph::build(items);
             for exp in &case.expect {
                 let Some(id) = graph.find(ACCOUNT, &exp.resource_type, &exp.resource_id) else {
-                    failures.push(format!("{} / {}: no item {} {}", fixture.check, case.name, exp.resource_type, exp.resource_id));
+                    failures.push(format!(
+                        "{} / {}: no item {} {}",
+                        fixture.check, case.name, exp.resource_type, exp.resource_id
+                    ));
                     continue;
                 };
                 let outcome = evaluate_check(check, &graph, graph.item(id), &settings);
-                seen.entry(fixture.check.clone()).or_default().insert(outcome.compliance);
+                seen.entry(fixture.check.clone())
+                    .or_default()
+                    .insert(outcome.compliance);
                 let annotation_ok = exp.annotation.as_deref().is_none_or(|a| outcome.annotation.contains(a));
                 if outcome.compliance != exp.compliance || !annotation_ok {
                     failures.push(format!(
@@ -168,7 +188,10 @@ fn run_fixtures() -> BTreeMap<String, BTreeSet<Compliance>> {
                         case.name,
                         exp.resource_id,
                         exp.compliance,
-                        exp.annotation.as_deref().map(|a| format!(" containing \"{a}\"")).unwrap_or_default(),
+                        exp.annotation
+                            .as_deref()
+                            .map(|a| format!(" containing \"{a}\""))
+                            .unwrap_or_default(),
                         outcome.compliance,
                         outcome.annotation
                     ));
@@ -176,7 +199,12 @@ fn run_fixtures() -> BTreeMap<String, BTreeSet<Compliance>> {
             }
         }
     }
-    assert!(failures.is_empty(), "{} fixture failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     seen
 }
 
@@ -208,7 +236,10 @@ fn catalog_ids_are_implemented_exactly() {
     let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/catalog.md");
     if let Ok(text) = std::fs::read_to_string(catalog) {
         for id in CATALOG_IDS {
-            assert!(text.contains(&format!("| {id} |")), "{id} is not in ../shared/catalog.md");
+            assert!(
+                text.contains(&format!("| {id} |")),
+                "{id} is not in ../shared/catalog.md"
+            );
         }
     }
 }
@@ -221,18 +252,42 @@ fn every_check_is_declared_completely() {
         assert_eq!(plan, Some(c.plan), "{}: id prefix must be its plan", c.id);
         assert!(!c.resource_types.is_empty(), "{}: no resource types", c.id);
         for t in c.resource_types {
-            assert!(known.contains(t), "{}: resource type {t} is not parsed by the model", c.id);
+            assert!(
+                known.contains(t),
+                "{}: resource type {t} is not parsed by the model",
+                c.id
+            );
         }
         assert!(!c.permissions.is_empty(), "{}: declares no AWS permission", c.id);
         for p in c.permissions {
-            let (svc, action) = p.split_once(':').unwrap_or_else(|| panic!("{}: bad permission {p}", c.id));
-            assert!(!svc.is_empty() && action.chars().next().is_some_and(char::is_uppercase), "{}: bad permission {p}", c.id);
+            let (svc, action) = p
+                .split_once(':')
+                .unwrap_or_else(|| panic!("{}: bad permission {p}", c.id));
+            assert!(
+                !svc.is_empty() && action.chars().next().is_some_and(char::is_uppercase),
+                "{}: bad permission {p}",
+                c.id
+            );
         }
         assert!(!c.triggers.is_empty(), "{}: no triggers", c.id);
-        assert!((10..=100).contains(&c.title.len()), "{}: title length {}", c.id, c.title.len());
-        assert!((40..=700).contains(&c.remediation.len()), "{}: remediation length {}", c.id, c.remediation.len());
+        assert!(
+            (10..=100).contains(&c.title.len()),
+            "{}: title length {}",
+            c.id,
+            c.title.len()
+        );
+        assert!(
+            (40..=700).contains(&c.remediation.len()),
+            "{}: remediation length {}",
+            c.id,
+            c.remediation.len()
+        );
         if c.inferred {
-            assert!(c.remediation.contains("inferred"), "{}: an inferred check must say so in its remediation", c.id);
+            assert!(
+                c.remediation.contains("inferred"),
+                "{}: an inferred check must say so in its remediation",
+                c.id
+            );
         }
         assert!(!c.outcomes.is_empty(), "{}: no outcomes", c.id);
     }

@@ -51,7 +51,10 @@ pub static EKS_VERSION: Check = Check {
     plan: Plan::Containers,
     title: "EKS cluster runs a vendor-supported Kubernetes version",
     resource_types: &["AWS::EKS::Cluster"],
-    triggers: &[Trigger::ConfigChange("AWS::EKS::Cluster"), Trigger::CloudTrail(EKS, "UpdateClusterVersion")],
+    triggers: &[
+        Trigger::ConfigChange("AWS::EKS::Cluster"),
+        Trigger::CloudTrail(EKS, "UpdateClusterVersion"),
+    ],
     remediation: "Upgrade the cluster (aws eks update-cluster-version). The oldest supported version changes as AWS \
         retires versions: keep containers.min_eks_version current (default 1.31, inferred).",
     permissions: &["eks:DescribeCluster"],
@@ -65,7 +68,11 @@ fn eks_audit_logging(ctx: &Ctx<'_>) -> Outcome {
     let Some(logging) = c.logging.as_ref().and_then(|l| l.cluster_logging.as_ref()) else {
         return Outcome::unknown("Logging.ClusterLogging is not in the configuration item");
     };
-    let enabled: Vec<&str> = logging.enabled_types.iter().filter_map(|t| t.r#type.as_deref()).collect();
+    let enabled: Vec<&str> = logging
+        .enabled_types
+        .iter()
+        .filter_map(|t| t.r#type.as_deref())
+        .collect();
     let missing: Vec<&str> = ctx
         .settings
         .containers
@@ -77,7 +84,10 @@ fn eks_audit_logging(ctx: &Ctx<'_>) -> Outcome {
     if missing.is_empty() {
         Outcome::compliant(format!("control-plane logging on for {}", enabled.join(", ")))
     } else {
-        Outcome::non_compliant(format!("control-plane log types off: {} (control-plane detections need them)", missing.join(", ")))
+        Outcome::non_compliant(format!(
+            "control-plane log types off: {} (control-plane detections need them)",
+            missing.join(", ")
+        ))
     }
 }
 
@@ -87,7 +97,10 @@ pub static EKS_AUDIT_LOGGING: Check = Check {
     plan: Plan::Containers,
     title: "EKS control-plane audit logging is enabled",
     resource_types: &["AWS::EKS::Cluster"],
-    triggers: &[Trigger::ConfigChange("AWS::EKS::Cluster"), Trigger::CloudTrail(EKS, "UpdateClusterConfig")],
+    triggers: &[
+        Trigger::ConfigChange("AWS::EKS::Cluster"),
+        Trigger::CloudTrail(EKS, "UpdateClusterConfig"),
+    ],
     remediation: "aws eks update-cluster-config --name <cluster> --logging \
         '{\"clusterLogging\":[{\"types\":[\"audit\",\"authenticator\"],\"enabled\":true}]}'",
     permissions: &["eks:DescribeCluster"],
@@ -104,7 +117,9 @@ fn parse_cidr(s: &str) -> Option<(u32, u32)> {
 }
 
 fn cidr_within(inner: &str, outer: &str) -> bool {
-    let (Some((ia, il)), Some((oa, ol))) = (parse_cidr(inner), parse_cidr(outer)) else { return false };
+    let (Some((ia, il)), Some((oa, ol))) = (parse_cidr(inner), parse_cidr(outer)) else {
+        return false;
+    };
     let mask = if ol == 0 { 0 } else { u32::MAX << (32 - ol) };
     ol <= il && (ia & mask) == (oa & mask)
 }
@@ -151,7 +166,10 @@ pub static EKS_API_REACHABLE: Check = Check {
     plan: Plan::Containers,
     title: "EKS API server is reachable from Defender's source ranges",
     resource_types: &["AWS::EKS::Cluster"],
-    triggers: &[Trigger::ConfigChange("AWS::EKS::Cluster"), Trigger::CloudTrail(EKS, "UpdateClusterConfig")],
+    triggers: &[
+        Trigger::ConfigChange("AWS::EKS::Cluster"),
+        Trigger::CloudTrail(EKS, "UpdateClusterConfig"),
+    ],
     remediation: "Enable the public endpoint and add 172.212.245.192/28 and 48.209.1.192/28 to PublicAccessCidrs \
         (aws eks update-cluster-config --resources-vpc-config ...). Ranges are configurable \
         (containers.api_server_cidrs).",
@@ -164,12 +182,16 @@ pub static EKS_API_REACHABLE: Check = Check {
 fn eks_auth_mode(ctx: &Ctx<'_>) -> Outcome {
     let c = cluster_or!(ctx);
     match c.access_config.as_ref().and_then(|a| a.authentication_mode.as_deref()) {
-        Some(m @ ("API" | "API_AND_CONFIG_MAP")) => Outcome::compliant(format!("authentication mode {m} allows access entries")),
+        Some(m @ ("API" | "API_AND_CONFIG_MAP")) => {
+            Outcome::compliant(format!("authentication mode {m} allows access entries"))
+        }
         Some(m) => Outcome::non_compliant(format!(
             "authentication mode {m}: access entries are unavailable (Defender switches it to API_AND_CONFIG_MAP if \
              permitted)"
         )),
-        None => Outcome::unknown("AccessConfig is not in the Config item: read it with eks:DescribeCluster (live scan)"),
+        None => {
+            Outcome::unknown("AccessConfig is not in the Config item: read it with eks:DescribeCluster (live scan)")
+        }
     }
 }
 
@@ -188,7 +210,11 @@ pub static EKS_AUTH_MODE: Check = Check {
 };
 
 fn has_role(principals: &[String], names: &[String]) -> bool {
-    principals.iter().any(|arn| names.iter().any(|n| arn.rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(n))))
+    principals.iter().any(|arn| {
+        names
+            .iter()
+            .any(|n| arn.rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(n)))
+    })
 }
 
 fn eks_access_entry(ctx: &Ctx<'_>) -> Outcome {
@@ -238,13 +264,17 @@ fn audit_pipeline(ctx: &Ctx<'_>) -> Outcome {
         .collect();
     if !missing.is_empty() {
         if !ctx.graph.records(account, "AWS::IAM::Role") {
-            return Outcome::unknown("the audit-log pipeline roles cannot be confirmed: no AWS::IAM::Role items in the input");
+            return Outcome::unknown(
+                "the audit-log pipeline roles cannot be confirmed: no AWS::IAM::Role items in the input",
+            );
         }
         return Outcome::non_compliant(format!("audit-log pipeline roles missing: {}", missing.join("; ")));
     }
     let name = c.name.as_deref().unwrap_or(&ctx.item.resource_id);
     match c.live.audit_log_subscription {
-        Some(true) => Outcome::compliant(format!("pipeline roles present; /aws/eks/{name}/cluster is subscribed to Firehose")),
+        Some(true) => Outcome::compliant(format!(
+            "pipeline roles present; /aws/eks/{name}/cluster is subscribed to Firehose"
+        )),
         Some(false) => Outcome::non_compliant(format!(
             "/aws/eks/{name}/cluster has no subscription filter to Kinesis Data Firehose"
         )),
@@ -276,7 +306,11 @@ pub static AUDIT_PIPELINE: Check = Check {
         MDCContainersK8sRole, MDCContainersK8sDataCollectionRole, MDCContainersK8sCloudWatchToKinesisRole and \
         MDCContainersK8sKinesisToS3Role) and leave room in your quotas for the SQS queue, Firehose stream and S3 \
         bucket Defender creates in the cluster's region. The log-group name is inferred.",
-    permissions: &["logs:DescribeSubscriptionFilters", "iam:GetRole", "firehose:DescribeDeliveryStream"],
+    permissions: &[
+        "logs:DescribeSubscriptionFilters",
+        "iam:GetRole",
+        "firehose:DescribeDeliveryStream",
+    ],
     inferred: true,
     outcomes: &[C, NC, NA, U],
     evaluate: audit_pipeline,
@@ -290,18 +324,34 @@ fn node_os(ctx: &Ctx<'_>) -> Outcome {
     if types.is_empty() {
         return Outcome::unknown("no managed node groups (self-managed nodes are not visible to this check)");
     }
-    let windows: Vec<&str> = types.iter().map(String::as_str).filter(|t| t.starts_with("WINDOWS")).collect();
+    let windows: Vec<&str> = types
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.starts_with("WINDOWS"))
+        .collect();
     if !windows.is_empty() {
-        return Outcome::non_compliant(format!("Windows node groups ({}) cannot run the Defender sensor", windows.join(", ")));
+        return Outcome::non_compliant(format!(
+            "Windows node groups ({}) cannot run the Defender sensor",
+            windows.join(", ")
+        ));
     }
-    let unverified: Vec<&str> =
-        types.iter().map(String::as_str).filter(|t| t.starts_with("AL2023") || *t == "CUSTOM").collect();
+    let unverified: Vec<&str> = types
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.starts_with("AL2023") || *t == "CUSTOM")
+        .collect();
     if !unverified.is_empty() {
-        return Outcome::unknown(format!("sensor support unverified for {} (not in the support matrix)", unverified.join(", ")));
+        return Outcome::unknown(format!(
+            "sensor support unverified for {} (not in the support matrix)",
+            unverified.join(", ")
+        ));
     }
     let bottlerocket = types.iter().any(|t| t.starts_with("BOTTLEROCKET"));
     Outcome::compliant(if bottlerocket {
-        format!("node AMIs {} supported (Bottlerocket: Helm install only)", types.join(", "))
+        format!(
+            "node AMIs {} supported (Bottlerocket: Helm install only)",
+            types.join(", ")
+        )
     } else {
         format!("node AMIs {} supported", types.join(", "))
     })
@@ -388,7 +438,9 @@ const ECR_READ_POLICIES: &[&str] = &[
 fn ecr_repo(ctx: &Ctx<'_>) -> Outcome {
     let repo = match &ctx.item.resource {
         Resource::EcrPublicRepository(_) => {
-            return Outcome::not_applicable("public repositories are not supported by registry vulnerability assessment");
+            return Outcome::not_applicable(
+                "public repositories are not supported by registry vulnerability assessment",
+            );
         }
         Resource::EcrRepository(r) => r,
         _ => return Outcome::not_applicable("not an ECR repository"),
@@ -402,12 +454,18 @@ fn ecr_repo(ctx: &Ctx<'_>) -> Outcome {
         if ctx.graph.records(account, "AWS::IAM::Role") {
             return Outcome::non_compliant(format!("role {} does not exist", names.join(" or ")));
         }
-        return Outcome::unknown(format!("role {} cannot be confirmed: no AWS::IAM::Role items in the input", names.join(" or ")));
+        return Outcome::unknown(format!(
+            "role {} cannot be confirmed: no AWS::IAM::Role items in the input",
+            names.join(" or ")
+        ));
     };
     let Resource::IamRole(role) = &role_item.resource else {
         return Outcome::unknown("the image assessment role could not be read");
     };
-    let role_arn = role.arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{}", names[0]));
+    let role_arn = role
+        .arn
+        .clone()
+        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{}", names[0]));
     let reads = ECR_READ_POLICIES.iter().any(|p| role.has_managed_policy(p)) || role.inline_allows("ecr:BatchGetImage");
     if !reads {
         if role.attached_managed_policies.is_empty() {

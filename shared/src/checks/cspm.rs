@@ -25,8 +25,12 @@ pub(super) const ROLE_TRIGGERS: &[Trigger] = &[
 ];
 
 /// Permissions to read a role live.
-pub(super) const ROLE_PERMISSIONS: &[&str] =
-    &["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy"];
+pub(super) const ROLE_PERMISSIONS: &[&str] = &[
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+];
 
 fn normalise_url(url: &str) -> &str {
     let url = url.strip_prefix("https://").unwrap_or(url);
@@ -35,7 +39,11 @@ fn normalise_url(url: &str) -> &str {
 
 fn provider_outcome(ctx: &Ctx<'_>, p: &OidcProvider) -> Outcome {
     let want = &ctx.settings.oidc.audiences;
-    let missing: Vec<&str> = want.iter().filter(|a| !p.client_id_list.contains(a)).map(String::as_str).collect();
+    let missing: Vec<&str> = want
+        .iter()
+        .filter(|a| !p.client_id_list.contains(a))
+        .map(String::as_str)
+        .collect();
     if !missing.is_empty() {
         return Outcome::non_compliant(format!(
             "the Defender OIDC provider lacks audience(s) {} (a provider created earlier, e.g. by Microsoft Sentinel, \
@@ -52,7 +60,9 @@ fn provider_outcome(ctx: &Ctx<'_>, p: &OidcProvider) -> Outcome {
 
 fn is_defender_provider(ctx: &Ctx<'_>, p: &OidcProvider, arn: Option<&str>) -> bool {
     let want = normalise_url(&ctx.settings.oidc.provider_url);
-    p.url.as_deref().is_some_and(|u| normalise_url(u).eq_ignore_ascii_case(want))
+    p.url
+        .as_deref()
+        .is_some_and(|u| normalise_url(u).eq_ignore_ascii_case(want))
         || arn.is_some_and(|a| a.trim_end_matches('/').ends_with(&format!("oidc-provider/{want}")))
 }
 
@@ -67,7 +77,9 @@ fn oidc_provider(ctx: &Ctx<'_>) -> Outcome {
         Resource::Account => {
             let account = &ctx.item.account_id;
             let found = ctx.graph.oidc_providers(account).find_map(|i| match &i.resource {
-                Resource::OidcProvider(p) if is_defender_provider(ctx, p, i.arn.as_deref().or(p.arn.as_deref())) => Some(p),
+                Resource::OidcProvider(p) if is_defender_provider(ctx, p, i.arn.as_deref().or(p.arn.as_deref())) => {
+                    Some(p)
+                }
                 _ => None,
             });
             match found {
@@ -117,7 +129,10 @@ fn role_has_policy(role: &crate::model::IamRole) -> Option<String> {
 
 fn monitor_role(ctx: &Ctx<'_>) -> Outcome {
     let names = [ctx.settings.roles.cspm_monitor.clone()];
-    let reqs = [RoleRequirement { what: "CSPM monitoring", names: &names }];
+    let reqs = [RoleRequirement {
+        what: "CSPM monitoring",
+        names: &names,
+    }];
     match &ctx.item.resource {
         Resource::Account => account_roles_outcome(ctx, &reqs, role_has_policy),
         _ => role_item_outcome(ctx, &reqs, role_has_policy),
@@ -145,7 +160,11 @@ fn stack_healthy(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::not_applicable("not a CloudFormation stack");
     };
     let names = &ctx.settings.connector_stack_names;
-    let name = stack.stack_name.as_deref().or(ctx.item.resource_name.as_deref()).unwrap_or_default();
+    let name = stack
+        .stack_name
+        .as_deref()
+        .or(ctx.item.resource_name.as_deref())
+        .unwrap_or_default();
     if names.is_empty() {
         return Outcome::not_applicable("no connector stack configured (settings connector_stack_names)");
     }
@@ -180,7 +199,9 @@ pub static STACK_HEALTHY: Check = Check {
 
 fn sts_regions(ctx: &Ctx<'_>) -> Outcome {
     declared(
-        ctx.settings.facts_for(&ctx.item.account_id).sts_active_in_connector_regions,
+        ctx.settings
+            .facts_for(&ctx.item.account_id)
+            .sts_active_in_connector_regions,
         "AWS STS is active in every connector region",
         "sts_active_in_connector_regions",
         "call sts:GetCallerIdentity against each regional STS endpoint (IAM > Account settings)",
@@ -225,7 +246,11 @@ pub static SCP_NO_DENY: Check = Check {
     remediation: "Exempt the Defender roles (CspmMonitorAws and the DefenderForCloud-* / MDCContainers* roles) from \
         service control policies and permissions boundaries that deny sts, iam, ec2, eks, rds or ssm actions. How to \
         verify it through Organizations or the policy simulator is inferred.",
-    permissions: &["organizations:ListPoliciesForTarget", "organizations:DescribePolicy", "iam:SimulatePrincipalPolicy"],
+    permissions: &[
+        "organizations:ListPoliciesForTarget",
+        "organizations:DescribePolicy",
+        "iam:SimulatePrincipalPolicy",
+    ],
     inferred: true,
     outcomes: &[C, NC, U],
     evaluate: scp_no_deny,
@@ -235,23 +260,38 @@ fn feature_requirements<'s>(ctx: &Ctx<'s>) -> Vec<RoleRequirement<'s>> {
     let (f, r) = (&ctx.settings.features, &ctx.settings.roles);
     let mut reqs = Vec::new();
     if f.agentless_scanning {
-        reqs.push(RoleRequirement { what: "agentless scanning", names: std::slice::from_ref(&r.agentless_scanner) });
+        reqs.push(RoleRequirement {
+            what: "agentless scanning",
+            names: std::slice::from_ref(&r.agentless_scanner),
+        });
     }
     if f.data_discovery {
         for name in &r.data_discovery {
-            reqs.push(RoleRequirement { what: "sensitive data discovery", names: std::slice::from_ref(name) });
+            reqs.push(RoleRequirement {
+                what: "sensitive data discovery",
+                names: std::slice::from_ref(name),
+            });
         }
     }
     if f.ciem {
         for name in &r.ciem {
-            reqs.push(RoleRequirement { what: "permissions management (CIEM)", names: std::slice::from_ref(name) });
+            reqs.push(RoleRequirement {
+                what: "permissions management (CIEM)",
+                names: std::slice::from_ref(name),
+            });
         }
     }
     if f.k8s_api_access {
-        reqs.push(RoleRequirement { what: "Kubernetes API access", names: &r.containers_k8s_discovery });
+        reqs.push(RoleRequirement {
+            what: "Kubernetes API access",
+            names: &r.containers_k8s_discovery,
+        });
     }
     if f.registry_access {
-        reqs.push(RoleRequirement { what: "registry access", names: &r.containers_image_assessment });
+        reqs.push(RoleRequirement {
+            what: "registry access",
+            names: &r.containers_image_assessment,
+        });
     }
     reqs
 }

@@ -75,19 +75,31 @@ pub struct Outcome {
 impl Outcome {
     /// COMPLIANT because `why`.
     pub fn compliant(why: impl Into<String>) -> Self {
-        Self { compliance: Compliance::Compliant, annotation: why.into() }
+        Self {
+            compliance: Compliance::Compliant,
+            annotation: why.into(),
+        }
     }
     /// NON_COMPLIANT because `why`.
     pub fn non_compliant(why: impl Into<String>) -> Self {
-        Self { compliance: Compliance::NonCompliant, annotation: why.into() }
+        Self {
+            compliance: Compliance::NonCompliant,
+            annotation: why.into(),
+        }
     }
     /// NOT_APPLICABLE because `why`.
     pub fn not_applicable(why: impl Into<String>) -> Self {
-        Self { compliance: Compliance::NotApplicable, annotation: why.into() }
+        Self {
+            compliance: Compliance::NotApplicable,
+            annotation: why.into(),
+        }
     }
     /// INSUFFICIENT_DATA because `why`.
     pub fn unknown(why: impl Into<String>) -> Self {
-        Self { compliance: Compliance::InsufficientData, annotation: why.into() }
+        Self {
+            compliance: Compliance::InsufficientData,
+            annotation: why.into(),
+        }
     }
 }
 
@@ -118,7 +130,11 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// The same context, for another resource (checks that follow a dependency use it).
     pub fn with_item(&self, item: &'a ConfigurationItem) -> Self {
-        Self { graph: self.graph, item, settings: self.settings }
+        Self {
+            graph: self.graph,
+            item,
+            settings: self.settings,
+        }
     }
 }
 
@@ -148,7 +164,10 @@ pub struct Check {
 
 impl std::fmt::Debug for Check {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Check").field("id", &self.id).field("plan", &self.plan).finish_non_exhaustive()
+        f.debug_struct("Check")
+            .field("id", &self.id)
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
     }
 }
 
@@ -256,14 +275,20 @@ struct RoleRequirement<'s> {
 /// Evaluates required connector roles at account level: every requirement met by a role that
 /// trusts the provider is COMPLIANT; a missing role is NON_COMPLIANT only if the input records
 /// IAM roles for the account.
-fn account_roles_outcome(ctx: &Ctx<'_>, reqs: &[RoleRequirement<'_>], extra: fn(&crate::model::IamRole) -> Option<String>) -> Outcome {
+fn account_roles_outcome(
+    ctx: &Ctx<'_>,
+    reqs: &[RoleRequirement<'_>],
+    extra: fn(&crate::model::IamRole) -> Option<String>,
+) -> Outcome {
     let account = &ctx.item.account_id;
     let mut problems = Vec::new();
     let mut found = Vec::new();
     for req in reqs {
         match req.names.iter().find_map(|n| ctx.graph.role_by_name(account, n)) {
             Some(item) => {
-                let crate::model::Resource::IamRole(role) = &item.resource else { continue };
+                let crate::model::Resource::IamRole(role) = &item.resource else {
+                    continue;
+                };
                 let name = role.role_name.as_deref().unwrap_or(&item.resource_id);
                 if let Err(e) = role_trusts_provider(&ctx.with_item(item), role) {
                     problems.push(format!("role {name} ({}): {e}", req.what));
@@ -277,7 +302,10 @@ fn account_roles_outcome(ctx: &Ctx<'_>, reqs: &[RoleRequirement<'_>], extra: fn(
         }
     }
     if problems.is_empty() {
-        return Outcome::compliant(format!("required roles present and trusting the Defender provider: {}", found.join(", ")));
+        return Outcome::compliant(format!(
+            "required roles present and trusting the Defender provider: {}",
+            found.join(", ")
+        ));
     }
     if !ctx.graph.records(account, "AWS::IAM::Role") {
         return Outcome::unknown(format!(
@@ -290,12 +318,22 @@ fn account_roles_outcome(ctx: &Ctx<'_>, reqs: &[RoleRequirement<'_>], extra: fn(
 
 /// Evaluates one role item against named requirements: NOT_APPLICABLE unless its name is one of
 /// them.
-fn role_item_outcome(ctx: &Ctx<'_>, reqs: &[RoleRequirement<'_>], extra: fn(&crate::model::IamRole) -> Option<String>) -> Outcome {
+fn role_item_outcome(
+    ctx: &Ctx<'_>,
+    reqs: &[RoleRequirement<'_>],
+    extra: fn(&crate::model::IamRole) -> Option<String>,
+) -> Outcome {
     let crate::model::Resource::IamRole(role) = &ctx.item.resource else {
         return Outcome::not_applicable("not an IAM role");
     };
-    let name = role.role_name.as_deref().unwrap_or(ctx.item.resource_name.as_deref().unwrap_or(""));
-    let Some(req) = reqs.iter().find(|r| r.names.iter().any(|n| n.eq_ignore_ascii_case(name))) else {
+    let name = role
+        .role_name
+        .as_deref()
+        .unwrap_or(ctx.item.resource_name.as_deref().unwrap_or(""));
+    let Some(req) = reqs
+        .iter()
+        .find(|r| r.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+    else {
         return Outcome::not_applicable(format!("role {name} is not a role this check requires"));
     };
     if let Err(e) = role_trusts_provider(ctx, role) {

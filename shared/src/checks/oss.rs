@@ -1,7 +1,10 @@
 //! Defender for open-source relational databases (RDS PostgreSQL, MySQL, MariaDB and Aurora).
 
 use super::cspm::{ROLE_PERMISSIONS, ROLE_TRIGGERS};
-use super::{account_roles_outcome, declared, role_item_outcome, version_at_least, version_parts, Check, Compliance, Ctx, Outcome, RoleRequirement, Trigger};
+use super::{
+    account_roles_outcome, declared, role_item_outcome, version_at_least, version_parts, Check, Compliance, Ctx,
+    Outcome, RoleRequirement, Trigger,
+};
 use crate::model::{IamRole, RdsInstance, Resource};
 use crate::plans::Plan;
 
@@ -18,10 +21,15 @@ fn instance<'a>(ctx: &Ctx<'a>) -> Result<(&'a RdsInstance, &'a str), Outcome> {
     };
     let s = &ctx.settings.oss;
     if !s.engines.iter().any(|e| e == engine) {
-        return Err(Outcome::not_applicable(format!("engine {engine} is not supported by the plan")));
+        return Err(Outcome::not_applicable(format!(
+            "engine {engine} is not supported by the plan"
+        )));
     }
     if s.excluded_regions.contains(&ctx.item.region) {
-        return Err(Outcome::not_applicable(format!("the plan is not available in {}", ctx.item.region)));
+        return Err(Outcome::not_applicable(format!(
+            "the plan is not available in {}",
+            ctx.item.region
+        )));
     }
     Ok((db, engine))
 }
@@ -37,8 +45,15 @@ macro_rules! oss_scope {
 
 fn applicable(ctx: &Ctx<'_>) -> Outcome {
     let (db, engine) = oss_scope!(ctx);
-    let replica = if db.read_replica_source.is_some() { " (read replica, evaluated on its own)" } else { "" };
-    Outcome::compliant(format!("{engine} in {} is in the plan's scope{replica}", ctx.item.region))
+    let replica = if db.read_replica_source.is_some() {
+        " (read replica, evaluated on its own)"
+    } else {
+        ""
+    };
+    Outcome::compliant(format!(
+        "{engine} in {} is in the plan's scope{replica}",
+        ctx.item.region
+    ))
 }
 
 /// `oss.applicable`: the instance's engine and region are supported.
@@ -61,7 +76,9 @@ fn multiaz_cluster(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::not_applicable("not an RDS DB cluster");
     };
     match c.engine.as_deref() {
-        Some(e) if e.starts_with("aurora") => Outcome::compliant(format!("Aurora cluster ({e}): its instances are evaluated individually")),
+        Some(e) if e.starts_with("aurora") => Outcome::compliant(format!(
+            "Aurora cluster ({e}): its instances are evaluated individually"
+        )),
         Some(e @ ("mysql" | "postgres")) => Outcome::not_applicable(format!(
             "Multi-AZ DB cluster with readable standbys ({e}) is not supported by the plan"
         )),
@@ -89,10 +106,19 @@ fn running(ctx: &Ctx<'_>) -> Outcome {
     let (db, _) = oss_scope!(ctx);
     match db.db_instance_status.as_deref() {
         Some("available") => Outcome::compliant("instance is available"),
-        Some(s @ ("stopped" | "stopping" | "storage-full" | "failed" | "inaccessible-encryption-credentials"
-            | "incompatible-parameters" | "incompatible-network" | "incompatible-option-group" | "restore-error")) => {
-            Outcome::non_compliant(format!("instance is {s}: Defender cannot apply or read its audit configuration"))
-        }
+        Some(
+            s @ ("stopped"
+            | "stopping"
+            | "storage-full"
+            | "failed"
+            | "inaccessible-encryption-credentials"
+            | "incompatible-parameters"
+            | "incompatible-network"
+            | "incompatible-option-group"
+            | "restore-error"),
+        ) => Outcome::non_compliant(format!(
+            "instance is {s}: Defender cannot apply or read its audit configuration"
+        )),
         Some(s) => Outcome::unknown(format!("instance is {s} (transitional)")),
         None => Outcome::unknown("dBInstanceStatus is not in the configuration item"),
     }
@@ -110,7 +136,8 @@ pub static RUNNING: Check = Check {
         Trigger::CloudTrail(RDS, "StartDBInstance"),
         Trigger::CloudTrail(RDS, "StopDBCluster"),
     ],
-    remediation: "Start the instance (aws rds start-db-instance) so Defender can apply its parameter and option groups.",
+    remediation:
+        "Start the instance (aws rds start-db-instance) so Defender can apply its parameter and option groups.",
     permissions: &["rds:DescribeDBInstances"],
     inferred: false,
     outcomes: &[C, NC, NA, U],
@@ -123,14 +150,20 @@ fn param_in_sync(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::unknown("dBParameterGroups is not in the configuration item");
     }
     let mut problems = Vec::new();
+    let mut pending = false;
     for g in &db.db_parameter_groups {
         let name = g.name.as_deref().unwrap_or("?");
         match g.parameter_apply_status.as_deref() {
             Some("in-sync") | None => {}
-            Some(s) => problems.push(format!("parameter group {name} is {s}")),
+            Some(s) => {
+                pending = true;
+                problems.push(format!("parameter group {name} is {s}"));
+            }
         }
         if ctx.settings.oss.default_group_is_blocker && name.starts_with("default.") && !engine.starts_with("aurora") {
-            problems.push(format!("still on default parameter group {name} (Defender creates defenderfordatabases*)"));
+            problems.push(format!(
+                "still on default parameter group {name} (Defender creates defenderfordatabases*)"
+            ));
         }
     }
     for og in &db.option_group_memberships {
@@ -141,24 +174,41 @@ fn param_in_sync(ctx: &Ctx<'_>) -> Outcome {
     }
     if let Some(cluster_id) = db.db_cluster_identifier.as_deref() {
         let ident = db.db_instance_identifier.as_deref().unwrap_or(&ctx.item.resource_id);
-        if let Some(Resource::RdsCluster(c)) = ctx.graph.rds_cluster(&ctx.item.account_id, &ctx.item.region, cluster_id).map(|i| &i.resource) {
-            if let Some(m) = c.members.iter().find(|m| m.instance_identifier.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(ident))) {
+        if let Some(Resource::RdsCluster(c)) = ctx
+            .graph
+            .rds_cluster(&ctx.item.account_id, &ctx.item.region, cluster_id)
+            .map(|i| &i.resource)
+        {
+            if let Some(m) = c.members.iter().find(|m| {
+                m.instance_identifier
+                    .as_deref()
+                    .is_some_and(|i| i.eq_ignore_ascii_case(ident))
+            }) {
                 match m.parameter_group_status.as_deref() {
                     Some("in-sync") | None => {}
-                    Some(s) => problems.push(format!("cluster parameter group of {cluster_id} is {s} on this instance")),
+                    Some(s) => {
+                        pending = true;
+                        problems.push(format!(
+                            "cluster parameter group of {cluster_id} is {s} on this instance"
+                        ));
+                    }
                 }
             }
             if ctx.settings.oss.default_group_is_blocker {
                 if let Some(pg) = c.parameter_group.as_deref().filter(|p| p.starts_with("default.")) {
-                    problems.push(format!("cluster {cluster_id} still on default cluster parameter group {pg}"));
+                    problems.push(format!(
+                        "cluster {cluster_id} still on default cluster parameter group {pg}"
+                    ));
                 }
             }
         }
     }
     if problems.is_empty() {
         Outcome::compliant("parameter and option groups in sync")
-    } else {
+    } else if pending {
         Outcome::non_compliant(format!("{} (reboot to apply pending changes)", problems.join("; ")))
+    } else {
+        Outcome::non_compliant(problems.join("; "))
     }
 }
 
@@ -193,8 +243,10 @@ fn audit_params(ctx: &Ctx<'_>) -> Outcome {
         let Some(p) = &db.live_parameters else {
             return Outcome::unknown("parameter values need rds:DescribeDBParameters (live scan)");
         };
-        let off: Vec<&str> =
-            ["log_connections", "log_disconnections"].into_iter().filter(|k| p.get(*k).map(String::as_str) != Some("1")).collect();
+        let off: Vec<&str> = ["log_connections", "log_disconnections"]
+            .into_iter()
+            .filter(|k| p.get(*k).map(String::as_str) != Some("1"))
+            .collect();
         return if off.is_empty() {
             Outcome::compliant("log_connections and log_disconnections are 1")
         } else {
@@ -231,11 +283,23 @@ fn audit_params(ctx: &Ctx<'_>) -> Outcome {
             unknown_groups.push(name);
             continue;
         };
-        let Resource::RdsOptionGroup(og) = &og_item.resource else { continue };
-        let Some(plugin) = og.option_configurations.iter().find(|o| o.option_name.as_deref() == Some("MARIADB_AUDIT_PLUGIN")) else {
+        let Resource::RdsOptionGroup(og) = &og_item.resource else {
             continue;
         };
-        let setting = |n: &str| plugin.option_settings.iter().find(|s| s.name.as_deref() == Some(n)).and_then(|s| s.value.as_ref());
+        let Some(plugin) = og
+            .option_configurations
+            .iter()
+            .find(|o| o.option_name.as_deref() == Some("MARIADB_AUDIT_PLUGIN"))
+        else {
+            continue;
+        };
+        let setting = |n: &str| {
+            plugin
+                .option_settings
+                .iter()
+                .find(|s| s.name.as_deref() == Some(n))
+                .and_then(|s| s.value.as_ref())
+        };
         let mut problems = Vec::new();
         if !contains_token(setting("SERVER_AUDIT_EVENTS"), "CONNECT") {
             problems.push("SERVER_AUDIT_EVENTS lacks CONNECT");
@@ -251,7 +315,10 @@ fn audit_params(ctx: &Ctx<'_>) -> Outcome {
         };
     }
     if !unknown_groups.is_empty() {
-        return Outcome::unknown(format!("option group(s) {} not in the input (record AWS::RDS::OptionGroup)", unknown_groups.join(", ")));
+        return Outcome::unknown(format!(
+            "option group(s) {} not in the input (record AWS::RDS::OptionGroup)",
+            unknown_groups.join(", ")
+        ));
     }
     Outcome::non_compliant("no option group with MARIADB_AUDIT_PLUGIN is attached")
 }
@@ -275,7 +342,11 @@ pub static AUDIT_PARAMS: Check = Check {
         PostgreSQL log_connections=1 and log_disconnections=1; Aurora MySQL server_audit_logging=1, \
         server_audit_events ⊇ CONNECT,QUERY, server_audit_excl_users ∋ rdsadmin; MySQL/MariaDB option group with \
         MARIADB_AUDIT_PLUGIN, SERVER_AUDIT_EVENTS ∋ CONNECT, SERVER_AUDIT_EXCL_USER ∋ rdsadmin. Reboot if needed.",
-    permissions: &["rds:DescribeDBParameters", "rds:DescribeDBClusterParameters", "rds:DescribeOptionGroups"],
+    permissions: &[
+        "rds:DescribeDBParameters",
+        "rds:DescribeDBClusterParameters",
+        "rds:DescribeOptionGroups",
+    ],
     inferred: false,
     outcomes: &[C, NC, NA, U],
     evaluate: audit_params,
@@ -295,7 +366,11 @@ fn plugin_version(ctx: &Ctx<'_>) -> Outcome {
     let (Some(have), Some(want)) = (version_parts(v), version_parts(min)) else {
         return Outcome::unknown(format!("engine version `{v}` could not be read"));
     };
-    let ok = if engine == "mysql" && have.starts_with(&[5, 7]) { true } else { version_at_least(&have, &want) };
+    let ok = if engine == "mysql" && have.starts_with(&[5, 7]) {
+        true
+    } else {
+        version_at_least(&have, &want)
+    };
     if ok {
         Outcome::compliant(format!("{engine} {v} supports MARIADB_AUDIT_PLUGIN"))
     } else {
@@ -339,7 +414,11 @@ pub static QUOTA: Check = Check {
     triggers: &[Trigger::Periodic],
     remediation: "Delete unused parameter/option groups or raise the RDS quotas when Defender reports it failed to \
         create a parameter or option group.",
-    permissions: &["rds:DescribeDBParameterGroups", "rds:DescribeOptionGroups", "servicequotas:GetServiceQuota"],
+    permissions: &[
+        "rds:DescribeDBParameterGroups",
+        "rds:DescribeOptionGroups",
+        "servicequotas:GetServiceQuota",
+    ],
     inferred: false,
     outcomes: &[C, NC, U],
     evaluate: quota,
@@ -378,7 +457,10 @@ fn role_actions(role: &IamRole) -> Option<String> {
 
 fn role(ctx: &Ctx<'_>) -> Outcome {
     let names = [ctx.settings.roles.oss_threat_protection.clone()];
-    let reqs = [RoleRequirement { what: "database threat protection", names: &names }];
+    let reqs = [RoleRequirement {
+        what: "database threat protection",
+        names: &names,
+    }];
     match &ctx.item.resource {
         Resource::Account => account_roles_outcome(ctx, &reqs, role_actions),
         _ => role_item_outcome(ctx, &reqs, role_actions),

@@ -1,7 +1,10 @@
 //! Defender for Servers (EC2): SSM reachability and Arc auto-provisioning prerequisites.
 
 use super::cspm::{ROLE_PERMISSIONS, ROLE_TRIGGERS};
-use super::{account_roles_outcome, declared, no_extra, role_item_outcome, Check, Compliance, Ctx, Outcome, RoleRequirement, Trigger};
+use super::{
+    account_roles_outcome, declared, no_extra, role_item_outcome, Check, Compliance, Ctx, Outcome, RoleRequirement,
+    Trigger,
+};
 use crate::model::{Ec2Instance, Resource};
 use crate::plans::Plan;
 
@@ -21,7 +24,13 @@ pub(super) fn ec2<'a>(ctx: &Ctx<'a>) -> Option<&'a Ec2Instance> {
 /// NOT_APPLICABLE (or unknown) when the instance is outside Defender for Servers' scope:
 /// not running, or carrying an exclusion tag.
 pub(super) fn scope(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Option<Outcome> {
-    if let Some(t) = ctx.settings.servers.exclusion_tags.iter().find(|t| ctx.item.has_tag(&t.key, t.value.as_deref())) {
+    if let Some(t) = ctx
+        .settings
+        .servers
+        .exclusion_tags
+        .iter()
+        .find(|t| ctx.item.has_tag(&t.key, t.value.as_deref()))
+    {
         return Some(Outcome::not_applicable(format!("excluded by tag {}", t.key)));
     }
     match inst.state.as_ref().and_then(|s| s.name.as_deref()) {
@@ -142,7 +151,10 @@ pub(super) fn ssm_core_policy(ctx: &Ctx<'_>) -> Outcome {
             "role {name} has an inline policy equivalent to AmazonSSMManagedInstanceCore (accepted by settings; inferred)"
         ));
     }
-    Outcome::non_compliant(format!("role {name} (instance profile {profile}) lacks {}", s.ssm_core_policy_arn))
+    Outcome::non_compliant(format!(
+        "role {name} (instance profile {profile}) lacks {}",
+        s.ssm_core_policy_arn
+    ))
 }
 
 /// `servers.ssm-core-policy`: the instance profile's role has AmazonSSMManagedInstanceCore.
@@ -189,8 +201,14 @@ fn status_outcome(status: &str, agent: Option<&str>) -> Outcome {
 pub(super) fn ssm_agent_online(ctx: &Ctx<'_>) -> Outcome {
     if let Resource::SsmInventory(inv) = &ctx.item.resource {
         let info = inv.info();
-        let status = inv.instance_status.as_deref().or(info.and_then(|i| i.instance_status.as_deref()));
-        return status_outcome(status.unwrap_or("Active"), info.and_then(|i| i.agent_version.as_deref()));
+        let status = inv
+            .instance_status
+            .as_deref()
+            .or(info.and_then(|i| i.instance_status.as_deref()));
+        return status_outcome(
+            status.unwrap_or("Active"),
+            info.and_then(|i| i.agent_version.as_deref()),
+        );
     }
     let inst = in_scope!(ctx);
     if let Some(ping) = inst.live.ssm_ping_status.as_deref() {
@@ -203,8 +221,14 @@ pub(super) fn ssm_agent_online(ctx: &Ctx<'_>) -> Outcome {
                 return Outcome::unknown("SSM inventory could not be read");
             };
             let info = inv.info();
-            let status = inv.instance_status.as_deref().or(info.and_then(|i| i.instance_status.as_deref()));
-            status_outcome(status.unwrap_or("Active"), info.and_then(|i| i.agent_version.as_deref()))
+            let status = inv
+                .instance_status
+                .as_deref()
+                .or(info.and_then(|i| i.instance_status.as_deref()));
+            status_outcome(
+                status.unwrap_or("Active"),
+                info.and_then(|i| i.agent_version.as_deref()),
+            )
         }
         None => Outcome::unknown(
             "no SSM inventory item for this instance; its PingStatus needs ssm:DescribeInstanceInformation (a live \
@@ -253,16 +277,23 @@ pub(super) fn egress(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Egress {
         return Egress::Unknown("the instance's subnet is not in the configuration item".to_owned());
     };
     let Some(rt_item) = ctx.graph.route_table_for(subnet, inst.vpc_id.as_deref()) else {
-        return Egress::Unknown(format!("no route table for {subnet} in the input (record AWS::EC2::RouteTable)"));
+        return Egress::Unknown(format!(
+            "no route table for {subnet} in the input (record AWS::EC2::RouteTable)"
+        ));
     };
     let Resource::RouteTable(rt) = &rt_item.resource else {
         return Egress::Unknown("route table could not be read".to_owned());
     };
-    let default = rt.routes.iter().filter(|r| r.destination_cidr_block.as_deref() == Some("0.0.0.0/0")).find(|r| {
-        r.state.as_deref() != Some("blackhole")
-    });
+    let default = rt
+        .routes
+        .iter()
+        .filter(|r| r.destination_cidr_block.as_deref() == Some("0.0.0.0/0"))
+        .find(|r| r.state.as_deref() != Some("blackhole"));
     let Some(route) = default else {
-        return Egress::None(format!("route table {} has no active default route", rt_item.resource_id));
+        return Egress::None(format!(
+            "route table {} has no active default route",
+            rt_item.resource_id
+        ));
     };
     if let Some(nat) = route.nat_gateway_id.as_deref().or(route.transit_gateway_id.as_deref()) {
         return Egress::Internet(nat.to_owned());
@@ -275,7 +306,9 @@ pub(super) fn egress(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Egress {
             if inst.public_ip_address.is_some() {
                 Egress::Internet(igw.to_owned())
             } else {
-                Egress::None(format!("default route goes to {igw} but the instance has no public IP address"))
+                Egress::None(format!(
+                    "default route goes to {igw} but the instance has no public IP address"
+                ))
             }
         }
         Some(other) => Egress::Internet(other.to_owned()),
@@ -287,7 +320,11 @@ const SSM_SERVICES: [&str; 3] = ["ssm", "ssmmessages", "ec2messages"];
 
 fn endpoint_problem(ep: &crate::model::VpcEndpoint) -> Option<String> {
     let svc = ep.service_name.as_deref().unwrap_or("endpoint");
-    if ep.vpc_endpoint_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("Interface")) {
+    if ep
+        .vpc_endpoint_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("Interface"))
+    {
         return Some(format!("{svc} is not an interface endpoint"));
     }
     if ep.private_dns_enabled != Some(true) {
@@ -304,7 +341,10 @@ pub(super) fn ssm_network(ctx: &Ctx<'_>) -> Outcome {
     if let Resource::VpcEndpoint(ep) = &ctx.item.resource {
         let region = &ctx.item.region;
         let svc = ep.service_name.as_deref().unwrap_or_default();
-        if !SSM_SERVICES.iter().any(|s| svc == format!("com.amazonaws.{region}.{s}")) {
+        if !SSM_SERVICES
+            .iter()
+            .any(|s| svc == format!("com.amazonaws.{region}.{s}"))
+        {
             return Outcome::not_applicable(format!("{svc} is not an SSM endpoint"));
         }
         return match endpoint_problem(ep) {
@@ -335,7 +375,9 @@ pub(super) fn ssm_network(ctx: &Ctx<'_>) -> Outcome {
             }
         }
         if missing.is_empty() && problems.is_empty() {
-            return Outcome::compliant(format!("VPC {vpc} has ssm, ssmmessages and ec2messages interface endpoints"));
+            return Outcome::compliant(format!(
+                "VPC {vpc} has ssm, ssmmessages and ec2messages interface endpoints"
+            ));
         }
     }
     match egress(ctx, inst) {
@@ -371,7 +413,11 @@ pub static SSM_NETWORK: Check = Check {
     remediation: "Give the subnet a default route through a NAT gateway (or an internet gateway plus a public IP), \
         or create interface endpoints com.amazonaws.<region>.ssm, .ssmmessages and .ec2messages with private DNS \
         enabled. How the path is judged from routes is inferred; declare a proxy with servers.proxy_declared.",
-    permissions: &["ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints", "ec2:DescribeSubnets"],
+    permissions: &[
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeSubnets",
+    ],
     inferred: true,
     outcomes: &[C, NC, NA, U],
     evaluate: ssm_network,
@@ -391,7 +437,9 @@ pub(super) fn declared_egress(ctx: &Ctx<'_>, inst: &Ec2Instance, fact: Option<bo
                 "a route via {t} exists, but firewall egress cannot be proven from AWS: confirm {what}, then set \
                  facts.{key}"
             )),
-            Egress::Proxy => Outcome::unknown(format!("a proxy is declared: confirm it allows {what}, then set facts.{key}")),
+            Egress::Proxy => Outcome::unknown(format!(
+                "a proxy is declared: confirm it allows {what}, then set facts.{key}"
+            )),
             Egress::Unknown(why) => Outcome::unknown(format!("{why}; confirm {what}, then set facts.{key}")),
         },
     }
@@ -400,7 +448,13 @@ pub(super) fn declared_egress(ctx: &Ctx<'_>, inst: &Ec2Instance, fact: Option<bo
 fn arc_egress(ctx: &Ctx<'_>) -> Outcome {
     let inst = in_scope!(ctx);
     let fact = ctx.settings.facts_for(&ctx.item.account_id).arc_egress_allowed;
-    declared_egress(ctx, inst, fact, "outbound 443 to the Azure Arc endpoints", "arc_egress_allowed")
+    declared_egress(
+        ctx,
+        inst,
+        fact,
+        "outbound 443 to the Azure Arc endpoints",
+        "arc_egress_allowed",
+    )
 }
 
 /// `servers.arc-egress`: the instance can reach Azure Arc.
@@ -409,7 +463,11 @@ pub static ARC_EGRESS: Check = Check {
     plan: Plan::Servers,
     title: "Instance can reach the Azure Arc endpoints",
     resource_types: &["AWS::EC2::Instance"],
-    triggers: &[Trigger::Periodic, Trigger::ConfigChange("AWS::EC2::Instance"), Trigger::ConfigChange("AWS::EC2::RouteTable")],
+    triggers: &[
+        Trigger::Periodic,
+        Trigger::ConfigChange("AWS::EC2::Instance"),
+        Trigger::ConfigChange("AWS::EC2::RouteTable"),
+    ],
     remediation: "Allow outbound 443 to aka.ms, download.microsoft.com, packages.microsoft.com, login.windows.net, \
         login.microsoftonline.com, pas.windows.net, management.azure.com, *.his.arc.azure.com, \
         *.guestconfiguration.azure.com, *.guestnotificationservice.azure.com, azgn*.servicebus.windows.net and \
@@ -449,7 +507,12 @@ pub(super) fn os_of(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Option<Os> {
         .filter_map(|w| w.parse::<u32>().ok())
         .find(|y| (2000..2100).contains(y));
     let r2 = name.contains("R2");
-    Some(Os { name, windows, windows_year, r2 })
+    Some(Os {
+        name,
+        windows,
+        windows_year,
+        r2,
+    })
 }
 
 fn os_supported(ctx: &Ctx<'_>) -> Outcome {
@@ -458,17 +521,24 @@ fn os_supported(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::unknown("the operating system is not in the input (no platformDetails or SSM inventory)");
     };
     let arch = inst.architecture.as_deref().unwrap_or("unknown architecture");
-    let arm = if arch == "arm64" { " (arm64 support is newer than the 2022 Arc docs; inferred)" } else { "" };
+    let arm = if arch == "arm64" {
+        " (arm64 support is newer than the 2022 Arc docs; inferred)"
+    } else {
+        ""
+    };
     if os.windows {
         return match os.windows_year {
-            Some(y) if y > 2012 || (y == 2012 && os.r2) => Outcome::compliant(format!("{} is Arc-supported{arm}", os.name)),
+            Some(y) if y > 2012 || (y == 2012 && os.r2) => {
+                Outcome::compliant(format!("{} is Arc-supported{arm}", os.name))
+            }
             Some(_) => Outcome::non_compliant(format!("{} is older than Windows Server 2012 R2", os.name)),
             None => Outcome::unknown(format!("{}: Windows version not known (needs SSM inventory)", os.name)),
         };
     }
     let lower = os.name.to_ascii_lowercase();
-    const SUPPORTED: &[&str] =
-        &["ubuntu", "debian", "red hat", "rhel", "suse", "sles", "rocky", "oracle", "centos", "alma"];
+    const SUPPORTED: &[&str] = &[
+        "ubuntu", "debian", "red hat", "rhel", "suse", "sles", "rocky", "oracle", "centos", "alma",
+    ];
     if lower.starts_with("amazon linux") {
         return if lower.starts_with("amazon linux 2023") {
             Outcome::compliant(format!("{} is Arc-supported in current docs (inferred){arm}", os.name))
@@ -493,7 +563,10 @@ pub static OS_SUPPORTED: Check = Check {
     plan: Plan::Servers,
     title: "Instance runs an Azure Arc-supported operating system",
     resource_types: &["AWS::EC2::Instance"],
-    triggers: &[Trigger::ConfigChange("AWS::EC2::Instance"), Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory")],
+    triggers: &[
+        Trigger::ConfigChange("AWS::EC2::Instance"),
+        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
+    ],
     remediation: "Move the workload to Windows Server 2012 R2 or later, Ubuntu, Debian, RHEL, SLES, Rocky, Oracle \
         Linux or Amazon Linux 2. Amazon Linux 2023 and arm64 support come from newer docs (inferred).",
     permissions: &["ssm:DescribeInstanceInformation"],
@@ -506,13 +579,21 @@ fn arc_autoprov_role(ctx: &Ctx<'_>) -> Outcome {
     let (f, r) = (&ctx.settings.features, &ctx.settings.roles);
     let mut reqs = Vec::new();
     if f.arc_autoprovisioning {
-        reqs.push(RoleRequirement { what: "Arc auto-provisioning", names: std::slice::from_ref(&r.arc_autoprovisioning) });
+        reqs.push(RoleRequirement {
+            what: "Arc auto-provisioning",
+            names: std::slice::from_ref(&r.arc_autoprovisioning),
+        });
     }
     if f.jit_access {
-        reqs.push(RoleRequirement { what: "JIT network access", names: std::slice::from_ref(&r.servers_jit) });
+        reqs.push(RoleRequirement {
+            what: "JIT network access",
+            names: std::slice::from_ref(&r.servers_jit),
+        });
     }
     if reqs.is_empty() {
-        return Outcome::not_applicable("Arc auto-provisioning is not declared (settings features.arc_autoprovisioning)");
+        return Outcome::not_applicable(
+            "Arc auto-provisioning is not declared (settings features.arc_autoprovisioning)",
+        );
     }
     match &ctx.item.resource {
         Resource::Account => account_roles_outcome(ctx, &reqs, no_extra),
@@ -564,9 +645,14 @@ fn agentless_eligible(ctx: &Ctx<'_>) -> Outcome {
     if !ctx.settings.features.agentless_scanning {
         return Outcome::not_applicable("agentless scanning is not declared (settings features.agentless_scanning)");
     }
-    let marketplace = inst.product_codes.iter().any(|p| p.product_code_type.as_deref() == Some("marketplace"));
+    let marketplace = inst
+        .product_codes
+        .iter()
+        .any(|p| p.product_code_type.as_deref() == Some("marketplace"));
     if marketplace {
-        return Outcome::not_applicable("Marketplace AMI with third-party licensing: not scanned agentlessly (inferred)");
+        return Outcome::not_applicable(
+            "Marketplace AMI with third-party licensing: not scanned agentlessly (inferred)",
+        );
     }
     Outcome::compliant("eligible for agentless scanning (unencrypted, PMK and CMK EBS volumes are all supported)")
 }

@@ -9,8 +9,15 @@ use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotA
 
 /// Why the instance runs SQL Server, if it does.
 fn sql_evidence(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Option<String> {
-    if inst.platform_details.as_deref().is_some_and(|p| p.contains("SQL Server")) {
-        return Some(format!("platformDetails `{}`", inst.platform_details.as_deref().unwrap_or_default()));
+    if inst
+        .platform_details
+        .as_deref()
+        .is_some_and(|p| p.contains("SQL Server"))
+    {
+        return Some(format!(
+            "platformDetails `{}`",
+            inst.platform_details.as_deref().unwrap_or_default()
+        ));
     }
     let id = inst.instance_id.as_deref().unwrap_or(&ctx.item.resource_id);
     if let Some(app) = sql_application(ctx, id) {
@@ -23,10 +30,16 @@ fn sql_evidence(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Option<String> {
 /// The SQL Server application (name, version) SSM inventory lists for the instance.
 fn sql_application(ctx: &Ctx<'_>, instance_id: &str) -> Option<(String, Option<String>)> {
     let inv = ctx.graph.inventory_for(instance_id)?;
-    let Resource::SsmInventory(inv) = &inv.resource else { return None };
+    let Resource::SsmInventory(inv) = &inv.resource else {
+        return None;
+    };
     inv.applications()
         .iter()
-        .find(|a| a.name.as_deref().is_some_and(|n| n.starts_with("Microsoft SQL Server") && !n.contains("Management Studio")))
+        .find(|a| {
+            a.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Microsoft SQL Server") && !n.contains("Management Studio"))
+        })
         .map(|a| (a.name.clone().unwrap_or_default(), a.version.clone()))
 }
 
@@ -38,7 +51,9 @@ fn sql_instance<'a>(ctx: &Ctx<'a>) -> Result<(&'a Ec2Instance, String), Outcome>
     }
     match sql_evidence(ctx, inst) {
         Some(why) => Ok((inst, why)),
-        None => Err(Outcome::not_applicable("no SQL Server detected (platformDetails, SSM inventory or tag)")),
+        None => Err(Outcome::not_applicable(
+            "no SQL Server detected (platformDetails, SSM inventory or tag)",
+        )),
     }
 }
 
@@ -62,7 +77,10 @@ pub static TARGET: Check = Check {
     plan: Plan::Sql,
     title: "Instance runs SQL Server (in Defender for SQL's scope)",
     resource_types: &["AWS::EC2::Instance"],
-    triggers: &[Trigger::ConfigChange("AWS::EC2::Instance"), Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory")],
+    triggers: &[
+        Trigger::ConfigChange("AWS::EC2::Instance"),
+        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
+    ],
     remediation: "Nothing to fix: instances without SQL Server are NOT_APPLICABLE. Detection through platformDetails, \
         SSM inventory or the tag in settings sql.target_tag is inferred.",
     permissions: &["ssm:ListInventoryEntries"],
@@ -77,7 +95,10 @@ fn os_version(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::unknown("the operating system is not in the input");
     };
     if !os.windows {
-        return Outcome::non_compliant(format!("{}: Defender for SQL on machines supports SQL Server on Windows only", os.name));
+        return Outcome::non_compliant(format!(
+            "{}: Defender for SQL on machines supports SQL Server on Windows only",
+            os.name
+        ));
     }
     match os.windows_year {
         Some(y) if y < 2012 || (y == 2012 && !os.r2) => {
@@ -89,7 +110,10 @@ fn os_version(ctx: &Ctx<'_>) -> Outcome {
     let id = inst.instance_id.as_deref().unwrap_or(&ctx.item.resource_id);
     match sql_application(ctx, id) {
         Some((name, version)) => {
-            let major = version.as_deref().and_then(super::version_parts).and_then(|v| v.first().copied());
+            let major = version
+                .as_deref()
+                .and_then(super::version_parts)
+                .and_then(|v| v.first().copied());
             match major {
                 // SQL Server 2012 is version 11.
                 Some(m) if m < 11 => Outcome::non_compliant(format!("{name} is older than SQL Server 2012")),
@@ -106,7 +130,10 @@ pub static OS_VERSION: Check = Check {
     plan: Plan::Sql,
     title: "SQL Server runs on Windows Server 2012 R2+ and is SQL Server 2012+",
     resource_types: &["AWS::EC2::Instance"],
-    triggers: &[Trigger::ConfigChange("AWS::EC2::Instance"), Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory")],
+    triggers: &[
+        Trigger::ConfigChange("AWS::EC2::Instance"),
+        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
+    ],
     remediation: "Upgrade to Windows Server 2012 R2 or later and SQL Server 2012 or later; SQL Server on Linux is \
         not supported by Defender for SQL on machines.",
     permissions: &["ssm:DescribeInstanceInformation", "ssm:ListInventoryEntries"],
@@ -129,9 +156,16 @@ fn chain(ctx: &Ctx<'_>) -> Outcome {
         .map(|(id, o)| format!("{id}: {}", o.annotation))
         .collect();
     if !failing.is_empty() {
-        return Outcome::non_compliant(format!("Arc cannot come from the Servers pipeline: {}", failing.join("; ")));
+        return Outcome::non_compliant(format!(
+            "Arc cannot come from the Servers pipeline: {}",
+            failing.join("; ")
+        ));
     }
-    let unknown: Vec<&str> = parts.iter().filter(|(_, o)| o.compliance != Compliance::Compliant).map(|(id, _)| *id).collect();
+    let unknown: Vec<&str> = parts
+        .iter()
+        .filter(|(_, o)| o.compliance != Compliance::Compliant)
+        .map(|(id, _)| *id)
+        .collect();
     if !unknown.is_empty() {
         return Outcome::unknown(format!("Servers prerequisites not verified: {}", unknown.join(", ")));
     }
@@ -158,7 +192,12 @@ pub static SERVERS_CHAIN: Check = Check {
     ],
     remediation: "Fix the failing Defender for Servers checks named in the annotation: the Arc agent that Defender \
         for SQL relies on comes from the Servers auto-provisioning pipeline.",
-    permissions: &["ec2:DescribeInstances", "iam:GetInstanceProfile", "ssm:DescribeInstanceInformation", "ec2:DescribeRouteTables"],
+    permissions: &[
+        "ec2:DescribeInstances",
+        "iam:GetInstanceProfile",
+        "ssm:DescribeInstanceInformation",
+        "ec2:DescribeRouteTables",
+    ],
     inferred: false,
     outcomes: &[C, NC, NA, U],
     evaluate: servers_chain,
@@ -174,7 +213,10 @@ fn rds_custom(ctx: &Ctx<'_>) -> Outcome {
     }
     let ident = db.db_instance_identifier.as_deref().unwrap_or(&ctx.item.resource_id);
     let host_name = format!("{}{ident}", ctx.settings.sql.rds_custom_host_name_prefix);
-    let Some(host) = ctx.graph.instance_by_name(&ctx.item.account_id, &ctx.item.region, &host_name) else {
+    let Some(host) = ctx
+        .graph
+        .instance_by_name(&ctx.item.account_id, &ctx.item.region, &host_name)
+    else {
         return Outcome::unknown(format!(
             "RDS Custom host not found (no EC2 instance tagged Name={host_name}; the naming is inferred, set \
              sql.rds_custom_host_name_prefix)"
@@ -185,7 +227,10 @@ fn rds_custom(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::unknown(format!("RDS Custom host {}: {}", host.resource_id, o.annotation));
     }
     let o = chain(&hctx);
-    Outcome { compliance: o.compliance, annotation: format!("host {}: {}", host.resource_id, o.annotation) }
+    Outcome {
+        compliance: o.compliance,
+        annotation: format!("host {}: {}", host.resource_id, o.annotation),
+    }
 }
 
 /// `sql.rds-custom`: the EC2 host of an RDS Custom for SQL Server instance passes the Servers chain.
@@ -194,7 +239,10 @@ pub static RDS_CUSTOM: Check = Check {
     plan: Plan::Sql,
     title: "RDS Custom for SQL Server host passes the Servers prerequisites",
     resource_types: &["AWS::RDS::DBInstance"],
-    triggers: &[Trigger::ConfigChange("AWS::RDS::DBInstance"), Trigger::ConfigChange("AWS::EC2::Instance")],
+    triggers: &[
+        Trigger::ConfigChange("AWS::RDS::DBInstance"),
+        Trigger::ConfigChange("AWS::EC2::Instance"),
+    ],
     remediation: "Give the RDS Custom host EC2 instance an instance profile with AmazonSSMManagedInstanceCore and a \
         path to SSM. Finding the host through its Name tag is inferred (sql.rds_custom_host_name_prefix).",
     permissions: &["rds:DescribeDBInstances", "ec2:DescribeInstances"],
@@ -215,7 +263,10 @@ fn egress(ctx: &Ctx<'_>) -> Outcome {
         ctx,
         inst,
         both,
-        &format!("outbound 443 to the Arc endpoints and *.{}.arcdataservices.com (no Arc proxy)", ctx.item.region),
+        &format!(
+            "outbound 443 to the Arc endpoints and *.{}.arcdataservices.com (no Arc proxy)",
+            ctx.item.region
+        ),
         "sql_egress_allowed",
     )
 }
@@ -226,7 +277,11 @@ pub static EGRESS: Check = Check {
     plan: Plan::Sql,
     title: "SQL host can reach Azure Arc and *.<region>.arcdataservices.com",
     resource_types: &["AWS::EC2::Instance"],
-    triggers: &[Trigger::Periodic, Trigger::ConfigChange("AWS::EC2::Instance"), Trigger::ConfigChange("AWS::EC2::RouteTable")],
+    triggers: &[
+        Trigger::Periodic,
+        Trigger::ConfigChange("AWS::EC2::Instance"),
+        Trigger::ConfigChange("AWS::EC2::RouteTable"),
+    ],
     remediation: "Allow outbound 443 to the Azure Arc endpoints and *.<region>.arcdataservices.com without the Arc \
         proxy (unsupported for SQL), then declare facts.arc_egress_allowed and facts.sql_egress_allowed.",
     permissions: &["ec2:DescribeRouteTables"],

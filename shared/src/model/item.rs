@@ -177,14 +177,22 @@ fn tags<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String,
 }
 
 fn item_error(location: &ItemLocation, field: impl Into<String>, message: impl Into<String>) -> Error {
-    Error::Item { location: location.clone(), field: field.into(), message: message.into() }
+    Error::Item {
+        location: location.clone(),
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 impl ConfigurationItem {
     /// Parses one configuration item from its JSON text. `index` is its position in the input,
     /// used only to name it in errors.
     pub fn from_json(json: &str, index: Option<usize>) -> Result<Self> {
-        let mut location = ItemLocation { index, resource_type: None, resource_id: None };
+        let mut location = ItemLocation {
+            index,
+            resource_type: None,
+            resource_id: None,
+        };
         let de = &mut serde_json::Deserializer::from_str(json);
         let raw: RawItem<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
@@ -192,15 +200,22 @@ impl ConfigurationItem {
         })?;
         location.resource_type.clone_from(&raw.resource_type);
         location.resource_id.clone_from(&raw.resource_id);
-        let resource_type = raw.resource_type.ok_or_else(|| item_error(&location, "resourceType", "missing"))?;
-        let resource_id = raw.resource_id.ok_or_else(|| item_error(&location, "resourceId", "missing"))?;
-        let account_id = raw.aws_account_id.ok_or_else(|| item_error(&location, "awsAccountId", "missing"))?;
-        let region = raw.aws_region.ok_or_else(|| item_error(&location, "awsRegion", "missing"))?;
+        let resource_type = raw
+            .resource_type
+            .ok_or_else(|| item_error(&location, "resourceType", "missing"))?;
+        let resource_id = raw
+            .resource_id
+            .ok_or_else(|| item_error(&location, "resourceId", "missing"))?;
+        let account_id = raw
+            .aws_account_id
+            .ok_or_else(|| item_error(&location, "awsAccountId", "missing"))?;
+        let region = raw
+            .aws_region
+            .ok_or_else(|| item_error(&location, "awsRegion", "missing"))?;
         let status = match raw.configuration_item_status.as_deref() {
             None => ItemStatus::Ok,
-            Some(s) => ItemStatus::parse(s).ok_or_else(|| {
-                item_error(&location, "configurationItemStatus", format!("unknown status `{s}`"))
-            })?,
+            Some(s) => ItemStatus::parse(s)
+                .ok_or_else(|| item_error(&location, "configurationItemStatus", format!("unknown status `{s}`")))?,
         };
         let capture_time = raw
             .configuration_item_capture_time
@@ -234,9 +249,10 @@ impl ConfigurationItem {
             return Some(a.clone());
         }
         match self.resource_type.as_str() {
-            "AWS::EC2::Instance" => {
-                Some(format!("arn:aws:ec2:{}:{}:instance/{}", self.region, self.account_id, self.resource_id))
-            }
+            "AWS::EC2::Instance" => Some(format!(
+                "arn:aws:ec2:{}:{}:instance/{}",
+                self.region, self.account_id, self.resource_id
+            )),
             _ => None,
         }
     }

@@ -134,8 +134,12 @@ impl PolicyDocument {
             s.allow
                 && !s.not_principal
                 && !s.not_action
-                && s.principals.iter().any(|(kind, id)| kind == "Federated" && id.eq_ignore_ascii_case(provider_arn))
-                && s.actions.iter().any(|a| action_matches(a, "sts:AssumeRoleWithWebIdentity"))
+                && s.principals
+                    .iter()
+                    .any(|(kind, id)| kind == "Federated" && id.eq_ignore_ascii_case(provider_arn))
+                && s.actions
+                    .iter()
+                    .any(|a| action_matches(a, "sts:AssumeRoleWithWebIdentity"))
         })
     }
 
@@ -169,7 +173,9 @@ impl PolicyDocument {
             !s.allow
                 && !s.not_principal
                 && !s.has_condition
-                && s.principals.iter().any(|(kind, id)| id == "*" || (kind == "AWS" && id == principal_arn))
+                && s.principals
+                    .iter()
+                    .any(|(kind, id)| id == "*" || (kind == "AWS" && id == principal_arn))
                 && if s.not_action {
                     !s.actions.iter().any(|a| action_matches(a, action))
                 } else {
@@ -227,12 +233,14 @@ mod tests {
     use super::*;
 
     const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#;
-    const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/";
+    const PROVIDER: &str =
+        "arn:aws:iam::111122223333:oidc-provider/sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/";
 
     #[test]
     fn object_and_url_encoded_forms_parse_alike() {
         let plain = PolicyDocument::parse_text(TRUST).unwrap();
-        let encoded: String = percent_encoding::utf8_percent_encode(TRUST, percent_encoding::NON_ALPHANUMERIC).collect();
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(TRUST, percent_encoding::NON_ALPHANUMERIC).collect();
         let from_encoded = PolicyDocument::parse_text(&encoded).unwrap();
         assert_eq!(plain, from_encoded);
         assert!(plain.trusts_federated(PROVIDER));

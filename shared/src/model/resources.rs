@@ -83,7 +83,11 @@ fn typed<T: DeserializeOwned>(json: &str) -> Result<T, FieldError> {
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "configuration".to_owned() } else { format!("configuration.{path}") };
+        let field = if path == "." {
+            "configuration".to_owned()
+        } else {
+            format!("configuration.{path}")
+        };
         (field, e.into_inner().to_string())
     })
 }
@@ -102,7 +106,12 @@ impl Resource {
         let raw = configuration
             .map(RawValue::get)
             .filter(|s| *s != "null")
-            .ok_or_else(|| ("configuration".to_owned(), "missing for a resource that exists".to_owned()))?;
+            .ok_or_else(|| {
+                (
+                    "configuration".to_owned(),
+                    "missing for a resource that exists".to_owned(),
+                )
+            })?;
         let owned;
         let json = if raw.starts_with('"') {
             owned = serde_json::from_str::<String>(raw).map_err(|e| ("configuration".to_owned(), e.to_string()))?;
@@ -163,7 +172,10 @@ impl Resource {
         let misplaced = |what: &str| Err(format!("live fact `{what}` does not apply to this resource type"));
         match self {
             Self::Ec2Instance(i) => {
-                if f.access_entry_principals.is_some() || f.nodegroup_ami_types.is_some() || f.audit_log_subscription.is_some() {
+                if f.access_entry_principals.is_some()
+                    || f.nodegroup_ami_types.is_some()
+                    || f.audit_log_subscription.is_some()
+                {
                     return misplaced("EKS facts");
                 }
                 if f.parameters.is_some() {
@@ -182,7 +194,10 @@ impl Resource {
                 c.live.audit_log_subscription = f.audit_log_subscription.or(c.live.audit_log_subscription);
             }
             Self::RdsInstance(db) => {
-                if f != (LiveFacts { parameters: f.parameters.clone(), ..LiveFacts::default() }) {
+                if f != (LiveFacts {
+                    parameters: f.parameters.clone(),
+                    ..LiveFacts::default()
+                }) {
                     return misplaced("EC2/EKS facts");
                 }
                 if f.parameters.is_some() {
@@ -423,12 +438,17 @@ impl IamRole {
 
     /// Whether the managed policy `arn` is attached.
     pub fn has_managed_policy(&self, arn: &str) -> bool {
-        self.attached_managed_policies.iter().any(|p| p.policy_arn.as_deref() == Some(arn))
+        self.attached_managed_policies
+            .iter()
+            .any(|p| p.policy_arn.as_deref() == Some(arn))
     }
 
     /// Whether an inline policy allows `action`.
     pub fn inline_allows(&self, action: &str) -> bool {
-        self.role_policy_list.iter().filter_map(|p| p.policy_document.as_ref()).any(|d| d.allows(action))
+        self.role_policy_list
+            .iter()
+            .filter_map(|p| p.policy_document.as_ref())
+            .any(|d| d.allows(action))
     }
 }
 
@@ -542,7 +562,10 @@ impl SsmInventory {
 
     /// The recorded applications.
     pub fn applications(&self) -> &[Application] {
-        self.applications.as_ref().map(|s| s.content.as_slice()).unwrap_or_default()
+        self.applications
+            .as_ref()
+            .map(|s| s.content.as_slice())
+            .unwrap_or_default()
     }
 }
 
@@ -665,7 +688,11 @@ pub struct EcrRepository {
 #[serde(default)]
 pub struct RdsInstance {
     /// `dBInstanceIdentifier`.
-    #[serde(rename = "dBInstanceIdentifier", alias = "dbInstanceIdentifier", alias = "DBInstanceIdentifier")]
+    #[serde(
+        rename = "dBInstanceIdentifier",
+        alias = "dbInstanceIdentifier",
+        alias = "DBInstanceIdentifier"
+    )]
     pub db_instance_identifier: Option<String>,
     /// `engine`.
     #[serde(alias = "Engine")]
@@ -677,7 +704,11 @@ pub struct RdsInstance {
     #[serde(rename = "dBInstanceStatus", alias = "dbInstanceStatus", alias = "DBInstanceStatus")]
     pub db_instance_status: Option<String>,
     /// `dBClusterIdentifier` (Aurora members).
-    #[serde(rename = "dBClusterIdentifier", alias = "dbClusterIdentifier", alias = "DBClusterIdentifier")]
+    #[serde(
+        rename = "dBClusterIdentifier",
+        alias = "dbClusterIdentifier",
+        alias = "DBClusterIdentifier"
+    )]
     pub db_cluster_identifier: Option<String>,
     /// `dBParameterGroups`.
     #[serde(
@@ -688,13 +719,24 @@ pub struct RdsInstance {
     )]
     pub db_parameter_groups: Vec<RdsParameterGroupStatus>,
     /// `optionGroupMemberships`.
-    #[serde(rename = "optionGroupMemberships", alias = "OptionGroupMemberships", deserialize_with = "nullable")]
+    #[serde(
+        rename = "optionGroupMemberships",
+        alias = "OptionGroupMemberships",
+        deserialize_with = "nullable"
+    )]
     pub option_group_memberships: Vec<RdsOptionGroupMembership>,
     /// `enabledCloudwatchLogsExports`.
-    #[serde(rename = "enabledCloudwatchLogsExports", alias = "EnabledCloudwatchLogsExports", deserialize_with = "nullable")]
+    #[serde(
+        rename = "enabledCloudwatchLogsExports",
+        alias = "EnabledCloudwatchLogsExports",
+        deserialize_with = "nullable"
+    )]
     pub enabled_cloudwatch_logs_exports: Vec<String>,
     /// `readReplicaSourceDBInstanceIdentifier`.
-    #[serde(rename = "readReplicaSourceDBInstanceIdentifier", alias = "ReadReplicaSourceDBInstanceIdentifier")]
+    #[serde(
+        rename = "readReplicaSourceDBInstanceIdentifier",
+        alias = "ReadReplicaSourceDBInstanceIdentifier"
+    )]
     pub read_replica_source: Option<String>,
     /// Parameter values of the instance's (or its cluster's) parameter groups, from
     /// `rds:DescribeDBParameters` / `DescribeDBClusterParameters` (filled by live readers).
@@ -707,7 +749,11 @@ pub struct RdsInstance {
 #[serde(default)]
 pub struct RdsParameterGroupStatus {
     /// `dBParameterGroupName`.
-    #[serde(rename = "dBParameterGroupName", alias = "dbParameterGroupName", alias = "DBParameterGroupName")]
+    #[serde(
+        rename = "dBParameterGroupName",
+        alias = "dbParameterGroupName",
+        alias = "DBParameterGroupName"
+    )]
     pub name: Option<String>,
     /// `parameterApplyStatus` (`in-sync`, `pending-reboot`, `applying`).
     #[serde(rename = "parameterApplyStatus", alias = "ParameterApplyStatus")]
@@ -769,7 +815,11 @@ pub struct RdsCluster {
 #[serde(default)]
 pub struct RdsClusterMember {
     /// `dbinstanceIdentifier`.
-    #[serde(rename = "dbinstanceIdentifier", alias = "dBInstanceIdentifier", alias = "DBInstanceIdentifier")]
+    #[serde(
+        rename = "dbinstanceIdentifier",
+        alias = "dBInstanceIdentifier",
+        alias = "DBInstanceIdentifier"
+    )]
     pub instance_identifier: Option<String>,
     /// `dbclusterParameterGroupStatus` (`in-sync`, `pending-reboot`).
     #[serde(
@@ -788,7 +838,12 @@ pub struct RdsOptionGroup {
     #[serde(alias = "optionGroupName")]
     pub option_group_name: Option<String>,
     /// `OptionConfigurations`.
-    #[serde(alias = "optionConfigurations", alias = "Options", alias = "options", deserialize_with = "nullable")]
+    #[serde(
+        alias = "optionConfigurations",
+        alias = "Options",
+        alias = "options",
+        deserialize_with = "nullable"
+    )]
     pub option_configurations: Vec<RdsOption>,
 }
 

@@ -1,0 +1,268 @@
+//! The human-readable report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use console::Style;
+use shared::checks::{self, Compliance};
+use shared::engine::ScanResult;
+use shared::plans::{Blocker, Plan, PlanStatus};
+use shared::state::Transition;
+
+use crate::store::Recording;
+
+/// What the text report shows besides the scan itself.
+pub struct ReportInput<'a> {
+    /// Name of the input.
+    pub source: &'a str,
+    /// Snapshot id, if any.
+    pub snapshot_id: Option<&'a str>,
+    /// What the store recorded (None with --no-store).
+    pub recording: Option<&'a Recording>,
+    /// Items skipped with --keep-going, as messages.
+    pub errors: &'a [String],
+    /// List unverified checks and every transition.
+    pub verbose: bool,
+}
+
+fn status_style(s: PlanStatus) -> (Style, &'static str) {
+    match s {
+        PlanStatus::Ready => (Style::new().green().bold(), "✔"),
+        PlanStatus::Blocked => (Style::new().red().bold(), "✘"),
+        PlanStatus::NotApplicable => (Style::new().dim(), "–"),
+    }
+}
+
+fn compliance_style(c: Option<Compliance>) -> Style {
+    match c {
+        Some(Compliance::Compliant) => Style::new().green(),
+        Some(Compliance::NonCompliant) => Style::new().red(),
+        Some(Compliance::InsufficientData) => Style::new().yellow(),
+        _ => Style::new().dim(),
+    }
+}
+
+/// Renders the report.
+pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
+    let mut out = String::new();
+    let bold = Style::new().bold();
+    let dim = Style::new().dim();
+    let snap = input
+        .snapshot_id
+        .map(|s| format!(" (snapshot {s})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {}{snap}",
+        bold.apply_to("defender-prereqs scan of"),
+        input.source
+    );
+    let ignored: usize = result.ignored_types.values().sum();
+    let _ = writeln!(
+        out,
+        "{} configuration items read, {} evaluations{}",
+        result.items,
+        result.evaluations.len(),
+        if ignored > 0 {
+            format!(
+                ", {ignored} items of {} types no check reads",
+                result.ignored_types.len()
+            )
+        } else {
+            String::new()
+        }
+    );
+    let mut by_account: BTreeMap<&str, Vec<&shared::plans::PlanReadiness>> = BTreeMap::new();
+    for p in &result.plans {
+        by_account.entry(&p.account_id).or_default().push(p);
+    }
+    for (account, plans) in by_account {
+        let _ = writeln!(out, "\n{}", bold.apply_to(format!("Account {account}")));
+        let mut region = "";
+        for p in plans {
+            if p.aws_region != region {
+                region = &p.aws_region;
+                let _ = writeln!(out, "  {}", bold.apply_to(region));
+            }
+            let (style, mark) = status_style(p.status);
+            let unverified = if p.unverified.is_empty() {
+                String::new()
+            } else {
+                let n = p.unverified.len();
+                format!(
+                    "  {}",
+                    dim.apply_to(format!("({n} check{} unverified)", if n == 1 { "" } else { "s" }))
+                )
+            };
+            let _ = writeln!(
+                out,
+                "    {} {:<11} {:<15} {}{unverified}",
+                style.apply_to(mark),
+                p.plan.as_str(),
+                style.apply_to(p.status.as_str()),
+                dim.apply_to(p.plan.title())
+            );
+            let mut fixes: BTreeSet<&str> = BTreeSet::new();
+            for b in &p.blockers {
+                match b {
+                    Blocker::Plan { plan } => {
+                        let _ = writeln!(
+                            out,
+                            "        {} requires plan {plan}, which is blocked",
+                            Style::new().red().apply_to("•")
+                        );
+                    }
+                    Blocker::Check {
+                        check_id,
+                        resource_type,
+                        resource_id,
+                        annotation,
+                    } => {
+                        fixes.insert(check_id);
+                        let _ = writeln!(
+                            out,
+                            "        {} {} {} {}\n          {}",
+                            Style::new().red().apply_to("•"),
+                            bold.apply_to(check_id),
+                            resource_type,
+                            resource_id,
+                            annotation
+                        );
+                    }
+                }
+            }
+            for id in fixes {
+                if let Some(c) = checks::by_id(id) {
+                    let _ = writeln!(
+                        out,
+                        "        {} {}: {}",
+                        Style::new().cyan().apply_to("fix"),
+                        id,
+                        c.remediation
+                    );
+                }
+            }
+            if input.verbose {
+                for u in &p.unverified {
+                    let _ = writeln!(out, "        {} {u}", Style::new().yellow().apply_to("?"));
+                }
+            }
+        }
+    }
+    let mut counts: BTreeMap<Compliance, usize> = BTreeMap::new();
+    for e in &result.evaluations {
+        *counts.entry(e.compliance).or_default() += 1;
+    }
+    let count = |c| counts.get(&c).copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\n{} {} compliant, {} non-compliant, {} not applicable, {} insufficient data",
+        bold.apply_to("Evaluations:"),
+        Style::new().green().apply_to(count(Compliance::Compliant)),
+        Style::new().red().apply_to(count(Compliance::NonCompliant)),
+        count(Compliance::NotApplicable),
+        Style::new().yellow().apply_to(count(Compliance::InsufficientData)),
+    );
+    if let Some(rec) = input.recording {
+        render_changes(&mut out, rec, input.verbose);
+    }
+    if !input.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} {} items skipped:",
+            Style::new().red().bold().apply_to("Errors:"),
+            input.errors.len()
+        );
+        for e in input.errors {
+            let _ = writeln!(out, "  {e}");
+        }
+    }
+    out
+}
+
+fn render_changes(out: &mut String, rec: &Recording, verbose: bool) {
+    let bold = Style::new().bold();
+    let Some(since) = rec.previous_scan else {
+        let _ = writeln!(
+            out,
+            "\n{} first scan recorded; the next scan will report what changed.",
+            bold.apply_to("Changes:")
+        );
+        return;
+    };
+    let d = &rec.diff;
+    let new = d.transitions.iter().filter(|t| t.previous.is_none()).count();
+    let removed = d.transitions.iter().filter(|t| t.current.is_none()).count();
+    let changed = d.transitions.len() - new - removed;
+    let _ = writeln!(
+        out,
+        "\n{} since {}: {changed} changed, {new} new, {removed} removed{}",
+        bold.apply_to("Changes"),
+        since.format("%Y-%m-%d %H:%M:%S UTC"),
+        if d.stale > 0 {
+            format!(", {} older than recorded state (ignored)", d.stale)
+        } else {
+            String::new()
+        }
+    );
+    for t in &rec.plan_transitions {
+        let (style, _) = status_style(t.current);
+        let before = t.previous.map_or("(new)", PlanStatus::as_str);
+        let _ = writeln!(
+            out,
+            "  plan {:<11} {} {}: {before} → {}",
+            t.plan.as_str(),
+            t.account_id,
+            t.aws_region,
+            style.apply_to(t.current.as_str())
+        );
+    }
+    // Results of a resource that is gone are one line per resource unless --verbose.
+    let mut gone: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+    if !verbose {
+        for t in d.transitions.iter().filter(|t| t.current.is_none()) {
+            *gone
+                .entry((&t.key.account_id, &t.key.resource_type, &t.key.resource_id))
+                .or_default() += 1;
+        }
+    }
+    for ((account, rtype, rid), n) in &gone {
+        let _ = writeln!(
+            out,
+            "  removed {rtype} {rid} in {account} ({n} result{})",
+            if *n == 1 { "" } else { "s" }
+        );
+    }
+    let interesting: Vec<&Transition> = d
+        .transitions
+        .iter()
+        .filter(|t| verbose || (t.previous.is_some() && t.current.is_some() && t.previous != t.current))
+        .collect();
+    const LIMIT: usize = 50;
+    for t in interesting.iter().take(if verbose { usize::MAX } else { LIMIT }) {
+        let before = t.previous.map_or("(new)", Compliance::as_str);
+        let after = t.current.map_or("(gone)", Compliance::as_str);
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {} → {}",
+            t.key.check_id,
+            t.key.resource_type,
+            t.key.resource_id,
+            compliance_style(t.previous).apply_to(before),
+            compliance_style(t.current).apply_to(after)
+        );
+    }
+    if !verbose && interesting.len() > LIMIT {
+        let _ = writeln!(out, "  … {} more (use --verbose)", interesting.len() - LIMIT);
+    }
+}
+
+/// Whether any plan is blocked.
+pub fn any_blocked(result: &ScanResult) -> bool {
+    result.plans.iter().any(|p| p.status == PlanStatus::Blocked)
+}
+
+/// The plans in order, for listings.
+pub fn plan_names() -> String {
+    Plan::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,365 @@
+//! The embedded state store: an SQLite database holding the current result per resource × check,
+//! plan readiness, and the history of transitions and scans, so that a scan can say what changed
+//! since the previous one. The comparison itself is `shared::state::diff`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use shared::checks::Compliance;
+use shared::engine::ScanResult;
+use shared::plans::{Plan, PlanStatus};
+use shared::state::{self, Diff, EvalKey, PlanTransition, Recorded};
+
+/// Errors of the store, naming the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("state database {path}: {source}")]
+    Sql { path: String, source: rusqlite::Error },
+    /// The directory could not be created.
+    #[error("state database {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    /// The database holds something this version does not understand.
+    #[error("state database {path}: {message}")]
+    Corrupt { path: String, message: String },
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scans (
+  id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, source TEXT NOT NULL, snapshot_id TEXT,
+  items INTEGER NOT NULL, evaluations INTEGER NOT NULL, written INTEGER NOT NULL,
+  removed INTEGER NOT NULL, stale INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS evaluations (
+  account_id TEXT NOT NULL, aws_region TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL,
+  check_id TEXT NOT NULL, plan TEXT NOT NULL, compliance TEXT NOT NULL, annotation TEXT NOT NULL,
+  capture_time TEXT, scan_id INTEGER NOT NULL,
+  PRIMARY KEY (account_id, aws_region, resource_type, resource_id, check_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS evaluations_by_plan ON evaluations (plan, compliance, account_id);
+CREATE TABLE IF NOT EXISTS plan_status (
+  account_id TEXT NOT NULL, aws_region TEXT NOT NULL, plan TEXT NOT NULL, status TEXT NOT NULL,
+  blockers TEXT NOT NULL, unverified INTEGER NOT NULL, scan_id INTEGER NOT NULL,
+  PRIMARY KEY (account_id, aws_region, plan)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS transitions (
+  id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, account_id TEXT NOT NULL, aws_region TEXT NOT NULL,
+  resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, check_id TEXT NOT NULL, plan TEXT NOT NULL,
+  previous TEXT, current TEXT, annotation TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plan_transitions (
+  id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, account_id TEXT NOT NULL, aws_region TEXT NOT NULL,
+  plan TEXT NOT NULL, previous TEXT, current TEXT NOT NULL);
+";
+
+/// The store.
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+/// What recording a scan changed.
+pub struct Recording {
+    /// Start time of the previous scan, if any.
+    pub previous_scan: Option<DateTime<Utc>>,
+    /// The evaluation diff.
+    pub diff: Diff,
+    /// Plan readiness changes.
+    pub plan_transitions: Vec<PlanTransition>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let p = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: p.clone(),
+                source,
+            })?;
+        }
+        let sql = |source| StoreError::Sql {
+            path: p.clone(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        let version: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .optional()
+            .map_err(sql)?;
+        match version.as_deref().map(str::parse::<i64>) {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )
+                .map_err(sql)?;
+            }
+            Some(Ok(SCHEMA_VERSION)) => {}
+            Some(_) => {
+                return Err(StoreError::Corrupt {
+                    path: p,
+                    message: format!("schema version {version:?} is not {SCHEMA_VERSION}: use another --db"),
+                })
+            }
+        }
+        Ok(Self { conn, path: p })
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, message: String) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    fn load(&self, accounts: &BTreeSet<String>) -> Result<HashMap<EvalKey, Recorded>, StoreError> {
+        let mut out = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT aws_region, resource_type, resource_id, check_id, plan, compliance, annotation, capture_time
+                 FROM evaluations WHERE account_id = ?1",
+            )
+            .map_err(self.sql())?;
+        for account in accounts {
+            let rows = stmt
+                .query_map([account], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                    ))
+                })
+                .map_err(self.sql())?;
+            for row in rows {
+                let (region, rtype, rid, check, plan, compliance, annotation, capture) = row.map_err(self.sql())?;
+                let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
+                let compliance = Compliance::parse(&compliance)
+                    .ok_or_else(|| self.corrupt(format!("unknown compliance `{compliance}`")))?;
+                let capture_time = capture
+                    .map(|c| DateTime::parse_from_rfc3339(&c).map(|t| t.with_timezone(&Utc)))
+                    .transpose()
+                    .map_err(|e| self.corrupt(format!("bad capture time: {e}")))?;
+                out.insert(
+                    EvalKey {
+                        account_id: account.clone(),
+                        aws_region: region,
+                        resource_type: rtype,
+                        resource_id: rid,
+                        check_id: check,
+                    },
+                    Recorded {
+                        plan,
+                        compliance,
+                        annotation,
+                        capture_time,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_plans(
+        &self,
+        accounts: &BTreeSet<String>,
+    ) -> Result<BTreeMap<(String, String, Plan), PlanStatus>, StoreError> {
+        let mut out = BTreeMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT aws_region, plan, status FROM plan_status WHERE account_id = ?1")
+            .map_err(self.sql())?;
+        for account in accounts {
+            let rows = stmt
+                .query_map([account], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })
+                .map_err(self.sql())?;
+            for row in rows {
+                let (region, plan, status) = row.map_err(self.sql())?;
+                let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
+                let status = match status.as_str() {
+                    "READY" => PlanStatus::Ready,
+                    "BLOCKED" => PlanStatus::Blocked,
+                    "NOT_APPLICABLE" => PlanStatus::NotApplicable,
+                    other => return Err(self.corrupt(format!("unknown plan status `{other}`"))),
+                };
+                out.insert((account.clone(), region, plan), status);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a scan in one transaction: nothing is half-written if it fails.
+    pub fn record(
+        &mut self,
+        result: &ScanResult,
+        source: &str,
+        snapshot_id: Option<&str>,
+        input_time: Option<DateTime<Utc>>,
+    ) -> Result<Recording, StoreError> {
+        let accounts: BTreeSet<String> = result.evaluations.iter().map(|e| e.account_id.clone()).collect();
+        let previous = self.load(&accounts)?;
+        let previous_plans = self.load_plans(&accounts)?;
+        let previous_scan: Option<String> = self
+            .conn
+            .query_row("SELECT MAX(started_at) FROM scans", [], |r| r.get(0))
+            .map_err(self.sql())?;
+        let previous_scan = previous_scan
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let diff = state::diff(&previous, &result.evaluations, &accounts, input_time);
+        let plan_transitions = state::plan_diff(&previous_plans, &result.plans);
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO scans (started_at, source, snapshot_id, items, evaluations, written, removed, stale)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                now,
+                source,
+                snapshot_id,
+                result.items as i64,
+                result.evaluations.len() as i64,
+                diff.upserts.len() as i64,
+                diff.removals.len() as i64,
+                diff.stale as i64
+            ],
+        )
+        .map_err(sql)?;
+        let scan_id = tx.last_insert_rowid();
+        {
+            let mut up = tx
+                .prepare(
+                    "INSERT INTO evaluations (account_id, aws_region, resource_type, resource_id, check_id, plan,
+                       compliance, annotation, capture_time, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT DO UPDATE SET plan = excluded.plan, compliance = excluded.compliance,
+                       annotation = excluded.annotation, capture_time = excluded.capture_time, scan_id = excluded.scan_id
+                     WHERE evaluations.capture_time IS NULL OR excluded.capture_time IS NULL
+                       OR excluded.capture_time >= evaluations.capture_time",
+                )
+                .map_err(sql)?;
+            for (k, r) in &diff.upserts {
+                up.execute(params![
+                    k.account_id,
+                    k.aws_region,
+                    k.resource_type,
+                    k.resource_id,
+                    k.check_id,
+                    r.plan.as_str(),
+                    r.compliance.as_str(),
+                    r.annotation,
+                    r.capture_time
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                    scan_id
+                ])
+                .map_err(sql)?;
+            }
+            let mut del = tx
+                .prepare(
+                    "DELETE FROM evaluations WHERE account_id = ?1 AND aws_region = ?2 AND resource_type = ?3
+                     AND resource_id = ?4 AND check_id = ?5",
+                )
+                .map_err(sql)?;
+            for k in &diff.removals {
+                del.execute(params![
+                    k.account_id,
+                    k.aws_region,
+                    k.resource_type,
+                    k.resource_id,
+                    k.check_id
+                ])
+                .map_err(sql)?;
+            }
+            let mut tr = tx
+                .prepare(
+                    "INSERT INTO transitions (scan_id, account_id, aws_region, resource_type, resource_id, check_id,
+                       plan, previous, current, annotation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(sql)?;
+            for t in &diff.transitions {
+                tr.execute(params![
+                    scan_id,
+                    t.key.account_id,
+                    t.key.aws_region,
+                    t.key.resource_type,
+                    t.key.resource_id,
+                    t.key.check_id,
+                    t.plan.as_str(),
+                    t.previous.map(Compliance::as_str),
+                    t.current.map(Compliance::as_str),
+                    t.annotation
+                ])
+                .map_err(sql)?;
+            }
+            let mut ps = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO plan_status (account_id, aws_region, plan, status, blockers, unverified, scan_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(sql)?;
+            for p in &result.plans {
+                let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".to_owned());
+                ps.execute(params![
+                    p.account_id,
+                    p.aws_region,
+                    p.plan.as_str(),
+                    p.status.as_str(),
+                    blockers,
+                    p.unverified.len() as i64,
+                    scan_id
+                ])
+                .map_err(sql)?;
+            }
+            let mut pt = tx
+                .prepare(
+                    "INSERT INTO plan_transitions (scan_id, account_id, aws_region, plan, previous, current)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sql)?;
+            for t in &plan_transitions {
+                pt.execute(params![
+                    scan_id,
+                    t.account_id,
+                    t.aws_region,
+                    t.plan.as_str(),
+                    t.previous.map(PlanStatus::as_str),
+                    t.current.as_str()
+                ])
+                .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(Recording {
+            previous_scan,
+            diff,
+            plan_transitions,
+        })
+    }
+}

@@ -1,0 +1,347 @@
+//! The `defender-prereqs` binary, run as a user runs it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn demo() -> PathBuf {
+    root().join("events/demo-snapshot.json")
+}
+
+fn demo_settings() -> PathBuf {
+    root().join("events/demo-settings.toml")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("DEFENDER_PREREQS_DB")
+        .output()
+        .expect("run defender-prereqs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scan_json(file: &Path, db: Option<&Path>, extra: &[&str]) -> (Output, Value) {
+    let settings = demo_settings();
+    let mut args = vec![
+        "scan",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        "--settings",
+        settings.to_str().unwrap(),
+    ];
+    let db_s;
+    match db {
+        Some(p) => {
+            db_s = p.to_str().unwrap().to_owned();
+            args.extend(["--db", &db_s]);
+        }
+        None => args.push("--no-store"),
+    }
+    args.extend(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "scan failed: {}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("JSON output");
+    (o, v)
+}
+
+fn plan_status<'a>(v: &'a Value, account: &str, region: &str, plan: &str) -> &'a str {
+    v["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["accountId"] == account && p["awsRegion"] == region && p["plan"] == plan)
+        .and_then(|p| p["status"].as_str())
+        .unwrap_or_else(|| panic!("no plan {plan} in {account} {region}"))
+}
+
+fn demo_items() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(demo()).unwrap()).unwrap()
+}
+
+fn write_json(dir: &Path, name: &str, v: &Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, v.to_string()).unwrap();
+    p
+}
+
+#[test]
+fn json_output_follows_the_contract() {
+    let (_, v) = scan_json(&demo(), None, &[]);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["evaluations", "plans"]);
+    for e in v["evaluations"].as_array().unwrap() {
+        let mut k: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        assert_eq!(
+            k,
+            [
+                "accountId",
+                "annotation",
+                "awsRegion",
+                "checkId",
+                "compliance",
+                "plan",
+                "resourceId",
+                "resourceType"
+            ]
+        );
+        assert!(["COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE", "INSUFFICIENT_DATA"]
+            .contains(&e["compliance"].as_str().unwrap()));
+    }
+    for p in v["plans"].as_array().unwrap() {
+        let mut k: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        assert_eq!(
+            k,
+            ["accountId", "awsRegion", "blockers", "plan", "status", "unverified"]
+        );
+    }
+    // The demo's story: prod's connector is healthy, Servers is blocked by batch-1, dev has no connector.
+    assert_eq!(plan_status(&v, "111122223333", "us-east-1", "cspm"), "READY");
+    assert_eq!(plan_status(&v, "111122223333", "us-east-1", "servers"), "BLOCKED");
+    assert_eq!(plan_status(&v, "111122223333", "eu-south-1", "oss"), "NOT_APPLICABLE");
+    assert_eq!(plan_status(&v, "444455556666", "us-west-2", "cspm"), "BLOCKED");
+    let servers = v["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["accountId"] == "111122223333" && p["awsRegion"] == "us-east-1" && p["plan"] == "servers")
+        .unwrap();
+    assert!(servers["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["checkId"] == "servers.instance-profile" && b["resourceId"] == "i-0bat000000000002"));
+}
+
+#[test]
+fn gzip_and_plain_arrays_give_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, plain) = scan_json(&demo(), None, &[]);
+    let gz = dir.path().join("snapshot.json.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    enc.write_all(&std::fs::read(demo()).unwrap()).unwrap();
+    enc.finish().unwrap();
+    let (_, from_gz) = scan_json(&gz, None, &[]);
+    assert_eq!(plain, from_gz);
+    let array = write_json(dir.path(), "items.json", &demo_items()["configurationItems"]);
+    let (_, from_array) = scan_json(&array, None, &[]);
+    assert_eq!(plain, from_array);
+}
+
+#[test]
+fn second_scan_reports_what_changed_and_an_unchanged_rescan_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (_, first) = scan_json(&demo(), Some(&db), &[]);
+    assert!(first["changes"]["since"].is_null());
+    let n = first["evaluations"].as_array().unwrap().len();
+    assert_eq!(
+        first["changes"]["transitions"].as_array().unwrap().len(),
+        n,
+        "first scan: every result is new"
+    );
+
+    let (_, again) = scan_json(&demo(), Some(&db), &[]);
+    assert!(again["changes"]["since"].is_string());
+    assert_eq!(again["changes"]["transitions"].as_array().unwrap().len(), 0);
+    assert_eq!(again["changes"]["planTransitions"].as_array().unwrap().len(), 0);
+
+    // batch-1 gets an instance profile (newer capture); legacy-build is deleted.
+    let mut snap = demo_items();
+    let items = snap["configurationItems"].as_array_mut().unwrap();
+    items.retain(|i| i["resourceId"] != "i-0old000000000004");
+    let batch = items
+        .iter_mut()
+        .find(|i| i["resourceId"] == "i-0bat000000000002")
+        .unwrap();
+    batch["configuration"]["iamInstanceProfile"] =
+        serde_json::json!({"arn": "arn:aws:iam::111122223333:instance-profile/web-ssm", "id": "AIPAX"});
+    batch["configurationItemCaptureTime"] = "2026-11-21T09:00:00.000Z".into();
+    let changed = write_json(dir.path(), "changed.json", &snap);
+    let (_, third) = scan_json(&changed, Some(&db), &[]);
+    let tr = third["changes"]["transitions"].as_array().unwrap();
+    assert!(tr.iter().any(|t| t["checkId"] == "servers.instance-profile"
+        && t["resourceId"] == "i-0bat000000000002"
+        && t["previous"] == "NON_COMPLIANT"
+        && t["current"] == "COMPLIANT"));
+    assert!(tr
+        .iter()
+        .any(|t| t["resourceId"] == "i-0old000000000004" && t["current"].is_null()));
+    let pt = third["changes"]["planTransitions"].as_array().unwrap();
+    assert!(
+        pt.iter()
+            .any(|t| t["plan"] == "servers" && t["previous"] == "BLOCKED" && t["current"] == "READY"),
+        "{pt:?}"
+    );
+
+    // The database is a real SQLite file a user can query.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM evaluations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows as usize, third["evaluations"].as_array().unwrap().len());
+    let scans: i64 = conn.query_row("SELECT COUNT(*) FROM scans", [], |r| r.get(0)).unwrap();
+    assert_eq!(scans, 3);
+
+    // Rescanning the older snapshot does not roll the newer state back.
+    let (_, stale) = scan_json(&demo(), Some(&db), &[]);
+    assert!(stale["changes"]["stale"].as_u64().unwrap() > 0);
+    let still: String = conn
+        .query_row(
+            "SELECT compliance FROM evaluations WHERE resource_id = 'i-0bat000000000002' AND check_id = 'servers.instance-profile'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(still, "COMPLIANT");
+}
+
+#[test]
+fn text_report_shows_plans_blockers_and_fixes() {
+    let o = run(&[
+        "scan",
+        demo().to_str().unwrap(),
+        "--settings",
+        demo_settings().to_str().unwrap(),
+        "--no-store",
+        "--color",
+        "never",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for want in [
+        "Account 111122223333",
+        "BLOCKED",
+        "READY",
+        "servers.instance-profile",
+        "i-0bat000000000002",
+        "fix servers.instance-profile:",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(!out.contains('\u{1b}'), "--color never must not emit escapes");
+    let o = run(&["scan", demo().to_str().unwrap(), "--no-store", "--color", "always"]);
+    assert!(stdout(&o).contains('\u{1b}'));
+}
+
+#[test]
+fn fail_on_blocked_sets_the_exit_status() {
+    let o = run(&["scan", demo().to_str().unwrap(), "--no-store", "--fail-on-blocked"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(&["scan", "--snapshot", demo().to_str().unwrap(), "--no-store"]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn bad_input_fails_with_a_message_naming_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let db_s = db.to_str().unwrap();
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, &std::fs::read(demo()).unwrap()[..5000]).unwrap();
+    let o = run(&["scan", truncated.to_str().unwrap(), "--db", db_s]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("truncated.json: invalid JSON"), "{}", stderr(&o));
+
+    let mut snap = demo_items();
+    snap["configurationItems"][3]["configuration"]["attachedManagedPolicies"] = "not a list".into();
+    let bad = write_json(dir.path(), "bad.json", &snap);
+    let o = run(&["scan", bad.to_str().unwrap(), "--db", db_s]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("configuration item #3 (AWS::IAM::Role") && err.contains("configuration.attachedManagedPolicies"),
+        "{err}"
+    );
+    // Nothing was recorded by the failed scans.
+    assert!(
+        !db.exists()
+            || rusqlite::Connection::open(&db)
+                .unwrap()
+                .query_row("SELECT COUNT(*) FROM scans", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+                == 0
+    );
+
+    // --keep-going evaluates the rest and lists the bad item.
+    let (_, v) = scan_json(&bad, None, &["--keep-going"]);
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].as_str().unwrap().contains("#3"));
+
+    let missing = run(&["scan", dir.path().join("nope.json").to_str().unwrap(), "--no-store"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("nope.json"));
+
+    let settings = dir.path().join("s.toml");
+    std::fs::write(&settings, "plans = [\"servers\"]\nconector_regions = []\n").unwrap();
+    let o = run(&[
+        "scan",
+        demo().to_str().unwrap(),
+        "--no-store",
+        "--settings",
+        settings.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("conector_regions"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_types_are_ignored_and_unrecorded_items_are_not_applicable() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = serde_json::json!([
+        {"awsAccountId": "1", "awsRegion": "us-east-1", "resourceType": "AWS::Foo::Bar", "resourceId": "x", "configuration": {"weird": [1, 2]}},
+        {"awsAccountId": "1", "awsRegion": "us-east-1", "resourceType": "AWS::EC2::Instance", "resourceId": "i-1",
+         "configurationItemStatus": "ResourceDeleted", "configuration": null}
+    ]);
+    let f = write_json(dir.path(), "odd.json", &items);
+    let (_, v) = scan_json(&f, None, &[]);
+    let evals = v["evaluations"].as_array().unwrap();
+    assert!(evals.iter().all(|e| e["resourceId"] != "x"));
+    let deleted: Vec<&Value> = evals.iter().filter(|e| e["resourceId"] == "i-1").collect();
+    assert!(!deleted.is_empty() && deleted.iter().all(|e| e["compliance"] == "NOT_APPLICABLE"));
+}
+
+#[test]
+fn checks_and_settings_commands() {
+    let o = run(&["checks", "--format", "json"]);
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["checks"].as_array().unwrap().len(), 40);
+    let o = run(&["settings"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("cspm_monitor = \"CspmMonitorAws\""), "{text}");
+    // The printed defaults are themselves a valid settings file.
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("defaults.toml");
+    std::fs::write(&s, text).unwrap();
+    let o = run(&[
+        "scan",
+        demo().to_str().unwrap(),
+        "--no-store",
+        "--settings",
+        s.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
