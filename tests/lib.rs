@@ -1,0 +1,1 @@
+//! No library code: the tests are in `tests/`.
