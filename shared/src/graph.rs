@@ -35,6 +35,16 @@ pub struct ResourceGraph {
     regions_by_account: HashMap<String, BTreeSet<String>>,
 }
 
+/// The EC2 instance an SSM inventory item describes: its relationship, else its own id (which
+/// Config sets to the instance id).
+fn inventory_instance(item: &ConfigurationItem) -> &str {
+    item.relationships
+        .iter()
+        .find(|r| r.resource_type.as_deref() == Some("AWS::EC2::Instance"))
+        .and_then(|r| r.resource_id.as_deref())
+        .unwrap_or(&item.resource_id)
+}
+
 fn key3(a: &str, b: &str, c: &str) -> (String, String, String) {
     (a.to_owned(), b.to_owned(), c.to_owned())
 }
@@ -141,13 +151,7 @@ impl ResourceGraph {
                     }
                 }
                 Resource::SsmInventory(_) => {
-                    let instance = item
-                        .relationships
-                        .iter()
-                        .find(|r| r.resource_type.as_deref() == Some("AWS::EC2::Instance"))
-                        .and_then(|r| r.resource_id.clone())
-                        .unwrap_or_else(|| item.resource_id.clone());
-                    self.inventory_by_instance.insert(instance, id);
+                    self.inventory_by_instance.insert(inventory_instance(item).to_owned(), id);
                 }
                 Resource::VpcEndpoint(ep) => {
                     if let Some(vpc) = &ep.vpc_id {
@@ -321,11 +325,7 @@ impl ResourceGraph {
                 out.extend(self.account(acct));
             }
             Resource::OidcProvider(_) => out.extend(self.account(acct)),
-            Resource::SsmInventory(_) => {
-                if let Some((inst, _)) = self.inventory_by_instance.iter().find(|(_, &i)| i == id) {
-                    out.extend(self.find(acct, "AWS::EC2::Instance", inst));
-                }
-            }
+            Resource::SsmInventory(_) => out.extend(self.find(acct, "AWS::EC2::Instance", inventory_instance(item))),
             Resource::VpcEndpoint(ep) => {
                 if let Some(vpc) = &ep.vpc_id {
                     out.extend(self.instances_by_vpc.get(vpc).into_iter().flatten());
