@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p shared --bench scan`; set `SCAN_BENCH_ITEMS` for another size.
 
+#![allow(clippy::expect_used)]
+
 use std::fmt::Write as _;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -33,13 +35,22 @@ fn synthetic_snapshot(n: usize) -> String {
         let item = match i % 20 {
             0..=7 => {
                 let id = format!("i-{i:017x}");
-                let profile = if i % 5 == 0 { String::new() } else {
-                    format!(r#","iamInstanceProfile":{{"arn":"arn:aws:iam::{ACCOUNT}:instance-profile/p{}","id":"AIPA{i}"}}"#, i % 300)
+                let profile = if i % 5 == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        r#","iamInstanceProfile":{{"arn":"arn:aws:iam::{ACCOUNT}:instance-profile/p{}","id":"AIPA{i}"}}"#,
+                        i % 300
+                    )
                 };
                 format!(
                     r#"{{{},"ARN":"arn:aws:ec2:{region}:{ACCOUNT}:instance/{id}","relationships":[{{"resourceType":"AWS::EC2::Subnet","resourceId":"{subnet}","name":"Is contained in Subnet"}},{{"resourceType":"AWS::EC2::VPC","resourceId":"{vpc}","name":"Is contained in Vpc"}}],"configuration":{{"instanceId":"{id}","imageId":"ami-0abc","state":{{"code":16,"name":"running"}},"privateDnsName":"ip-10-0-0-1.ec2.internal","instanceType":"m5.large","launchTime":"2026-01-01T00:00:00.000Z","placement":{{"availabilityZone":"{region}a","tenancy":"default"}},"monitoring":{{"state":"disabled"}},"subnetId":"{subnet}","vpcId":"{vpc}","privateIpAddress":"10.0.0.1","architecture":"x86_64","rootDeviceType":"ebs","rootDeviceName":"/dev/xvda","blockDeviceMappings":[{{"deviceName":"/dev/xvda","ebs":{{"status":"attached","volumeId":"vol-0abc","deleteOnTermination":true}}}}],"ebsOptimized":true,"enaSupport":true,"hypervisor":"xen","networkInterfaces":[{{"networkInterfaceId":"eni-0abc","subnetId":"{subnet}","vpcId":"{vpc}","status":"in-use","privateIpAddress":"10.0.0.1"}}],"securityGroups":[{{"groupName":"web","groupId":"sg-0abc"}}],"platformDetails":"{}","productCodes":[],"metadataOptions":{{"httpTokens":"required","httpEndpoint":"enabled"}}{profile}}}}}"#,
                     env("AWS::EC2::Instance", &id, region),
-                    if i % 40 == 3 { "Windows with SQL Server Standard" } else { "Linux/UNIX" }
+                    if i % 40 == 3 {
+                        "Windows with SQL Server Standard"
+                    } else {
+                        "Linux/UNIX"
+                    }
                 )
             }
             8..=11 => {
@@ -85,7 +96,10 @@ fn synthetic_snapshot(n: usize) -> String {
         i += 1;
     }
     let mut out = String::with_capacity(items.iter().map(String::len).sum::<usize>() + n + 100);
-    let _ = write!(out, r#"{{"fileVersion":"1.0","configSnapshotId":"bench","configurationItems":["#);
+    let _ = write!(
+        out,
+        r#"{{"fileVersion":"1.0","configSnapshotId":"bench","configurationItems":["#
+    );
     out.push_str(&items.join(","));
     out.push_str("]}");
     out
@@ -100,15 +114,24 @@ fn scan_text(text: &str, settings: &Settings) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let n: usize = std::env::var("SCAN_BENCH_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("SCAN_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let text = synthetic_snapshot(n);
     let settings = Settings::default();
-    eprintln!("synthetic snapshot: {n} items, {:.1} MB, {} evaluations", text.len() as f64 / 1e6, scan_text(&text, &settings));
+    eprintln!(
+        "synthetic snapshot: {n} items, {:.1} MB, {} evaluations",
+        text.len() as f64 / 1e6,
+        scan_text(&text, &settings)
+    );
     let mut g = c.benchmark_group("scan");
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(10);
     g.measurement_time(std::time::Duration::from_secs(15));
-    g.bench_function(format!("{n}_items_parse_and_evaluate"), |b| b.iter(|| scan_text(&text, &settings)));
+    g.bench_function(format!("{n}_items_parse_and_evaluate"), |b| {
+        b.iter(|| scan_text(&text, &settings))
+    });
     g.finish();
 }
 

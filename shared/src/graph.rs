@@ -151,7 +151,8 @@ impl ResourceGraph {
                     }
                 }
                 Resource::SsmInventory(_) => {
-                    self.inventory_by_instance.insert(inventory_instance(item).to_owned(), id);
+                    self.inventory_by_instance
+                        .insert(inventory_instance(item).to_owned(), id);
                 }
                 Resource::VpcEndpoint(ep) => {
                     if let Some(vpc) = &ep.vpc_id {

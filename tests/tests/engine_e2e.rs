@@ -47,11 +47,16 @@ fn every_sample_event_is_valid_json_and_every_snapshot_parses_cleanly() {
 }
 
 fn id_of(g: &ResourceGraph, account: &str, t: &str, id: &str) -> usize {
-    g.find(account, t, id).unwrap_or_else(|| panic!("{t} {id} not in the demo"))
+    g.find(account, t, id)
+        .unwrap_or_else(|| panic!("{t} {id} not in the demo"))
 }
 
 fn dependant_ids(g: &ResourceGraph, id: usize) -> Vec<String> {
-    let mut v: Vec<String> = g.dependants(id, &settings()).into_iter().map(|d| g.item(d).resource_id.clone()).collect();
+    let mut v: Vec<String> = g
+        .dependants(id, &settings())
+        .into_iter()
+        .map(|d| g.item(d).resource_id.clone())
+        .collect();
     v.sort();
     v
 }
@@ -66,16 +71,36 @@ fn dependants_cover_the_joins_checks_make() {
         ["111122223333", "i-0sql000000000003", "i-0web000000000001"],
         "a role change re-evaluates the instances whose profile uses it, and the account"
     );
-    assert_eq!(dependant_ids(&g, id_of(&g, prod, "AWS::EC2::RouteTable", "rtb-0d22")), ["i-0sql000000000003"]);
-    let mut in_vpc = dependant_ids(&g, id_of(&g, prod, "AWS::EC2::VPCEndpoint", "vpce-0prod0"));
-    in_vpc.dedup();
-    assert_eq!(in_vpc, ["i-0bat000000000002", "i-0old000000000004", "i-0sql000000000003", "i-0web000000000001"]);
     assert_eq!(
-        dependant_ids(&g, id_of(&g, prod, "AWS::SSM::ManagedInstanceInventory", "i-0sql000000000003")),
+        dependant_ids(&g, id_of(&g, prod, "AWS::EC2::RouteTable", "rtb-0d22")),
         ["i-0sql000000000003"]
     );
-    assert_eq!(dependant_ids(&g, id_of(&g, prod, "AWS::RDS::OptionGroup", "default:mysql-8-0")), ["db-LEGACYMYSQL"]);
-    assert_eq!(dependant_ids(&g, id_of(&g, prod, "AWS::RDS::DBCluster", "cluster-CATALOG-AURORA")), ["db-CATALOGAURORA1"]);
+    let mut in_vpc = dependant_ids(&g, id_of(&g, prod, "AWS::EC2::VPCEndpoint", "vpce-0prod0"));
+    in_vpc.dedup();
+    assert_eq!(
+        in_vpc,
+        [
+            "i-0bat000000000002",
+            "i-0old000000000004",
+            "i-0sql000000000003",
+            "i-0web000000000001"
+        ]
+    );
+    assert_eq!(
+        dependant_ids(
+            &g,
+            id_of(&g, prod, "AWS::SSM::ManagedInstanceInventory", "i-0sql000000000003")
+        ),
+        ["i-0sql000000000003"]
+    );
+    assert_eq!(
+        dependant_ids(&g, id_of(&g, prod, "AWS::RDS::OptionGroup", "default:mysql-8-0")),
+        ["db-LEGACYMYSQL"]
+    );
+    assert_eq!(
+        dependant_ids(&g, id_of(&g, prod, "AWS::RDS::DBCluster", "cluster-CATALOG-AURORA")),
+        ["db-CATALOGAURORA1"]
+    );
 }
 
 #[test]
@@ -85,16 +110,35 @@ fn re_evaluating_dependants_after_a_role_change_flips_their_results() {
     let before = ResourceGraph::build(items.clone());
     let web = id_of(&before, prod, "AWS::EC2::Instance", "i-0web000000000001");
     let result = |g: &ResourceGraph, id: usize| {
-        evaluate_item(g, id, &settings()).into_iter().find(|e| e.check_id == "servers.ssm-core-policy").unwrap()
+        evaluate_item(g, id, &settings())
+            .into_iter()
+            .find(|e| e.check_id == "servers.ssm-core-policy")
+            .unwrap()
     };
     assert_eq!(result(&before, web).compliance, Compliance::Compliant);
 
     // DetachRolePolicy on web-ssm-role: the new role item, then its dependants.
-    let role = items.iter_mut().find(|i| i.resource_name.as_deref() == Some("web-ssm-role")).unwrap();
-    let shared::model::Resource::IamRole(r) = &mut role.resource else { panic!("not a role") };
-    r.attached_managed_policies.retain(|p| !p.policy_arn.as_deref().unwrap_or_default().ends_with("AmazonSSMManagedInstanceCore"));
+    let role = items
+        .iter_mut()
+        .find(|i| i.resource_name.as_deref() == Some("web-ssm-role"))
+        .unwrap();
+    let shared::model::Resource::IamRole(r) = &mut role.resource else {
+        panic!("not a role")
+    };
+    r.attached_managed_policies.retain(|p| {
+        !p.policy_arn
+            .as_deref()
+            .unwrap_or_default()
+            .ends_with("AmazonSSMManagedInstanceCore")
+    });
     let after = ResourceGraph::build(items);
-    let role_id = after.find(prod, "AWS::IAM::Role", &after.role_by_name(prod, "web-ssm-role").unwrap().resource_id).unwrap();
+    let role_id = after
+        .find(
+            prod,
+            "AWS::IAM::Role",
+            &after.role_by_name(prod, "web-ssm-role").unwrap().resource_id,
+        )
+        .unwrap();
     let deps = after.dependants(role_id, &settings());
     let web = id_of(&after, prod, "AWS::EC2::Instance", "i-0web000000000001");
     assert!(deps.contains(&web));
@@ -103,7 +147,10 @@ fn re_evaluating_dependants_after_a_role_change_flips_their_results() {
     assert!(now.annotation.contains("web-ssm-role"));
     // SQL on the same profile now fails its Servers chain too.
     let sql = id_of(&after, prod, "AWS::EC2::Instance", "i-0sql000000000003");
-    let chain = evaluate_item(&after, sql, &settings()).into_iter().find(|e| e.check_id == "sql.servers-chain").unwrap();
+    let chain = evaluate_item(&after, sql, &settings())
+        .into_iter()
+        .find(|e| e.check_id == "sql.servers-chain")
+        .unwrap();
     assert_eq!(chain.compliance, Compliance::NonCompliant);
 }
 
@@ -123,10 +170,15 @@ fn api_shaped_items_evaluate_like_notification_items() {
         "configuration":"{\"instanceId\":\"i-1\",\"state\":{\"name\":\"running\"},\"subnetId\":\"subnet-1\"}"}"#;
     let a = ConfigurationItem::from_json(notification, None).unwrap();
     let b = ConfigurationItem::from_json(api, None).unwrap();
-    assert_eq!((a.capture_time, &a.tags, &a.relationships, &a.arn), (b.capture_time, &b.tags, &b.relationships, &b.arn));
+    assert_eq!(
+        (a.capture_time, &a.tags, &a.relationships, &a.arn),
+        (b.capture_time, &b.tags, &b.relationships, &b.arn)
+    );
     let s = Settings::default();
     let ea = scan_graph(&ResourceGraph::build(vec![a]), &s, |_| {}).evaluations;
     let eb = scan_graph(&ResourceGraph::build(vec![b]), &s, |_| {}).evaluations;
     assert_eq!(ea, eb);
-    assert!(ea.iter().any(|e| e.check_id == "servers.instance-profile" && e.compliance == Compliance::NonCompliant));
+    assert!(ea
+        .iter()
+        .any(|e| e.check_id == "servers.instance-profile" && e.compliance == Compliance::NonCompliant));
 }

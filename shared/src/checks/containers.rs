@@ -19,17 +19,8 @@ fn cluster<'a>(ctx: &Ctx<'a>) -> Result<&'a EksCluster, Outcome> {
     }
 }
 
-macro_rules! cluster_or {
-    ($ctx:expr) => {
-        match cluster($ctx) {
-            Ok(c) => c,
-            Err(o) => return o,
-        }
-    };
-}
-
 fn eks_version(ctx: &Ctx<'_>) -> Outcome {
-    let c = cluster_or!(ctx);
+    let c = or_return!(cluster(ctx));
     let min = &ctx.settings.containers.min_eks_version;
     let Some(v) = c.version.as_deref() else {
         return Outcome::unknown("Version is not in the configuration item");
@@ -64,7 +55,7 @@ pub static EKS_VERSION: Check = Check {
 };
 
 fn eks_audit_logging(ctx: &Ctx<'_>) -> Outcome {
-    let c = cluster_or!(ctx);
+    let c = or_return!(cluster(ctx));
     let Some(logging) = c.logging.as_ref().and_then(|l| l.cluster_logging.as_ref()) else {
         return Outcome::unknown("Logging.ClusterLogging is not in the configuration item");
     };
@@ -125,7 +116,7 @@ fn cidr_within(inner: &str, outer: &str) -> bool {
 }
 
 fn eks_api_reachable(ctx: &Ctx<'_>) -> Outcome {
-    let c = cluster_or!(ctx);
+    let c = or_return!(cluster(ctx));
     let Some(vpc) = c.resources_vpc_config.as_ref() else {
         return Outcome::unknown("ResourcesVpcConfig is not in the configuration item");
     };
@@ -180,7 +171,7 @@ pub static EKS_API_REACHABLE: Check = Check {
 };
 
 fn eks_auth_mode(ctx: &Ctx<'_>) -> Outcome {
-    let c = cluster_or!(ctx);
+    let c = or_return!(cluster(ctx));
     match c.access_config.as_ref().and_then(|a| a.authentication_mode.as_deref()) {
         Some(m @ ("API" | "API_AND_CONFIG_MAP")) => {
             Outcome::compliant(format!("authentication mode {m} allows access entries"))
@@ -218,7 +209,7 @@ fn has_role(principals: &[String], names: &[String]) -> bool {
 }
 
 fn eks_access_entry(ctx: &Ctx<'_>) -> Outcome {
-    let c = cluster_or!(ctx);
+    let c = or_return!(cluster(ctx));
     if !ctx.settings.features.k8s_api_access {
         return Outcome::not_applicable("Kubernetes API access is not declared (settings features.k8s_api_access)");
     }
@@ -252,7 +243,7 @@ pub static EKS_ACCESS_ENTRY: Check = Check {
 };
 
 fn audit_pipeline(ctx: &Ctx<'_>) -> Outcome {
-    let c = cluster_or!(ctx);
+    let c = or_return!(cluster(ctx));
     let account = &ctx.item.account_id;
     let missing: Vec<String> = ctx
         .settings
@@ -317,7 +308,7 @@ pub static AUDIT_PIPELINE: Check = Check {
 };
 
 fn node_os(ctx: &Ctx<'_>) -> Outcome {
-    let c = cluster_or!(ctx);
+    let c = or_return!(cluster(ctx));
     let Some(types) = &c.live.nodegroup_ami_types else {
         return Outcome::unknown("node group AMI types need eks:ListNodegroups / eks:DescribeNodegroup (live scan)");
     };
@@ -402,7 +393,7 @@ pub static FARGATE: Check = Check {
 };
 
 fn sensor_egress(ctx: &Ctx<'_>) -> Outcome {
-    let _ = cluster_or!(ctx);
+    let _ = or_return!(cluster(ctx));
     declared(
         ctx.settings.facts_for(&ctx.item.account_id).sensor_egress_allowed,
         "nodes reach *.cloud.defender.microsoft.com:443 and the Arc-enabled Kubernetes endpoints without a \

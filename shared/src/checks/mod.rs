@@ -5,6 +5,17 @@
 //! check needs (a type the recorder does not record, an API-only fact), the outcome is
 //! INSUFFICIENT_DATA with an annotation saying what is missing and where to get it.
 
+/// Early return for the scope helpers: `or_return!(scope(ctx))` yields the value, or returns the
+/// outcome (NOT_APPLICABLE / INSUFFICIENT_DATA) that takes the resource out of the check.
+macro_rules! or_return {
+    ($scope:expr) => {
+        match $scope {
+            Ok(v) => v,
+            Err(outcome) => return outcome,
+        }
+    };
+}
+
 mod containers;
 mod cspm;
 mod oss;

@@ -34,17 +34,8 @@ fn instance<'a>(ctx: &Ctx<'a>) -> Result<(&'a RdsInstance, &'a str), Outcome> {
     Ok((db, engine))
 }
 
-macro_rules! oss_scope {
-    ($ctx:expr) => {
-        match instance($ctx) {
-            Ok(x) => x,
-            Err(o) => return o,
-        }
-    };
-}
-
 fn applicable(ctx: &Ctx<'_>) -> Outcome {
-    let (db, engine) = oss_scope!(ctx);
+    let (db, engine) = or_return!(instance(ctx));
     let replica = if db.read_replica_source.is_some() {
         " (read replica, evaluated on its own)"
     } else {
@@ -103,7 +94,7 @@ pub static MULTIAZ_CLUSTER: Check = Check {
 };
 
 fn running(ctx: &Ctx<'_>) -> Outcome {
-    let (db, _) = oss_scope!(ctx);
+    let (db, _) = or_return!(instance(ctx));
     match db.db_instance_status.as_deref() {
         Some("available") => Outcome::compliant("instance is available"),
         Some(
@@ -145,7 +136,7 @@ pub static RUNNING: Check = Check {
 };
 
 fn param_in_sync(ctx: &Ctx<'_>) -> Outcome {
-    let (db, engine) = oss_scope!(ctx);
+    let (db, engine) = or_return!(instance(ctx));
     if db.db_parameter_groups.is_empty() {
         return Outcome::unknown("dBParameterGroups is not in the configuration item");
     }
@@ -238,7 +229,7 @@ fn contains_token(list: Option<&String>, token: &str) -> bool {
 }
 
 fn audit_params(ctx: &Ctx<'_>) -> Outcome {
-    let (db, engine) = oss_scope!(ctx);
+    let (db, engine) = or_return!(instance(ctx));
     if engine == "postgres" || engine == "aurora-postgresql" {
         let Some(p) = &db.live_parameters else {
             return Outcome::unknown("parameter values need rds:DescribeDBParameters (live scan)");
@@ -353,7 +344,7 @@ pub static AUDIT_PARAMS: Check = Check {
 };
 
 fn plugin_version(ctx: &Ctx<'_>) -> Outcome {
-    let (db, engine) = oss_scope!(ctx);
+    let (db, engine) = or_return!(instance(ctx));
     let s = &ctx.settings.oss;
     let min = match engine {
         "mysql" => &s.mysql_min_80,
@@ -484,7 +475,7 @@ pub static ROLE: Check = Check {
 };
 
 fn cw_exports(ctx: &Ctx<'_>) -> Outcome {
-    let (db, _) = oss_scope!(ctx);
+    let (db, _) = or_return!(instance(ctx));
     let exports = if db.enabled_cloudwatch_logs_exports.is_empty() {
         "none".to_owned()
     } else {

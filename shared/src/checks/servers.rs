@@ -48,17 +48,8 @@ fn instance_or_na<'a>(ctx: &Ctx<'a>) -> Result<&'a Ec2Instance, Outcome> {
     }
 }
 
-macro_rules! in_scope {
-    ($ctx:expr) => {
-        match instance_or_na($ctx) {
-            Ok(i) => i,
-            Err(o) => return o,
-        }
-    };
-}
-
 fn applicable(ctx: &Ctx<'_>) -> Outcome {
-    let _ = in_scope!(ctx);
+    let _ = or_return!(instance_or_na(ctx));
     Outcome::compliant("running instance in a connector region: in Defender for Servers' scope")
 }
 
@@ -78,7 +69,7 @@ pub static APPLICABLE: Check = Check {
 };
 
 pub(super) fn instance_profile(ctx: &Ctx<'_>) -> Outcome {
-    let inst = in_scope!(ctx);
+    let inst = or_return!(instance_or_na(ctx));
     match inst.iam_instance_profile.as_ref().and_then(|p| p.arn.as_deref()) {
         Some(arn) => Outcome::compliant(format!("instance profile {arn} attached")),
         None => Outcome::non_compliant(
@@ -120,7 +111,7 @@ const SSM_CORE_ACTIONS: &[&str] = &[
 ];
 
 pub(super) fn ssm_core_policy(ctx: &Ctx<'_>) -> Outcome {
-    let inst = in_scope!(ctx);
+    let inst = or_return!(instance_or_na(ctx));
     let s = &ctx.settings.servers;
     if s.default_host_management {
         return Outcome::compliant(
@@ -198,38 +189,35 @@ fn status_outcome(status: &str, agent: Option<&str>) -> Outcome {
     }
 }
 
+/// An inventory item's status: `supplementaryConfiguration.instanceStatus`, else the content's
+/// `InstanceStatus`; an inventory without either is taken as active (it is only written while the
+/// agent reports).
+fn inventory_outcome(inv: &crate::model::SsmInventory) -> Outcome {
+    let info = inv.info();
+    let status = inv
+        .instance_status
+        .as_deref()
+        .or(info.and_then(|i| i.instance_status.as_deref()));
+    status_outcome(
+        status.unwrap_or("Active"),
+        info.and_then(|i| i.agent_version.as_deref()),
+    )
+}
+
 pub(super) fn ssm_agent_online(ctx: &Ctx<'_>) -> Outcome {
     if let Resource::SsmInventory(inv) = &ctx.item.resource {
-        let info = inv.info();
-        let status = inv
-            .instance_status
-            .as_deref()
-            .or(info.and_then(|i| i.instance_status.as_deref()));
-        return status_outcome(
-            status.unwrap_or("Active"),
-            info.and_then(|i| i.agent_version.as_deref()),
-        );
+        return inventory_outcome(inv);
     }
-    let inst = in_scope!(ctx);
+    let inst = or_return!(instance_or_na(ctx));
     if let Some(ping) = inst.live.ssm_ping_status.as_deref() {
         return status_outcome(ping, None);
     }
     let id = inst.instance_id.as_deref().unwrap_or(&ctx.item.resource_id);
     match ctx.graph.inventory_for(id) {
-        Some(inv_item) => {
-            let Resource::SsmInventory(inv) = &inv_item.resource else {
-                return Outcome::unknown("SSM inventory could not be read");
-            };
-            let info = inv.info();
-            let status = inv
-                .instance_status
-                .as_deref()
-                .or(info.and_then(|i| i.instance_status.as_deref()));
-            status_outcome(
-                status.unwrap_or("Active"),
-                info.and_then(|i| i.agent_version.as_deref()),
-            )
-        }
+        Some(inv_item) => match &inv_item.resource {
+            Resource::SsmInventory(inv) => inventory_outcome(inv),
+            _ => Outcome::unknown("SSM inventory could not be read"),
+        },
         None => Outcome::unknown(
             "no SSM inventory item for this instance; its PingStatus needs ssm:DescribeInstanceInformation (a live \
              scan) or an SSM Inventory association recorded by Config",
@@ -352,7 +340,7 @@ pub(super) fn ssm_network(ctx: &Ctx<'_>) -> Outcome {
             None => Outcome::compliant(format!("{svc} is available with private DNS")),
         };
     }
-    let inst = in_scope!(ctx);
+    let inst = or_return!(instance_or_na(ctx));
     let region = &ctx.item.region;
     let mut missing = Vec::new();
     let mut problems = Vec::new();
@@ -446,7 +434,7 @@ pub(super) fn declared_egress(ctx: &Ctx<'_>, inst: &Ec2Instance, fact: Option<bo
 }
 
 fn arc_egress(ctx: &Ctx<'_>) -> Outcome {
-    let inst = in_scope!(ctx);
+    let inst = or_return!(instance_or_na(ctx));
     let fact = ctx.settings.facts_for(&ctx.item.account_id).arc_egress_allowed;
     declared_egress(
         ctx,
@@ -516,7 +504,7 @@ pub(super) fn os_of(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Option<Os> {
 }
 
 fn os_supported(ctx: &Ctx<'_>) -> Outcome {
-    let inst = in_scope!(ctx);
+    let inst = or_return!(instance_or_na(ctx));
     let Some(os) = os_of(ctx, inst) else {
         return Outcome::unknown("the operating system is not in the input (no platformDetails or SSM inventory)");
     };
@@ -641,7 +629,7 @@ pub static TAGGING_ALLOWED: Check = Check {
 };
 
 fn agentless_eligible(ctx: &Ctx<'_>) -> Outcome {
-    let inst = in_scope!(ctx);
+    let inst = or_return!(instance_or_na(ctx));
     if !ctx.settings.features.agentless_scanning {
         return Outcome::not_applicable("agentless scanning is not declared (settings features.agentless_scanning)");
     }

@@ -57,17 +57,8 @@ fn sql_instance<'a>(ctx: &Ctx<'a>) -> Result<(&'a Ec2Instance, String), Outcome>
     }
 }
 
-macro_rules! sql_scope {
-    ($ctx:expr) => {
-        match sql_instance($ctx) {
-            Ok(x) => x,
-            Err(o) => return o,
-        }
-    };
-}
-
 fn target(ctx: &Ctx<'_>) -> Outcome {
-    let (_, why) = sql_scope!(ctx);
+    let (_, why) = or_return!(sql_instance(ctx));
     Outcome::compliant(format!("SQL Server detected: {why}"))
 }
 
@@ -90,7 +81,7 @@ pub static TARGET: Check = Check {
 };
 
 fn os_version(ctx: &Ctx<'_>) -> Outcome {
-    let (inst, _) = sql_scope!(ctx);
+    let (inst, _) = or_return!(sql_instance(ctx));
     let Some(os) = os_of(ctx, inst) else {
         return Outcome::unknown("the operating system is not in the input");
     };
@@ -173,7 +164,7 @@ fn chain(ctx: &Ctx<'_>) -> Outcome {
 }
 
 fn servers_chain(ctx: &Ctx<'_>) -> Outcome {
-    let _ = sql_scope!(ctx);
+    let _ = or_return!(sql_instance(ctx));
     chain(ctx)
 }
 
@@ -252,7 +243,7 @@ pub static RDS_CUSTOM: Check = Check {
 };
 
 fn egress(ctx: &Ctx<'_>) -> Outcome {
-    let (inst, _) = sql_scope!(ctx);
+    let (inst, _) = or_return!(sql_instance(ctx));
     let facts = ctx.settings.facts_for(&ctx.item.account_id);
     let both = match (facts.arc_egress_allowed, facts.sql_egress_allowed) {
         (Some(false), _) | (_, Some(false)) => Some(false),
