@@ -380,6 +380,31 @@ impl Settings {
         for v in [&self.oss.mysql_min_80, &self.oss.mariadb_min] {
             crate::checks::version_parts(v).ok_or_else(|| format!("oss version `{v}` is not a version"))?;
         }
+        let r = &self.roles;
+        let lists = [
+            ("roles.data_discovery", &r.data_discovery),
+            ("roles.ciem", &r.ciem),
+            ("roles.containers_k8s_discovery", &r.containers_k8s_discovery),
+            ("roles.containers_image_assessment", &r.containers_image_assessment),
+        ];
+        for (key, names) in lists
+            .into_iter()
+            .chain(r.containers_pipeline.iter().map(|n| ("roles.containers_pipeline", n)))
+        {
+            if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
+                return Err(format!("{key} needs at least one role name and no empty names"));
+            }
+        }
+        let singles = [
+            &r.cspm_monitor,
+            &r.agentless_scanner,
+            &r.arc_autoprovisioning,
+            &r.servers_jit,
+            &r.oss_threat_protection,
+        ];
+        if singles.iter().any(|n| n.trim().is_empty()) {
+            return Err("role names must not be empty".to_owned());
+        }
         if self.oidc.provider_url.contains("://") {
             return Err("oidc.provider_url is written without a scheme, as IAM stores it".to_owned());
         }
@@ -437,6 +462,14 @@ mod tests {
         assert!(!s.plan_declared(Plan::Oss));
         assert_eq!(s.facts_for("111122223333").arc_egress_allowed, Some(false));
         assert_eq!(s.facts_for("999999999999").arc_egress_allowed, Some(true));
+    }
+
+    #[test]
+    fn empty_role_names_are_rejected() {
+        let e = Settings::parse("[roles]\ncontainers_image_assessment = []", true, "s.toml").unwrap_err();
+        assert!(e.to_string().contains("roles.containers_image_assessment"), "{e}");
+        let e = Settings::parse(r#"{"roles":{"cspm_monitor":" "}}"#, false, "s.json").unwrap_err();
+        assert!(e.to_string().contains("must not be empty"), "{e}");
     }
 
     #[test]

@@ -453,10 +453,11 @@ fn ecr_repo(ctx: &Ctx<'_>) -> Outcome {
     let Resource::IamRole(role) = &role_item.resource else {
         return Outcome::unknown("the image assessment role could not be read");
     };
+    let role_name = role.role_name.as_deref().unwrap_or(&role_item.resource_id);
     let role_arn = role
         .arn
         .clone()
-        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{}", names[0]));
+        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{role_name}"));
     let reads = ECR_READ_POLICIES.iter().any(|p| role.has_managed_policy(p)) || role.inline_allows("ecr:BatchGetImage");
     if !reads {
         if role.attached_managed_policies.is_empty() {
