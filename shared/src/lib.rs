@@ -12,6 +12,7 @@ pub mod error;
 pub mod graph;
 pub mod model;
 pub mod plans;
+pub mod rule;
 pub mod settings;
 pub mod snapshot;
 pub mod state;
