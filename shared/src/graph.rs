@@ -206,6 +206,12 @@ impl ResourceGraph {
         }
     }
 
+    /// Declares that the recorder records `resource_type` for `account`, so that the absence of
+    /// such a resource is meaningful even when none was fetched (live collection).
+    pub fn mark_recorded(&mut self, account: &str, resource_type: &str) {
+        self.recorded.insert((account.to_owned(), resource_type.to_owned()));
+    }
+
     /// All items, including the synthetic account items.
     pub fn items(&self) -> &[ConfigurationItem] {
         &self.items

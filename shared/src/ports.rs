@@ -1,0 +1,62 @@
+//! Ports: what the use cases need from the outside world, as narrow traits. The AWS adapters
+//! (`aws` feature) implement them over the SDK; tests use in-memory implementations.
+
+use std::future::Future;
+
+use crate::live::Lookup;
+use crate::model::ConfigurationItem;
+use crate::rule::ConfigEvaluation;
+
+/// A resource by type and id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceKey {
+    /// `resourceType`.
+    pub resource_type: String,
+    /// `resourceId`.
+    pub resource_id: String,
+}
+
+impl ResourceKey {
+    /// A key.
+    pub fn new(resource_type: impl Into<String>, resource_id: impl Into<String>) -> Self {
+        Self {
+            resource_type: resource_type.into(),
+            resource_id: resource_id.into(),
+        }
+    }
+}
+
+/// A failed call to an outside service.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct PortError {
+    /// The operation, e.g. `config:BatchGetResourceConfig`.
+    pub operation: &'static str,
+    /// What went wrong.
+    pub message: String,
+    /// Whether retrying later can succeed (throttling, 5xx, timeouts).
+    pub retryable: bool,
+}
+
+/// Reads recorded configuration (AWS Config).
+pub trait ConfigReader: Sync {
+    /// The current items for `keys` (missing or deleted resources are simply absent).
+    fn batch_get(&self, keys: &[ResourceKey])
+        -> impl Future<Output = Result<Vec<ConfigurationItem>, PortError>> + Send;
+    /// Keys of the resources a lookup matches.
+    fn select(&self, lookup: &Lookup) -> impl Future<Output = Result<Vec<ResourceKey>, PortError>> + Send;
+    /// The newest history item of one resource (for oversized notifications).
+    fn latest(&self, key: &ResourceKey) -> impl Future<Output = Result<Option<ConfigurationItem>, PortError>> + Send;
+}
+
+/// Reports evaluations to AWS Config.
+pub trait EvaluationReporter: Sync {
+    /// Sends one PutEvaluations call (at most 100 evaluations). Returns the evaluations Config
+    /// reported as failed.
+    fn put(
+        &self,
+        result_token: &str,
+        test_mode: bool,
+        evaluations: &[ConfigEvaluation],
+    ) -> impl Future<Output = Result<Vec<ConfigEvaluation>, PortError>> + Send;
+}
