@@ -6,6 +6,8 @@
 //! into per-plan readiness ([`plans`]). It has no AWS SDK dependency and does no I/O besides
 //! reading local files in [`snapshot`] and [`settings`].
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod checks;
 pub mod engine;
 pub mod error;

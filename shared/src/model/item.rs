@@ -228,6 +228,14 @@ impl ConfigurationItem {
             Resource::parse(&resource_type, raw.configuration, raw.supplementary_configuration)
                 .map_err(|(field, message)| item_error(&location, field, message))?
         };
+        let mut tags = raw.tags;
+        if let (true, Resource::Ec2Instance(i)) = (tags.is_empty(), &resource) {
+            tags = i
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+                .collect();
+        }
         Ok(Self {
             account_id,
             region,
@@ -237,7 +245,7 @@ impl ConfigurationItem {
             arn: raw.arn,
             status,
             capture_time,
-            tags: raw.tags,
+            tags,
             relationships: raw.relationships,
             resource,
         })

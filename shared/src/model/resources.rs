@@ -247,6 +247,9 @@ pub struct Ec2Instance {
     /// `publicIpAddress`.
     #[serde(alias = "PublicIpAddress")]
     pub public_ip_address: Option<String>,
+    /// `tags` inside the configuration (`[{key, value}]`): the only tags BatchGetResourceConfig returns.
+    #[serde(alias = "Tags", deserialize_with = "nullable")]
+    pub tags: Vec<ConfigTag>,
     /// Facts read from service APIs rather than Config (filled by live readers; `None` = not known).
     #[serde(skip)]
     pub live: Ec2LiveFacts,
@@ -258,6 +261,18 @@ pub struct Ec2LiveFacts {
     /// `ssm:DescribeInstanceInformation` `PingStatus` (`Online`, `ConnectionLost`, `Inactive`), or
     /// `Some("")` when the instance is not registered with SSM.
     pub ssm_ping_status: Option<String>,
+}
+
+/// A tag inside a configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ConfigTag {
+    /// Key.
+    #[serde(alias = "Key")]
+    pub key: String,
+    /// Value.
+    #[serde(alias = "Value")]
+    pub value: Option<String>,
 }
 
 /// `state` of an instance.

@@ -1,0 +1,283 @@
+//! AWS Config: reading configuration items and reporting evaluations.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_config::primitives::DateTime as SdkTime;
+use aws_sdk_config::types::{ComplianceType, Evaluation, ResourceKey as SdkKey, ResourceType};
+use aws_sdk_config::Client;
+use serde_json::{json, Map, Value};
+
+use super::port_error;
+use crate::checks::Compliance;
+use crate::live::Lookup;
+use crate::model::ConfigurationItem;
+use crate::ports::{ConfigReader, EvaluationReporter, PortError, ResourceKey};
+use crate::rule::ConfigEvaluation;
+
+/// [`ConfigReader`] and [`EvaluationReporter`] over the AWS Config API.
+#[derive(Debug, Clone)]
+pub struct ConfigApi {
+    client: Client,
+}
+
+impl ConfigApi {
+    /// Wraps a client built once per cold start.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+/// Config's times are millisecond-precise, but arrive as epoch-second floats: round to the
+/// millisecond so `…542.517` stays `.517` rather than `.516999…`.
+fn time(t: Option<&SdkTime>) -> Value {
+    use chrono::TimeZone;
+    t.and_then(|t| {
+        let millis = t.secs() * 1000 + i64::from((t.subsec_nanos() + 500_000) / 1_000_000);
+        chrono::Utc.timestamp_millis_opt(millis).single()
+    })
+    .map_or(Value::Null, |t| {
+        Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    })
+}
+
+/// API values of `supplementaryConfiguration` are JSON strings; keep the parsed value when it parses.
+fn supplementary(m: Option<&std::collections::HashMap<String, String>>) -> Value {
+    let map: Map<String, Value> = m
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.clone())),
+            )
+        })
+        .collect();
+    Value::Object(map)
+}
+
+fn parse(v: &Value, operation: &'static str) -> Result<ConfigurationItem, PortError> {
+    ConfigurationItem::from_json(&v.to_string(), None).map_err(|e| PortError {
+        operation,
+        message: format!("AWS Config returned an item this version cannot read: {e}"),
+        retryable: false,
+    })
+}
+
+fn base_item(i: &aws_sdk_config::types::BaseConfigurationItem) -> Value {
+    json!({
+        "accountId": i.account_id(),
+        "awsRegion": i.aws_region(),
+        "resourceType": i.resource_type().map(|t| t.as_str()),
+        "resourceId": i.resource_id(),
+        "resourceName": i.resource_name(),
+        "arn": i.arn(),
+        "configurationItemStatus": i.configuration_item_status().map(|s| s.as_str()),
+        "configurationItemCaptureTime": time(i.configuration_item_capture_time()),
+        "configuration": i.configuration(),
+        "supplementaryConfiguration": supplementary(i.supplementary_configuration()),
+    })
+}
+
+fn history_item(i: &aws_sdk_config::types::ConfigurationItem) -> Value {
+    let tags: BTreeMap<&str, &str> = i
+        .tags()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let relationships: Vec<Value> = i
+        .relationships()
+        .iter()
+        .map(|r| {
+            json!({
+                "resourceType": r.resource_type().map(|t| t.as_str()),
+                "resourceId": r.resource_id(),
+                "resourceName": r.resource_name(),
+                "relationshipName": r.relationship_name(),
+            })
+        })
+        .collect();
+    json!({
+        "accountId": i.account_id(),
+        "awsRegion": i.aws_region(),
+        "resourceType": i.resource_type().map(|t| t.as_str()),
+        "resourceId": i.resource_id(),
+        "resourceName": i.resource_name(),
+        "arn": i.arn(),
+        "configurationItemStatus": i.configuration_item_status().map(|s| s.as_str()),
+        "configurationItemCaptureTime": time(i.configuration_item_capture_time()),
+        "tags": tags,
+        "relationships": relationships,
+        "configuration": i.configuration(),
+        "supplementaryConfiguration": supplementary(i.supplementary_configuration()),
+    })
+}
+
+fn invalid(operation: &'static str, e: impl std::fmt::Display) -> PortError {
+    PortError {
+        operation,
+        message: e.to_string(),
+        retryable: false,
+    }
+}
+
+impl ConfigReader for ConfigApi {
+    async fn batch_get(&self, keys: &[ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
+        const OP: &str = "config:BatchGetResourceConfig";
+        let mut pending: Vec<SdkKey> = keys
+            .iter()
+            .map(|k| {
+                SdkKey::builder()
+                    .resource_type(ResourceType::from(k.resource_type.as_str()))
+                    .resource_id(&k.resource_id)
+                    .build()
+                    .map_err(|e| invalid(OP, e))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        let mut attempts = 0u32;
+        while !pending.is_empty() {
+            let batch: Vec<SdkKey> = pending.drain(..pending.len().min(100)).collect();
+            let resp = self
+                .client
+                .batch_get_resource_config()
+                .set_resource_keys(Some(batch))
+                .send()
+                .await
+                .map_err(|e| port_error(OP, e))?;
+            for i in resp.base_configuration_items() {
+                out.push(parse(&base_item(i), OP)?);
+            }
+            let unprocessed = resp.unprocessed_resource_keys();
+            if !unprocessed.is_empty() {
+                attempts += 1;
+                if attempts > 5 {
+                    return Err(PortError {
+                        operation: OP,
+                        message: format!("{} keys still unprocessed after 5 retries", unprocessed.len()),
+                        retryable: true,
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempts)).await;
+                pending.extend(unprocessed.iter().cloned());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
+        const OP: &str = "config:SelectResourceConfig";
+        let Some(expression) = lookup.to_sql() else {
+            return Err(invalid(OP, format!("cannot express {lookup:?} safely")));
+        };
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let resp = self
+                .client
+                .select_resource_config()
+                .expression(&expression)
+                .limit(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| port_error(OP, e))?;
+            for r in resp.results() {
+                let v: Value = serde_json::from_str(r).map_err(|e| invalid(OP, format!("result is not JSON: {e}")))?;
+                match (
+                    v.get("resourceType").and_then(Value::as_str),
+                    v.get("resourceId").and_then(Value::as_str),
+                ) {
+                    (Some(t), Some(id)) => keys.push(ResourceKey::new(t, id)),
+                    _ => return Err(invalid(OP, format!("result without resourceType/resourceId: {r}"))),
+                }
+            }
+            match resp.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn latest(&self, key: &ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
+        const OP: &str = "config:GetResourceConfigHistory";
+        let resp = self
+            .client
+            .get_resource_config_history()
+            .resource_type(ResourceType::from(key.resource_type.as_str()))
+            .resource_id(&key.resource_id)
+            .limit(1)
+            .send()
+            .await;
+        match resp {
+            Ok(r) => r
+                .configuration_items()
+                .first()
+                .map(|i| parse(&history_item(i), OP))
+                .transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_discovered_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(OP, e)),
+        }
+    }
+}
+
+fn compliance_type(c: Compliance) -> ComplianceType {
+    match c {
+        Compliance::Compliant => ComplianceType::Compliant,
+        Compliance::NonCompliant => ComplianceType::NonCompliant,
+        // Config takes no INSUFFICIENT_DATA from a rule; `rule::aggregate` never produces it.
+        Compliance::NotApplicable | Compliance::InsufficientData => ComplianceType::NotApplicable,
+    }
+}
+
+impl EvaluationReporter for ConfigApi {
+    async fn put(
+        &self,
+        result_token: &str,
+        test_mode: bool,
+        evaluations: &[ConfigEvaluation],
+    ) -> Result<Vec<ConfigEvaluation>, PortError> {
+        const OP: &str = "config:PutEvaluations";
+        let sdk: Vec<Evaluation> = evaluations
+            .iter()
+            .map(|e| {
+                Evaluation::builder()
+                    .compliance_resource_type(&e.compliance_resource_type)
+                    .compliance_resource_id(&e.compliance_resource_id)
+                    .compliance_type(compliance_type(e.compliance_type))
+                    .annotation(&e.annotation)
+                    .ordering_timestamp(SdkTime::from_millis(e.ordering_timestamp.timestamp_millis()))
+                    .build()
+                    .map_err(|err| invalid(OP, err))
+            })
+            .collect::<Result<_, _>>()?;
+        let resp = self
+            .client
+            .put_evaluations()
+            .set_evaluations(Some(sdk))
+            .result_token(result_token)
+            .test_mode(test_mode)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(resp
+            .failed_evaluations()
+            .iter()
+            .filter_map(|f| {
+                evaluations
+                    .iter()
+                    .find(|e| {
+                        Some(e.compliance_resource_id.as_str()) == Some(f.compliance_resource_id())
+                            && e.compliance_resource_type == f.compliance_resource_type()
+                    })
+                    .cloned()
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,30 @@
+//! AWS adapters for the ports (feature `aws`): AWS Config, DynamoDB and EventBridge over the
+//! AWS SDK for Rust. Clients are built once per process by the caller and passed in.
+
+pub mod config;
+
+use aws_sdk_config::config::http::HttpResponse;
+use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::ports::PortError;
+
+/// Maps an SDK error (of any service: they share the smithy types) to a [`PortError`], marking
+/// throttling, 5xx, timeouts and connection failures retryable.
+pub(crate) fn port_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let code = err.as_service_error().and_then(|e| e.code()).map(str::to_owned);
+    let retryable = matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))
+        || status.is_some_and(|s| s >= 500 || s == 429)
+        || code.as_deref().is_some_and(|c| {
+            c.contains("Throttl") || c == "RequestLimitExceeded" || c == "ProvisionedThroughputExceededException"
+        });
+    PortError {
+        operation,
+        message: DisplayErrorContext(&err).to_string(),
+        retryable,
+    }
+}

@@ -1,1 +1,0 @@
-//! No library code: the tests are in `tests/`.

@@ -1,0 +1,5 @@
+//! Test support: a loopback stand-in for AWS JSON-1.1 services that records every request.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod stub;

@@ -1,0 +1,109 @@
+//! A minimal HTTP/1.1 server on 127.0.0.1 that speaks the AWS JSON 1.1 protocol well enough for
+//! the SDK: it records each request's `X-Amz-Target` and JSON body, and answers with whatever
+//! the test's handler returns. Used where moto has no implementation (Config's PutEvaluations,
+//! SelectResourceConfig) and to inject faults (PutEvents partial failures).
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The operation, e.g. `StarlingDoveService.PutEvaluations`.
+    pub target: String,
+    /// The JSON body.
+    pub body: Value,
+}
+
+type Handler = dyn Fn(&str, &Value) -> (u16, String) + Send + Sync;
+
+/// The running stub.
+pub struct Stub {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Stub {
+    /// Starts the stub; `handler(target, body)` returns the status and JSON body to send.
+    pub async fn start(handler: impl Fn(&str, &Value) -> (u16, String) + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let recorded = requests.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                let (handler, recorded) = (handler.clone(), recorded.clone());
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut r = BufReader::new(r);
+                    loop {
+                        let mut target = String::new();
+                        let mut len = 0usize;
+                        let mut line = String::new();
+                        let mut first = true;
+                        loop {
+                            line.clear();
+                            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let l = line.trim_end();
+                            if l.is_empty() && !first {
+                                break;
+                            }
+                            first = false;
+                            if let Some((k, v)) = l.split_once(':') {
+                                match k.trim().to_ascii_lowercase().as_str() {
+                                    "x-amz-target" => target = v.trim().to_owned(),
+                                    "content-length" => len = v.trim().parse().unwrap_or(0),
+                                    _ => {}
+                                }
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if r.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        let (status, reply) = handler(&target, &body);
+                        recorded.lock().unwrap().push(Request { target, body });
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nx-amzn-RequestId: stub\r\n\r\n",
+                            reply.len()
+                        );
+                        if w.write_all(head.as_bytes()).await.is_err() || w.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, requests, task }
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Requests for one operation (suffix of the target, e.g. `PutEvaluations`).
+    pub fn calls(&self, operation: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.target.ends_with(operation))
+            .map(|r| r.body)
+            .collect()
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
