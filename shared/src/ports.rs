@@ -60,3 +60,24 @@ pub trait EvaluationReporter: Sync {
         evaluations: &[ConfigEvaluation],
     ) -> impl Future<Output = Result<Vec<ConfigEvaluation>, PortError>> + Send;
 }
+
+/// Per resource × check compliance state, plan readiness and transition history.
+pub trait StateStore: Sync {
+    /// Records results: writes only what is new or changed (never over a newer capture) and
+    /// returns the compliance transitions, history included, atomically per resource.
+    fn record(
+        &self,
+        evaluations: &[crate::engine::Evaluation],
+    ) -> impl Future<Output = Result<Vec<crate::state::Transition>, PortError>> + Send;
+    /// Every recorded result of an account (the input of its plan rollup).
+    fn account_results(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<crate::engine::Evaluation>, PortError>> + Send;
+    /// Records an account's plan readiness; returns the readiness transitions.
+    fn record_plans(
+        &self,
+        account: &str,
+        plans: &[crate::plans::PlanReadiness],
+    ) -> impl Future<Output = Result<Vec<crate::state::PlanTransition>, PortError>> + Send;
+}

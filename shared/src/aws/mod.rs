@@ -2,6 +2,7 @@
 //! AWS SDK for Rust. Clients are built once per process by the caller and passed in.
 
 pub mod config;
+pub mod dynamo;
 
 use aws_sdk_config::config::http::HttpResponse;
 use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};

@@ -1,0 +1,504 @@
+//! The DynamoDB state table. One table, keys in `PK`/`SK`, two GSIs, TTL on `expiresAt`:
+//!
+//! | item | PK | SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
+//! |---|---|---|---|---|
+//! | result | `RES#<acct>#<region>#<type>#<id>` | `CHECK#<check>` | `<acct>#<plan>` / `<COMPLIANCE>#<region>#<type>#<id>#<check>` | |
+//! | transition | same as its result | `HIST#<time>#<check>` | | `TRANSITIONS` / `<time>#<acct>#<check>#<type>#<id>` |
+//! | plan readiness | `PLANS` | `<acct>#<region>#<plan>` | | |
+//! | readiness transition | `PLANHIST#<acct>#<region>#<plan>` | `HIST#<time>` | | `TRANSITIONS` / `<time>#<acct>#plan:<plan>` |
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+
+use super::port_error;
+use crate::checks::Compliance;
+use crate::engine::Evaluation;
+use crate::plans::{Plan, PlanReadiness, PlanStatus};
+use crate::ports::{PortError, StateStore};
+use crate::state::{self, EvalKey, PlanTransition, Recorded, Transition};
+
+/// How long transition history is kept (TTL), by default.
+pub const DEFAULT_HISTORY_DAYS: i64 = 90;
+
+/// [`StateStore`] over one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    history_days: i64,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn get<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn corrupt(operation: &'static str, what: String) -> PortError {
+    PortError {
+        operation,
+        message: format!("unexpected item in the table: {what}"),
+        retryable: false,
+    }
+}
+
+/// The partition key of a resource's results.
+pub fn resource_pk(account: &str, region: &str, resource_type: &str, resource_id: &str) -> String {
+    format!("RES#{account}#{region}#{resource_type}#{resource_id}")
+}
+
+fn result_item(k: &EvalKey, r: &Recorded, now: DateTime<Utc>) -> Item {
+    let mut item = Item::new();
+    item.insert(
+        "PK".into(),
+        s(resource_pk(
+            &k.account_id,
+            &k.aws_region,
+            &k.resource_type,
+            &k.resource_id,
+        )),
+    );
+    item.insert("SK".into(), s(format!("CHECK#{}", k.check_id)));
+    item.insert("GSI1PK".into(), s(format!("{}#{}", k.account_id, r.plan)));
+    item.insert(
+        "GSI1SK".into(),
+        s(format!(
+            "{}#{}#{}#{}#{}",
+            r.compliance, k.aws_region, k.resource_type, k.resource_id, k.check_id
+        )),
+    );
+    item.insert("accountId".into(), s(&k.account_id));
+    item.insert("awsRegion".into(), s(&k.aws_region));
+    item.insert("resourceType".into(), s(&k.resource_type));
+    item.insert("resourceId".into(), s(&k.resource_id));
+    item.insert("checkId".into(), s(&k.check_id));
+    item.insert("plan".into(), s(r.plan.as_str()));
+    item.insert("compliance".into(), s(r.compliance.as_str()));
+    item.insert("annotation".into(), s(&r.annotation));
+    item.insert("captureTime".into(), s(r.capture_time.map(iso).unwrap_or_default()));
+    item.insert("evaluatedAt".into(), s(iso(now)));
+    item
+}
+
+fn recorded_of(item: &Item) -> Result<(EvalKey, Recorded), PortError> {
+    const OP: &str = "dynamodb:Query";
+    let field = |k: &str| get(item, k).ok_or_else(|| corrupt(OP, format!("missing {k}")));
+    let key = EvalKey {
+        account_id: field("accountId")?.to_owned(),
+        aws_region: field("awsRegion")?.to_owned(),
+        resource_type: field("resourceType")?.to_owned(),
+        resource_id: field("resourceId")?.to_owned(),
+        check_id: field("checkId")?.to_owned(),
+    };
+    let plan = Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?;
+    let compliance = Compliance::parse(field("compliance")?).ok_or_else(|| corrupt(OP, "bad compliance".into()))?;
+    let capture = field("captureTime")?;
+    let capture_time = if capture.is_empty() {
+        None
+    } else {
+        Some(
+            DateTime::parse_from_rfc3339(capture)
+                .map_err(|e| corrupt(OP, e.to_string()))?
+                .with_timezone(&Utc),
+        )
+    };
+    Ok((
+        key,
+        Recorded {
+            plan,
+            compliance,
+            annotation: field("annotation")?.to_owned(),
+            capture_time,
+        },
+    ))
+}
+
+impl DynamoStore {
+    /// Wraps a client built once per cold start; `table` from the function's environment.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            history_days: DEFAULT_HISTORY_DAYS,
+        }
+    }
+
+    /// Sets how many days transition history is kept.
+    pub fn with_history_days(mut self, days: i64) -> Self {
+        self.history_days = days;
+        self
+    }
+
+    async fn query_all(
+        &self,
+        mut q: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, PortError> {
+        let mut out = Vec::new();
+        loop {
+            let resp = q.clone().send().await.map_err(|e| port_error("dynamodb:Query", e))?;
+            out.extend(resp.items().iter().cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => q = q.set_exclusive_start_key(Some(k.clone())),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn resource_state(&self, pk: &str) -> Result<HashMap<EvalKey, Recorded>, PortError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :c)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":c", s("CHECK#"))
+            .consistent_read(true);
+        self.query_all(q).await?.iter().map(recorded_of).collect()
+    }
+
+    fn history_item(&self, pk: &str, t: &Transition, at: DateTime<Utc>) -> Item {
+        let when = iso(at);
+        let mut item = Item::new();
+        item.insert("PK".into(), s(pk));
+        item.insert("SK".into(), s(format!("HIST#{when}#{}", t.key.check_id)));
+        item.insert("GSI2PK".into(), s("TRANSITIONS"));
+        item.insert(
+            "GSI2SK".into(),
+            s(format!(
+                "{when}#{}#{}#{}#{}",
+                t.key.account_id, t.key.check_id, t.key.resource_type, t.key.resource_id
+            )),
+        );
+        item.insert("accountId".into(), s(&t.key.account_id));
+        item.insert("awsRegion".into(), s(&t.key.aws_region));
+        item.insert("resourceType".into(), s(&t.key.resource_type));
+        item.insert("resourceId".into(), s(&t.key.resource_id));
+        item.insert("checkId".into(), s(&t.key.check_id));
+        item.insert("plan".into(), s(t.plan.as_str()));
+        item.insert("previous".into(), s(t.previous.map_or("", Compliance::as_str)));
+        item.insert("current".into(), s(t.current.map_or("", Compliance::as_str)));
+        item.insert("annotation".into(), s(&t.annotation));
+        item.insert("at".into(), s(when));
+        item.insert(
+            "expiresAt".into(),
+            AttributeValue::N((at.timestamp() + self.history_days * 86_400).to_string()),
+        );
+        item
+    }
+
+    /// Records one resource's results; retried by the caller when a concurrent writer won.
+    async fn record_resource(
+        &self,
+        pk: &str,
+        evals: &[Evaluation],
+        now: DateTime<Utc>,
+    ) -> Result<Result<Vec<Transition>, ()>, PortError> {
+        let previous = self.resource_state(pk).await?;
+        let d = state::diff(&previous, evals, &BTreeSet::new(), None);
+        if d.upserts.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        let mut actions = Vec::new();
+        for (k, r) in &d.upserts {
+            // Optimistic: the row is still what was read (or still absent).
+            let mut put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(result_item(k, r, now)));
+            put = match previous.get(k) {
+                None => put.condition_expression("attribute_not_exists(PK)"),
+                Some(old) => put
+                    .condition_expression("compliance = :oc AND annotation = :oa AND captureTime = :ot")
+                    .expression_attribute_values(":oc", s(old.compliance.as_str()))
+                    .expression_attribute_values(":oa", s(&old.annotation))
+                    .expression_attribute_values(":ot", s(old.capture_time.map(iso).unwrap_or_default())),
+            };
+            actions.push(
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(|e| invalid(e))?)
+                    .build(),
+            );
+        }
+        for t in &d.transitions {
+            let at = evals
+                .iter()
+                .find(|e| EvalKey::of(e) == t.key)
+                .and_then(|e| e.capture_time)
+                .unwrap_or(now);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(self.history_item(pk, t, at)))
+                .condition_expression("attribute_not_exists(SK)")
+                .build()
+                .map_err(|e| invalid(e))?;
+            actions.push(TransactWriteItem::builder().put(put).build());
+        }
+        for chunk in actions.chunks(100) {
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(chunk.to_vec()))
+                .send()
+                .await;
+            if let Err(e) = res {
+                // Cancelled: a condition failed (a concurrent writer changed the rows read) or a
+                // row was throttled. Both are worth re-reading and trying again.
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_transaction_canceled_exception())
+                {
+                    return Ok(Err(()));
+                }
+                return Err(port_error("dynamodb:TransactWriteItems", e));
+            }
+        }
+        Ok(Ok(d.transitions))
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> PortError {
+    PortError {
+        operation: "dynamodb:TransactWriteItems",
+        message: e.to_string(),
+        retryable: false,
+    }
+}
+
+impl StateStore for DynamoStore {
+    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<Transition>, PortError> {
+        let mut by_resource: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
+        for e in evaluations {
+            by_resource
+                .entry(resource_pk(
+                    &e.account_id,
+                    &e.aws_region,
+                    &e.resource_type,
+                    &e.resource_id,
+                ))
+                .or_default()
+                .push(e.clone());
+        }
+        let now = Utc::now();
+        let mut transitions = Vec::new();
+        for (pk, evals) in by_resource {
+            let mut attempt = 0;
+            loop {
+                match self.record_resource(&pk, &evals, now).await? {
+                    Ok(t) => {
+                        transitions.extend(t);
+                        break;
+                    }
+                    Err(()) if attempt < 5 => {
+                        attempt += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                    }
+                    Err(()) => {
+                        return Err(PortError {
+                            operation: "dynamodb:TransactWriteItems",
+                            message: format!("{pk}: concurrent writers kept winning after 5 retries"),
+                            retryable: true,
+                        })
+                    }
+                }
+            }
+        }
+        Ok(transitions)
+    }
+
+    async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
+        let mut out = Vec::new();
+        for plan in Plan::ALL {
+            let q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :p")
+                .expression_attribute_values(":p", s(format!("{account}#{plan}")));
+            for item in self.query_all(q).await? {
+                let (k, r) = recorded_of(&item)?;
+                out.push(Evaluation {
+                    account_id: k.account_id,
+                    aws_region: k.aws_region,
+                    resource_type: k.resource_type,
+                    resource_id: k.resource_id,
+                    check_id: k.check_id,
+                    plan: r.plan,
+                    compliance: r.compliance,
+                    annotation: r.annotation,
+                    capture_time: r.capture_time,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_plans(&self, account: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :a)")
+            .expression_attribute_values(":pk", s("PLANS"))
+            .expression_attribute_values(":a", s(format!("{account}#")))
+            .consistent_read(true);
+        let mut previous: BTreeMap<(String, String, Plan), PlanStatus> = BTreeMap::new();
+        let mut previous_blockers: BTreeMap<(String, String, Plan), String> = BTreeMap::new();
+        for item in self.query_all(q).await? {
+            let (Some(region), Some(plan), Some(status)) = (
+                get(&item, "awsRegion"),
+                get(&item, "plan").and_then(Plan::parse),
+                get(&item, "status"),
+            ) else {
+                return Err(corrupt(
+                    "dynamodb:Query",
+                    "plan item without awsRegion/plan/status".into(),
+                ));
+            };
+            let status = match status {
+                "READY" => PlanStatus::Ready,
+                "BLOCKED" => PlanStatus::Blocked,
+                _ => PlanStatus::NotApplicable,
+            };
+            previous.insert((account.to_owned(), region.to_owned(), plan), status);
+            previous_blockers.insert(
+                (account.to_owned(), region.to_owned(), plan),
+                get(&item, "blockers").unwrap_or("").to_owned(),
+            );
+        }
+        let transitions = state::plan_diff(&previous, plans);
+        let now = Utc::now();
+        for p in plans {
+            let key = (p.account_id.clone(), p.aws_region.clone(), p.plan);
+            let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".into());
+            if previous.get(&key) == Some(&p.status) && previous_blockers.get(&key) == Some(&blockers) {
+                continue;
+            }
+            let mut item = Item::new();
+            item.insert("PK".into(), s("PLANS"));
+            item.insert("SK".into(), s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)));
+            item.insert("accountId".into(), s(&p.account_id));
+            item.insert("awsRegion".into(), s(&p.aws_region));
+            item.insert("plan".into(), s(p.plan.as_str()));
+            item.insert("status".into(), s(p.status.as_str()));
+            item.insert("blockers".into(), s(blockers));
+            item.insert("unverified".into(), AttributeValue::N(p.unverified.len().to_string()));
+            item.insert("evaluatedAt".into(), s(iso(now)));
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb:PutItem", e))?;
+        }
+        for t in &transitions {
+            let when = iso(now);
+            let mut item = Item::new();
+            item.insert(
+                "PK".into(),
+                s(format!("PLANHIST#{}#{}#{}", t.account_id, t.aws_region, t.plan)),
+            );
+            item.insert("SK".into(), s(format!("HIST#{when}")));
+            item.insert("GSI2PK".into(), s("TRANSITIONS"));
+            item.insert("GSI2SK".into(), s(format!("{when}#{}#plan:{}", t.account_id, t.plan)));
+            item.insert("accountId".into(), s(&t.account_id));
+            item.insert("awsRegion".into(), s(&t.aws_region));
+            item.insert("plan".into(), s(t.plan.as_str()));
+            item.insert("previous".into(), s(t.previous.map_or("", PlanStatus::as_str)));
+            item.insert("current".into(), s(t.current.as_str()));
+            item.insert("at".into(), s(when));
+            item.insert(
+                "expiresAt".into(),
+                AttributeValue::N((now.timestamp() + self.history_days * 86_400).to_string()),
+            );
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb:PutItem", e))?;
+        }
+        Ok(transitions)
+    }
+}
+
+impl DynamoStore {
+    /// Creates the table (on-demand, both GSIs, TTL on `expiresAt`) as the SAM template does:
+    /// for local runs and tests.
+    pub async fn create_table(&self) -> Result<(), PortError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+            ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+        };
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| PortError {
+            operation: "dynamodb:CreateTable",
+            message: e.to_string(),
+            retryable: false,
+        };
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(bad)
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .map_err(bad)
+        };
+        let gsi = |name: &str, pk: &str, sk: &str| -> Result<GlobalSecondaryIndex, PortError> {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(pk, KeyType::Hash)?)
+                .key_schema(key(sk, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(bad)
+        };
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_attribute_definitions(Some(
+                ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"]
+                    .iter()
+                    .map(|n| attr(n))
+                    .collect::<Result<_, _>>()?,
+            ))
+            .key_schema(key("PK", KeyType::Hash)?)
+            .key_schema(key("SK", KeyType::Range)?)
+            .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK")?)
+            .global_secondary_indexes(gsi("GSI2", "GSI2PK", "GSI2SK")?)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:CreateTable", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expiresAt")
+                    .enabled(true)
+                    .build()
+                    .map_err(bad)?,
+            )
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:UpdateTimeToLive", e))?;
+        Ok(())
+    }
+}

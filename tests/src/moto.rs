@@ -1,0 +1,86 @@
+//! One moto server per test process, on a free 127.0.0.1 port, started on first use. A watchdog
+//! shell stops it when the test process exits. `MOTO_ENDPOINT` uses a server already running.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+static ENDPOINT: OnceLock<String> = OnceLock::new();
+
+fn python() -> String {
+    if let Ok(p) = std::env::var("MOTO_PYTHON") {
+        return p;
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/venv/bin/python");
+    if venv.exists() {
+        return venv.display().to_string();
+    }
+    "python3".to_owned()
+}
+
+fn ready(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.")
+}
+
+/// The moto endpoint (`http://127.0.0.1:<port>`), starting the server if needed.
+pub fn endpoint() -> &'static str {
+    ENDPOINT.get_or_init(|| {
+        if let Ok(e) = std::env::var("MOTO_ENDPOINT") {
+            return e;
+        }
+        let python = python();
+        let check = Command::new(&python).args(["-c", "import moto.server, flask"]).output();
+        assert!(
+            check.as_ref().is_ok_and(|o| o.status.success()),
+            "moto is not installed for {python}: run `{python} -m pip install 'moto[server]'` (or `bash .ci/run`), \
+             or set MOTO_PYTHON / MOTO_ENDPOINT"
+        );
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let script = format!(
+            "MOTO_IAM_LOAD_MANAGED_POLICIES=true '{python}' -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+             while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null",
+            parent = std::process::id()
+        );
+        Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().expect("start moto");
+        let start = Instant::now();
+        while !ready(port) {
+            assert!(start.elapsed() < Duration::from_secs(30), "moto did not start on 127.0.0.1:{port} within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// SDK configuration for moto: static test credentials, us-east-1, no retries (moto answers
+/// unimplemented calls with 500s that would otherwise be retried).
+pub fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "static"),
+        ))
+        .endpoint_url(endpoint())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build()
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}

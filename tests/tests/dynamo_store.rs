@@ -1,0 +1,257 @@
+//! The DynamoDB state store against moto over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, TimeZone, Utc};
+use integration_tests::moto;
+use shared::aws::dynamo::{resource_pk, DynamoStore};
+use shared::checks::Compliance;
+use shared::engine::Evaluation;
+use shared::plans::{Plan, PlanReadiness, PlanStatus};
+use shared::ports::StateStore;
+
+async fn store() -> (DynamoStore, aws_sdk_dynamodb::Client, String) {
+    let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config());
+    let table = moto::unique("state");
+    let store = DynamoStore::new(client.clone(), &table);
+    store.create_table().await.unwrap();
+    (store, client, table)
+}
+
+fn at(secs: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(1_795_000_000 + secs, 0).single()
+}
+
+fn ev(id: &str, check: &str, c: Compliance, t: i64) -> Evaluation {
+    Evaluation {
+        account_id: "111122223333".into(),
+        aws_region: "us-east-1".into(),
+        resource_type: "AWS::EC2::Instance".into(),
+        resource_id: id.into(),
+        check_id: check.into(),
+        plan: Plan::Servers,
+        compliance: c,
+        annotation: format!("{c} at {t}"),
+        capture_time: at(t),
+    }
+}
+
+async fn count(client: &aws_sdk_dynamodb::Client, table: &str) -> usize {
+    client.scan().table_name(table).send().await.unwrap().count() as usize
+}
+
+async fn evaluated_at(client: &aws_sdk_dynamodb::Client, table: &str, id: &str, check: &str) -> String {
+    let r = client
+        .get_item()
+        .table_name(table)
+        .key(
+            "PK",
+            AttributeValue::S(resource_pk("111122223333", "us-east-1", "AWS::EC2::Instance", id)),
+        )
+        .key("SK", AttributeValue::S(format!("CHECK#{check}")))
+        .send()
+        .await
+        .unwrap();
+    r.item().unwrap()["evaluatedAt"].as_s().unwrap().clone()
+}
+
+#[tokio::test]
+async fn transitions_duplicates_and_out_of_order_delivery() {
+    let (store, client, table) = store().await;
+    let p = "servers.instance-profile";
+    let n = "servers.ssm-network";
+    let first = store
+        .record(&[
+            ev("i-1", p, Compliance::NonCompliant, 10),
+            ev("i-1", n, Compliance::Compliant, 10),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2, "both results are new");
+    let items = count(&client, &table).await;
+    assert_eq!(items, 4, "two results and two history rows");
+    let stamp = evaluated_at(&client, &table, "i-1", p).await;
+
+    // Duplicate delivery: nothing written, no transition.
+    let dup = store
+        .record(&[
+            ev("i-1", p, Compliance::NonCompliant, 10),
+            ev("i-1", n, Compliance::Compliant, 10),
+        ])
+        .await
+        .unwrap();
+    assert!(dup.is_empty());
+    assert_eq!(count(&client, &table).await, items);
+    assert_eq!(
+        evaluated_at(&client, &table, "i-1", p).await,
+        stamp,
+        "an unchanged result writes nothing"
+    );
+
+    // A newer capture flips the profile check.
+    let fixed = store.record(&[ev("i-1", p, Compliance::Compliant, 20)]).await.unwrap();
+    assert_eq!(fixed.len(), 1);
+    assert_eq!(
+        (fixed[0].previous, fixed[0].current),
+        (Some(Compliance::NonCompliant), Some(Compliance::Compliant))
+    );
+
+    // An older event arriving late changes nothing.
+    let late = store
+        .record(&[ev("i-1", p, Compliance::NonCompliant, 15)])
+        .await
+        .unwrap();
+    assert!(late.is_empty());
+    let results = store.account_results("111122223333").await.unwrap();
+    let profile = results.iter().find(|e| e.check_id == p).unwrap();
+    assert_eq!(
+        (profile.compliance, profile.capture_time),
+        (Compliance::Compliant, at(20))
+    );
+}
+
+#[tokio::test]
+async fn dashboard_questions_are_single_queries() {
+    let (store, client, table) = store().await;
+    store
+        .record(&[
+            ev("i-1", "servers.instance-profile", Compliance::NonCompliant, 1),
+            ev("i-2", "servers.instance-profile", Compliance::Compliant, 1),
+            ev("i-3", "servers.ssm-network", Compliance::NonCompliant, 1),
+        ])
+        .await
+        .unwrap();
+    // All NON_COMPLIANT resources of plan servers in the account: one Query on GSI1.
+    let nc = client
+        .query()
+        .table_name(&table)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :p AND begins_with(GSI1SK, :c)")
+        .expression_attribute_values(":p", AttributeValue::S("111122223333#servers".into()))
+        .expression_attribute_values(":c", AttributeValue::S("NON_COMPLIANT#".into()))
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<&str> = nc
+        .items()
+        .iter()
+        .map(|i| i["resourceId"].as_s().unwrap().as_str())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["i-1", "i-3"]);
+    // All checks of one resource: one Query on the table.
+    let one = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :c)")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(resource_pk("111122223333", "us-east-1", "AWS::EC2::Instance", "i-1")),
+        )
+        .expression_attribute_values(":c", AttributeValue::S("CHECK#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.count(), 1);
+    // Transitions since a time: one Query on GSI2.
+    let since = client
+        .query()
+        .table_name(&table)
+        .index_name("GSI2")
+        .key_condition_expression("GSI2PK = :t AND GSI2SK >= :since")
+        .expression_attribute_values(":t", AttributeValue::S("TRANSITIONS".into()))
+        .expression_attribute_values(":since", AttributeValue::S("2026-01-01".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(since.count(), 3);
+    assert!(since.items().iter().all(|i| i.contains_key("expiresAt")));
+}
+
+#[tokio::test]
+async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history() {
+    let (store, client, table) = store().await;
+    let check = "servers.instance-profile";
+    let mut tasks = Vec::new();
+    for t in 1..=6 {
+        let store = store.clone();
+        let c = if t % 2 == 0 {
+            Compliance::Compliant
+        } else {
+            Compliance::NonCompliant
+        };
+        tasks.push(tokio::spawn(async move {
+            store.record(&[ev("i-9", check, c, t)]).await.unwrap()
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap().len();
+    }
+    let results = store.account_results("111122223333").await.unwrap();
+    let r = results.iter().find(|e| e.resource_id == "i-9").unwrap();
+    assert_eq!(r.capture_time, at(6), "the newest capture wins whatever the order");
+    let history = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(resource_pk("111122223333", "us-east-1", "AWS::EC2::Instance", "i-9")),
+        )
+        .expression_attribute_values(":h", AttributeValue::S("HIST#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        history.count() as usize,
+        total,
+        "one history row per reported transition"
+    );
+}
+
+#[tokio::test]
+async fn plan_readiness_is_recorded_once_per_change() {
+    let (store, client, table) = store().await;
+    let p = |status| PlanReadiness {
+        account_id: "111122223333".into(),
+        aws_region: "us-east-1".into(),
+        plan: Plan::Servers,
+        status,
+        blockers: vec![],
+        unverified: vec![],
+    };
+    assert_eq!(
+        store
+            .record_plans("111122223333", &[p(PlanStatus::Blocked)])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .record_plans("111122223333", &[p(PlanStatus::Blocked)])
+        .await
+        .unwrap()
+        .is_empty());
+    let t = store
+        .record_plans("111122223333", &[p(PlanStatus::Ready)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (t[0].previous, t[0].current),
+        (Some(PlanStatus::Blocked), PlanStatus::Ready)
+    );
+    // Plan readiness of every account: one Query.
+    let all = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("PK = :p")
+        .expression_attribute_values(":p", AttributeValue::S("PLANS".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all.count(), 1);
+    assert_eq!(all.items()[0]["status"].as_s().unwrap(), "READY");
+}
