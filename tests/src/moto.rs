@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
+/// The watchdog shell; kept (never dropped) so it is not reaped before the process exits.
+static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
 
 fn python() -> String {
     if let Ok(p) = std::env::var("MOTO_PYTHON") {
@@ -54,7 +56,8 @@ pub fn endpoint() -> &'static str {
              while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null",
             parent = std::process::id()
         );
-        Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().expect("start moto");
+        let child = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().expect("start moto");
+        let _ = WATCHDOG.set(std::sync::Mutex::new(child));
         let start = Instant::now();
         while !ready(port) {
             assert!(start.elapsed() < Duration::from_secs(30), "moto did not start on 127.0.0.1:{port} within 30 s");

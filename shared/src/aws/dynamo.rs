@@ -225,7 +225,7 @@ impl DynamoStore {
             };
             actions.push(
                 TransactWriteItem::builder()
-                    .put(put.build().map_err(|e| invalid(e))?)
+                    .put(put.build().map_err(invalid)?)
                     .build(),
             );
         }
@@ -240,7 +240,7 @@ impl DynamoStore {
                 .set_item(Some(self.history_item(pk, t, at)))
                 .condition_expression("attribute_not_exists(SK)")
                 .build()
-                .map_err(|e| invalid(e))?;
+                .map_err(invalid)?;
             actions.push(TransactWriteItem::builder().put(put).build());
         }
         for chunk in actions.chunks(100) {
