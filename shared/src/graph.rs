@@ -80,19 +80,7 @@ impl ResourceGraph {
                 .filter_map(|i| i.capture_time)
                 .max();
             g.by_key.insert(key3(&account, ACCOUNT_TYPE, &account), g.items.len());
-            g.items.push(ConfigurationItem {
-                account_id: account.clone(),
-                region: GLOBAL_REGION.to_owned(),
-                resource_type: ACCOUNT_TYPE.to_owned(),
-                resource_id: account,
-                resource_name: None,
-                arn: None,
-                status: crate::model::ItemStatus::Ok,
-                capture_time,
-                tags: Default::default(),
-                relationships: Vec::new(),
-                resource: Resource::Account,
-            });
+            g.items.push(ConfigurationItem::account(&account, capture_time));
         }
         g.index();
         g

@@ -14,11 +14,14 @@ pub mod error;
 pub mod graph;
 pub mod live;
 pub mod model;
+pub mod pipeline;
 pub mod plans;
 pub mod ports;
 pub mod rule;
 pub mod settings;
 pub mod snapshot;
 pub mod state;
+pub mod trail;
+pub mod usecase;
 
 pub use error::{Error, Result};

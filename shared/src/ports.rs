@@ -63,12 +63,15 @@ pub trait EvaluationReporter: Sync {
 
 /// Per resource × check compliance state, plan readiness and transition history.
 pub trait StateStore: Sync {
-    /// Records results: writes only what is new or changed (never over a newer capture) and
-    /// returns the compliance transitions, history included, atomically per resource.
+    /// Records results: writes only what is new or changed (never over a newer capture), with
+    /// their history rows, atomically per resource. Returns the transitions not yet published:
+    /// the new ones and any left pending by an earlier invocation for the same resources.
     fn record(
         &self,
         evaluations: &[crate::engine::Evaluation],
-    ) -> impl Future<Output = Result<Vec<crate::state::Transition>, PortError>> + Send;
+    ) -> impl Future<Output = Result<Vec<PendingTransition>, PortError>> + Send;
+    /// Marks transitions as published (clears the outbox).
+    fn mark_published(&self, transitions: &[PendingTransition]) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Every recorded result of an account (the input of its plan rollup).
     fn account_results(
         &self,
@@ -80,4 +83,30 @@ pub trait StateStore: Sync {
         account: &str,
         plans: &[crate::plans::PlanReadiness],
     ) -> impl Future<Output = Result<Vec<crate::state::PlanTransition>, PortError>> + Send;
+}
+
+/// A recorded compliance transition whose event may not have been published yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTransition {
+    /// What changed.
+    pub transition: crate::state::Transition,
+    /// When (the capture time of the configuration that caused it, else the evaluation time).
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One event for subscribers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundEvent {
+    /// `DetailType`.
+    pub detail_type: &'static str,
+    /// `Detail`.
+    pub detail: serde_json::Value,
+    /// `Time`.
+    pub time: chrono::DateTime<chrono::Utc>,
+}
+
+/// Publishes events (EventBridge).
+pub trait EventPublisher: Sync {
+    /// Publishes every event or fails; partial failures are retried inside.
+    fn publish(&self, events: &[OutboundEvent]) -> impl Future<Output = Result<(), PortError>> + Send;
 }

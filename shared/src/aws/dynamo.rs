@@ -17,7 +17,7 @@ use super::port_error;
 use crate::checks::Compliance;
 use crate::engine::Evaluation;
 use crate::plans::{Plan, PlanReadiness, PlanStatus};
-use crate::ports::{PortError, StateStore};
+use crate::ports::{PendingTransition, PortError, StateStore};
 use crate::state::{self, EvalKey, PlanTransition, Recorded, Transition};
 
 /// How long transition history is kept (TTL), by default.
@@ -190,11 +190,59 @@ impl DynamoStore {
         item.insert("current".into(), s(t.current.map_or("", Compliance::as_str)));
         item.insert("annotation".into(), s(&t.annotation));
         item.insert("at".into(), s(when));
+        item.insert("pending".into(), AttributeValue::Bool(true));
         item.insert(
             "expiresAt".into(),
             AttributeValue::N((at.timestamp() + self.history_days * 86_400).to_string()),
         );
         item
+    }
+
+    /// History rows of a resource whose event was not published yet.
+    async fn pending(&self, pk: &str) -> Result<Vec<PendingTransition>, PortError> {
+        const OP: &str = "dynamodb:Query";
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+            .filter_expression("attribute_exists(pending)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":h", s("HIST#"))
+            .consistent_read(true);
+        let mut out = Vec::new();
+        for item in self.query_all(q).await? {
+            let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("history row without {k}")));
+            let compliance = |k: &str| -> Result<Option<Compliance>, PortError> {
+                let v = field(k)?;
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                Compliance::parse(v)
+                    .map(Some)
+                    .ok_or_else(|| corrupt(OP, format!("bad {k} `{v}`")))
+            };
+            let at = DateTime::parse_from_rfc3339(field("at")?)
+                .map_err(|e| corrupt(OP, e.to_string()))?
+                .with_timezone(&Utc);
+            out.push(PendingTransition {
+                transition: Transition {
+                    key: EvalKey {
+                        account_id: field("accountId")?.to_owned(),
+                        aws_region: field("awsRegion")?.to_owned(),
+                        resource_type: field("resourceType")?.to_owned(),
+                        resource_id: field("resourceId")?.to_owned(),
+                        check_id: field("checkId")?.to_owned(),
+                    },
+                    plan: Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?,
+                    previous: compliance("previous")?,
+                    current: compliance("current")?,
+                    annotation: field("annotation")?.to_owned(),
+                },
+                at,
+            });
+        }
+        Ok(out)
     }
 
     /// Records one resource's results; retried by the caller when a concurrent writer won.
@@ -203,12 +251,19 @@ impl DynamoStore {
         pk: &str,
         evals: &[Evaluation],
         now: DateTime<Utc>,
-    ) -> Result<Result<Vec<Transition>, ()>, PortError> {
+    ) -> Result<Result<Vec<PendingTransition>, ()>, PortError> {
         let previous = self.resource_state(pk).await?;
         let d = state::diff(&previous, evals, &BTreeSet::new(), None);
         if d.upserts.is_empty() {
             return Ok(Ok(Vec::new()));
         }
+        let at_of = |t: &Transition| {
+            evals
+                .iter()
+                .find(|e| EvalKey::of(e) == t.key)
+                .and_then(|e| e.capture_time)
+                .unwrap_or(now)
+        };
         let mut actions = Vec::new();
         for (k, r) in &d.upserts {
             // Optimistic: the row is still what was read (or still absent).
@@ -223,11 +278,7 @@ impl DynamoStore {
                     .expression_attribute_values(":oa", s(&old.annotation))
                     .expression_attribute_values(":ot", s(old.capture_time.map(iso).unwrap_or_default())),
             };
-            actions.push(
-                TransactWriteItem::builder()
-                    .put(put.build().map_err(invalid)?)
-                    .build(),
-            );
+            actions.push(TransactWriteItem::builder().put(put.build().map_err(invalid)?).build());
         }
         for t in &d.transitions {
             let at = evals
@@ -261,7 +312,14 @@ impl DynamoStore {
                 return Err(port_error("dynamodb:TransactWriteItems", e));
             }
         }
-        Ok(Ok(d.transitions))
+        Ok(Ok(d
+            .transitions
+            .iter()
+            .map(|t| PendingTransition {
+                transition: t.clone(),
+                at: at_of(t),
+            })
+            .collect()))
     }
 }
 
@@ -274,7 +332,7 @@ fn invalid(e: impl std::fmt::Display) -> PortError {
 }
 
 impl StateStore for DynamoStore {
-    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<Transition>, PortError> {
+    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
         let mut by_resource: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
         for e in evaluations {
             by_resource
@@ -290,6 +348,12 @@ impl StateStore for DynamoStore {
         let now = Utc::now();
         let mut transitions = Vec::new();
         for (pk, evals) in by_resource {
+            // What an earlier invocation recorded but did not get to publish.
+            for p in self.pending(&pk).await? {
+                if !transitions.contains(&p) {
+                    transitions.push(p);
+                }
+            }
             let mut attempt = 0;
             loop {
                 match self.record_resource(&pk, &evals, now).await? {
@@ -312,6 +376,31 @@ impl StateStore for DynamoStore {
             }
         }
         Ok(transitions)
+    }
+
+    async fn mark_published(&self, transitions: &[PendingTransition]) -> Result<(), PortError> {
+        for p in transitions {
+            let k = &p.transition.key;
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(
+                    "PK",
+                    s(resource_pk(
+                        &k.account_id,
+                        &k.aws_region,
+                        &k.resource_type,
+                        &k.resource_id,
+                    )),
+                )
+                .key("SK", s(format!("HIST#{}#{}", iso(p.at), k.check_id)))
+                .update_expression("REMOVE pending")
+                .condition_expression("attribute_exists(SK)")
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb:UpdateItem", e))?;
+        }
+        Ok(())
     }
 
     async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {

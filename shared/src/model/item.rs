@@ -251,6 +251,23 @@ impl ConfigurationItem {
         })
     }
 
+    /// The synthetic `AWS::::Account` item account-level checks report on.
+    pub fn account(account: &str, capture_time: Option<DateTime<Utc>>) -> Self {
+        Self {
+            account_id: account.to_owned(),
+            region: super::GLOBAL_REGION.to_owned(),
+            resource_type: super::ACCOUNT_TYPE.to_owned(),
+            resource_id: account.to_owned(),
+            resource_name: None,
+            arn: None,
+            status: ItemStatus::Ok,
+            capture_time,
+            tags: BTreeMap::new(),
+            relationships: Vec::new(),
+            resource: Resource::Account,
+        }
+    }
+
     /// The item's ARN, or one built from its type and id for the types whose ARN shape is fixed.
     pub fn arn_or_derived(&self) -> Option<String> {
         if let Some(a) = &self.arn {

@@ -1,0 +1,386 @@
+//! The two event flows, generic over the ports so the functions stay thin and tests can drive
+//! them with real event JSON:
+//!
+//! - [`config_rule`]: an AWS Config custom-rule invocation → evaluate → record → PutEvaluations;
+//! - [`reevaluate`]: an EventBridge event → the changed resources and their dependants →
+//!   evaluate → record → publish transitions.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::checks::ALL;
+use crate::engine::Evaluation;
+use crate::live::{collect, evaluate_targets, Lookup};
+use crate::model::{ConfigurationItem, ACCOUNT_TYPE};
+use crate::pipeline::{record_and_publish, Summary};
+use crate::ports::{ConfigReader, EvaluationReporter, EventPublisher, PortError, ResourceKey, StateStore};
+use crate::rule::{self, ConfigEvaluation, InvokingEvent, Scope, PUT_EVALUATIONS_MAX};
+use crate::settings::Settings;
+use crate::trail;
+
+/// Why an invocation failed. `Malformed` events will fail again as they are (dead-letter them);
+/// port errors say whether a retry can help.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event is not what the function accepts; the message names what was wrong.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// A call to AWS failed.
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+impl HandlerError {
+    /// A stable error type for Lambda's error response.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "MalformedEvent",
+            Self::Port(p) if p.retryable => "Retryable",
+            Self::Port(_) => "NonRetryable",
+        }
+    }
+}
+
+impl From<crate::Error> for HandlerError {
+    fn from(e: crate::Error) -> Self {
+        Self::Malformed(e.to_string())
+    }
+}
+
+/// What the use cases read, write and publish through.
+pub struct Ports<'a, R, S, P> {
+    /// AWS Config.
+    pub reader: &'a R,
+    /// The state table.
+    pub store: &'a S,
+    /// The event bus.
+    pub publisher: &'a P,
+    /// Settings.
+    pub settings: &'a Settings,
+    /// Types the Config recorder records.
+    pub recorded_types: &'a [String],
+}
+
+/// The fields of a Config rule invocation the flow needs.
+#[derive(Debug, Clone, Default)]
+pub struct RuleInvocation<'a> {
+    /// `invokingEvent` (a JSON string).
+    pub invoking_event: Option<&'a str>,
+    /// `ruleParameters` (a JSON string).
+    pub rule_parameters: Option<&'a str>,
+    /// `resultToken` (`TESTMODE` sends PutEvaluations in test mode).
+    pub result_token: Option<&'a str>,
+    /// `eventLeftScope`.
+    pub event_left_scope: bool,
+}
+
+/// What a Config rule invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleSummary {
+    /// Evaluations sent with PutEvaluations.
+    pub reported: usize,
+    /// PutEvaluations calls.
+    pub calls: usize,
+    /// Compliance transitions published.
+    pub transitions: usize,
+}
+
+async fn evaluate_changed<R: ConfigReader>(
+    ports: &Ports<'_, R, impl StateStore, impl EventPublisher>,
+    changed: Vec<ConfigurationItem>,
+    with_dependants: bool,
+) -> Result<Vec<Evaluation>, PortError> {
+    let account_types = ["AWS::IAM::Role", "AWS::IAM::OIDCProvider"];
+    let accounts: BTreeSet<String> = changed
+        .iter()
+        .filter(|i| account_types.contains(&i.resource_type.as_str()))
+        .map(|i| i.account_id.clone())
+        .collect();
+    let mut c = collect(
+        ports.reader,
+        changed,
+        ports.settings,
+        with_dependants,
+        ports.recorded_types,
+    )
+    .await?;
+    // IAM changes move account-level results too.
+    for a in accounts {
+        if let Some(id) = c.graph.account(&a) {
+            if !c.targets.contains(&id) {
+                c.targets.push(id);
+            }
+        }
+    }
+    Ok(evaluate_targets(&c, ports.settings))
+}
+
+async fn put_all<E: EvaluationReporter>(
+    reporter: &E,
+    token: &str,
+    evaluations: &[ConfigEvaluation],
+) -> Result<usize, PortError> {
+    let test_mode = token == "TESTMODE";
+    let mut calls = 0;
+    for chunk in evaluations.chunks(PUT_EVALUATIONS_MAX) {
+        let mut failed = reporter.put(token, test_mode, chunk).await?;
+        calls += 1;
+        if !failed.is_empty() {
+            // Config names the evaluations it could not record: send those once more.
+            failed = reporter.put(token, test_mode, &failed).await?;
+            calls += 1;
+            if !failed.is_empty() {
+                return Err(PortError {
+                    operation: "config:PutEvaluations",
+                    message: format!(
+                        "{} evaluations failed twice, e.g. {}",
+                        failed.len(),
+                        failed[0].compliance_resource_id
+                    ),
+                    retryable: true,
+                });
+            }
+        }
+    }
+    Ok(calls)
+}
+
+/// Handles one AWS Config custom-rule invocation.
+pub async fn config_rule<R, E, S, P>(
+    ports: &Ports<'_, R, S, P>,
+    reporter: &E,
+    inv: &RuleInvocation<'_>,
+) -> Result<RuleSummary, HandlerError>
+where
+    R: ConfigReader,
+    E: EvaluationReporter,
+    S: StateStore,
+    P: EventPublisher,
+{
+    let token = inv
+        .result_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| HandlerError::Malformed("missing `resultToken`".into()))?;
+    let scope = Scope::parse(inv.rule_parameters)?;
+    let event = InvokingEvent::parse_str(
+        inv.invoking_event
+            .ok_or_else(|| HandlerError::Malformed("missing `invokingEvent`".into()))?,
+    )?;
+    let now = Utc::now();
+    let (to_record, to_report): (Vec<Evaluation>, Vec<ConfigEvaluation>) = match event {
+        InvokingEvent::Change {
+            item,
+            notification_time,
+        } => {
+            change(
+                ports,
+                &scope,
+                *item,
+                notification_time.unwrap_or(now),
+                inv.event_left_scope,
+            )
+            .await?
+        }
+        InvokingEvent::Oversized {
+            summary,
+            notification_time,
+        } => {
+            let key = ResourceKey::new(summary.resource_type.clone(), summary.resource_id.clone());
+            let when = summary
+                .configuration_item_capture_time
+                .or(notification_time)
+                .unwrap_or(now);
+            match ports.reader.latest(&key).await? {
+                Some(item) => change(ports, &scope, item, when, inv.event_left_scope).await?,
+                None => (
+                    Vec::new(),
+                    vec![rule::not_applicable(
+                        &summary.resource_type,
+                        &summary.resource_id,
+                        "the resource is not recorded",
+                        when,
+                    )],
+                ),
+            }
+        }
+        InvokingEvent::Scheduled {
+            account_id,
+            notification_time,
+        } => scheduled(ports, &scope, &account_id, notification_time).await?,
+    };
+    let summary = record_and_publish(ports.store, ports.publisher, ports.settings, &to_record).await?;
+    let calls = put_all(reporter, token, &to_report).await?;
+    Ok(RuleSummary {
+        reported: to_report.len(),
+        calls,
+        transitions: summary.transitions,
+    })
+}
+
+async fn change<R: ConfigReader, S: StateStore, P: EventPublisher>(
+    ports: &Ports<'_, R, S, P>,
+    scope: &Scope,
+    item: ConfigurationItem,
+    when: DateTime<Utc>,
+    left_scope: bool,
+) -> Result<(Vec<Evaluation>, Vec<ConfigEvaluation>), PortError> {
+    let ordering = item.capture_time.unwrap_or(when);
+    let (rtype, rid) = (item.resource_type.clone(), item.resource_id.clone());
+    if left_scope {
+        return Ok((
+            Vec::new(),
+            vec![rule::not_applicable(
+                &rtype,
+                &rid,
+                "the resource left the rule's scope",
+                ordering,
+            )],
+        ));
+    }
+    let evaluations = evaluate_changed(ports, vec![item], false).await?;
+    let mut report = rule::aggregate(&evaluations, scope, |e| e.capture_time.unwrap_or(ordering));
+    if !report
+        .iter()
+        .any(|r| r.compliance_resource_type == rtype && r.compliance_resource_id == rid)
+    {
+        report.push(rule::not_applicable(
+            &rtype,
+            &rid,
+            &format!("no prerequisite check in this rule applies to {rtype}"),
+            ordering,
+        ));
+    }
+    Ok((evaluations, report))
+}
+
+async fn scheduled<R: ConfigReader, S: StateStore, P: EventPublisher>(
+    ports: &Ports<'_, R, S, P>,
+    scope: &Scope,
+    account: &str,
+    when: DateTime<Utc>,
+) -> Result<(Vec<Evaluation>, Vec<ConfigEvaluation>), PortError> {
+    let types: BTreeSet<&'static str> = ALL
+        .iter()
+        .filter(|c| scope.includes(c))
+        .flat_map(|c| c.resource_types.iter().copied())
+        .filter(|t| *t != ACCOUNT_TYPE)
+        .collect();
+    let mut keys = Vec::new();
+    for t in types {
+        keys.extend(ports.reader.select(&Lookup::AllOfType(t)).await?);
+    }
+    let mut items = Vec::new();
+    for chunk in keys.chunks(100) {
+        items.extend(ports.reader.batch_get(chunk).await?);
+    }
+    let mut evaluations = if items.is_empty() {
+        Vec::new()
+    } else {
+        evaluate_changed(ports, items, false).await?
+    };
+    // Account-level results, whatever was listed.
+    let account_item = ConfigurationItem::account(account, Some(when));
+    if !evaluations.iter().any(|e| e.resource_type == ACCOUNT_TYPE) {
+        evaluations.extend(
+            evaluate_changed(ports, vec![account_item], false)
+                .await?
+                .into_iter()
+                .filter(|e| e.resource_type == ACCOUNT_TYPE),
+        );
+    }
+    for e in &mut evaluations {
+        if e.resource_type == ACCOUNT_TYPE {
+            e.capture_time = Some(when);
+        }
+    }
+    // Resources recorded before but gone now: NOT_APPLICABLE in Config and in the table.
+    let current: BTreeSet<(String, String)> = evaluations
+        .iter()
+        .map(|e| (e.resource_type.clone(), e.resource_id.clone()))
+        .collect();
+    let mut gone: Vec<Evaluation> = ports
+        .store
+        .account_results(account)
+        .await?
+        .into_iter()
+        .filter(|e| !current.contains(&(e.resource_type.clone(), e.resource_id.clone())))
+        .filter(|e| {
+            e.compliance != crate::checks::Compliance::NotApplicable || !e.annotation.starts_with("no longer recorded")
+        })
+        .map(|mut e| {
+            e.compliance = crate::checks::Compliance::NotApplicable;
+            e.annotation = "no longer recorded by AWS Config".to_owned();
+            e.capture_time = Some(when);
+            e
+        })
+        .collect();
+    evaluations.append(&mut gone);
+    let report = rule::aggregate(&evaluations, scope, |_| when);
+    Ok((evaluations, report))
+}
+
+/// Handles one EventBridge event: `detail-type` "Config Configuration Item Change", "AWS API
+/// Call via CloudTrail" or "EC2 Instance State-change Notification".
+pub async fn reevaluate<R: ConfigReader, S: StateStore, P: EventPublisher>(
+    ports: &Ports<'_, R, S, P>,
+    detail_type: &str,
+    detail: &Value,
+) -> Result<Summary, HandlerError> {
+    let changed: Vec<ConfigurationItem> = match detail_type {
+        "Config Configuration Item Change" => match InvokingEvent::parse(detail)? {
+            InvokingEvent::Change { item, .. } => vec![*item],
+            InvokingEvent::Oversized { summary, .. } => {
+                let key = ResourceKey::new(summary.resource_type, summary.resource_id);
+                ports.reader.latest(&key).await?.into_iter().collect()
+            }
+            InvokingEvent::Scheduled { .. } => {
+                return Err(HandlerError::Malformed(
+                    "a scheduled notification is not a configuration change".into(),
+                ))
+            }
+        },
+        "AWS API Call via CloudTrail" => {
+            let t = trail::targets(detail).map_err(HandlerError::Malformed)?;
+            let mut keys = t.keys;
+            for l in &t.lookups {
+                keys.extend(ports.reader.select(l).await?);
+            }
+            let (accounts, others): (Vec<ResourceKey>, Vec<ResourceKey>) =
+                keys.into_iter().partition(|k| k.resource_type == ACCOUNT_TYPE);
+            let mut items = Vec::new();
+            for chunk in others.chunks(100) {
+                items.extend(ports.reader.batch_get(chunk).await?);
+            }
+            // Account-wide changes (OIDC providers, SCPs): the account is what changed.
+            let now = detail
+                .get("eventTime")
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            items.extend(
+                accounts
+                    .iter()
+                    .map(|k| ConfigurationItem::account(&k.resource_id, now.map(|t| t.with_timezone(&Utc)))),
+            );
+            items
+        }
+        "EC2 Instance State-change Notification" => {
+            let id = detail
+                .get("instance-id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| HandlerError::Malformed("EC2 state-change detail without `instance-id`".into()))?;
+            ports
+                .reader
+                .batch_get(&[ResourceKey::new("AWS::EC2::Instance", id)])
+                .await?
+        }
+        other => return Err(HandlerError::Malformed(format!("unsupported detail-type `{other}`"))),
+    };
+    if changed.is_empty() {
+        return Ok(Summary::default());
+    }
+    let evaluations = evaluate_changed(ports, changed, true).await?;
+    Ok(record_and_publish(ports.store, ports.publisher, ports.settings, &evaluations).await?)
+}
