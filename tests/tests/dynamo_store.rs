@@ -69,6 +69,16 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
         .await
         .unwrap();
     assert_eq!(first.len(), 2, "both results are new");
+    // Not yet published: a retry of the same event hands them out again (the outbox).
+    let retry = store
+        .record(&[
+            ev("i-1", p, Compliance::NonCompliant, 10),
+            ev("i-1", n, Compliance::Compliant, 10),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(retry, first);
+    store.mark_published(&first).await.unwrap();
     let items = count(&client, &table).await;
     assert_eq!(items, 4, "two results and two history rows");
     let stamp = evaluated_at(&client, &table, "i-1", p).await;
@@ -92,10 +102,12 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
     // A newer capture flips the profile check.
     let fixed = store.record(&[ev("i-1", p, Compliance::Compliant, 20)]).await.unwrap();
     assert_eq!(fixed.len(), 1);
+    let t = &fixed[0].transition;
     assert_eq!(
-        (fixed[0].previous, fixed[0].current),
+        (t.previous, t.current),
         (Some(Compliance::NonCompliant), Some(Compliance::Compliant))
     );
+    store.mark_published(&fixed).await.unwrap();
 
     // An older event arriving late changes nothing.
     let late = store
@@ -182,13 +194,18 @@ async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history(
             Compliance::NonCompliant
         };
         tasks.push(tokio::spawn(async move {
-            store.record(&[ev("i-9", check, c, t)]).await.unwrap()
+            let t = store.record(&[ev("i-9", check, c, t)]).await.unwrap();
+            store.mark_published(&t).await.unwrap();
+            t
         }));
     }
-    let mut total = 0;
+    let mut published = std::collections::BTreeSet::new();
     for t in tasks {
-        total += t.await.unwrap().len();
+        for p in t.await.unwrap() {
+            published.insert((p.transition.key.check_id.clone(), p.at, p.transition.current));
+        }
     }
+    let total = published.len();
     let results = store.account_results("111122223333").await.unwrap();
     let r = results.iter().find(|e| e.resource_id == "i-9").unwrap();
     assert_eq!(r.capture_time, at(6), "the newest capture wins whatever the order");
@@ -207,7 +224,11 @@ async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history(
     assert_eq!(
         history.count() as usize,
         total,
-        "one history row per reported transition"
+        "one history row per published transition"
+    );
+    assert!(
+        history.items().iter().all(|i| !i.contains_key("pending")),
+        "nothing left unpublished"
     );
 }
 

@@ -1,1 +1,28 @@
-fn main() {}
+//! Lambda entry point: configuration and clients once per cold start, then the handler.
+
+// The use-case futures nest deeply enough to exceed the default layout query depth.
+#![recursion_limit = "256"]
+
+use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use shared::aws::env::{Adapters, FunctionEnv};
+use shared::usecase::Ports;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let env = FunctionEnv::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let a = Adapters::new(&sdk, &env);
+    let ports = Ports {
+        reader: &a.config,
+        store: &a.store,
+        publisher: &a.publisher,
+        settings: &env.settings,
+        recorded_types: &env.recorded_types,
+    };
+    let (ports, reporter) = (&ports, &a.config);
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        config_rule::handler(ports, reporter, event).await
+    }))
+    .await
+}

@@ -257,13 +257,9 @@ impl DynamoStore {
         if d.upserts.is_empty() {
             return Ok(Ok(Vec::new()));
         }
-        let at_of = |t: &Transition| {
-            evals
-                .iter()
-                .find(|e| EvalKey::of(e) == t.key)
-                .and_then(|e| e.capture_time)
-                .unwrap_or(now)
-        };
+        // History is keyed by when the change was recorded: a dependency's change (a role)
+        // flips an instance's result while the instance's own capture time stays the same.
+        let at_of = |_: &Transition| now;
         let mut actions = Vec::new();
         for (k, r) in &d.upserts {
             // Optimistic: the row is still what was read (or still absent).
@@ -281,11 +277,7 @@ impl DynamoStore {
             actions.push(TransactWriteItem::builder().put(put.build().map_err(invalid)?).build());
         }
         for t in &d.transitions {
-            let at = evals
-                .iter()
-                .find(|e| EvalKey::of(e) == t.key)
-                .and_then(|e| e.capture_time)
-                .unwrap_or(now);
+            let at = at_of(t);
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(self.history_item(pk, t, at)))
@@ -345,7 +337,8 @@ impl StateStore for DynamoStore {
                 .or_default()
                 .push(e.clone());
         }
-        let now = Utc::now();
+        // Stored times are millisecond ISO strings: keep `now` exactly representable.
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
         let mut transitions = Vec::new();
         for (pk, evals) in by_resource {
             // What an earlier invocation recorded but did not get to publish.

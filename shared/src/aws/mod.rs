@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod dynamo;
+pub mod env;
 pub mod events;
 
 use aws_sdk_config::config::http::HttpResponse;

@@ -1,0 +1,54 @@
+//! AWS Config custom rule: evaluates the Defender for Cloud prerequisites of the resource a
+//! Config rule invocation names (or of everything recorded, on a schedule), records the results
+//! and reports them with PutEvaluations.
+
+use aws_lambda_events::event::config::ConfigEvent;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use shared::ports::{ConfigReader, EvaluationReporter, EventPublisher, StateStore};
+use shared::usecase::{self, HandlerError, Ports, RuleInvocation, RuleSummary};
+
+/// The handler's error, reported to Lambda with a stable `errorType`
+/// (`MalformedEvent`, `Retryable`, `NonRetryable`).
+#[derive(Debug)]
+pub struct FnError(pub HandlerError);
+
+impl From<FnError> for Diagnostic {
+    fn from(e: FnError) -> Self {
+        Diagnostic {
+            error_type: e.0.kind().to_owned(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+/// Handles one invocation.
+pub async fn handler<R, E, S, P>(
+    ports: &Ports<'_, R, S, P>,
+    reporter: &E,
+    event: LambdaEvent<ConfigEvent>,
+) -> Result<RuleSummary, FnError>
+where
+    R: ConfigReader,
+    E: EvaluationReporter,
+    S: StateStore,
+    P: EventPublisher,
+{
+    let e = event.payload;
+    let inv = RuleInvocation {
+        invoking_event: e.invoking_event.as_deref(),
+        rule_parameters: e.rule_parameters.as_deref(),
+        result_token: e.result_token.as_deref(),
+        event_left_scope: e.event_left_scope,
+    };
+    let out = usecase::config_rule(ports, reporter, &inv).await.map_err(|err| {
+        tracing::error!(rule = e.config_rule_name.as_deref().unwrap_or(""), error_type = err.kind(), error = %err, "invocation failed");
+        FnError(err)
+    })?;
+    tracing::info!(
+        reported = out.reported,
+        calls = out.calls,
+        transitions = out.transitions,
+        "evaluated"
+    );
+    Ok(out)
+}

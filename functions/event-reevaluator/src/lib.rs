@@ -1,0 +1,72 @@
+//! EventBridge re-evaluation: for a Config item change, a CloudTrail API call or an EC2 state
+//! change, re-evaluates the changed resources and every resource that depends on them, records
+//! the results and publishes the transitions.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use shared::pipeline::Summary;
+use shared::ports::{ConfigReader, EventPublisher, StateStore};
+use shared::usecase::{self, HandlerError, Ports};
+
+/// The handler's error, reported to Lambda with a stable `errorType`
+/// (`MalformedEvent`, `Retryable`, `NonRetryable`).
+#[derive(Debug)]
+pub struct FnError(pub HandlerError);
+
+impl From<FnError> for Diagnostic {
+    fn from(e: FnError) -> Self {
+        Diagnostic {
+            error_type: e.0.kind().to_owned(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+/// What the function returns (also logged).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    /// Results recorded.
+    pub evaluations: usize,
+    /// Compliance transitions published.
+    pub transitions: usize,
+    /// Readiness transitions published.
+    pub plan_transitions: usize,
+}
+
+impl From<Summary> for Response {
+    fn from(s: Summary) -> Self {
+        Self {
+            evaluations: s.evaluations,
+            transitions: s.transitions,
+            plan_transitions: s.plan_transitions,
+        }
+    }
+}
+
+/// Handles one event.
+pub async fn handler<R, S, P>(
+    ports: &Ports<'_, R, S, P>,
+    event: LambdaEvent<EventBridgeEvent<Value>>,
+) -> Result<Response, FnError>
+where
+    R: ConfigReader,
+    S: StateStore,
+    P: EventPublisher,
+{
+    let e = event.payload;
+    let out = usecase::reevaluate(ports, &e.detail_type, &e.detail)
+        .await
+        .map_err(|err| {
+            tracing::error!(detail_type = %e.detail_type, error_type = err.kind(), error = %err, "invocation failed");
+            FnError(err)
+        })?;
+    tracing::info!(
+        evaluations = out.evaluations,
+        transitions = out.transitions,
+        plan_transitions = out.plan_transitions,
+        "re-evaluated"
+    );
+    Ok(out.into())
+}

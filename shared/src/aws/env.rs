@@ -1,0 +1,84 @@
+//! What both functions read from their environment once per cold start.
+
+use crate::model::resources::KNOWN_TYPES;
+use crate::settings::Settings;
+
+/// The functions' configuration. Every variable is named in the error when it is wrong.
+#[derive(Debug, Clone)]
+pub struct FunctionEnv {
+    /// `TABLE_NAME`: the state table.
+    pub table: String,
+    /// `EVENT_BUS_NAME`: where transition events go.
+    pub bus: String,
+    /// `SETTINGS_JSON`: the settings (JSON); defaults when unset.
+    pub settings: Settings,
+    /// `RECORDED_TYPES`: comma-separated resource types the Config recorder records; default all
+    /// the types the checks read (a recorder recording all supported types).
+    pub recorded_types: Vec<String>,
+    /// `HISTORY_DAYS`: how long transition history is kept (default 90).
+    pub history_days: i64,
+}
+
+fn var(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => Err(format!("{name}: {e}")),
+    }
+}
+
+impl FunctionEnv {
+    /// Reads the environment.
+    pub fn from_env() -> Result<Self, String> {
+        let table = var("TABLE_NAME")?.ok_or("TABLE_NAME is not set")?;
+        let bus = var("EVENT_BUS_NAME")?.ok_or("EVENT_BUS_NAME is not set")?;
+        let settings = match var("SETTINGS_JSON")? {
+            Some(json) => Settings::parse(&json, false, "SETTINGS_JSON").map_err(|e| e.to_string())?,
+            None => Settings::default(),
+        };
+        let recorded_types = match var("RECORDED_TYPES")? {
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => KNOWN_TYPES.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let history_days = match var("HISTORY_DAYS")? {
+            Some(v) => v.parse().map_err(|e| format!("HISTORY_DAYS `{v}`: {e}"))?,
+            None => super::dynamo::DEFAULT_HISTORY_DAYS,
+        };
+        Ok(Self {
+            table,
+            bus,
+            settings,
+            recorded_types,
+            history_days,
+        })
+    }
+}
+
+/// The adapters, built once per cold start from one SDK configuration.
+#[derive(Debug, Clone)]
+pub struct Adapters {
+    /// AWS Config.
+    pub config: super::config::ConfigApi,
+    /// The state table.
+    pub store: super::dynamo::DynamoStore,
+    /// The bus.
+    pub publisher: super::events::EventBridgePublisher,
+}
+
+impl Adapters {
+    /// Builds the clients.
+    pub fn new(sdk: &aws_config::SdkConfig, env: &FunctionEnv) -> Self {
+        Self {
+            config: super::config::ConfigApi::new(aws_sdk_config::Client::new(sdk)),
+            store: super::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env.table)
+                .with_history_days(env.history_days),
+            publisher: super::events::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &env.bus),
+        }
+    }
+}

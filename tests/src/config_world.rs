@@ -1,0 +1,172 @@
+//! An AWS Config stand-in over the recording stub, backed by configuration items: answers
+//! BatchGetResourceConfig, SelectResourceConfig (the SQL our adapter renders),
+//! GetResourceConfigHistory and PutEvaluations over real HTTP.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::DateTime;
+use serde_json::{json, Value};
+use shared::live::Lookup;
+use shared::model::resources::KNOWN_TYPES;
+use shared::model::ConfigurationItem;
+
+use crate::stub::Stub;
+
+/// The stand-in.
+pub struct ConfigWorld {
+    /// The HTTP stub (its `url` is the Config endpoint).
+    pub stub: Stub,
+    items: Arc<Mutex<Vec<(Value, ConfigurationItem)>>>,
+}
+
+fn static_type(t: &str) -> &'static str {
+    KNOWN_TYPES
+        .iter()
+        .copied()
+        .find(|k| *k == t)
+        .unwrap_or_else(|| Box::leak(t.to_owned().into_boxed_str()))
+}
+
+fn quoted(s: &str) -> Vec<String> {
+    s.split('\'').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// Parses the SELECT our adapter renders back into a lookup.
+pub fn parse_sql(sql: &str) -> Lookup {
+    let (head, tail) = sql.split_once(" AND ").unwrap_or((sql, ""));
+    let (types, values) = (quoted(head), quoted(tail));
+    if tail.contains("configuration.instanceProfileList.arn") {
+        Lookup::RolesInProfiles(values)
+    } else if tail.contains("configuration.iamInstanceProfile.arn") {
+        Lookup::InstancesWithProfiles(values)
+    } else if tail.contains("relationships.resourceId") {
+        Lookup::RelatedTo(types.iter().map(|t| static_type(t)).collect(), values)
+    } else if tail.contains("resourceName IN") {
+        Lookup::Named(static_type(&types[0]), values)
+    } else if tail.contains("tags.tag") {
+        Lookup::InstanceNamed(values[0].trim_start_matches("Name=").to_owned())
+    } else if tail.contains("optionGroupName") {
+        Lookup::InOptionGroup(values[0].clone())
+    } else {
+        Lookup::AllOfType(static_type(&types[0]))
+    }
+}
+
+fn epoch(iso: &Value) -> Value {
+    iso.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map_or(Value::Null, |t| json!(t.timestamp_millis() as f64 / 1000.0))
+}
+
+/// The API (JSON protocol) form of a snapshot item: what BatchGet / history return.
+fn api_form(raw: &Value, with_tags_and_relationships: bool) -> Value {
+    let sup: serde_json::Map<String, Value> = raw["supplementaryConfiguration"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut v = json!({
+        "version": "1.3",
+        "accountId": raw["awsAccountId"], "awsRegion": raw["awsRegion"],
+        "resourceType": raw["resourceType"], "resourceId": raw["resourceId"], "resourceName": raw["resourceName"],
+        "arn": raw["ARN"], "configurationItemStatus": raw["configurationItemStatus"],
+        "configurationItemCaptureTime": epoch(&raw["configurationItemCaptureTime"]),
+        "configuration": if raw["configuration"].is_null() { Value::Null } else { Value::String(raw["configuration"].to_string()) },
+        "supplementaryConfiguration": sup,
+    });
+    if with_tags_and_relationships {
+        v["tags"] = raw["tags"].clone();
+        v["relationships"] = json!(raw["relationships"]
+            .as_array()
+            .map(|a| a
+                .iter()
+                .map(
+                    |r| json!({"resourceType": r["resourceType"], "resourceId": r["resourceId"],
+                    "resourceName": r["resourceName"], "relationshipName": r.get("relationshipName").or(r.get("name"))})
+                )
+                .collect::<Vec<_>>())
+            .unwrap_or_default());
+    }
+    v
+}
+
+fn parse_all(raw: Vec<Value>) -> Vec<(Value, ConfigurationItem)> {
+    raw.into_iter()
+        .map(|r| {
+            let ci = ConfigurationItem::from_json(&r.to_string(), None).unwrap();
+            (r, ci)
+        })
+        .collect()
+}
+
+impl ConfigWorld {
+    /// Starts the stand-in over snapshot-form items.
+    pub async fn start(raw_items: Vec<Value>) -> Self {
+        let items = Arc::new(Mutex::new(parse_all(raw_items)));
+        let world = items.clone();
+        let stub = Stub::start(move |target, body| {
+            let items = world.lock().unwrap();
+            let op = target.rsplit('.').next().unwrap_or_default();
+            match op {
+                "BatchGetResourceConfig" => {
+                    let keys = body["resourceKeys"].as_array().cloned().unwrap_or_default();
+                    let found: Vec<Value> = items
+                        .iter()
+                        .filter(|(r, _)| {
+                            keys.iter()
+                                .any(|k| k["resourceType"] == r["resourceType"] && k["resourceId"] == r["resourceId"])
+                        })
+                        .map(|(r, _)| api_form(r, false))
+                        .collect();
+                    (
+                        200,
+                        json!({"baseConfigurationItems": found, "unprocessedResourceKeys": []}).to_string(),
+                    )
+                }
+                "SelectResourceConfig" => {
+                    let lookup = parse_sql(body["Expression"].as_str().unwrap_or_default());
+                    let results: Vec<String> = items
+                        .iter()
+                        .filter(|(_, ci)| lookup.matches(ci))
+                        .map(|(_, ci)| {
+                            json!({"resourceType": ci.resource_type, "resourceId": ci.resource_id}).to_string()
+                        })
+                        .collect();
+                    (200, json!({"Results": results}).to_string())
+                }
+                "GetResourceConfigHistory" => {
+                    match items.iter().find(|(r, _)| {
+                        r["resourceType"] == body["resourceType"] && r["resourceId"] == body["resourceId"]
+                    }) {
+                        Some((r, _)) => (200, json!({"configurationItems": [api_form(r, true)]}).to_string()),
+                        None => (
+                            400,
+                            json!({"__type": "ResourceNotDiscoveredException", "message": "not discovered"})
+                                .to_string(),
+                        ),
+                    }
+                }
+                "PutEvaluations" => (200, json!({"FailedEvaluations": []}).to_string()),
+                other => (
+                    400,
+                    json!({"__type": "UnknownOperationException", "message": other}).to_string(),
+                ),
+            }
+        })
+        .await;
+        Self { stub, items }
+    }
+
+    /// Replaces what Config has recorded.
+    pub fn set_items(&self, raw: Vec<Value>) {
+        *self.items.lock().unwrap() = parse_all(raw);
+    }
+
+    /// The PutEvaluations request bodies so far.
+    pub fn put_evaluations(&self) -> Vec<Value> {
+        self.stub.calls("PutEvaluations")
+    }
+}
