@@ -481,3 +481,104 @@ async fn ec2_state_change_and_config_item_change_events() {
     failed["detail"]["errorCode"] = "AccessDenied".into();
     assert_eq!(w.reevaluate(failed).await.unwrap().evaluations, 0);
 }
+
+fn with_capture(event: &Value, capture: &str, profile: bool) -> Value {
+    let mut e = event.clone();
+    let mut inv: Value = serde_json::from_str(e["invokingEvent"].as_str().unwrap()).unwrap();
+    inv["configurationItem"]["configurationItemCaptureTime"] = capture.into();
+    if profile {
+        inv["configurationItem"]["configuration"]["iamInstanceProfile"] =
+            json!({"arn": "arn:aws:iam::111122223333:instance-profile/web-ssm", "id": "AIPAX"});
+    }
+    e["invokingEvent"] = Value::String(inv.to_string());
+    e
+}
+
+#[tokio::test]
+async fn out_of_order_delivery_keeps_the_newest_state() {
+    let w = World::new(demo_items()).await;
+    let base = event_json("config-rule/change-ec2-instance.json");
+    let newer = with_capture(&base, "2026-11-21T09:00:00.000Z", true);
+    let older = with_capture(&base, "2026-11-20T08:15:42.517Z", false);
+    for e in [newer, older] {
+        let ev: ConfigEvent = serde_json::from_value(e).unwrap();
+        config_rule::handler(&w.ports(), &w.reader, LambdaEvent::new(ev, Context::default()))
+            .await
+            .unwrap();
+    }
+    let r = w.results("AWS::EC2::Instance", "i-0bat000000000002").await;
+    let profile = r.iter().find(|(c, _)| c == "servers.instance-profile").unwrap();
+    assert_eq!(profile.1, "COMPLIANT", "the older event must not roll the state back");
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_retried_from_the_outbox_and_nothing_is_lost() {
+    let w = World::new(demo_items()).await;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n = calls.clone();
+    // The bus is down for the first invocation.
+    let bus = integration_tests::stub::Stub::start(move |_, body| {
+        if n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return (
+                503,
+                json!({"__type": "ServiceUnavailable", "message": "down"}).to_string(),
+            );
+        }
+        let count = body["Entries"].as_array().unwrap().len();
+        (
+            200,
+            json!({"FailedEntryCount": 0, "Entries": vec![json!({"EventId": "x"}); count]}).to_string(),
+        )
+    })
+    .await;
+    let conf = aws_sdk_eventbridge::Config::builder()
+        .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+        .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
+            "testing", "testing", None, None, "static",
+        ))
+        .endpoint_url(&bus.url)
+        .retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::from_conf(conf), "b");
+    let ports = Ports {
+        publisher: &publisher,
+        ..w.ports()
+    };
+    let event = || serde_json::from_value::<ConfigEvent>(event_json("config-rule/change-ec2-instance.json")).unwrap();
+    let err = config_rule::handler(&ports, &w.reader, LambdaEvent::new(event(), Context::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "Retryable");
+    // Lambda retries the same event: the state is already written, the transitions are not lost.
+    let out = config_rule::handler(&ports, &w.reader, LambdaEvent::new(event(), Context::default()))
+        .await
+        .unwrap();
+    let published: Vec<Value> = bus
+        .calls("PutEvents")
+        .into_iter()
+        .skip(1)
+        .flat_map(|b| b["Entries"].as_array().unwrap().clone())
+        .collect();
+    let changes = published
+        .iter()
+        .filter(|e| e["DetailType"] == "Prerequisite Compliance Changed")
+        .count();
+    assert!(
+        changes > 0 && changes == out.transitions,
+        "{changes} published, {} reported",
+        out.transitions
+    );
+    // A third delivery publishes nothing more.
+    let before = bus.calls("PutEvents").len();
+    config_rule::handler(&ports, &w.reader, LambdaEvent::new(event(), Context::default()))
+        .await
+        .unwrap();
+    let after: usize = bus
+        .calls("PutEvents")
+        .iter()
+        .skip(before)
+        .map(|b| b["Entries"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(after, 0);
+}
