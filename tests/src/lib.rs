@@ -4,4 +4,5 @@
 
 pub mod config_world;
 pub mod moto;
+pub mod runtime_api;
 pub mod stub;

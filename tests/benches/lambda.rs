@@ -1,0 +1,183 @@
+//! Cold start and warm latency of each function binary, run as Lambda runs it: the release
+//! `bootstrap` (from `cargo lambda build --release`) against a Lambda Runtime API on 127.0.0.1,
+//! with DynamoDB and EventBridge on moto and AWS Config on the loopback stand-in.
+//!
+//! - cold start: process start until the function first asks the Runtime API for an event
+//!   (configuration read, SDK clients built);
+//! - warm latency: event handed out on `/next` until its response arrives, one warm instance;
+//! - peak RSS of the warm instance.
+//!
+//! `cargo bench -p integration-tests --bench lambda` (`-- --test` for a quick smoke run;
+//! `LAMBDA_BENCH_COLD`, `LAMBDA_BENCH_EVENTS` for other counts).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use integration_tests::config_world::ConfigWorld;
+use integration_tests::moto;
+use integration_tests::runtime_api::RuntimeApi;
+use serde_json::Value;
+use shared::aws::dynamo::DynamoStore;
+use tokio::process::{Child, Command};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}
+
+struct Env {
+    config_url: String,
+    table: String,
+    bus: String,
+    settings: String,
+}
+
+fn spawn(bin: &Path, api: &RuntimeApi, env: &Env) -> Child {
+    Command::new(bin)
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "under-test")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", moto::endpoint())
+        .env("AWS_ENDPOINT_URL_EVENTBRIDGE", moto::endpoint())
+        .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &env.config_url)
+        .env("TABLE_NAME", &env.table)
+        .env("EVENT_BUS_NAME", &env.bus)
+        .env("SETTINGS_JSON", &env.settings)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--test");
+    let count = |var: &str, default: usize| std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (cold_runs, warm_events) = if quick {
+        (1, 3)
+    } else {
+        (count("LAMBDA_BENCH_COLD", 10), count("LAMBDA_BENCH_EVENTS", 200))
+    };
+
+    let snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("events/demo-snapshot.json")).unwrap()).unwrap();
+    let config = ConfigWorld::start(snapshot["configurationItems"].as_array().unwrap().clone()).await;
+    let sdk = moto::sdk_config();
+    let table = moto::unique("bench");
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table)
+        .create_table()
+        .await
+        .unwrap();
+    let bus = moto::unique("bus");
+    aws_sdk_eventbridge::Client::new(&sdk)
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap();
+    let settings = shared::settings::Settings::parse(
+        &std::fs::read_to_string(root().join("events/demo-settings.toml")).unwrap(),
+        true,
+        "demo",
+    )
+    .unwrap();
+    let env = Env {
+        config_url: config.stub.url.clone(),
+        table,
+        bus,
+        settings: serde_json::to_string(&settings).unwrap(),
+    };
+
+    println!("| function | binary | cold start (median of {cold_runs}) | warm p50 | warm p99 | events | peak RSS |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, event) in [
+        ("config-rule", "config-rule/change-ec2-instance.json"),
+        (
+            "event-reevaluator",
+            "event-reevaluator/cloudtrail-detach-role-policy.json",
+        ),
+    ] {
+        let bin = root().join("target/lambda").join(name).join("bootstrap");
+        assert!(
+            bin.exists(),
+            "{} missing: run `cargo lambda build --release` first",
+            bin.display()
+        );
+        let size = std::fs::metadata(&bin).unwrap().len();
+        let mut cold = Vec::new();
+        for _ in 0..cold_runs {
+            let api = RuntimeApi::start().await;
+            let start = Instant::now();
+            let mut child = spawn(&bin, &api, &env);
+            while api.first_next().is_none() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "{name} never asked for an event"
+                );
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            cold.push(api.first_next().unwrap() - start);
+            child.kill().await.unwrap();
+        }
+        cold.sort();
+        let api = RuntimeApi::start().await;
+        let mut child = spawn(&bin, &api, &env);
+        let body = std::fs::read_to_string(root().join("events").join(event)).unwrap();
+        let mut warm = Vec::new();
+        for i in 0..=warm_events {
+            api.send(body.clone());
+            let o = tokio::time::timeout(Duration::from_secs(30), api.outcome())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(o.ok, "{name} failed: {}", o.body);
+            // The first event warms the instance (and writes the state); the rest are steady state.
+            if i > 0 {
+                warm.push(o.answered - o.sent);
+            }
+        }
+        warm.sort();
+        let rss = child
+            .id()
+            .and_then(peak_rss_kb)
+            .map_or("n/a".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
+        child.kill().await.unwrap();
+        println!(
+            "| {name} | {:.1} MB | {} | {} | {} | {} | {rss} |",
+            size as f64 / 1e6,
+            ms(percentile(&cold, 0.5)),
+            ms(percentile(&warm, 0.5)),
+            ms(percentile(&warm, 0.99)),
+            warm.len()
+        );
+    }
+}
