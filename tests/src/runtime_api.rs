@@ -55,6 +55,7 @@ impl RuntimeApi {
                     counter.clone(),
                 );
                 tokio::spawn(async move {
+                    let _ = sock.set_nodelay(true);
                     let (r, mut w) = sock.into_split();
                     let mut r = BufReader::new(r);
                     loop {

@@ -315,6 +315,66 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Records one resource: its pending transitions, then its results (re-read and retried
+    /// when a concurrent writer wins).
+    async fn record_one(
+        &self,
+        pk: &str,
+        evals: &[Evaluation],
+        first: DateTime<Utc>,
+    ) -> Result<Vec<PendingTransition>, PortError> {
+        // What an earlier invocation recorded but did not get to publish.
+        let mut transitions = self.pending(pk).await?;
+        let mut now = first;
+        for attempt in 1..=8u32 {
+            if let Ok(t) = self.record_resource(pk, evals, now).await? {
+                transitions.extend(t);
+                return Ok(transitions);
+            }
+            // A concurrent writer won: back off with jitter so writers do not retry in lockstep,
+            // and take a new time so this attempt's history rows cannot collide with theirs.
+            let jitter = u64::from(Utc::now().timestamp_subsec_micros() % 20_000);
+            tokio::time::sleep(std::time::Duration::from_micros((10_000 << attempt.min(5)) + jitter)).await;
+            now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3).max(now + chrono::Duration::milliseconds(1));
+        }
+        Err(PortError {
+            operation: "dynamodb:TransactWriteItems",
+            message: format!("{pk}: concurrent writers kept winning after 8 attempts"),
+            retryable: true,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// Every result of one plan in one account (one Query on GSI1, paged).
+    async fn plan_results(&self, account: &str, plan: Plan) -> Result<Vec<Evaluation>, PortError> {
+        let mut out = Vec::new();
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(format!("{account}#{plan}")));
+        for item in self.query_all(q).await? {
+            let (k, r) = recorded_of(&item)?;
+            out.push(Evaluation {
+                account_id: k.account_id,
+                aws_region: k.aws_region,
+                resource_type: k.resource_type,
+                resource_id: k.resource_id,
+                check_id: k.check_id,
+                plan: r.plan,
+                compliance: r.compliance,
+                annotation: r.annotation,
+                capture_time: r.capture_time,
+            });
+        }
+        Ok(out)
+    }
+}
+
 fn invalid(e: impl std::fmt::Display) -> PortError {
     PortError {
         operation: "dynamodb:TransactWriteItems",
@@ -339,35 +399,34 @@ impl StateStore for DynamoStore {
         }
         // Stored times are millisecond ISO strings: keep `now` exactly representable.
         let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
-        let mut transitions = Vec::new();
-        for (pk, evals) in by_resource {
-            // What an earlier invocation recorded but did not get to publish.
-            for p in self.pending(&pk).await? {
+        // Resources are independent: record up to CONCURRENCY of them at once.
+        const CONCURRENCY: usize = 8;
+        let mut work = by_resource.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        let spawn = |set: &mut tokio::task::JoinSet<_>, (pk, evals): (String, Vec<Evaluation>)| {
+            let this = self.clone();
+            set.spawn(async move { this.record_one(&pk, &evals, now).await });
+        };
+        for job in work.by_ref().take(CONCURRENCY) {
+            spawn(&mut running, job);
+        }
+        let mut transitions: Vec<PendingTransition> = Vec::new();
+        while let Some(done) = running.join_next().await {
+            let done = done.map_err(|e| PortError {
+                operation: "dynamodb:TransactWriteItems",
+                message: format!("recording task failed: {e}"),
+                retryable: true,
+            })??;
+            for p in done {
                 if !transitions.contains(&p) {
                     transitions.push(p);
                 }
             }
-            let mut attempt = 0;
-            loop {
-                match self.record_resource(&pk, &evals, now).await? {
-                    Ok(t) => {
-                        transitions.extend(t);
-                        break;
-                    }
-                    Err(()) if attempt < 5 => {
-                        attempt += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-                    }
-                    Err(()) => {
-                        return Err(PortError {
-                            operation: "dynamodb:TransactWriteItems",
-                            message: format!("{pk}: concurrent writers kept winning after 5 retries"),
-                            retryable: true,
-                        })
-                    }
-                }
+            if let Some(job) = work.next() {
+                spawn(&mut running, job);
             }
         }
+        transitions.sort_by(|a, b| (&a.transition.key, a.at).cmp(&(&b.transition.key, b.at)));
         Ok(transitions)
     }
 
@@ -397,30 +456,28 @@ impl StateStore for DynamoStore {
     }
 
     async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
-        let mut out = Vec::new();
+        // One Query per plan, all at once.
+        let mut running = tokio::task::JoinSet::new();
         for plan in Plan::ALL {
-            let q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .key_condition_expression("GSI1PK = :p")
-                .expression_attribute_values(":p", s(format!("{account}#{plan}")));
-            for item in self.query_all(q).await? {
-                let (k, r) = recorded_of(&item)?;
-                out.push(Evaluation {
-                    account_id: k.account_id,
-                    aws_region: k.aws_region,
-                    resource_type: k.resource_type,
-                    resource_id: k.resource_id,
-                    check_id: k.check_id,
-                    plan: r.plan,
-                    compliance: r.compliance,
-                    annotation: r.annotation,
-                    capture_time: r.capture_time,
-                });
-            }
+            let (this, account) = (self.clone(), account.to_owned());
+            running.spawn(async move { this.plan_results(&account, plan).await });
         }
+        let mut out = Vec::new();
+        while let Some(done) = running.join_next().await {
+            out.extend(done.map_err(|e| PortError {
+                operation: "dynamodb:Query",
+                message: format!("query task failed: {e}"),
+                retryable: true,
+            })??);
+        }
+        out.sort_by(|a, b| {
+            (&a.aws_region, &a.resource_type, &a.resource_id, &a.check_id).cmp(&(
+                &b.aws_region,
+                &b.resource_type,
+                &b.resource_id,
+                &b.check_id,
+            ))
+        });
         Ok(out)
     }
 
