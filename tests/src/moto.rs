@@ -51,24 +51,35 @@ pub fn endpoint() -> &'static str {
              or set MOTO_PYTHON / MOTO_ENDPOINT"
         );
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_server.py");
         let script = format!(
-            "MOTO_IAM_LOAD_MANAGED_POLICIES=true '{python}' -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+            "MOTO_IAM_LOAD_MANAGED_POLICIES=true '{python}' '{}' 127.0.0.1 {port} >/dev/null 2>&1 & m=$!; \
              while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null",
+            launcher.display(),
             parent = std::process::id()
         );
-        let child = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().expect("start moto");
+        let child = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start moto");
         let _ = WATCHDOG.set(std::sync::Mutex::new(child));
         let start = Instant::now();
         while !ready(port) {
-            assert!(start.elapsed() < Duration::from_secs(30), "moto did not start on 127.0.0.1:{port} within 30 s");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto did not start on 127.0.0.1:{port} within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         format!("http://127.0.0.1:{port}")
     })
 }
 
-/// SDK configuration for moto: static test credentials, us-east-1, no retries (moto answers
-/// unimplemented calls with 500s that would otherwise be retried).
+/// SDK configuration for moto: static test credentials, us-east-1, and the SDK's standard retry
+/// (3 attempts) as in production: moto answers concurrent TransactWriteItems with occasional
+/// HTML 500s, which the SDK retries like DynamoDB's own transient errors. (Calls moto does not
+/// implement also answer 500; no test depends on one.)
 pub fn sdk_config() -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -77,7 +88,7 @@ pub fn sdk_config() -> aws_config::SdkConfig {
             aws_credential_types::Credentials::new("testing", "testing", None, None, "static"),
         ))
         .endpoint_url(endpoint())
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
         .build()
 }
 
