@@ -12,25 +12,28 @@ pub struct FunctionEnv {
     pub bus: String,
     /// `SETTINGS_JSON`: the settings (JSON); defaults when unset.
     pub settings: Settings,
-    /// `RECORDED_TYPES`: comma-separated resource types the Config recorder records; default all
-    /// the types the checks read (a recorder recording all supported types).
+    /// `RECORDED_TYPES`: comma-separated resource types the Config recorder records in this
+    /// region. Default: every regional type the checks read. The global IAM types are recorded in
+    /// one region only, so they are left out unless listed: a role not found is then
+    /// INSUFFICIENT_DATA, never a false NON_COMPLIANT.
     pub recorded_types: Vec<String>,
     /// `HISTORY_DAYS`: how long transition history is kept (default 90).
     pub history_days: i64,
 }
 
-fn var(name: &str) -> Result<Option<String>, String> {
-    match std::env::var(name) {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(e) => Err(format!("{name}: {e}")),
-    }
-}
-
 impl FunctionEnv {
-    /// Reads the environment.
+    /// Reads the process environment.
     pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(|name| match std::env::var(name) {
+            Ok(v) => Ok(Some(v)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(e) => Err(format!("{name}: {e}")),
+        })
+    }
+
+    /// Reads variables through `lookup` (blank counts as unset).
+    pub fn from_vars(lookup: impl Fn(&str) -> Result<Option<String>, String>) -> Result<Self, String> {
+        let var = |name: &str| -> Result<Option<String>, String> { Ok(lookup(name)?.filter(|v| !v.trim().is_empty())) };
         let table = var("TABLE_NAME")?.ok_or("TABLE_NAME is not set")?;
         let bus = var("EVENT_BUS_NAME")?.ok_or("EVENT_BUS_NAME is not set")?;
         let settings = match var("SETTINGS_JSON")? {
@@ -44,7 +47,11 @@ impl FunctionEnv {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            None => KNOWN_TYPES.iter().map(|s| (*s).to_owned()).collect(),
+            None => KNOWN_TYPES
+                .iter()
+                .filter(|t| !t.starts_with("AWS::IAM::"))
+                .map(|s| (*s).to_owned())
+                .collect(),
         };
         let history_days = match var("HISTORY_DAYS")? {
             Some(v) => v.parse().map_err(|e| format!("HISTORY_DAYS `{v}`: {e}"))?,
@@ -80,5 +87,41 @@ impl Adapters {
                 .with_history_days(env.history_days),
             publisher: super::events::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &env.bus),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Result<FunctionEnv, String> {
+        let vars: std::collections::HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        FunctionEnv::from_vars(|k| Ok(vars.get(k).cloned()))
+    }
+
+    #[test]
+    fn required_variables_are_named_and_iam_is_not_assumed_recorded() {
+        assert_eq!(env(&[]).unwrap_err(), "TABLE_NAME is not set");
+        assert_eq!(env(&[("TABLE_NAME", "t")]).unwrap_err(), "EVENT_BUS_NAME is not set");
+        let e = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b")]).unwrap();
+        assert!(e.recorded_types.iter().all(|t| !t.starts_with("AWS::IAM::")));
+        assert!(e.recorded_types.iter().any(|t| t == "AWS::EC2::Instance"));
+        let e = env(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("RECORDED_TYPES", "AWS::IAM::Role, AWS::EC2::Instance"),
+        ])
+        .unwrap();
+        assert_eq!(e.recorded_types, ["AWS::IAM::Role", "AWS::EC2::Instance"]);
+        let bad = env(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("SETTINGS_JSON", r#"{"plan":[]}"#),
+        ])
+        .unwrap_err();
+        assert!(bad.contains("SETTINGS_JSON") && bad.contains("plan"), "{bad}");
+        let bad = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("HISTORY_DAYS", "ninety")]).unwrap_err();
+        assert!(bad.contains("HISTORY_DAYS"), "{bad}");
     }
 }
