@@ -13,15 +13,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use integration_tests::config_world::ConfigWorld;
+use integration_tests::lambda::{self, Target};
 use integration_tests::moto;
 use integration_tests::runtime_api::RuntimeApi;
 use serde_json::Value;
 use shared::aws::dynamo::DynamoStore;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
@@ -35,27 +35,14 @@ struct Env {
 }
 
 fn spawn(bin: &Path, api: &RuntimeApi, env: &Env) -> Child {
-    Command::new(bin)
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "under-test")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", moto::endpoint())
-        .env("AWS_ENDPOINT_URL_EVENTBRIDGE", moto::endpoint())
-        .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &env.config_url)
-        .env("TABLE_NAME", &env.table)
-        .env("EVENT_BUS_NAME", &env.bus)
-        .env("SETTINGS_JSON", &env.settings)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    let target = Target {
+        runtime_api: &api.address,
+        config_url: &env.config_url,
+        table: &env.table,
+        bus: &env.bus,
+        settings_json: &env.settings,
+    };
+    lambda::command(bin, &target).spawn().unwrap()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

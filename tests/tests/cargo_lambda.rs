@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::config_world::ConfigWorld;
+use integration_tests::lambda::{self, Target};
 use integration_tests::moto;
 use serde_json::Value;
 use shared::aws::dynamo::{resource_pk, DynamoStore};
@@ -108,29 +109,23 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
     wait_for(port).await;
     let settings = std::fs::read_to_string(root().join("events/demo-settings.toml")).unwrap();
     let settings: shared::settings::Settings = shared::settings::Settings::parse(&settings, true, "demo").unwrap();
-    let mut function = Command::new(function_binary("config-rule").await)
-        .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "_")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", moto::endpoint())
-        .env("AWS_ENDPOINT_URL_EVENTBRIDGE", moto::endpoint())
-        .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &config.stub.url)
+    let (runtime_api, settings_json) = (
+        format!("http://127.0.0.1:{port}/.rt"),
+        serde_json::to_string(&settings).unwrap(),
+    );
+    let target = Target {
+        runtime_api: &runtime_api,
+        config_url: &config.stub.url,
+        table: &table,
+        bus: &bus,
+        settings_json: &settings_json,
+    };
+    let mut function = lambda::command(&function_binary("config-rule").await, &target)
         .env("AWS_MAX_ATTEMPTS", "1")
-        .env("TABLE_NAME", &table)
-        .env("EVENT_BUS_NAME", &bus)
-        .env("SETTINGS_JSON", serde_json::to_string(&settings).unwrap())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let invoke = |file: &'static str| {
-        let (cl, root, port) = (cargo_lambda(), root(), port.to_string());
+    let invoke = |data: PathBuf| {
+        let (cl, port) = (cargo_lambda(), port.to_string());
         async move {
             Command::new(cl)
                 .args([
@@ -143,13 +138,13 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
                     &port,
                     "--data-file",
                 ])
-                .arg(root.join("events").join(file))
+                .arg(data)
                 .output()
                 .await
                 .unwrap()
         }
     };
-    let ok = invoke("config-rule/change-ec2-instance.json").await;
+    let ok = invoke(root().join("events/config-rule/change-ec2-instance.json")).await;
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let response: Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(response["reported"], 1, "{response}");
@@ -178,21 +173,7 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
     // A malformed event fails the invocation with the stable error type.
     let bad = std::env::temp_dir().join(moto::unique("bad.json"));
     std::fs::write(&bad, r#"{"eventLeftScope": false, "invokingEvent": "{}"}"#).unwrap();
-    let out = Command::new(cargo_lambda())
-        .args([
-            "lambda",
-            "invoke",
-            "_",
-            "--invoke-address",
-            "127.0.0.1",
-            "--invoke-port",
-            &port.to_string(),
-            "--data-file",
-        ])
-        .arg(&bad)
-        .output()
-        .await
-        .unwrap();
+    let out = invoke(bad).await;
     assert!(!out.status.success());
     let text = format!(
         "{}{}",

@@ -5,7 +5,6 @@
 
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
 use shared::aws::env::{Adapters, FunctionEnv};
-use shared::usecase::Ports;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,13 +12,7 @@ async fn main() -> Result<(), Error> {
     let env = FunctionEnv::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let a = Adapters::new(&sdk, &env);
-    let ports = Ports {
-        reader: &a.config,
-        store: &a.store,
-        publisher: &a.publisher,
-        settings: &env.settings,
-        recorded_types: &env.recorded_types,
-    };
+    let ports = a.ports(&env);
     let (ports, reporter) = (&ports, &a.config);
     run(service_fn(move |event: LambdaEvent<_>| async move {
         config_rule::handler(ports, reporter, event).await

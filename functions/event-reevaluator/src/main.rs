@@ -5,7 +5,6 @@
 
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
 use shared::aws::env::{Adapters, FunctionEnv};
-use shared::usecase::Ports;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,14 +12,7 @@ async fn main() -> Result<(), Error> {
     let env = FunctionEnv::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let a = Adapters::new(&sdk, &env);
-    let ports = Ports {
-        reader: &a.config,
-        store: &a.store,
-        publisher: &a.publisher,
-        settings: &env.settings,
-        recorded_types: &env.recorded_types,
-    };
-    let ports = &ports;
+    let ports = &a.ports(&env);
     run(service_fn(move |event: LambdaEvent<_>| async move {
         event_reevaluator::handler(ports, event).await
     }))

@@ -63,21 +63,29 @@ fn parse(v: &Value, operation: &'static str) -> Result<ConfigurationItem, PortEr
     })
 }
 
-fn base_item(i: &aws_sdk_config::types::BaseConfigurationItem) -> Value {
-    json!({
-        "accountId": i.account_id(),
-        "awsRegion": i.aws_region(),
-        "resourceType": i.resource_type().map(|t| t.as_str()),
-        "resourceId": i.resource_id(),
-        "resourceName": i.resource_name(),
-        "arn": i.arn(),
-        "configurationItemStatus": i.configuration_item_status().map(|s| s.as_str()),
-        "configurationItemCaptureTime": time(i.configuration_item_capture_time()),
-        "configuration": i.configuration(),
-        "supplementaryConfiguration": supplementary(i.supplementary_configuration()),
-    })
+/// The fields both API item shapes share, in the JSON our parser reads.
+macro_rules! api_item {
+    ($i:expr) => {
+        json!({
+            "accountId": $i.account_id(),
+            "awsRegion": $i.aws_region(),
+            "resourceType": $i.resource_type().map(|t| t.as_str()),
+            "resourceId": $i.resource_id(),
+            "resourceName": $i.resource_name(),
+            "arn": $i.arn(),
+            "configurationItemStatus": $i.configuration_item_status().map(|s| s.as_str()),
+            "configurationItemCaptureTime": time($i.configuration_item_capture_time()),
+            "configuration": $i.configuration(),
+            "supplementaryConfiguration": supplementary($i.supplementary_configuration()),
+        })
+    };
 }
 
+fn base_item(i: &aws_sdk_config::types::BaseConfigurationItem) -> Value {
+    api_item!(i)
+}
+
+/// History items also carry tags and relationships.
 fn history_item(i: &aws_sdk_config::types::ConfigurationItem) -> Value {
     let tags: BTreeMap<&str, &str> = i
         .tags()
@@ -97,20 +105,10 @@ fn history_item(i: &aws_sdk_config::types::ConfigurationItem) -> Value {
             })
         })
         .collect();
-    json!({
-        "accountId": i.account_id(),
-        "awsRegion": i.aws_region(),
-        "resourceType": i.resource_type().map(|t| t.as_str()),
-        "resourceId": i.resource_id(),
-        "resourceName": i.resource_name(),
-        "arn": i.arn(),
-        "configurationItemStatus": i.configuration_item_status().map(|s| s.as_str()),
-        "configurationItemCaptureTime": time(i.configuration_item_capture_time()),
-        "tags": tags,
-        "relationships": relationships,
-        "configuration": i.configuration(),
-        "supplementaryConfiguration": supplementary(i.supplementary_configuration()),
-    })
+    let mut v = api_item!(i);
+    v["tags"] = json!(tags);
+    v["relationships"] = Value::Array(relationships);
+    v
 }
 
 fn invalid(operation: &'static str, e: impl std::fmt::Display) -> PortError {

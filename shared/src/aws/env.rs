@@ -79,6 +79,25 @@ pub struct Adapters {
 }
 
 impl Adapters {
+    /// The ports the use cases take, over these adapters and `env`.
+    pub fn ports<'a>(
+        &'a self,
+        env: &'a FunctionEnv,
+    ) -> crate::usecase::Ports<
+        'a,
+        super::config::ConfigApi,
+        super::dynamo::DynamoStore,
+        super::events::EventBridgePublisher,
+    > {
+        crate::usecase::Ports {
+            reader: &self.config,
+            store: &self.store,
+            publisher: &self.publisher,
+            settings: &env.settings,
+            recorded_types: &env.recorded_types,
+        }
+    }
+
     /// Builds the clients.
     pub fn new(sdk: &aws_config::SdkConfig, env: &FunctionEnv) -> Self {
         Self {

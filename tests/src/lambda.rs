@@ -1,0 +1,45 @@
+//! Running a function binary as Lambda would, against the local stand-ins.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::process::Command;
+
+/// Where the function's AWS calls and state go.
+pub struct Target<'a> {
+    /// The Runtime API (`host:port[/path]`, with or without `http://`).
+    pub runtime_api: &'a str,
+    /// The AWS Config stand-in.
+    pub config_url: &'a str,
+    /// The DynamoDB table.
+    pub table: &'a str,
+    /// The event bus.
+    pub bus: &'a str,
+    /// `SETTINGS_JSON`.
+    pub settings_json: &'a str,
+}
+
+/// A command running `bin` with the Lambda and function environment, DynamoDB and EventBridge on
+/// moto, output discarded and killed on drop.
+pub fn command(bin: &Path, t: &Target<'_>) -> Command {
+    let mut c = Command::new(bin);
+    c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", crate::moto::endpoint())
+        .env("AWS_ENDPOINT_URL_EVENTBRIDGE", crate::moto::endpoint())
+        .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", t.config_url)
+        .env("TABLE_NAME", t.table)
+        .env("EVENT_BUS_NAME", t.bus)
+        .env("SETTINGS_JSON", t.settings_json)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    c
+}
