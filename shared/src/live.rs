@@ -322,6 +322,15 @@ pub async fn collect<R: ConfigReader>(
             break;
         }
     }
+    for (i, f) in reader.facts(&items).await? {
+        if let Some(item) = items.get_mut(i) {
+            item.resource.apply_live(f).map_err(|message| PortError {
+                operation: "facts",
+                message,
+                retryable: false,
+            })?;
+        }
+    }
     let mut graph = ResourceGraph::build(items);
     let accounts: Vec<String> = graph.accounts().into_iter().map(str::to_owned).collect();
     for account in &accounts {

@@ -47,6 +47,16 @@ pub trait ConfigReader: Sync {
     fn select(&self, lookup: &Lookup) -> impl Future<Output = Result<Vec<ResourceKey>, PortError>> + Send;
     /// The newest history item of one resource (for oversized notifications).
     fn latest(&self, key: &ResourceKey) -> impl Future<Output = Result<Option<ConfigurationItem>, PortError>> + Send;
+
+    /// Facts only service APIs know (SSM, EKS, CloudWatch Logs) for some of `items`, by index.
+    /// The default knows none: the checks then report INSUFFICIENT_DATA, as for a snapshot.
+    fn facts(
+        &self,
+        items: &[ConfigurationItem],
+    ) -> impl Future<Output = Result<Vec<(usize, crate::model::LiveFacts)>, PortError>> + Send {
+        let _ = items;
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// Reports evaluations to AWS Config.

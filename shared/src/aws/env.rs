@@ -70,8 +70,10 @@ impl FunctionEnv {
 /// The adapters, built once per cold start from one SDK configuration.
 #[derive(Debug, Clone)]
 pub struct Adapters {
-    /// AWS Config.
+    /// AWS Config (PutEvaluations).
     pub config: super::config::ConfigApi,
+    /// AWS Config plus the service APIs (reads).
+    pub reader: super::facts::LiveReader,
     /// The state table.
     pub store: super::dynamo::DynamoStore,
     /// The bus.
@@ -100,8 +102,18 @@ impl Adapters {
 
     /// Builds the clients.
     pub fn new(sdk: &aws_config::SdkConfig, env: &FunctionEnv) -> Self {
+        let config = super::config::ConfigApi::new(aws_sdk_config::Client::new(sdk));
+        let facts = super::facts::ServiceFacts::new(
+            aws_sdk_ssm::Client::new(sdk),
+            aws_sdk_eks::Client::new(sdk),
+            aws_sdk_cloudwatchlogs::Client::new(sdk),
+        );
         Self {
-            config: super::config::ConfigApi::new(aws_sdk_config::Client::new(sdk)),
+            reader: super::facts::LiveReader {
+                config: config.clone(),
+                facts,
+            },
+            config,
             store: super::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env.table)
                 .with_history_days(env.history_days),
             publisher: super::events::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &env.bus),

@@ -5,6 +5,7 @@ pub mod config;
 pub mod dynamo;
 pub mod env;
 pub mod events;
+pub mod facts;
 
 use aws_sdk_config::config::http::HttpResponse;
 use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};

@@ -161,6 +161,8 @@ pub struct LiveFacts {
     pub nodegroup_ami_types: Option<Vec<String>>,
     /// EKS: whether the cluster's log group is subscribed to Firehose.
     pub audit_log_subscription: Option<bool>,
+    /// EKS: `accessConfig.authenticationMode` from DescribeCluster.
+    pub authentication_mode: Option<String>,
     /// RDS: parameter values of the instance's (or its cluster's) parameter group.
     pub parameters: Option<BTreeMap<String, String>>,
 }
@@ -175,6 +177,7 @@ impl Resource {
                 if f.access_entry_principals.is_some()
                     || f.nodegroup_ami_types.is_some()
                     || f.audit_log_subscription.is_some()
+                    || f.authentication_mode.is_some()
                 {
                     return misplaced("EKS facts");
                 }
@@ -192,6 +195,9 @@ impl Resource {
                 c.live.access_entry_principals = f.access_entry_principals.or(c.live.access_entry_principals.take());
                 c.live.nodegroup_ami_types = f.nodegroup_ami_types.or(c.live.nodegroup_ami_types.take());
                 c.live.audit_log_subscription = f.audit_log_subscription.or(c.live.audit_log_subscription);
+                if let Some(mode) = f.authentication_mode {
+                    c.access_config.get_or_insert_with(Default::default).authentication_mode = Some(mode);
+                }
             }
             Self::RdsInstance(db) => {
                 if f != (LiveFacts {
