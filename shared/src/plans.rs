@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{self, Compliance};
+use crate::checks::Compliance;
 use crate::engine::Evaluation;
 use crate::model::GLOBAL_REGION;
 use crate::settings::Settings;
@@ -228,9 +228,4 @@ pub fn rollup(
         }
     }
     out
-}
-
-/// The plan a check id belongs to, by the registry.
-pub fn plan_of(check_id: &str) -> Option<Plan> {
-    checks::by_id(check_id).map(|c| c.plan)
 }

@@ -268,20 +268,6 @@ impl ConfigurationItem {
         }
     }
 
-    /// The item's ARN, or one built from its type and id for the types whose ARN shape is fixed.
-    pub fn arn_or_derived(&self) -> Option<String> {
-        if let Some(a) = &self.arn {
-            return Some(a.clone());
-        }
-        match self.resource_type.as_str() {
-            "AWS::EC2::Instance" => Some(format!(
-                "arn:aws:ec2:{}:{}:instance/{}",
-                self.region, self.account_id, self.resource_id
-            )),
-            _ => None,
-        }
-    }
-
     /// Whether this item carries a tag `key` (with `value`, when given).
     pub fn has_tag(&self, key: &str, value: Option<&str>) -> bool {
         match (self.tags.get(key), value) {
