@@ -256,6 +256,9 @@ async fn change<R: ConfigReader, S: StateStore, P: EventPublisher>(
     Ok((evaluations, report))
 }
 
+/// The annotation of results whose resource Config no longer records.
+const NO_LONGER_RECORDED: &str = "no longer recorded by AWS Config";
+
 async fn scheduled<R: ConfigReader, S: StateStore, P: EventPublisher>(
     ports: &Ports<'_, R, S, P>,
     scope: &Scope,
@@ -307,12 +310,10 @@ async fn scheduled<R: ConfigReader, S: StateStore, P: EventPublisher>(
         .await?
         .into_iter()
         .filter(|e| !current.contains(&(e.resource_type.clone(), e.resource_id.clone())))
-        .filter(|e| {
-            e.compliance != crate::checks::Compliance::NotApplicable || !e.annotation.starts_with("no longer recorded")
-        })
+        .filter(|e| e.compliance != crate::checks::Compliance::NotApplicable || e.annotation != NO_LONGER_RECORDED)
         .map(|mut e| {
             e.compliance = crate::checks::Compliance::NotApplicable;
-            e.annotation = "no longer recorded by AWS Config".to_owned();
+            e.annotation = NO_LONGER_RECORDED.to_owned();
             e.capture_time = Some(when);
             e
         })
