@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod plans;

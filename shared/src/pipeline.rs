@@ -24,8 +24,6 @@ pub struct Summary {
     pub evaluations: usize,
     /// Compliance transitions published (new ones and ones left pending before).
     pub transitions: usize,
-    /// Plan readiness transitions published.
-    pub plan_transitions: usize,
 }
 
 /// The event of a compliance transition (schema: `schemas/prerequisite-compliance-changed.json`).
@@ -56,44 +54,77 @@ pub fn readiness_event(t: &PlanTransition, now: &PlanReadiness) -> OutboundEvent
     }
 }
 
-/// Records `evaluations`, recomputes the readiness of the accounts they touch, publishes every
-/// transition, then clears the outbox. A failure anywhere fails the whole call, and a retry
-/// publishes what an earlier attempt left pending.
+/// Records `evaluations`, publishes every compliance transition, then clears the outbox. A
+/// failure anywhere fails the whole call, and a retry publishes what an earlier attempt left
+/// pending. Plan readiness is not recomputed here: the rollup function does it from the table's
+/// stream ([`roll_up`]).
 pub async fn record_and_publish<S: StateStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
-    settings: &Settings,
     evaluations: &[Evaluation],
 ) -> Result<Summary, PortError> {
     let pending = store.record(evaluations).await?;
-    let accounts: BTreeSet<&str> = evaluations.iter().map(|e| e.account_id.as_str()).collect();
-    let mut events: Vec<OutboundEvent> = pending.iter().map(compliance_event).collect();
-    let mut plan_transitions = 0;
-    for account in accounts {
-        let results = store.account_results(account).await?;
-        let mut regions: Vec<String> = results
-            .iter()
-            .map(|e| e.aws_region.clone())
-            .filter(|r| r != GLOBAL_REGION)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if regions.is_empty() {
-            regions.push(GLOBAL_REGION.to_owned());
-        }
-        let rollup = plans::rollup(&results, &BTreeMap::from([(account.to_owned(), regions)]), settings);
-        for t in store.record_plans(account, &rollup).await? {
-            if let Some(now) = rollup.iter().find(|p| p.aws_region == t.aws_region && p.plan == t.plan) {
-                events.push(readiness_event(&t, now));
-                plan_transitions += 1;
-            }
-        }
-    }
+    let events: Vec<OutboundEvent> = pending.iter().map(compliance_event).collect();
     publisher.publish(&events).await?;
     store.mark_published(&pending).await?;
     Ok(Summary {
         evaluations: evaluations.len(),
         transitions: pending.len(),
-        plan_transitions,
     })
+}
+
+/// The regions an account's readiness is computed for: every region it has results in (the
+/// global pseudo-region only when there is nothing else).
+pub fn account_regions(results: &[Evaluation]) -> Vec<String> {
+    let mut regions: Vec<String> = results
+        .iter()
+        .map(|e| e.aws_region.clone())
+        .filter(|r| r != GLOBAL_REGION)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if regions.is_empty() {
+        regions.push(GLOBAL_REGION.to_owned());
+    }
+    regions
+}
+
+/// Recomputes the account × region × plan readiness of `accounts` from the recorded results,
+/// records it, publishes a "Plan Readiness Changed" event for every plan whose status differs
+/// from the one last announced, then marks those announced. A retry after a failure anywhere
+/// announces what is still unannounced: nothing is lost, and subscribers see the net change.
+/// Returns the number of readiness events published and the readiness as embedded-metric
+/// records ([`crate::metrics::readiness`]).
+pub async fn roll_up<S: StateStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    settings: &Settings,
+    accounts: &BTreeSet<String>,
+) -> Result<(usize, Vec<String>), PortError> {
+    let mut published = 0;
+    let mut metrics = Vec::new();
+    for account in accounts {
+        let results = store.account_results(account).await?;
+        let regions = BTreeMap::from([(account.clone(), account_regions(&results))]);
+        let rollup = plans::rollup(&results, &regions, settings);
+        let transitions = store.record_plans(account, &rollup).await?;
+        let events: Vec<OutboundEvent> = transitions
+            .iter()
+            .filter_map(|t| {
+                rollup
+                    .iter()
+                    .find(|p| p.aws_region == t.aws_region && p.plan == t.plan)
+                    .map(|now| readiness_event(t, now))
+            })
+            .collect();
+        publisher.publish(&events).await?;
+        store.mark_plans_announced(&transitions).await?;
+        published += events.len();
+        metrics.extend(crate::metrics::readiness(
+            &rollup,
+            &results,
+            Utc::now().timestamp_millis(),
+        ));
+    }
+    Ok((published, metrics))
 }

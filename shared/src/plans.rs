@@ -86,6 +86,14 @@ pub enum PlanStatus {
 }
 
 impl PlanStatus {
+    /// Every status.
+    pub const ALL: [PlanStatus; 3] = [PlanStatus::Ready, PlanStatus::Blocked, PlanStatus::NotApplicable];
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
     /// Wire name.
     pub fn as_str(self) -> &'static str {
         match self {

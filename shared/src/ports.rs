@@ -87,12 +87,19 @@ pub trait StateStore: Sync {
         &self,
         account: &str,
     ) -> impl Future<Output = Result<Vec<crate::engine::Evaluation>, PortError>> + Send;
-    /// Records an account's plan readiness; returns the readiness transitions.
+    /// Records an account's plan readiness (never over a concurrent writer's: a conflict is a
+    /// retryable error). Returns, for every plan whose status differs from the one last
+    /// announced, the transition from the announced status to the current one.
     fn record_plans(
         &self,
         account: &str,
         plans: &[crate::plans::PlanReadiness],
     ) -> impl Future<Output = Result<Vec<crate::state::PlanTransition>, PortError>> + Send;
+    /// Marks transitions announced (their events were published).
+    fn mark_plans_announced(
+        &self,
+        transitions: &[crate::state::PlanTransition],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// A recorded compliance transition whose event may not have been published yet.

@@ -3,7 +3,9 @@
 //!
 //! - [`config_rule`]: an AWS Config custom-rule invocation → evaluate → record → PutEvaluations;
 //! - [`reevaluate`]: an EventBridge event → the changed resources and their dependants →
-//!   evaluate → record → publish transitions.
+//!   evaluate → record → publish transitions;
+//! - [`rollup`]: changed results from the table's stream → the readiness of their accounts →
+//!   record → publish readiness transitions.
 
 use std::collections::BTreeSet;
 
@@ -211,7 +213,7 @@ where
             notification_time,
         } => scheduled(ports, &scope, &account_id, notification_time).await?,
     };
-    let summary = record_and_publish(ports.store, ports.publisher, ports.settings, &to_record).await?;
+    let summary = record_and_publish(ports.store, ports.publisher, &to_record).await?;
     let calls = put_all(reporter, token, &to_report).await?;
     Ok(RuleSummary {
         reported: to_report.len(),
@@ -383,5 +385,44 @@ pub async fn reevaluate<R: ConfigReader, S: StateStore, P: EventPublisher>(
         return Ok(Summary::default());
     }
     let evaluations = evaluate_changed(ports, changed, true).await?;
-    Ok(record_and_publish(ports.store, ports.publisher, ports.settings, &evaluations).await?)
+    Ok(record_and_publish(ports.store, ports.publisher, &evaluations).await?)
+}
+
+/// The account of a result row's keys (`RES#<account>#<region>#<type>#<id>`, `CHECK#<check>`),
+/// or `None` for the table's other rows (history, plan readiness), which do not affect readiness.
+pub fn result_row_account<'a>(pk: &'a str, sk: &str) -> Option<&'a str> {
+    if !sk.starts_with("CHECK#") {
+        return None;
+    }
+    let rest = pk.strip_prefix("RES#")?;
+    rest.split('#').next().filter(|a| !a.is_empty())
+}
+
+/// What one rollup invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollupSummary {
+    /// Accounts whose readiness was recomputed.
+    pub accounts: usize,
+    /// Readiness transitions published.
+    pub plan_transitions: usize,
+    /// The readiness as embedded-metric records, for the function to print.
+    #[serde(skip)]
+    pub metrics: Vec<String>,
+}
+
+/// Recomputes, records and announces the plan readiness of `accounts` (see
+/// [`crate::pipeline::roll_up`]).
+pub async fn rollup<S: StateStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    settings: &Settings,
+    accounts: &BTreeSet<String>,
+) -> Result<RollupSummary, HandlerError> {
+    let (plan_transitions, metrics) = crate::pipeline::roll_up(store, publisher, settings, accounts).await?;
+    Ok(RollupSummary {
+        accounts: accounts.len(),
+        plan_transitions,
+        metrics,
+    })
 }

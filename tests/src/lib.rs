@@ -6,4 +6,5 @@ pub mod config_world;
 pub mod lambda;
 pub mod moto;
 pub mod runtime_api;
+pub mod stream;
 pub mod stub;

@@ -233,37 +233,67 @@ async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history(
 }
 
 #[tokio::test]
-async fn plan_readiness_is_recorded_once_per_change() {
+async fn plan_readiness_is_announced_once_per_net_change() {
     let (store, client, table) = store().await;
+    let acct = "111122223333";
     let p = |status| PlanReadiness {
-        account_id: "111122223333".into(),
+        account_id: acct.into(),
         aws_region: "us-east-1".into(),
         plan: Plan::Servers,
         status,
         blockers: vec![],
         unverified: vec![],
     };
-    assert_eq!(
-        store
-            .record_plans("111122223333", &[p(PlanStatus::Blocked)])
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    let first = store.record_plans(acct, &[p(PlanStatus::Blocked)]).await.unwrap();
+    assert_eq!((first[0].previous, first[0].current), (None, PlanStatus::Blocked));
+    // Not announced yet (say the publish failed): a retry announces it again.
+    let again = store.record_plans(acct, &[p(PlanStatus::Blocked)]).await.unwrap();
+    assert_eq!(again, first);
+    store.mark_plans_announced(&again).await.unwrap();
     assert!(store
-        .record_plans("111122223333", &[p(PlanStatus::Blocked)])
+        .record_plans(acct, &[p(PlanStatus::Blocked)])
         .await
         .unwrap()
         .is_empty());
-    let t = store
-        .record_plans("111122223333", &[p(PlanStatus::Ready)])
-        .await
-        .unwrap();
+    // BLOCKED → READY recorded but never announced, then back to BLOCKED: no net change to announce.
+    let t = store.record_plans(acct, &[p(PlanStatus::Ready)]).await.unwrap();
     assert_eq!(
         (t[0].previous, t[0].current),
         (Some(PlanStatus::Blocked), PlanStatus::Ready)
     );
+    assert!(store
+        .record_plans(acct, &[p(PlanStatus::Blocked)])
+        .await
+        .unwrap()
+        .is_empty());
+    // A late announcement of the READY that no longer holds changes nothing.
+    store.mark_plans_announced(&t).await.unwrap();
+    let t = store.record_plans(acct, &[p(PlanStatus::Ready)]).await.unwrap();
+    assert_eq!(
+        (t[0].previous, t[0].current),
+        (Some(PlanStatus::Blocked), PlanStatus::Ready)
+    );
+    store.mark_plans_announced(&t).await.unwrap();
+    assert!(store
+        .record_plans(acct, &[p(PlanStatus::Ready)])
+        .await
+        .unwrap()
+        .is_empty());
+    // History keeps every recorded status change: BLOCKED, READY, BLOCKED, READY.
+    let hist = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("PK = :p")
+        .expression_attribute_values(":p", AttributeValue::S(format!("PLANHIST#{acct}#us-east-1#servers")))
+        .send()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = hist
+        .items()
+        .iter()
+        .map(|i| i["current"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(statuses, ["BLOCKED", "READY", "BLOCKED", "READY"]);
     // Plan readiness of every account: one Query.
     let all = client
         .query()

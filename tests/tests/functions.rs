@@ -45,6 +45,7 @@ struct World {
     queue: String,
     settings: Settings,
     recorded: Vec<String>,
+    stream: std::sync::Mutex<integration_tests::stream::StreamReader>,
 }
 
 impl World {
@@ -54,6 +55,18 @@ impl World {
         let table = moto::unique("state");
         let store = DynamoStore::new(ddb.clone(), &table);
         store.create_table().await.unwrap();
+        let stream_arn = ddb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap()
+            .table()
+            .unwrap()
+            .latest_stream_arn()
+            .unwrap()
+            .to_owned();
+        let stream = std::sync::Mutex::new(integration_tests::stream::StreamReader::open(&stream_arn));
         // EventBridge bus → rule on our source → SQS queue.
         let eb = aws_sdk_eventbridge::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -130,7 +143,23 @@ impl World {
             queue,
             settings,
             recorded,
+            stream,
         }
+    }
+
+    /// Feeds the table's stream records since the last call to the rollup handler, as the event
+    /// source mapping would.
+    async fn roll_up(&self) -> aws_lambda_events::event::streams::DynamoDbEventResponse {
+        let event = self.stream.lock().unwrap().next_event();
+        let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(event).unwrap();
+        readiness_rollup::handler(
+            &self.store,
+            &self.publisher,
+            &self.settings,
+            LambdaEvent::new(event, Context::default()),
+        )
+        .await
+        .unwrap()
     }
 
     fn ports(&self) -> Ports<'_, ConfigApi, DynamoStore, EventBridgePublisher> {
@@ -272,8 +301,20 @@ async fn config_rule_change_reports_records_and_publishes_once() {
         .filter(|e| e["detail-type"] == "Prerequisite Compliance Changed")
         .count();
     assert_eq!(changes, out.transitions);
-    assert!(events.iter().any(|e| e["detail-type"] == "Plan Readiness Changed"));
+    assert!(!events.iter().any(|e| e["detail-type"] == "Plan Readiness Changed"));
     assert_matches_schemas(&events);
+    // The stream feeds the rollup, which announces the account's readiness.
+    assert!(w.roll_up().await.batch_item_failures.is_empty());
+    let readiness = w.published().await;
+    assert!(!readiness.is_empty());
+    assert!(readiness.iter().all(|e| e["detail-type"] == "Plan Readiness Changed"));
+    assert!(readiness
+        .iter()
+        .any(|e| e["detail"]["plan"] == "servers" && e["detail"]["current"] == "BLOCKED"));
+    assert_matches_schemas(&readiness);
+    // The rollup's own writes are in the stream too; they change nothing.
+    assert!(w.roll_up().await.batch_item_failures.is_empty());
+    assert!(w.published().await.is_empty());
 
     // Duplicate delivery: reported again, nothing new recorded or published.
     let items = w.table_items().await;
@@ -457,7 +498,10 @@ async fn a_role_change_re_evaluates_every_instance_using_it() {
     assert!(events
         .iter()
         .any(|e| e["detail"]["resourceId"] == "i-0sql000000000003" && e["detail"]["checkId"] == "sql.servers-chain"));
-    assert!(events
+    w.roll_up().await;
+    assert!(w
+        .published()
+        .await
         .iter()
         .any(|e| e["detail-type"] == "Plan Readiness Changed" && e["detail"]["plan"] == "servers"));
 }
@@ -581,4 +625,111 @@ async fn a_failed_publish_is_retried_from_the_outbox_and_nothing_is_lost() {
         .map(|b| b["Entries"].as_array().unwrap().len())
         .sum();
     assert_eq!(after, 0);
+}
+
+#[tokio::test]
+async fn rollup_names_the_failed_records_and_a_retry_announces_what_was_left() {
+    let w = World::new(demo_items()).await;
+    w.rule("config-rule/change-ec2-instance.json").await.unwrap();
+    w.published().await;
+    let batch = w.stream.lock().unwrap().next_event();
+    let first_result_seq = batch["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["dynamodb"]["Keys"]["PK"]["S"]
+                .as_str()
+                .unwrap()
+                .starts_with("RES#111122223333#")
+        })
+        .unwrap()["dynamodb"]["SequenceNumber"]
+        .clone();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n = calls.clone();
+    let bus = integration_tests::stub::Stub::start(move |_, body| {
+        if n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return (
+                503,
+                json!({"__type": "ServiceUnavailable", "message": "down"}).to_string(),
+            );
+        }
+        let count = body["Entries"].as_array().unwrap().len();
+        (
+            200,
+            json!({"FailedEntryCount": 0, "Entries": vec![json!({"EventId": "x"}); count]}).to_string(),
+        )
+    })
+    .await;
+    let conf = aws_sdk_eventbridge::Config::builder()
+        .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+        .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
+            "testing", "testing", None, None, "static",
+        ))
+        .endpoint_url(&bus.url)
+        .retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::from_conf(conf), "b");
+    let deliver = |event: &Value| {
+        let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(event.clone()).unwrap();
+        readiness_rollup::handler(
+            &w.store,
+            &publisher,
+            &w.settings,
+            LambdaEvent::new(event, Context::default()),
+        )
+    };
+    // The bus is down: the account's first record is reported failed, so Lambda retries from it.
+    let failed = deliver(&batch).await.unwrap();
+    let ids: Vec<Value> = failed
+        .batch_item_failures
+        .iter()
+        .map(|f| json!(f.item_identifier))
+        .collect();
+    assert_eq!(ids, [first_result_seq]);
+    // The retry announces every readiness change the failed attempt recorded but did not announce.
+    assert!(deliver(&batch).await.unwrap().batch_item_failures.is_empty());
+    let announced: Vec<Value> = bus
+        .calls("PutEvents")
+        .into_iter()
+        .skip(1)
+        .flat_map(|b| b["Entries"].as_array().unwrap().clone())
+        .collect();
+    assert!(announced
+        .iter()
+        .any(|e| e["DetailType"] == "Plan Readiness Changed" && e["Detail"].as_str().unwrap().contains("\"servers\"")));
+    // A third delivery announces nothing more.
+    let before = bus.calls("PutEvents").len();
+    deliver(&batch).await.unwrap();
+    let after: usize = bus
+        .calls("PutEvents")
+        .iter()
+        .skip(before)
+        .map(|b| b["Entries"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(after, 0);
+
+    // Malformed batches fail the invocation with a message and write nothing.
+    let items = w.table_items().await;
+    let mut no_pk = batch.clone();
+    no_pk["Records"][0]["dynamodb"]["Keys"] = json!({"SK": {"S": "CHECK#x"}});
+    let err = deliver(&no_pk).await.unwrap_err();
+    let d: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(d.error_type, "MalformedEvent");
+    assert!(
+        d.error_message.contains("Records[0]") && d.error_message.contains("PK"),
+        "{}",
+        d.error_message
+    );
+    assert_eq!(w.table_items().await, items);
+    // The rollup's own rows (history, readiness) are not results: nothing to do.
+    let only_history = json!({"Records": batch["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["dynamodb"]["Keys"]["PK"]["S"].as_str().unwrap().starts_with("RES#"))
+        .cloned()
+        .collect::<Vec<_>>()});
+    assert!(deliver(&only_history).await.unwrap().batch_item_failures.is_empty());
 }

@@ -50,5 +50,13 @@ where
         transitions = out.transitions,
         "evaluated"
     );
+    println!(
+        "{}",
+        shared::metrics::invocation(
+            "config-rule",
+            &[("Reported", out.reported), ("Transitions", out.transitions)],
+            shared::metrics::now_ms(),
+        )
+    );
     Ok(out)
 }

@@ -31,8 +31,6 @@ pub struct Response {
     pub evaluations: usize,
     /// Compliance transitions published.
     pub transitions: usize,
-    /// Readiness transitions published.
-    pub plan_transitions: usize,
 }
 
 impl From<Summary> for Response {
@@ -40,7 +38,6 @@ impl From<Summary> for Response {
         Self {
             evaluations: s.evaluations,
             transitions: s.transitions,
-            plan_transitions: s.plan_transitions,
         }
     }
 }
@@ -65,8 +62,15 @@ where
     tracing::info!(
         evaluations = out.evaluations,
         transitions = out.transitions,
-        plan_transitions = out.plan_transitions,
         "re-evaluated"
+    );
+    println!(
+        "{}",
+        shared::metrics::invocation(
+            "event-reevaluator",
+            &[("Evaluations", out.evaluations), ("Transitions", out.transitions)],
+            shared::metrics::now_ms(),
+        )
     );
     Ok(out.into())
 }

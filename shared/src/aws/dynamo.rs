@@ -482,6 +482,7 @@ impl StateStore for DynamoStore {
     }
 
     async fn record_plans(&self, account: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
+        const OP: &str = "dynamodb:Query";
         let q = self
             .client
             .query()
@@ -490,90 +491,191 @@ impl StateStore for DynamoStore {
             .expression_attribute_values(":pk", s("PLANS"))
             .expression_attribute_values(":a", s(format!("{account}#")))
             .consistent_read(true);
-        let mut previous: BTreeMap<(String, String, Plan), PlanStatus> = BTreeMap::new();
-        let mut previous_blockers: BTreeMap<(String, String, Plan), String> = BTreeMap::new();
+        let mut stored: BTreeMap<(String, Plan), StoredPlan> = BTreeMap::new();
         for item in self.query_all(q).await? {
             let (Some(region), Some(plan), Some(status)) = (
                 get(&item, "awsRegion"),
                 get(&item, "plan").and_then(Plan::parse),
-                get(&item, "status"),
+                get(&item, "status").and_then(PlanStatus::parse),
             ) else {
-                return Err(corrupt(
-                    "dynamodb:Query",
-                    "plan item without awsRegion/plan/status".into(),
-                ));
+                return Err(corrupt(OP, "plan item without awsRegion/plan/status".into()));
             };
-            let status = match status {
-                "READY" => PlanStatus::Ready,
-                "BLOCKED" => PlanStatus::Blocked,
-                _ => PlanStatus::NotApplicable,
+            let announced = match get(&item, "announced").unwrap_or("") {
+                "" => None,
+                a => Some(PlanStatus::parse(a).ok_or_else(|| corrupt(OP, format!("bad announced status {a}")))?),
             };
-            previous.insert((account.to_owned(), region.to_owned(), plan), status);
-            previous_blockers.insert(
-                (account.to_owned(), region.to_owned(), plan),
-                get(&item, "blockers").unwrap_or("").to_owned(),
+            let version = item
+                .get("version")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            stored.insert(
+                (region.to_owned(), plan),
+                StoredPlan {
+                    status,
+                    blockers: get(&item, "blockers").unwrap_or("").to_owned(),
+                    announced,
+                    version,
+                },
             );
         }
-        let transitions = state::plan_diff(&previous, plans);
-        let now = Utc::now();
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
+        let mut transitions = Vec::new();
         for p in plans {
-            let key = (p.account_id.clone(), p.aws_region.clone(), p.plan);
-            let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".into());
-            if previous.get(&key) == Some(&p.status) && previous_blockers.get(&key) == Some(&blockers) {
-                continue;
+            let before = stored.get(&(p.aws_region.clone(), p.plan));
+            let blockers = serde_json::to_string(&p.blockers).map_err(invalid)?;
+            let announced = before.and_then(|b| b.announced);
+            if before.is_none_or(|b| b.status != p.status || b.blockers != blockers) {
+                self.put_plan(p, &blockers, announced, before.map(|b| b.version), now)
+                    .await?;
+                if before.is_none_or(|b| b.status != p.status) {
+                    self.put_plan_history(p, before.map(|b| b.status), now).await?;
+                }
             }
-            let mut item = Item::new();
-            item.insert("PK".into(), s("PLANS"));
-            item.insert("SK".into(), s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)));
-            item.insert("accountId".into(), s(&p.account_id));
-            item.insert("awsRegion".into(), s(&p.aws_region));
-            item.insert("plan".into(), s(p.plan.as_str()));
-            item.insert("status".into(), s(p.status.as_str()));
-            item.insert("blockers".into(), s(blockers));
-            item.insert("unverified".into(), AttributeValue::N(p.unverified.len().to_string()));
-            item.insert("evaluatedAt".into(), s(iso(now)));
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(|e| port_error("dynamodb:PutItem", e))?;
-        }
-        for t in &transitions {
-            let when = iso(now);
-            let mut item = Item::new();
-            item.insert(
-                "PK".into(),
-                s(format!("PLANHIST#{}#{}#{}", t.account_id, t.aws_region, t.plan)),
-            );
-            item.insert("SK".into(), s(format!("HIST#{when}")));
-            item.insert("GSI2PK".into(), s("TRANSITIONS"));
-            item.insert("GSI2SK".into(), s(format!("{when}#{}#plan:{}", t.account_id, t.plan)));
-            item.insert("accountId".into(), s(&t.account_id));
-            item.insert("awsRegion".into(), s(&t.aws_region));
-            item.insert("plan".into(), s(t.plan.as_str()));
-            item.insert("previous".into(), s(t.previous.map_or("", PlanStatus::as_str)));
-            item.insert("current".into(), s(t.current.as_str()));
-            item.insert("at".into(), s(when));
-            item.insert(
-                "expiresAt".into(),
-                AttributeValue::N((now.timestamp() + self.history_days * 86_400).to_string()),
-            );
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(|e| port_error("dynamodb:PutItem", e))?;
+            if announced != Some(p.status) {
+                transitions.push(PlanTransition {
+                    account_id: p.account_id.clone(),
+                    aws_region: p.aws_region.clone(),
+                    plan: p.plan,
+                    previous: announced,
+                    current: p.status,
+                });
+            }
         }
         Ok(transitions)
+    }
+
+    async fn mark_plans_announced(&self, transitions: &[PlanTransition]) -> Result<(), PortError> {
+        for t in transitions {
+            let done = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", s("PLANS"))
+                .key("SK", s(format!("{}#{}#{}", t.account_id, t.aws_region, t.plan)))
+                .update_expression("SET announced = :c")
+                // A newer rollup may have changed the status since: it announces that itself.
+                .condition_expression("#st = :c")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":c", s(t.current.as_str()))
+                .send()
+                .await;
+            match done {
+                Ok(_) => {}
+                Err(e) if is_conditional_failure(&e) => {}
+                Err(e) => return Err(port_error("dynamodb:UpdateItem", e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A stored plan readiness row.
+struct StoredPlan {
+    status: PlanStatus,
+    blockers: String,
+    announced: Option<PlanStatus>,
+    version: u64,
+}
+
+fn is_conditional_failure<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(aws_sdk_dynamodb::operation::update_item::UpdateItemError::is_conditional_check_failed_exception)
+}
+
+impl DynamoStore {
+    /// Writes a plan row if nobody else wrote it since it was read (`version`).
+    async fn put_plan(
+        &self,
+        p: &PlanReadiness,
+        blockers: &str,
+        announced: Option<PlanStatus>,
+        version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let mut item = Item::new();
+        item.insert("PK".into(), s("PLANS"));
+        item.insert("SK".into(), s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)));
+        item.insert("accountId".into(), s(&p.account_id));
+        item.insert("awsRegion".into(), s(&p.aws_region));
+        item.insert("plan".into(), s(p.plan.as_str()));
+        item.insert("status".into(), s(p.status.as_str()));
+        item.insert("blockers".into(), s(blockers));
+        item.insert("announced".into(), s(announced.map_or("", PlanStatus::as_str)));
+        item.insert("unverified".into(), AttributeValue::N(p.unverified.len().to_string()));
+        item.insert("evaluatedAt".into(), s(iso(now)));
+        item.insert(
+            "version".into(),
+            AttributeValue::N((version.unwrap_or(0) + 1).to_string()),
+        );
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let put = match version {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => put
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+                ) =>
+            {
+                Err(PortError {
+                    operation: "dynamodb:PutItem",
+                    message: format!(
+                        "{}#{}#{}: another rollup wrote this plan's readiness concurrently",
+                        p.account_id, p.aws_region, p.plan
+                    ),
+                    retryable: true,
+                })
+            }
+            Err(e) => Err(port_error("dynamodb:PutItem", e)),
+        }
+    }
+
+    /// Appends a readiness history row (TTL'd).
+    async fn put_plan_history(
+        &self,
+        p: &PlanReadiness,
+        previous: Option<PlanStatus>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let when = iso(now);
+        let mut item = Item::new();
+        item.insert(
+            "PK".into(),
+            s(format!("PLANHIST#{}#{}#{}", p.account_id, p.aws_region, p.plan)),
+        );
+        item.insert("SK".into(), s(format!("HIST#{when}")));
+        item.insert("GSI2PK".into(), s("TRANSITIONS"));
+        item.insert("GSI2SK".into(), s(format!("{when}#{}#plan:{}", p.account_id, p.plan)));
+        item.insert("accountId".into(), s(&p.account_id));
+        item.insert("awsRegion".into(), s(&p.aws_region));
+        item.insert("plan".into(), s(p.plan.as_str()));
+        item.insert("previous".into(), s(previous.map_or("", PlanStatus::as_str)));
+        item.insert("current".into(), s(p.status.as_str()));
+        item.insert("at".into(), s(when));
+        item.insert(
+            "expiresAt".into(),
+            AttributeValue::N((now.timestamp() + self.history_days * 86_400).to_string()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:PutItem", e))?;
+        Ok(())
     }
 }
 
 impl DynamoStore {
-    /// Creates the table (on-demand, both GSIs, TTL on `expiresAt`) as the SAM template does:
+    /// Creates the table (on-demand, both GSIs, TTL on `expiresAt`, a stream of new and old images) as the SAM template does:
     /// for local runs and tests.
     pub async fn create_table(&self) -> Result<(), PortError> {
         use aws_sdk_dynamodb::types::{
@@ -622,6 +724,13 @@ impl DynamoStore {
             .key_schema(key("SK", KeyType::Range)?)
             .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK")?)
             .global_secondary_indexes(gsi("GSI2", "GSI2PK", "GSI2SK")?)
+            .stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+                    .build()
+                    .map_err(bad)?,
+            )
             .send()
             .await
             .map_err(|e| port_error("dynamodb:CreateTable", e))?;

@@ -21,6 +21,31 @@ pub struct FunctionEnv {
     pub history_days: i64,
 }
 
+/// Variables that set one settings list each (comma separated), over `SETTINGS_JSON`.
+pub const SETTINGS_VARS: [(&str, &str); 4] = [
+    ("PLANS", "/plans"),
+    ("CONNECTOR_REGIONS", "/connector_regions"),
+    ("CONNECTOR_STACK_NAMES", "/connector_stack_names"),
+    ("OIDC_AUDIENCES", "/oidc/audiences"),
+];
+
+/// Sets `pointer` (`/a/b`) in an object, creating the objects on the way.
+fn set_pointer(doc: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
+    let mut at = doc;
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !at.is_object() {
+            *at = serde_json::json!({});
+        }
+        let Some(obj) = at.as_object_mut() else { return };
+        if i + 1 == parts.len() {
+            obj.insert((*part).to_owned(), value);
+            return;
+        }
+        at = obj.entry((*part).to_owned()).or_insert_with(|| serde_json::json!({}));
+    }
+}
+
 impl FunctionEnv {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, String> {
@@ -36,10 +61,21 @@ impl FunctionEnv {
         let var = |name: &str| -> Result<Option<String>, String> { Ok(lookup(name)?.filter(|v| !v.trim().is_empty())) };
         let table = var("TABLE_NAME")?.ok_or("TABLE_NAME is not set")?;
         let bus = var("EVENT_BUS_NAME")?.ok_or("EVENT_BUS_NAME is not set")?;
-        let settings = match var("SETTINGS_JSON")? {
-            Some(json) => Settings::parse(&json, false, "SETTINGS_JSON").map_err(|e| e.to_string())?,
-            None => Settings::default(),
+        let mut doc: serde_json::Value = match var("SETTINGS_JSON")? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| format!("SETTINGS_JSON: invalid JSON: {e}"))?,
+            None => serde_json::json!({}),
         };
+        if !doc.is_object() {
+            return Err("SETTINGS_JSON: must be a JSON object".into());
+        }
+        // The template's parameters, one variable each, over SETTINGS_JSON.
+        for (name, pointer) in SETTINGS_VARS {
+            if let Some(v) = var(name)? {
+                let list: Vec<&str> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+                set_pointer(&mut doc, pointer, serde_json::json!(list));
+            }
+        }
+        let settings = Settings::parse(&doc.to_string(), false, "SETTINGS_JSON").map_err(|e| e.to_string())?;
         let recorded_types = match var("RECORDED_TYPES")? {
             Some(v) => v
                 .split(',')
@@ -154,5 +190,31 @@ mod tests {
         assert!(bad.contains("SETTINGS_JSON") && bad.contains("plan"), "{bad}");
         let bad = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("HISTORY_DAYS", "ninety")]).unwrap_err();
         assert!(bad.contains("HISTORY_DAYS"), "{bad}");
+    }
+
+    #[test]
+    fn parameter_variables_override_settings_json() {
+        use crate::plans::Plan;
+        let e = env(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            (
+                "SETTINGS_JSON",
+                r#"{"plans":["cspm"],"oidc":{"provider_url":"x.example/oidc"},"connector_stack_names":["a"]}"#,
+            ),
+            ("PLANS", "cspm, servers"),
+            ("OIDC_AUDIENCES", "api://one,api://two"),
+            ("CONNECTOR_STACK_NAMES", " "),
+        ])
+        .unwrap();
+        assert_eq!(e.settings.plans, [Plan::Cspm, Plan::Servers]);
+        assert_eq!(e.settings.oidc.audiences, ["api://one", "api://two"]);
+        assert_eq!(e.settings.oidc.provider_url, "x.example/oidc");
+        // Blank leaves SETTINGS_JSON's value.
+        assert_eq!(e.settings.connector_stack_names, ["a"]);
+        let bad = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("PLANS", "cspm,sevrers")]).unwrap_err();
+        assert!(bad.contains("sevrers"), "{bad}");
+        let bad = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("SETTINGS_JSON", "[1]")]).unwrap_err();
+        assert!(bad.contains("JSON object"), "{bad}");
     }
 }

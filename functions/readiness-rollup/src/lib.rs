@@ -1,0 +1,117 @@
+//! Readiness rollup, fed by the state table's stream: for every account whose results changed,
+//! recomputes the account × region × plan readiness (SQL needs Servers needs the connector),
+//! records it and publishes a "Plan Readiness Changed" event for every change.
+//!
+//! Records are grouped by account. When an account's rollup fails, the response names the first
+//! stream record of that account as failed (`ReportBatchItemFailures`), so Lambda retries from
+//! there; nothing before it is redone needlessly, nothing after it is skipped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use shared::ports::{EventPublisher, StateStore};
+use shared::settings::Settings;
+use shared::usecase::{self, HandlerError};
+
+/// The handler's error, reported to Lambda with a stable `errorType` (`MalformedEvent`).
+#[derive(Debug)]
+pub struct FnError(pub HandlerError);
+
+impl From<FnError> for Diagnostic {
+    fn from(e: FnError) -> Self {
+        Diagnostic {
+            error_type: e.0.kind().to_owned(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+/// The accounts a batch touches, each with the sequence number of its first record, in stream
+/// order. Rows other than results (history, plan readiness) are ignored.
+pub fn accounts_of(event: &Event) -> Result<Vec<(String, String)>, HandlerError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, r) in event.records.iter().enumerate() {
+        let keys = serde_json::to_value(&r.change.keys)
+            .map_err(|e| HandlerError::Malformed(format!("Records[{i}].dynamodb.Keys: {e}")))?;
+        let pk = keys
+            .pointer("/PK/S")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| HandlerError::Malformed(format!("Records[{i}].dynamodb.Keys has no string `PK`")))?;
+        let sk = keys.pointer("/SK/S").and_then(|v| v.as_str()).unwrap_or("");
+        let Some(account) = usecase::result_row_account(pk, sk) else {
+            continue;
+        };
+        let seq = r
+            .change
+            .sequence_number
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| HandlerError::Malformed(format!("Records[{i}].dynamodb has no `SequenceNumber`")))?;
+        if !out.iter().any(|(a, _)| a == account) {
+            out.push((account.to_owned(), seq));
+        }
+    }
+    Ok(out)
+}
+
+/// Handles one batch of stream records.
+pub async fn handler<S, P>(
+    store: &S,
+    publisher: &P,
+    settings: &Settings,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, FnError>
+where
+    S: StateStore,
+    P: EventPublisher,
+{
+    let accounts = accounts_of(&event.payload).map_err(|err| {
+        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
+        FnError(err)
+    })?;
+    let mut failures = Vec::new();
+    let mut published = 0;
+    let mut failed_accounts: BTreeMap<String, String> = BTreeMap::new();
+    for (account, first_seq) in &accounts {
+        let one = BTreeSet::from([account.clone()]);
+        match usecase::rollup(store, publisher, settings, &one).await {
+            Ok(s) => {
+                published += s.plan_transitions;
+                for line in &s.metrics {
+                    println!("{line}");
+                }
+            }
+            Err(err) => {
+                tracing::error!(account = %account, error_type = err.kind(), error = %err, "rollup failed");
+                failed_accounts.insert(account.clone(), err.to_string());
+                let mut f = DynamoDbBatchItemFailure::default();
+                f.item_identifier = Some(first_seq.clone());
+                failures.push(f);
+            }
+        }
+    }
+    tracing::info!(
+        records = event.payload.records.len(),
+        accounts = accounts.len(),
+        failed = failed_accounts.len(),
+        plan_transitions = published,
+        "rolled up"
+    );
+    println!(
+        "{}",
+        shared::metrics::invocation(
+            "readiness-rollup",
+            &[
+                ("Accounts", accounts.len()),
+                ("FailedAccounts", failed_accounts.len()),
+                ("PlanTransitions", published),
+            ],
+            shared::metrics::now_ms(),
+        )
+    );
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failures;
+    Ok(response)
+}

@@ -1,0 +1,168 @@
+//! CloudWatch embedded metric format (EMF): one JSON line per record on stdout, which Lambda
+//! ships to CloudWatch Logs and CloudWatch turns into metrics, with no PutMetricData call and no
+//! extra permission. The template's dashboard reads these metrics.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use crate::checks::Compliance;
+use crate::engine::Evaluation;
+use crate::plans::{PlanReadiness, PlanStatus};
+
+/// The metric namespace.
+pub const NAMESPACE: &str = "DefenderPrereqs";
+
+/// One EMF record: `dimensions` (name, value) pairs, all used as one dimension set plus each
+/// `rollups` subset, and `metrics` (name, value, unit).
+pub fn record(
+    dimensions: &[(&str, &str)],
+    rollups: &[&[&str]],
+    metrics: &[(&str, f64, &str)],
+    timestamp_ms: i64,
+) -> String {
+    let mut sets: Vec<Vec<&str>> = vec![dimensions.iter().map(|(k, _)| *k).collect()];
+    sets.extend(rollups.iter().map(|r| r.to_vec()));
+    let mut doc = Map::new();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": sets,
+                "Metrics": metrics.iter().map(|(n, _, u)| json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    for (k, v) in dimensions {
+        doc.insert((*k).into(), json!(v));
+    }
+    for (n, v, _) in metrics {
+        doc.insert((*n).into(), json!(v));
+    }
+    Value::Object(doc).to_string()
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A function's per-invocation counters (dimension `Function`).
+pub fn invocation(function: &str, counters: &[(&str, usize)], timestamp_ms: i64) -> String {
+    let metrics: Vec<(&str, f64, &str)> = counters.iter().map(|(n, v)| (*n, *v as f64, "Count")).collect();
+    record(&[("Function", function)], &[], &metrics, timestamp_ms)
+}
+
+/// Readiness records, one per account × region × plan: `Ready` and `Blocked` (0 or 1) and
+/// `NonCompliantResources`, by (`AccountId`, `AwsRegion`, `Plan`) and by `Plan` alone.
+/// NOT_APPLICABLE plans are skipped.
+pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: i64) -> Vec<String> {
+    plans
+        .iter()
+        .filter(|p| p.status != PlanStatus::NotApplicable)
+        .map(|p| {
+            let non_compliant: BTreeSet<(&str, &str)> = results
+                .iter()
+                .filter(|e| {
+                    e.plan == p.plan
+                        && e.compliance == Compliance::NonCompliant
+                        && (e.aws_region == p.aws_region || e.aws_region == crate::model::GLOBAL_REGION)
+                })
+                .map(|e| (e.resource_type.as_str(), e.resource_id.as_str()))
+                .collect();
+            let ready = f64::from(u8::from(p.status == PlanStatus::Ready));
+            record(
+                &[
+                    ("AccountId", &p.account_id),
+                    ("AwsRegion", &p.aws_region),
+                    ("Plan", p.plan.as_str()),
+                ],
+                &[&["Plan"]],
+                &[
+                    ("Ready", ready, "None"),
+                    ("Blocked", 1.0 - ready, "None"),
+                    ("NonCompliantResources", non_compliant.len() as f64, "Count"),
+                ],
+                timestamp_ms,
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plans::Plan;
+
+    #[test]
+    fn records_follow_the_embedded_metric_format() {
+        let line = invocation(
+            "config-rule",
+            &[("Evaluations", 3), ("Transitions", 1)],
+            1_700_000_000_000,
+        );
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000_i64);
+        let d = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(d["Namespace"], NAMESPACE);
+        assert_eq!(d["Dimensions"], json!([["Function"]]));
+        assert_eq!(d["Metrics"][0], json!({"Name": "Evaluations", "Unit": "Count"}));
+        assert_eq!(
+            (v["Function"].as_str(), v["Evaluations"].as_f64()),
+            (Some("config-rule"), Some(3.0))
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn readiness_counts_distinct_non_compliant_resources_per_region_and_plan() {
+        let p = |region: &str, status| PlanReadiness {
+            account_id: "111122223333".into(),
+            aws_region: region.into(),
+            plan: Plan::Servers,
+            status,
+            blockers: vec![],
+            unverified: vec![],
+        };
+        let e = |region: &str, id: &str, check: &str, c| Evaluation {
+            account_id: "111122223333".into(),
+            aws_region: region.into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: id.into(),
+            check_id: check.into(),
+            plan: Plan::Servers,
+            compliance: c,
+            annotation: String::new(),
+            capture_time: None,
+        };
+        let results = [
+            e("us-east-1", "i-1", "a", Compliance::NonCompliant),
+            e("us-east-1", "i-1", "b", Compliance::NonCompliant),
+            e("us-east-1", "i-2", "a", Compliance::Compliant),
+            e("eu-west-1", "i-3", "a", Compliance::NonCompliant),
+        ];
+        let lines = readiness(
+            &[
+                p("us-east-1", PlanStatus::Blocked),
+                p("eu-west-1", PlanStatus::Ready),
+                p("ap-south-1", PlanStatus::NotApplicable),
+            ],
+            &results,
+            0,
+        );
+        assert_eq!(lines.len(), 2, "NOT_APPLICABLE is skipped");
+        let v: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(
+            (v[0]["Ready"].as_f64(), v[0]["Blocked"].as_f64()),
+            (Some(0.0), Some(1.0))
+        );
+        assert_eq!(v[0]["NonCompliantResources"], 1.0);
+        assert_eq!(v[1]["NonCompliantResources"], 1.0);
+        assert_eq!(
+            v[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["AccountId", "AwsRegion", "Plan"], ["Plan"]])
+        );
+    }
+}
