@@ -21,6 +21,17 @@ pub struct ConfigApi {
 }
 
 impl ConfigApi {
+    /// The IAM actions reading configuration needs (none of them takes a resource ARN).
+    pub const READ_PERMISSIONS: &'static [&'static str] = &[
+        "config:BatchGetResourceConfig",
+        "config:SelectResourceConfig",
+        "config:GetResourceConfigHistory",
+    ];
+    /// The IAM actions reporting evaluations needs.
+    pub const REPORT_PERMISSIONS: &'static [&'static str] = &["config:PutEvaluations"];
+}
+
+impl ConfigApi {
     /// Wraps a client built once per cold start.
     pub fn new(client: Client) -> Self {
         Self { client }

@@ -125,6 +125,14 @@ fn recorded_of(item: &Item) -> Result<(EvalKey, Recorded), PortError> {
 }
 
 impl DynamoStore {
+    /// The IAM actions recording results needs (table and its indexes).
+    pub const RECORD_PERMISSIONS: &'static [&'static str] =
+        &["dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"];
+    /// The IAM actions the readiness rollup needs (table and its indexes).
+    pub const ROLLUP_PERMISSIONS: &'static [&'static str] = &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"];
+}
+
+impl DynamoStore {
     /// Wraps a client built once per cold start; `table` from the function's environment.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {

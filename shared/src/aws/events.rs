@@ -21,6 +21,11 @@ pub struct EventBridgePublisher {
 }
 
 impl EventBridgePublisher {
+    /// The IAM actions publishing needs (on the bus).
+    pub const PERMISSIONS: &'static [&'static str] = &["events:PutEvents"];
+}
+
+impl EventBridgePublisher {
     /// Publishes to `bus` (name or ARN) with a client built once per cold start.
     pub fn new(client: Client, bus: impl Into<String>) -> Self {
         Self {

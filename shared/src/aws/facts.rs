@@ -44,6 +44,18 @@ macro_rules! or_unknown {
 }
 
 impl ServiceFacts {
+    /// The IAM actions the service-API facts need (each one a check declares too).
+    pub const PERMISSIONS: &'static [&'static str] = &[
+        "ssm:DescribeInstanceInformation",
+        "eks:DescribeCluster",
+        "eks:ListAccessEntries",
+        "eks:ListNodegroups",
+        "eks:DescribeNodegroup",
+        "logs:DescribeSubscriptionFilters",
+    ];
+}
+
+impl ServiceFacts {
     /// Wraps clients built once per cold start.
     pub fn new(ssm: aws_sdk_ssm::Client, eks: aws_sdk_eks::Client, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
         Self { ssm, eks, logs }
