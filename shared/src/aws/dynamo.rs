@@ -129,7 +129,8 @@ impl DynamoStore {
     pub const RECORD_PERMISSIONS: &'static [&'static str] =
         &["dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"];
     /// The IAM actions the readiness rollup needs (table and its indexes).
-    pub const ROLLUP_PERMISSIONS: &'static [&'static str] = &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"];
+    pub const ROLLUP_PERMISSIONS: &'static [&'static str] =
+        &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"];
 }
 
 impl DynamoStore {

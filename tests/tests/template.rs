@@ -1,0 +1,474 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The SAM template against the code: every permission a check declares is granted to the
+//! functions that run checks, and nothing broader; every catalog trigger is routed; the Config
+//! rules' scopes are the catalog's resource types; the table is the one the store creates.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_yaml::Value as Y;
+use shared::aws::config::ConfigApi;
+use shared::aws::dynamo::DynamoStore;
+use shared::aws::events::EventBridgePublisher;
+use shared::aws::facts::ServiceFacts;
+use shared::checks::{Trigger, ALL};
+use shared::model::ACCOUNT_TYPE;
+use shared::plans::Plan;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Y {
+    serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap()
+}
+
+fn resource<'a>(t: &'a Y, id: &str) -> &'a Y {
+    t["Resources"].get(id).unwrap_or_else(|| panic!("no resource {id}"))
+}
+
+/// A value as text: `!Ref X` → `Ref:X`, `!GetAtt X.Y` → `GetAtt:X.Y`, `!Sub s` → `Sub:s`.
+fn render(v: &Y) -> String {
+    match v {
+        Y::String(s) => s.clone(),
+        Y::Tagged(t) => format!("{}:{}", t.tag.to_string().trim_start_matches('!'), render(&t.value)),
+        Y::Sequence(items) => items.iter().map(render).collect::<Vec<_>>().join(","),
+        other => serde_yaml::to_string(other).unwrap().trim().to_owned(),
+    }
+}
+
+fn strings(v: &Y) -> Vec<String> {
+    match v {
+        Y::Sequence(items) => items.iter().map(render).collect(),
+        Y::Null => vec![],
+        other => vec![render(other)],
+    }
+}
+
+/// (action, resource) pairs a role grants, through inline policies and the template's own
+/// managed policies. AWS-managed policies and Deny statements are not expected at all.
+fn grants(t: &Y, role: &str) -> Vec<(String, String)> {
+    let r = resource(t, role);
+    assert_eq!(r["Type"].as_str(), Some("AWS::IAM::Role"), "{role}");
+    let mut docs: Vec<&Y> = r["Properties"]["Policies"]
+        .as_sequence()
+        .map(|ps| ps.iter().map(|p| &p["PolicyDocument"]).collect())
+        .unwrap_or_default();
+    for arn in strings(&r["Properties"]["ManagedPolicyArns"]) {
+        let id = arn
+            .strip_prefix("Ref:")
+            .unwrap_or_else(|| panic!("{role}: managed policy {arn} is not one of the template's"));
+        let m = resource(t, id);
+        assert_eq!(m["Type"].as_str(), Some("AWS::IAM::ManagedPolicy"));
+        docs.push(&m["Properties"]["PolicyDocument"]);
+    }
+    let mut out = Vec::new();
+    for d in docs {
+        for s in d["Statement"].as_sequence().unwrap() {
+            assert_eq!(s["Effect"].as_str(), Some("Allow"), "{role}: {s:?}");
+            assert!(
+                s.get("NotAction").is_none() && s.get("NotResource").is_none(),
+                "{role}: {s:?}"
+            );
+            for a in strings(&s["Action"]) {
+                for res in strings(&s["Resource"]) {
+                    out.push((a.clone(), res));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The role of a function, which must be explicit (no SAM-generated policies).
+fn role_of(t: &Y, function: &str) -> String {
+    let p = &resource(t, function)["Properties"];
+    assert!(
+        p.get("Policies").is_none(),
+        "{function}: SAM policy templates would add permissions outside the test's view"
+    );
+    let role = render(&p["Role"]);
+    role.strip_prefix("GetAtt:")
+        .and_then(|r| r.strip_suffix(".Arn"))
+        .unwrap_or_else(|| panic!("{function}: Role {role} is not a role of the template"))
+        .to_owned()
+}
+
+fn declared_by_checks() -> BTreeSet<String> {
+    ALL.iter()
+        .flat_map(|c| c.permissions.iter())
+        .chain(ServiceFacts::PERMISSIONS)
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+/// Actions AWS does not scope to resources (or whose resources are not the account's own):
+/// the only ones allowed on `*`.
+const UNSCOPABLE: &[&str] = &[
+    "config:BatchGetResourceConfig",
+    "config:SelectResourceConfig",
+    "config:GetResourceConfigHistory",
+    "config:PutEvaluations",
+    "ec2:DescribeIamInstanceProfileAssociations",
+    "ec2:DescribeInstances",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcEndpoints",
+    "iam:ListOpenIDConnectProviders",
+    "organizations:DescribeEffectivePolicy",
+    "organizations:DescribePolicy",
+    "organizations:ListPoliciesForTarget",
+    "ssm:DescribeInstanceInformation",
+    "ssm:ListInventoryEntries",
+    "sts:GetCallerIdentity",
+];
+
+struct Function {
+    id: &'static str,
+    log_group: &'static str,
+    runs_checks: bool,
+    operational: Vec<&'static str>,
+}
+
+fn functions() -> Vec<Function> {
+    let common = ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"];
+    let with = |parts: &[&[&'static str]]| -> Vec<&'static str> {
+        parts.iter().flat_map(|p| p.iter().copied()).chain(common).collect()
+    };
+    vec![
+        Function {
+            id: "ConfigRuleFunction",
+            log_group: "ConfigRuleLogGroup",
+            runs_checks: true,
+            operational: with(&[
+                ConfigApi::READ_PERMISSIONS,
+                ConfigApi::REPORT_PERMISSIONS,
+                DynamoStore::RECORD_PERMISSIONS,
+                EventBridgePublisher::PERMISSIONS,
+            ]),
+        },
+        Function {
+            id: "ReevaluatorFunction",
+            log_group: "ReevaluatorLogGroup",
+            runs_checks: true,
+            operational: with(&[
+                ConfigApi::READ_PERMISSIONS,
+                DynamoStore::RECORD_PERMISSIONS,
+                EventBridgePublisher::PERMISSIONS,
+            ]),
+        },
+        Function {
+            id: "ReadinessRollupFunction",
+            log_group: "RollupLogGroup",
+            runs_checks: false,
+            operational: with(&[
+                DynamoStore::ROLLUP_PERMISSIONS,
+                EventBridgePublisher::PERMISSIONS,
+                // The event source mapping reads the stream with the function's role.
+                &[
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ],
+            ]),
+        },
+    ]
+}
+
+#[test]
+fn every_permission_a_check_declares_is_granted_to_the_functions_that_run_checks() {
+    let t = template();
+    let declared = declared_by_checks();
+    assert!(declared.len() > 20, "{declared:?}");
+    for f in functions().iter().filter(|f| f.runs_checks) {
+        let granted: BTreeSet<String> = grants(&t, &role_of(&t, f.id)).into_iter().map(|(a, _)| a).collect();
+        let missing: Vec<&String> = declared.difference(&granted).collect();
+        assert!(missing.is_empty(), "{}: not granted {missing:?}", f.id);
+    }
+}
+
+#[test]
+fn nothing_broader_is_granted() {
+    let t = template();
+    let declared = declared_by_checks();
+    for f in functions() {
+        let role = role_of(&t, f.id);
+        let grants = grants(&t, &role);
+        let mut allowed: BTreeSet<String> = f.operational.iter().map(|s| (*s).to_owned()).collect();
+        if f.runs_checks {
+            allowed.extend(declared.iter().cloned());
+        }
+        let granted: BTreeSet<String> = grants.iter().map(|(a, _)| a.clone()).collect();
+        assert_eq!(granted, allowed, "{}: granted actions differ from what it needs", f.id);
+        for (action, res) in &grants {
+            assert!(!action.contains('*'), "{}: wildcard action {action}", f.id);
+            if res == "*" {
+                assert!(
+                    UNSCOPABLE.contains(&action.as_str()),
+                    "{}: {action} on * (scope it)",
+                    f.id
+                );
+            }
+            let service = action.split(':').next().unwrap();
+            let expect = match (service, action.as_str()) {
+                ("dynamodb", "dynamodb:DescribeStream" | "dynamodb:GetRecords" | "dynamodb:GetShardIterator") => {
+                    Some("GetAtt:StateTable.StreamArn".to_owned())
+                }
+                ("dynamodb", _) => None,
+                ("events", _) => Some("GetAtt:EventBus.Arn".to_owned()),
+                ("sqs", _) => Some("GetAtt:FailedEventsQueue.Arn".to_owned()),
+                ("logs", "logs:DescribeSubscriptionFilters") => None,
+                ("logs", _) => Some(format!("GetAtt:{}.Arn", f.log_group)),
+                _ => None,
+            };
+            if let Some(expect) = expect {
+                assert_eq!(res, &expect, "{}: {action}", f.id);
+            }
+            if service == "dynamodb" {
+                assert!(res.contains("StateTable"), "{}: {action} on {res}", f.id);
+            }
+            if res != "*" && !res.starts_with("GetAtt:") {
+                assert!(
+                    res.contains("${AWS::AccountId}") || res.contains("StateTable"),
+                    "{}: {action} on {res} is not limited to the account",
+                    f.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn adapters_declare_every_operation_they_call() {
+    let declared: BTreeSet<&str> = [
+        ConfigApi::READ_PERMISSIONS,
+        ConfigApi::REPORT_PERMISSIONS,
+        DynamoStore::RECORD_PERMISSIONS,
+        DynamoStore::ROLLUP_PERMISSIONS,
+        EventBridgePublisher::PERMISSIONS,
+        ServiceFacts::PERMISSIONS,
+    ]
+    .concat()
+    .into_iter()
+    .collect();
+    // Local setup only (`DynamoStore::create_table`, for the CLI and tests): never in a function.
+    let local = ["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"];
+    let dir = root().join("shared/src/aws");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for piece in text.split('"').skip(1).step_by(2) {
+            let Some((service, op)) = piece.split_once(':') else {
+                continue;
+            };
+            let is_op = ["config", "dynamodb", "events", "ssm", "eks", "logs"].contains(&service)
+                && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && op.chars().all(|c| c.is_ascii_alphanumeric());
+            if is_op && !local.contains(&piece) {
+                seen += 1;
+                assert!(
+                    declared.contains(piece),
+                    "{}: {piece} is called but not declared",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(seen > 10, "found only {seen} operations: the scan is broken");
+}
+
+/// The EventBridge patterns that reach the re-evaluation function: SAM events and plain rules.
+fn reevaluator_patterns(t: &Y) -> Vec<(String, Y)> {
+    let mut out = Vec::new();
+    for (name, e) in resource(t, "ReevaluatorFunction")["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+    {
+        assert_eq!(e["Type"].as_str(), Some("EventBridgeRule"));
+        assert!(
+            e["Properties"].get("DeadLetterConfig").is_some(),
+            "{name:?}: failed deliveries must go to the queue"
+        );
+        out.push((render(name), e["Properties"]["Pattern"].clone()));
+    }
+    for (id, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() == Some("AWS::Events::Rule") {
+            let targets = r["Properties"]["Targets"].as_sequence().unwrap();
+            assert!(targets.iter().all(|x| x.get("DeadLetterConfig").is_some()));
+            if targets
+                .iter()
+                .any(|x| render(&x["Arn"]) == "GetAtt:ReevaluatorFunction.Arn")
+            {
+                out.push((render(id), r["Properties"]["EventPattern"].clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_catalog_trigger_is_routed_to_the_reevaluator() {
+    let t = template();
+    let patterns = reevaluator_patterns(&t);
+    let list = |p: &Y, path: &[&str]| -> Vec<String> {
+        let mut v = p;
+        for k in path {
+            v = &v[*k];
+        }
+        strings(v)
+    };
+    for c in ALL {
+        for trigger in c.triggers {
+            let routed = match trigger {
+                Trigger::ConfigChange(rtype) => patterns.iter().any(|(_, p)| {
+                    list(p, &["detail-type"]) == ["Config Configuration Item Change"]
+                        && list(p, &["detail", "configurationItem", "resourceType"]).contains(&(*rtype).to_owned())
+                }),
+                Trigger::CloudTrail(source, name) => {
+                    let hits: Vec<&String> = patterns
+                        .iter()
+                        .filter(|(_, p)| {
+                            list(p, &["detail", "eventSource"]).contains(&(*source).to_owned())
+                                && list(p, &["detail", "eventName"]).contains(&(*name).to_owned())
+                        })
+                        .map(|(id, _)| id)
+                        .collect();
+                    if ["iam.amazonaws.com", "organizations.amazonaws.com"].contains(source) {
+                        // Delivered in us-east-1 only: the rule exists only there.
+                        assert!(
+                            hits.iter().all(|h| *h == "GlobalCallsRule"),
+                            "{source} {name}: {hits:?}"
+                        );
+                        assert_eq!(resource(&t, "GlobalCallsRule")["Condition"].as_str(), Some("IsUsEast1"));
+                    }
+                    !hits.is_empty()
+                }
+                Trigger::Ec2StateChange => patterns
+                    .iter()
+                    .any(|(_, p)| list(p, &["detail-type"]) == ["EC2 Instance State-change Notification"]),
+                Trigger::Periodic => {
+                    resource(&t, "PeriodicRule")["Properties"]["Source"]["SourceDetails"][0]["MessageType"].as_str()
+                        == Some("ScheduledNotification")
+                }
+            };
+            assert!(routed, "{}: trigger {trigger:?} reaches no function", c.id);
+        }
+    }
+}
+
+#[test]
+fn config_rules_cover_each_plans_resource_types() {
+    let t = template();
+    let rules: BTreeMap<Plan, &str> = BTreeMap::from([
+        (Plan::Cspm, "CspmRule"),
+        (Plan::Servers, "ServersRule"),
+        (Plan::Sql, "SqlRule"),
+        (Plan::Containers, "ContainersRule"),
+        (Plan::Oss, "OssRule"),
+    ]);
+    for (plan, id) in rules {
+        let r = resource(&t, id);
+        let types: BTreeSet<String> = ALL
+            .iter()
+            .filter(|c| c.plan == plan)
+            .flat_map(|c| c.resource_types.iter())
+            .filter(|t| **t != ACCOUNT_TYPE)
+            .map(|t| (*t).to_owned())
+            .collect();
+        let scope: BTreeSet<String> = strings(&r["Properties"]["Scope"]["ComplianceResourceTypes"])
+            .into_iter()
+            .collect();
+        assert_eq!(scope, types, "{id}");
+        assert_eq!(
+            r["Properties"]["InputParameters"]["plans"].as_str(),
+            Some(plan.as_str())
+        );
+        assert_eq!(
+            render(&r["Properties"]["Source"]["SourceIdentifier"]),
+            "GetAtt:ConfigRuleFunction.Arn"
+        );
+        // The rule parameters are the ones the function accepts.
+        let params = serde_json::json!({"plans": plan.as_str()}).to_string();
+        shared::rule::Scope::parse(Some(&params)).unwrap();
+    }
+}
+
+#[test]
+fn every_asynchronous_invocation_has_a_failure_destination_and_an_alarm() {
+    let t = template();
+    for f in ["ConfigRuleFunction", "ReevaluatorFunction"] {
+        let d = &resource(&t, f)["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
+        assert_eq!(render(&d["Destination"]), "GetAtt:FailedEventsQueue.Arn", "{f}");
+    }
+    let stream = &resource(&t, "ReadinessRollupFunction")["Properties"]["Events"]["StateStream"]["Properties"];
+    assert_eq!(
+        render(&stream["DestinationConfig"]["OnFailure"]["Destination"]),
+        "GetAtt:FailedEventsQueue.Arn"
+    );
+    assert_eq!(strings(&stream["FunctionResponseTypes"]), ["ReportBatchItemFailures"]);
+    let filter: serde_json::Value =
+        serde_json::from_str(stream["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(filter["dynamodb"]["Keys"]["SK"]["S"][0]["prefix"], "CHECK#");
+    let alarmed: BTreeSet<String> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .flat_map(|r| strings(&r["Properties"]["Dimensions"][0]["Value"]))
+        .collect();
+    for f in functions() {
+        assert!(alarmed.contains(&format!("Ref:{}", f.id)), "{} has no alarm", f.id);
+    }
+    assert!(alarmed.contains("GetAtt:FailedEventsQueue.QueueName"));
+}
+
+#[tokio::test]
+async fn the_template_table_is_the_one_the_store_creates() {
+    let sdk = integration_tests::moto::sdk_config();
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let name = integration_tests::moto::unique("tpl");
+    DynamoStore::new(client.clone(), &name).create_table().await.unwrap();
+    let d = client.describe_table().table_name(&name).send().await.unwrap();
+    let d = d.table().unwrap();
+    let t = template();
+    let p = &resource(&t, "StateTable")["Properties"];
+    let keys = |v: &Y| -> Vec<(String, String)> {
+        v.as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| (render(&k["AttributeName"]), render(&k["KeyType"])))
+            .collect()
+    };
+    let created = |ks: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+        ks.iter()
+            .map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned()))
+            .collect()
+    };
+    assert_eq!(keys(&p["KeySchema"]), created(d.key_schema()));
+    let mut indexes: Vec<(String, Vec<(String, String)>)> = d
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| (g.index_name().unwrap().to_owned(), created(g.key_schema())))
+        .collect();
+    indexes.sort();
+    let template_indexes: Vec<(String, Vec<(String, String)>)> = p["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|g| (render(&g["IndexName"]), keys(&g["KeySchema"])))
+        .collect();
+    assert_eq!(template_indexes, indexes);
+    assert_eq!(
+        render(&p["StreamSpecification"]["StreamViewType"]),
+        d.stream_specification().unwrap().stream_view_type().unwrap().as_str()
+    );
+    assert_eq!(render(&p["TimeToLiveSpecification"]["AttributeName"]), "expiresAt");
+    assert_eq!(render(&p["BillingMode"]), "PAY_PER_REQUEST");
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        Y::Bool(true)
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"], Y::Bool(true));
+}
