@@ -1,6 +1,7 @@
 //! `defender-prereqs`: checks whether AWS accounts meet the prerequisites of Microsoft Defender
 //! for Cloud's plans, from an AWS Config snapshot, before anything is deployed.
 
+mod html;
 mod report;
 mod store;
 
@@ -87,6 +88,84 @@ enum Command {
     },
     /// Print the default settings as TOML, to start a settings file from.
     Settings,
+    /// Write a self-contained HTML report of the recorded state: readiness per plan and account,
+    /// the blocking resources and how to fix them. Reads the local store, or with --table the
+    /// deployed stack's DynamoDB table.
+    Report {
+        /// The deployed stack's state table (credentials and region from the usual AWS
+        /// environment and profile).
+        #[arg(long, value_name = "NAME")]
+        table: Option<String>,
+        /// Endpoint for the table, e.g. a local DynamoDB-compatible server (AWS_ENDPOINT_URL works too).
+        #[arg(long, value_name = "URL", requires = "table")]
+        endpoint_url: Option<String>,
+        /// State database [default: as for scan].
+        #[arg(long, value_name = "PATH", conflicts_with = "table")]
+        db: Option<PathBuf>,
+        /// Where to write the report.
+        #[arg(long, short, value_name = "FILE", default_value = "defender-prereqs-report.html")]
+        output: PathBuf,
+    },
+}
+
+/// Reads what the report shows from the deployed table.
+fn table_report_data(table: &str, endpoint_url: Option<&str>) -> Result<html::ReportData, String> {
+    use shared::ports::StateStore as _;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+        let readiness = store.readiness_rows().await.map_err(|e| format!("table {table}: {e}"))?;
+        let accounts: std::collections::BTreeSet<&str> = readiness.iter().map(|r| r.account_id.as_str()).collect();
+        let mut results = Vec::new();
+        for a in accounts {
+            results.extend(store.account_results(a).await.map_err(|e| format!("table {table}: {e}"))?);
+        }
+        Ok(html::ReportData {
+            source: format!("DynamoDB table {table}"),
+            generated_at: chrono::Utc::now(),
+            readiness,
+            results,
+        })
+    })
+}
+
+fn write_report(table: Option<String>, endpoint_url: Option<String>, db: Option<PathBuf>, output: &std::path::Path) -> Result<ExitCode, String> {
+    let data = match table {
+        Some(t) => table_report_data(&t, endpoint_url.as_deref())?,
+        None => {
+            let path = db.unwrap_or_else(default_db);
+            if !path.exists() {
+                return Err(format!(
+                    "no state recorded at {}: run `defender-prereqs scan` first, or pass --table",
+                    path.display()
+                ));
+            }
+            let store = store::Store::open(&path).map_err(|e| e.to_string())?;
+            html::ReportData {
+                source: path.display().to_string(),
+                generated_at: chrono::Utc::now(),
+                readiness: store.readiness_rows().map_err(|e| e.to_string())?,
+                results: store.all_results().map_err(|e| e.to_string())?,
+            }
+        }
+    };
+    let page = html::render(&data);
+    std::fs::write(output, page).map_err(|e| format!("{}: {e}", output.display()))?;
+    eprintln!(
+        "wrote {} ({} plan rows, {} results)",
+        output.display(),
+        data.readiness.len(),
+        data.results.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn default_db() -> PathBuf {
@@ -273,6 +352,12 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
             .map_err(|e| e.to_string()),
+        Command::Report {
+            table,
+            endpoint_url,
+            db,
+            output,
+        } => write_report(table, endpoint_url, db, &output),
     };
     match outcome {
         Ok(code) => code,

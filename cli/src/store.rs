@@ -208,6 +208,82 @@ impl Store {
         Ok(out)
     }
 
+    /// Every account with recorded results or readiness.
+    fn accounts(&self) -> Result<BTreeSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT account_id FROM evaluations UNION SELECT account_id FROM plan_status")
+            .map_err(self.sql())?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Every recorded result (the report's input).
+    pub fn all_results(&self) -> Result<Vec<shared::engine::Evaluation>, StoreError> {
+        let mut out: Vec<shared::engine::Evaluation> = self
+            .load(&self.accounts()?)?
+            .into_iter()
+            .map(|(k, r)| shared::engine::Evaluation {
+                account_id: k.account_id,
+                aws_region: k.aws_region,
+                resource_type: k.resource_type,
+                resource_id: k.resource_id,
+                check_id: k.check_id,
+                plan: r.plan,
+                compliance: r.compliance,
+                annotation: r.annotation,
+                capture_time: r.capture_time,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.account_id, &a.aws_region, &a.resource_type, &a.resource_id, &a.check_id).cmp(&(
+                &b.account_id,
+                &b.aws_region,
+                &b.resource_type,
+                &b.resource_id,
+                &b.check_id,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// Every recorded readiness (the report's input).
+    pub fn readiness_rows(&self) -> Result<Vec<shared::plans::ReadinessRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT account_id, aws_region, plan, status, blockers, unverified FROM plan_status
+                 ORDER BY account_id, aws_region, plan",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (account_id, aws_region, plan, status, blockers, unverified) = row.map_err(self.sql())?;
+            out.push(shared::plans::ReadinessRow {
+                account_id,
+                aws_region,
+                plan: Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?,
+                status: PlanStatus::parse(&status)
+                    .ok_or_else(|| self.corrupt(format!("unknown plan status `{status}`")))?,
+                blockers: serde_json::from_str(&blockers).map_err(|e| self.corrupt(format!("blockers: {e}")))?,
+                unverified: usize::try_from(unverified).unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+
     /// Records a scan in one transaction: nothing is half-written if it fails.
     pub fn record(
         &mut self,

@@ -128,6 +128,24 @@ pub enum Blocker {
     },
 }
 
+/// A recorded readiness, as stores keep it (the unverified checks as a count).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadinessRow {
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub aws_region: String,
+    /// The plan.
+    pub plan: Plan,
+    /// READY / BLOCKED / NOT_APPLICABLE.
+    pub status: PlanStatus,
+    /// Why it is blocked.
+    pub blockers: Vec<Blocker>,
+    /// How many checks the input could not decide.
+    pub unverified: usize,
+}
+
 /// The rollup of one plan in one account and region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -684,6 +684,37 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// The recorded readiness of every account × region × plan (one Query).
+    pub async fn readiness_rows(&self) -> Result<Vec<crate::plans::ReadinessRow>, PortError> {
+        const OP: &str = "dynamodb:Query";
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s("PLANS"));
+        let mut out = Vec::new();
+        for item in self.query_all(q).await? {
+            let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("plan item without {k}")));
+            let blockers = field("blockers")?;
+            out.push(crate::plans::ReadinessRow {
+                account_id: field("accountId")?.to_owned(),
+                aws_region: field("awsRegion")?.to_owned(),
+                plan: Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?,
+                status: PlanStatus::parse(field("status")?).ok_or_else(|| corrupt(OP, "bad status".into()))?,
+                blockers: serde_json::from_str(blockers).map_err(|e| corrupt(OP, format!("blockers: {e}")))?,
+                unverified: item
+                    .get("unverified")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl DynamoStore {
     /// Creates the table (on-demand, both GSIs, TTL on `expiresAt`, a stream of new and old images) as the SAM template does:
     /// for local runs and tests.
     pub async fn create_table(&self) -> Result<(), PortError> {

@@ -1,0 +1,441 @@
+//! The HTML report: one self-contained file (inline CSS and SVG, no scripts, nothing fetched)
+//! with readiness per plan and per account, the blocking resources and how to fix them. Every
+//! value from the input is escaped: resource ids, tags and annotations come from the accounts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use shared::checks::{self, Compliance};
+use shared::engine::Evaluation;
+use shared::plans::{Plan, PlanStatus, ReadinessRow};
+
+/// Resources listed per check; the rest are counted.
+pub const MAX_RESOURCES_PER_CHECK: usize = 200;
+
+/// What the report shows.
+pub struct ReportData {
+    /// Where the state was read from (table name or database path).
+    pub source: String,
+    /// When the report was made.
+    pub generated_at: DateTime<Utc>,
+    /// Recorded readiness per account × region × plan.
+    pub readiness: Vec<ReadinessRow>,
+    /// Recorded results per resource × check.
+    pub results: Vec<Evaluation>,
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = "
+:root{--ready:#2e7d32;--blocked:#c62828;--na:#9e9e9e;--ink:#1f2933;--muted:#5f6b7a;--line:#d9dee5}
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);margin:0;background:#f6f8fa}
+header{background:#0f2540;color:#fff;padding:20px 32px}header h1{margin:0 0 4px;font-size:22px}header p{margin:0;color:#c9d6e3}
+main{padding:24px 32px;max-width:1280px}section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:0 0 20px}
+h2{font-size:17px;margin:0 0 12px}h3{font-size:15px;margin:18px 0 6px}
+.tiles{display:flex;gap:12px;flex-wrap:wrap}.tile{flex:1;min-width:150px;border:1px solid var(--line);border-radius:8px;padding:10px 14px;background:#fff}
+.tile b{display:block;font-size:24px}.tile span{color:var(--muted)}
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:20px}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#f0f3f6;font-weight:600}td.num{text-align:right}
+.s-READY{color:var(--ready);font-weight:600}.s-BLOCKED{color:var(--blocked);font-weight:600}.s-NOT_APPLICABLE{color:var(--na)}
+td.cell-READY{background:#e6f4ea}td.cell-BLOCKED{background:#fdecea}td.cell-NOT_APPLICABLE{background:#f2f2f2;color:var(--muted)}
+.fix{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 10px;margin:6px 0}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}.muted{color:var(--muted)}
+.legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+";
+
+fn status_color(s: PlanStatus) -> &'static str {
+    match s {
+        PlanStatus::Ready => "#2e7d32",
+        PlanStatus::Blocked => "#c62828",
+        PlanStatus::NotApplicable => "#9e9e9e",
+    }
+}
+
+fn plan_title(p: Plan) -> &'static str {
+    match p {
+        Plan::Cspm => "Connector & Defender CSPM",
+        Plan::Servers => "Defender for Servers",
+        Plan::Sql => "Defender for SQL",
+        Plan::Containers => "Defender for Containers",
+        Plan::Oss => "Defender for OSS databases",
+    }
+}
+
+/// Stacked horizontal bars: account × regions per status, one bar per plan.
+fn readiness_chart(rows: &[ReadinessRow]) -> String {
+    let (label_w, bar_w, row_h, top) = (200.0, 360.0, 34.0, 10.0);
+    let height = top + row_h * Plan::ALL.len() as f64 + 30.0;
+    let mut svg = format!(
+        r##"<svg id="readiness-chart" role="img" aria-label="Readiness per plan" viewBox="0 0 {w} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">"##,
+        w = label_w + bar_w + 60.0
+    );
+    for (i, plan) in Plan::ALL.into_iter().enumerate() {
+        let y = top + row_h * i as f64;
+        let count = |s: PlanStatus| rows.iter().filter(|r| r.plan == plan && r.status == s).count();
+        let counts = [
+            (PlanStatus::Ready, count(PlanStatus::Ready)),
+            (PlanStatus::Blocked, count(PlanStatus::Blocked)),
+            (PlanStatus::NotApplicable, count(PlanStatus::NotApplicable)),
+        ];
+        let total: usize = counts.iter().map(|(_, n)| n).sum();
+        let _ = write!(
+            svg,
+            r##"<text x="0" y="{ty}" font-size="12" fill="#1f2933">{}</text>"##,
+            esc(plan_title(plan)),
+            ty = y + 17.0
+        );
+        let mut x = label_w;
+        for (status, n) in counts {
+            if n == 0 {
+                continue;
+            }
+            let w = bar_w * n as f64 / total.max(1) as f64;
+            let _ = write!(
+                svg,
+                r##"<rect class="bar" data-plan="{p}" data-status="{s}" data-count="{n}" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="22" fill="{c}"><title>{p} {s}: {n}</title></rect>"##,
+                p = plan.as_str(),
+                s = status.as_str(),
+                c = status_color(status),
+            );
+            if w > 18.0 {
+                let _ = write!(
+                    svg,
+                    r##"<text x="{tx:.1}" y="{ty:.1}" font-size="11" fill="#fff" text-anchor="middle">{n}</text>"##,
+                    tx = x + w / 2.0,
+                    ty = y + 15.0
+                );
+            }
+            x += w;
+        }
+        if total == 0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{label_w}" y="{ty}" font-size="11" fill="#5f6b7a">no data</text>"##,
+                ty = y + 15.0
+            );
+        }
+    }
+    let ly = height - 10.0;
+    for (i, s) in [PlanStatus::Ready, PlanStatus::Blocked, PlanStatus::NotApplicable]
+        .into_iter()
+        .enumerate()
+    {
+        let lx = label_w + 120.0 * i as f64;
+        let _ = write!(
+            svg,
+            r##"<rect x="{lx}" y="{ry}" width="10" height="10" fill="{c}"/><text x="{tx}" y="{ly}" font-size="11" fill="#1f2933">{s}</text>"##,
+            ry = ly - 9.0,
+            tx = lx + 14.0,
+            c = status_color(s),
+            s = s.as_str()
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Vertical bars: distinct NON_COMPLIANT resources per plan.
+fn non_compliant_chart(results: &[Evaluation]) -> String {
+    let per_plan: Vec<(Plan, usize)> = Plan::ALL
+        .into_iter()
+        .map(|p| {
+            let n = results
+                .iter()
+                .filter(|e| e.plan == p && e.compliance == Compliance::NonCompliant)
+                .map(|e| (&e.account_id, &e.aws_region, &e.resource_type, &e.resource_id))
+                .collect::<BTreeSet<_>>()
+                .len();
+            (p, n)
+        })
+        .collect();
+    let max = per_plan.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let (w, h, base, slot) = (520.0, 220.0, 180.0, 100.0);
+    let mut svg = format!(
+        r##"<svg id="noncompliant-chart" role="img" aria-label="Non-compliant resources per plan" viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg"><line x1="10" y1="{base}" x2="{x2}" y2="{base}" stroke="#d9dee5"/>"##,
+        x2 = w - 10.0
+    );
+    for (i, (plan, n)) in per_plan.iter().enumerate() {
+        let bh = 150.0 * *n as f64 / max as f64;
+        let x = 20.0 + slot * i as f64;
+        let _ = write!(
+            svg,
+            r##"<rect class="bar" data-plan="{p}" data-count="{n}" x="{x}" y="{y:.1}" width="60" height="{bh:.1}" fill="#c62828"><title>{p}: {n}</title></rect><text x="{tx}" y="{ty:.1}" font-size="12" text-anchor="middle" fill="#1f2933">{n}</text><text x="{tx}" y="{ly}" font-size="12" text-anchor="middle" fill="#5f6b7a">{p}</text>"##,
+            p = plan.as_str(),
+            y = base - bh,
+            tx = x + 30.0,
+            ty = base - bh - 5.0,
+            ly = base + 18.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Renders the report.
+pub fn render(data: &ReportData) -> String {
+    let rows = &data.readiness;
+    let accounts: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r.account_id.as_str())
+        .chain(data.results.iter().map(|e| e.account_id.as_str()))
+        .collect();
+    let places: BTreeSet<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.account_id.as_str(), r.aws_region.as_str()))
+        .collect();
+    let blocked = rows.iter().filter(|r| r.status == PlanStatus::Blocked).count();
+    let ready = rows.iter().filter(|r| r.status == PlanStatus::Ready).count();
+    let non_compliant: Vec<&Evaluation> = data
+        .results
+        .iter()
+        .filter(|e| e.compliance == Compliance::NonCompliant)
+        .collect();
+    let nc_resources: BTreeSet<(&str, &str, &str, &str)> = non_compliant
+        .iter()
+        .map(|e| {
+            (
+                e.account_id.as_str(),
+                e.aws_region.as_str(),
+                e.resource_type.as_str(),
+                e.resource_id.as_str(),
+            )
+        })
+        .collect();
+
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r##"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="generator" content="defender-prereqs {ver}"><title>Defender for Cloud prerequisites report</title><style>{CSS}</style></head><body>"##,
+        ver = env!("CARGO_PKG_VERSION")
+    );
+    let _ = write!(
+        h,
+        r##"<header><h1>Defender for Cloud prerequisites</h1><p>Source <code>{}</code> · generated {}</p></header><main>"##,
+        esc(&data.source),
+        data.generated_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    let _ = write!(
+        h,
+        r##"<section id="summary"><h2>Summary</h2><div class="tiles"><div class="tile"><b id="accounts">{}</b><span>accounts</span></div><div class="tile"><b>{}</b><span>account × regions</span></div><div class="tile"><b id="ready-count" class="s-READY">{ready}</b><span>plans ready</span></div><div class="tile"><b id="blocked-count" class="s-BLOCKED">{blocked}</b><span>plans blocked</span></div><div class="tile"><b id="noncompliant-count">{}</b><span>non-compliant resources</span></div></div></section>"##,
+        accounts.len(),
+        places.len(),
+        nc_resources.len()
+    );
+    if rows.is_empty() && data.results.is_empty() {
+        h.push_str(r##"<section><h2>Nothing recorded yet</h2><p>Run a scan (<code>defender-prereqs scan</code>) or deploy the stack and wait for the first evaluations.</p></section>"##);
+    }
+    let _ = write!(
+        h,
+        r##"<section><h2>Charts</h2><div class="charts"><figure><figcaption><b>Readiness per plan</b> <span class="muted">(account × regions)</span></figcaption>{}</figure><figure><figcaption><b>Non-compliant resources per plan</b></figcaption>{}</figure></div></section>"##,
+        readiness_chart(rows),
+        non_compliant_chart(&data.results)
+    );
+
+    // Account × plan matrix: the worst status over the account's regions.
+    h.push_str(r##"<section id="accounts-matrix"><h2>Readiness per account</h2><table><thead><tr><th>Account</th>"##);
+    for p in Plan::ALL {
+        let _ = write!(h, "<th>{}</th>", esc(plan_title(p)));
+    }
+    h.push_str("</tr></thead><tbody>");
+    let accounts_with_rows: BTreeSet<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
+    for a in &accounts_with_rows {
+        let _ = write!(h, r##"<tr data-account="{0}"><td><code>{0}</code></td>"##, esc(a));
+        for p in Plan::ALL {
+            let mine: Vec<&ReadinessRow> = rows.iter().filter(|r| r.account_id == *a && r.plan == p).collect();
+            let n_ready = mine.iter().filter(|r| r.status == PlanStatus::Ready).count();
+            let n_blocked = mine.iter().filter(|r| r.status == PlanStatus::Blocked).count();
+            let applicable = mine.iter().filter(|r| r.status != PlanStatus::NotApplicable).count();
+            let worst = if n_blocked > 0 {
+                PlanStatus::Blocked
+            } else if n_ready > 0 {
+                PlanStatus::Ready
+            } else {
+                PlanStatus::NotApplicable
+            };
+            let detail = if applicable > 0 {
+                format!("{n_ready}/{applicable} regions ready")
+            } else {
+                "not applicable".to_owned()
+            };
+            let _ = write!(
+                h,
+                r##"<td class="cell-{s}" data-plan="{p}" data-status="{s}"><span class="s-{s}">{s}</span><br><span class="muted">{detail}</span></td>"##,
+                s = worst.as_str(),
+                p = p.as_str()
+            );
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table></section>");
+
+    // Blocking resources, grouped by check, with the fix.
+    let mut by_check: BTreeMap<&str, Vec<&Evaluation>> = BTreeMap::new();
+    for e in &non_compliant {
+        by_check.entry(e.check_id.as_str()).or_default().push(e);
+    }
+    let _ = write!(
+        h,
+        r##"<section id="blockers"><h2>Blocking resources <span class="muted">({} checks failing)</span></h2>"##,
+        by_check.len()
+    );
+    if by_check.is_empty() {
+        h.push_str("<p>No check is NON_COMPLIANT.</p>");
+    }
+    for (check_id, list) in &by_check {
+        let check = checks::ALL.iter().find(|c| c.id == *check_id);
+        let _ = write!(
+            h,
+            r##"<article class="check" data-check="{id}"><h3><code>{id}</code> {title} <span class="muted">· {plan} · {n} resource{s}</span></h3>"##,
+            id = esc(check_id),
+            title = esc(check.map_or("(check not in this version's catalog)", |c| c.title)),
+            plan = esc(check.map_or("?", |c| c.plan.as_str())),
+            n = list.len(),
+            s = if list.len() == 1 { "" } else { "s" }
+        );
+        if let Some(c) = check {
+            let _ = write!(
+                h,
+                r##"<div class="fix"><b>How to fix:</b> {}{}</div>"##,
+                esc(c.remediation),
+                if c.inferred {
+                    " <i>(inferred prerequisite: its threshold is configurable)</i>"
+                } else {
+                    ""
+                }
+            );
+        }
+        h.push_str("<table><thead><tr><th>Account</th><th>Region</th><th>Resource type</th><th>Resource</th><th>Why</th></tr></thead><tbody>");
+        for e in list.iter().take(MAX_RESOURCES_PER_CHECK) {
+            let _ = write!(
+                h,
+                r##"<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"##,
+                esc(&e.account_id),
+                esc(&e.aws_region),
+                esc(&e.resource_type),
+                esc(&e.resource_id),
+                esc(&e.annotation)
+            );
+        }
+        h.push_str("</tbody></table>");
+        if list.len() > MAX_RESOURCES_PER_CHECK {
+            let _ = write!(
+                h,
+                r##"<p class="muted">and {} more (query the table or the store for all).</p>"##,
+                list.len() - MAX_RESOURCES_PER_CHECK
+            );
+        }
+        h.push_str("</article>");
+    }
+    h.push_str("</section>");
+
+    // Every account × region × plan.
+    h.push_str(r##"<section id="details"><h2>Readiness details</h2><table><thead><tr><th>Account</th><th>Region</th><th>Plan</th><th>Status</th><th class="num">Blockers</th><th class="num">Unverified checks</th><th>Blocked by plan</th></tr></thead><tbody>"##);
+    for r in rows {
+        let needs: Vec<&str> = r
+            .blockers
+            .iter()
+            .filter_map(|b| match b {
+                shared::plans::Blocker::Plan { plan } => Some(plan.as_str()),
+                shared::plans::Blocker::Check { .. } => None,
+            })
+            .collect();
+        let _ = write!(
+            h,
+            r##"<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class="s-{s}">{s}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"##,
+            esc(&r.account_id),
+            esc(&r.aws_region),
+            r.plan.as_str(),
+            r.blockers.len(),
+            r.unverified,
+            esc(&needs.join(", ")),
+            s = r.status.as_str()
+        );
+    }
+    h.push_str("</tbody></table></section>");
+    h.push_str(r##"<p class="muted">Made by defender-prereqs. READY means no prerequisite is NON_COMPLIANT; unverified checks are ones the recorded data could not decide.</p></main></body></html>"##);
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_is_escaped_everywhere() {
+        let nasty = "<script>alert('x')</script>&\"";
+        let data = ReportData {
+            source: nasty.into(),
+            generated_at: Utc::now(),
+            readiness: vec![ReadinessRow {
+                account_id: nasty.into(),
+                aws_region: nasty.into(),
+                plan: Plan::Servers,
+                status: PlanStatus::Blocked,
+                blockers: vec![],
+                unverified: 0,
+            }],
+            results: vec![Evaluation {
+                account_id: nasty.into(),
+                aws_region: nasty.into(),
+                resource_type: nasty.into(),
+                resource_id: nasty.into(),
+                check_id: nasty.into(),
+                plan: Plan::Servers,
+                compliance: Compliance::NonCompliant,
+                annotation: nasty.into(),
+                capture_time: None,
+            }],
+        };
+        let html = render(&data);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"));
+    }
+
+    #[test]
+    fn charts_count_statuses_and_distinct_resources() {
+        let row = |region: &str, plan, status| ReadinessRow {
+            account_id: "111122223333".into(),
+            aws_region: region.into(),
+            plan,
+            status,
+            blockers: vec![],
+            unverified: 0,
+        };
+        let chart = readiness_chart(&[
+            row("us-east-1", Plan::Servers, PlanStatus::Ready),
+            row("eu-west-1", Plan::Servers, PlanStatus::Blocked),
+            row("eu-north-1", Plan::Servers, PlanStatus::Blocked),
+        ]);
+        assert!(chart.contains(r##"data-plan="servers" data-status="BLOCKED" data-count="2""##));
+        assert!(chart.contains(r##"data-plan="servers" data-status="READY" data-count="1""##));
+        let e = |id: &str, check: &str| Evaluation {
+            account_id: "111122223333".into(),
+            aws_region: "us-east-1".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: id.into(),
+            check_id: check.into(),
+            plan: Plan::Servers,
+            compliance: Compliance::NonCompliant,
+            annotation: String::new(),
+            capture_time: None,
+        };
+        let chart = non_compliant_chart(&[e("i-1", "a"), e("i-1", "b"), e("i-2", "a")]);
+        assert!(chart.contains(r##"data-plan="servers" data-count="2""##), "{chart}");
+    }
+}
