@@ -122,11 +122,19 @@ fn table_report_data(table: &str, endpoint_url: Option<&str>) -> Result<html::Re
         }
         let sdk = loader.load().await;
         let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-        let readiness = store.readiness_rows().await.map_err(|e| format!("table {table}: {e}"))?;
+        let readiness = store
+            .readiness_rows()
+            .await
+            .map_err(|e| format!("table {table}: {e}"))?;
         let accounts: std::collections::BTreeSet<&str> = readiness.iter().map(|r| r.account_id.as_str()).collect();
         let mut results = Vec::new();
         for a in accounts {
-            results.extend(store.account_results(a).await.map_err(|e| format!("table {table}: {e}"))?);
+            results.extend(
+                store
+                    .account_results(a)
+                    .await
+                    .map_err(|e| format!("table {table}: {e}"))?,
+            );
         }
         Ok(html::ReportData {
             source: format!("DynamoDB table {table}"),
@@ -137,7 +145,12 @@ fn table_report_data(table: &str, endpoint_url: Option<&str>) -> Result<html::Re
     })
 }
 
-fn write_report(table: Option<String>, endpoint_url: Option<String>, db: Option<PathBuf>, output: &std::path::Path) -> Result<ExitCode, String> {
+fn write_report(
+    table: Option<String>,
+    endpoint_url: Option<String>,
+    db: Option<PathBuf>,
+    output: &std::path::Path,
+) -> Result<ExitCode, String> {
     let data = match table {
         Some(t) => table_report_data(&t, endpoint_url.as_deref())?,
         None => {

@@ -236,13 +236,20 @@ impl Store {
             })
             .collect();
         out.sort_by(|a, b| {
-            (&a.account_id, &a.aws_region, &a.resource_type, &a.resource_id, &a.check_id).cmp(&(
-                &b.account_id,
-                &b.aws_region,
-                &b.resource_type,
-                &b.resource_id,
-                &b.check_id,
-            ))
+            (
+                &a.account_id,
+                &a.aws_region,
+                &a.resource_type,
+                &a.resource_id,
+                &a.check_id,
+            )
+                .cmp(&(
+                    &b.account_id,
+                    &b.aws_region,
+                    &b.resource_type,
+                    &b.resource_id,
+                    &b.check_id,
+                ))
         });
         Ok(out)
     }

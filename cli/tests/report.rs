@@ -1,0 +1,228 @@
+//! `defender-prereqs report`: the HTML report from a DynamoDB table seeded through the real store
+//! and rollup on the moto server, opened in headless Chromium; and from the local store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use integration_tests::moto;
+use shared::aws::dynamo::DynamoStore;
+use shared::aws::events::EventBridgePublisher;
+use shared::checks::{Compliance, ALL};
+use shared::graph::ResourceGraph;
+use shared::plans::{Plan, PlanStatus};
+use shared::ports::StateStore;
+use shared::settings::Settings;
+
+const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Debian's chromium (`apt-get install chromium`), or `$CHROMIUM`.
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} not found: install Debian's chromium (`apt-get install chromium`, as .ci/run does) or set CHROMIUM",
+        path.display()
+    );
+    path
+}
+
+/// Runs headless Chromium on a local file with no network use at all.
+fn browse(page: &Path, extra: &[&str]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn html_report_from_a_seeded_table_renders_in_chromium() {
+    // Seed the table as the functions would: results recorded, readiness rolled up.
+    let sdk = moto::sdk_config();
+    let table = moto::unique("report");
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    store.create_table().await.unwrap();
+    let settings = Settings::from_file(&root().join("events/demo-settings.toml")).unwrap();
+    let (items, errors) = shared::snapshot::load(&root().join("events/demo-snapshot.json"), false).unwrap();
+    assert!(errors.is_empty());
+    let graph = ResourceGraph::build(items);
+    let scan = shared::engine::scan_graph(&graph, &settings, |_| {});
+    store.record(&scan.evaluations).await.unwrap();
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    let bus = moto::unique("bus");
+    eb.create_event_bus().name(&bus).send().await.unwrap();
+    let accounts: BTreeSet<String> = scan.evaluations.iter().map(|e| e.account_id.clone()).collect();
+    assert_eq!(accounts.len(), 2);
+    shared::pipeline::roll_up(&store, &EventBridgePublisher::new(eb, &bus), &settings, &accounts)
+        .await
+        .unwrap();
+
+    // The user's command.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let out = Command::new(BIN)
+        .args([
+            "report",
+            "--table",
+            &table,
+            "--endpoint-url",
+            moto::endpoint(),
+            "--output",
+        ])
+        .arg(&page)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // What the browser made of it.
+    let dom = String::from_utf8(browse(&page, &["--dump-dom"]).stdout).unwrap();
+    assert!(dom.contains("Defender for Cloud prerequisites"));
+    assert!(dom.contains(&format!("DynamoDB table {table}")));
+    assert!(dom.contains(r#"<svg id="readiness-chart""#) && dom.contains(r#"<svg id="noncompliant-chart""#));
+    // The readiness chart shows exactly what the table holds, plan by plan.
+    let rows = store.readiness_rows().await.unwrap();
+    assert!(rows.iter().any(|r| r.status == PlanStatus::Blocked));
+    for plan in Plan::ALL {
+        for status in [PlanStatus::Ready, PlanStatus::Blocked, PlanStatus::NotApplicable] {
+            let n = rows.iter().filter(|r| r.plan == plan && r.status == status).count();
+            let bar = format!(
+                r#"data-plan="{}" data-status="{}" data-count="{n}""#,
+                plan.as_str(),
+                status.as_str()
+            );
+            assert_eq!(dom.contains(&bar), n > 0, "{bar}");
+        }
+    }
+    let blocked = rows.iter().filter(|r| r.status == PlanStatus::Blocked).count();
+    assert!(dom.contains(&format!(r#"<b id="blocked-count" class="s-BLOCKED">{blocked}</b>"#)));
+    for a in &accounts {
+        assert!(dom.contains(&format!(r#"<tr data-account="{a}">"#)), "{a}");
+    }
+    // Every blocking resource is listed under its check, with the check's title and fix.
+    let mut checked = 0;
+    for a in &accounts {
+        for e in store.account_results(a).await.unwrap() {
+            if e.compliance != Compliance::NonCompliant {
+                continue;
+            }
+            let check = ALL.iter().find(|c| c.id == e.check_id).unwrap();
+            assert!(
+                dom.contains(&format!(r#"data-check="{}""#, e.check_id)),
+                "{}",
+                e.check_id
+            );
+            // Text as the browser serialises it.
+            let title = check
+                .title
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            assert!(dom.contains(&title), "{title}");
+            assert!(
+                dom.contains(&format!("<code>{}</code>", e.resource_id)),
+                "{}",
+                e.resource_id
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} blocking results seeded");
+    assert!(dom.contains("How to fix:"));
+
+    // A screenshot, kept for the CI log (target/report-screenshot.png).
+    let shot = root().join("target/report-screenshot.png");
+    let _ = std::fs::remove_file(&shot);
+    browse(&page, &[&format!("--screenshot={}", shot.display())]);
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(png_size(&png), (1280, 2400));
+    assert!(
+        png.len() > 50_000,
+        "a blank page compresses to far less: {} bytes",
+        png.len()
+    );
+    eprintln!("screenshot: {}", shot.display());
+}
+
+#[test]
+fn html_report_from_the_local_store_and_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let page = dir.path().join("r.html");
+    let missing = Command::new(BIN)
+        .args(["report", "--db"])
+        .arg(&db)
+        .arg("-o")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("no state recorded") && err.contains("scan"), "{err}");
+    assert!(!page.exists());
+    let scan = Command::new(BIN)
+        .arg("scan")
+        .arg(root().join("events/demo-snapshot.json"))
+        .arg("--settings")
+        .arg(root().join("events/demo-settings.toml"))
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(scan.status.success());
+    let ok = Command::new(BIN)
+        .args(["report", "--db"])
+        .arg(&db)
+        .arg("-o")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains(r#"<tr data-account="111122223333">"#));
+    assert!(html.contains(r#"<tr data-account="444455556666">"#));
+    assert!(html.contains(r#"data-check="servers.instance-profile""#));
+    assert!(!html.contains("<script"), "the report runs no script");
+    assert!(
+        !html.contains(" src=") && !html.contains("href=\"http"),
+        "the report fetches nothing"
+    );
+}
