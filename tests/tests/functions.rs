@@ -732,4 +732,9 @@ async fn rollup_names_the_failed_records_and_a_retry_announces_what_was_left() {
         .cloned()
         .collect::<Vec<_>>()});
     assert!(deliver(&only_history).await.unwrap().batch_item_failures.is_empty());
+    // The sample event in events/: one result change (rolled up) and its history row (ignored).
+    let sample = event_json("readiness-rollup/stream-batch.json");
+    let ev: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(sample.clone()).unwrap();
+    assert_eq!(readiness_rollup::accounts_of(&ev).unwrap().len(), 1);
+    assert!(deliver(&sample).await.unwrap().batch_item_failures.is_empty());
 }
