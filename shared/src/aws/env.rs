@@ -21,7 +21,8 @@ pub struct FunctionEnv {
     pub history_days: i64,
 }
 
-/// Variables that set one settings list each (comma separated), over `SETTINGS_JSON`.
+/// Variables that set one settings list each (comma separated), over `SETTINGS_JSON`. Besides
+/// these, `ROLE_NAMES` (a JSON object) sets keys of `roles`.
 pub const SETTINGS_VARS: [(&str, &str); 4] = [
     ("PLANS", "/plans"),
     ("CONNECTOR_REGIONS", "/connector_regions"),
@@ -73,6 +74,13 @@ impl FunctionEnv {
             if let Some(v) = var(name)? {
                 let list: Vec<&str> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
                 set_pointer(&mut doc, pointer, serde_json::json!(list));
+            }
+        }
+        if let Some(v) = var("ROLE_NAMES")? {
+            let roles: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&v).map_err(|e| format!("ROLE_NAMES: must be a JSON object: {e}"))?;
+            for (k, v) in roles {
+                set_pointer(&mut doc, &format!("/roles/{k}"), v);
             }
         }
         let settings = Settings::parse(&doc.to_string(), false, "SETTINGS_JSON").map_err(|e| e.to_string())?;
@@ -212,6 +220,27 @@ mod tests {
         assert_eq!(e.settings.oidc.provider_url, "x.example/oidc");
         // Blank leaves SETTINGS_JSON's value.
         assert_eq!(e.settings.connector_stack_names, ["a"]);
+        let e = env(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("SETTINGS_JSON", r#"{"roles":{"servers_jit":"Jit"}}"#),
+            ("ROLE_NAMES", r#"{"cspm_monitor":"MyMonitor"}"#),
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                e.settings.roles.cspm_monitor.as_str(),
+                e.settings.roles.servers_jit.as_str()
+            ),
+            ("MyMonitor", "Jit")
+        );
+        let bad = env(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("ROLE_NAMES", r#"{"cspm_monitr":"x"}"#),
+        ])
+        .unwrap_err();
+        assert!(bad.contains("cspm_monitr"), "{bad}");
         let bad = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("PLANS", "cspm,sevrers")]).unwrap_err();
         assert!(bad.contains("sevrers"), "{bad}");
         let bad = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("SETTINGS_JSON", "[1]")]).unwrap_err();
