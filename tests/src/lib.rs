@@ -5,6 +5,7 @@
 pub mod config_world;
 pub mod lambda;
 pub mod moto;
+pub mod proxy;
 pub mod runtime_api;
 pub mod stream;
 pub mod stub;

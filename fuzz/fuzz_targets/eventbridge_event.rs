@@ -1,0 +1,17 @@
+//! An EventBridge event (Config change, CloudTrail call, EC2 state change) through the whole
+//! re-evaluation use case, dependants included.
+#![no_main]
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use defender_prereqs_fuzz::{block_on, ports, MemStore};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use shared::usecase;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(e) = serde_json::from_slice::<EventBridgeEvent<Value>>(data) else {
+        return;
+    };
+    let store = MemStore::default();
+    let _ = block_on(usecase::reevaluate(&ports(&store), &e.detail_type, &e.detail));
+});

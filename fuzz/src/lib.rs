@@ -1,0 +1,106 @@
+//! What the fuzz targets share: the use cases driven with in-memory ports, so an input goes
+//! through the same code a function runs, minus the network.
+
+use std::sync::{Mutex, OnceLock};
+
+use shared::engine::Evaluation;
+use shared::live::MemoryReader;
+use shared::model::ConfigurationItem;
+use shared::plans::PlanReadiness;
+use shared::ports::{EvaluationReporter, EventPublisher, OutboundEvent, PendingTransition, PortError, StateStore};
+use shared::rule::ConfigEvaluation;
+use shared::settings::Settings;
+use shared::state::PlanTransition;
+use shared::usecase::Ports;
+
+/// Accepts everything, keeps the last results (for the rollup's input).
+#[derive(Default)]
+pub struct MemStore(Mutex<Vec<Evaluation>>);
+
+impl StateStore for MemStore {
+    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = evaluations.to_vec();
+        Ok(Vec::new())
+    }
+    async fn mark_published(&self, _: &[PendingTransition]) -> Result<(), PortError> {
+        Ok(())
+    }
+    async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|e| e.account_id == account)
+            .cloned()
+            .collect())
+    }
+    async fn record_plans(&self, _: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
+        Ok(plans
+            .iter()
+            .map(|p| PlanTransition {
+                account_id: p.account_id.clone(),
+                aws_region: p.aws_region.clone(),
+                plan: p.plan,
+                previous: None,
+                current: p.status,
+            })
+            .collect())
+    }
+    async fn mark_plans_announced(&self, _: &[PlanTransition]) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+/// Accepts every event and every evaluation.
+pub struct Sink;
+
+impl EventPublisher for Sink {
+    async fn publish(&self, _: &[OutboundEvent]) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+impl EvaluationReporter for Sink {
+    async fn put(&self, _: &str, _: bool, e: &[ConfigEvaluation]) -> Result<Vec<ConfigEvaluation>, PortError> {
+        assert!(e.len() <= shared::rule::PUT_EVALUATIONS_MAX, "PutEvaluations takes at most 100");
+        Ok(Vec::new())
+    }
+}
+
+/// The demo snapshot's items: what the reader knows, so lookups find something.
+pub fn demo_items() -> &'static [ConfigurationItem] {
+    static ITEMS: OnceLock<Vec<ConfigurationItem>> = OnceLock::new();
+    ITEMS.get_or_init(|| {
+        let text = include_str!("../../events/demo-snapshot.json");
+        let raw = shared::snapshot::split(text, "demo").expect("demo snapshot");
+        shared::snapshot::parse_items(&raw, true, |_| {}).expect("demo items").0
+    })
+}
+
+/// Ports over the demo items, default settings and `store`.
+pub fn ports(store: &MemStore) -> Ports<'_, MemoryReader, MemStore, Sink> {
+    static READER: OnceLock<MemoryReader> = OnceLock::new();
+    static SETTINGS: OnceLock<Settings> = OnceLock::new();
+    static TYPES: OnceLock<Vec<String>> = OnceLock::new();
+    Ports {
+        reader: READER.get_or_init(|| MemoryReader::new(demo_items().to_vec())),
+        store,
+        publisher: &Sink,
+        settings: SETTINGS.get_or_init(Settings::default),
+        recorded_types: TYPES.get_or_init(|| {
+            shared::model::resources::KNOWN_TYPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        }),
+    }
+}
+
+/// Runs a future to completion on a current-thread runtime.
+pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
