@@ -60,14 +60,15 @@ fn items_after_detach() -> Vec<Value> {
 }
 
 type PlanFn = Arc<dyn Fn(&Seen<'_>) -> Fault + Send + Sync>;
+/// PutEvents: (call number, entries) → None (accept all) or the status and body to answer.
+type BusPlan = Arc<dyn Fn(usize, usize) -> Option<(u16, String)> + Send + Sync>;
 
 /// Faults for one scenario (every plan defaults to forwarding everything).
 #[derive(Clone)]
 struct Faults {
     dynamodb: PlanFn,
     config: PlanFn,
-    /// PutEvents: (call number) → None (accept all), Some(status, body).
-    bus: Arc<dyn Fn(usize, usize) -> Option<(u16, String)> + Send + Sync>,
+    bus: BusPlan,
     /// Kill the invocation if it has not finished after this long.
     kill_after: Option<Duration>,
 }
