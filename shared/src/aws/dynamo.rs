@@ -254,21 +254,14 @@ impl DynamoStore {
         Ok(out)
     }
 
-    /// Records one resource's results; retried by the caller when a concurrent writer won.
-    async fn record_resource(
-        &self,
-        pk: &str,
-        evals: &[Evaluation],
-        now: DateTime<Utc>,
-    ) -> Result<Result<Vec<PendingTransition>, ()>, PortError> {
+    /// Records one resource's results. `false`: a concurrent writer changed the rows read (the
+    /// caller re-reads and tries again).
+    async fn record_resource(&self, pk: &str, evals: &[Evaluation], now: DateTime<Utc>) -> Result<bool, PortError> {
         let previous = self.resource_state(pk).await?;
         let d = state::diff(&previous, evals, &BTreeSet::new(), None);
         if d.upserts.is_empty() {
-            return Ok(Ok(Vec::new()));
+            return Ok(true);
         }
-        // History is keyed by when the change was recorded: a dependency's change (a role)
-        // flips an instance's result while the instance's own capture time stays the same.
-        let at_of = |_: &Transition| now;
         let mut actions = Vec::new();
         for (k, r) in &d.upserts {
             // Optimistic: the row is still what was read (or still absent).
@@ -285,11 +278,12 @@ impl DynamoStore {
             };
             actions.push(TransactWriteItem::builder().put(put.build().map_err(invalid)?).build());
         }
+        // History is keyed by when the change was recorded: a dependency's change (a role)
+        // flips an instance's result while the instance's own capture time stays the same.
         for t in &d.transitions {
-            let at = at_of(t);
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(self.history_item(pk, t, at)))
+                .set_item(Some(self.history_item(pk, t, now)))
                 .condition_expression("attribute_not_exists(SK)")
                 .build()
                 .map_err(invalid)?;
@@ -308,19 +302,12 @@ impl DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|se| se.is_transaction_canceled_exception())
                 {
-                    return Ok(Err(()));
+                    return Ok(false);
                 }
                 return Err(port_error("dynamodb:TransactWriteItems", e));
             }
         }
-        Ok(Ok(d
-            .transitions
-            .iter()
-            .map(|t| PendingTransition {
-                transition: t.clone(),
-                at: at_of(t),
-            })
-            .collect()))
+        Ok(true)
     }
 }
 
@@ -333,13 +320,13 @@ impl DynamoStore {
         evals: &[Evaluation],
         first: DateTime<Utc>,
     ) -> Result<Vec<PendingTransition>, PortError> {
-        // What an earlier invocation recorded but did not get to publish.
-        let mut transitions = self.pending(pk).await?;
         let mut now = first;
         for attempt in 1..=8u32 {
-            if let Ok(t) = self.record_resource(pk, evals, now).await? {
-                transitions.extend(t);
-                return Ok(transitions);
+            if self.record_resource(pk, evals, now).await? {
+                // Everything not yet published, read after writing: this write's transitions,
+                // any an earlier invocation left, and those of an attempt whose reply was lost
+                // (it was applied, the retry then found the rows changed and wrote nothing).
+                return self.pending(pk).await;
             }
             // A concurrent writer won: back off with jitter so writers do not retry in lockstep,
             // and take a new time so this attempt's history rows cannot collide with theirs.
@@ -440,26 +427,38 @@ impl StateStore for DynamoStore {
     }
 
     async fn mark_published(&self, transitions: &[PendingTransition]) -> Result<(), PortError> {
-        for p in transitions {
-            let k = &p.transition.key;
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key(
-                    "PK",
-                    s(resource_pk(
-                        &k.account_id,
-                        &k.aws_region,
-                        &k.resource_type,
-                        &k.resource_id,
-                    )),
-                )
-                .key("SK", s(format!("HIST#{}#{}", iso(p.at), k.check_id)))
-                .update_expression("REMOVE pending")
-                .condition_expression("attribute_exists(SK)")
-                .send()
-                .await
+        // Independent single-item updates: up to 8 at once.
+        const CONCURRENCY: usize = 8;
+        for chunk in transitions.chunks(CONCURRENCY) {
+            let mut running = tokio::task::JoinSet::new();
+            for p in chunk {
+                let k = &p.transition.key;
+                let update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(
+                        "PK",
+                        s(resource_pk(
+                            &k.account_id,
+                            &k.aws_region,
+                            &k.resource_type,
+                            &k.resource_id,
+                        )),
+                    )
+                    .key("SK", s(format!("HIST#{}#{}", iso(p.at), k.check_id)))
+                    .update_expression("REMOVE pending")
+                    .condition_expression("attribute_exists(SK)");
+                running.spawn(async move { update.send().await.map(|_| ()) });
+            }
+            while let Some(done) = running.join_next().await {
+                done.map_err(|e| PortError {
+                    operation: "dynamodb:UpdateItem",
+                    message: format!("update task failed: {e}"),
+                    retryable: true,
+                })?
                 .map_err(|e| port_error("dynamodb:UpdateItem", e))?;
+            }
         }
         Ok(())
     }
