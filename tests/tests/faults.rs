@@ -280,7 +280,13 @@ async fn run(faults: Faults) -> (Outcome, usize) {
     )
 }
 
-async fn clean() -> Outcome {
+/// The clean run, computed once for all the scenarios.
+async fn clean() -> &'static Outcome {
+    static CLEAN: tokio::sync::OnceCell<Outcome> = tokio::sync::OnceCell::const_new();
+    CLEAN.get_or_init(clean_run).await
+}
+
+async fn clean_run() -> Outcome {
     let (o, failures) = run(Faults::default()).await;
     assert_eq!(failures, 0);
     assert!(
@@ -341,7 +347,7 @@ async fn dynamodb_throttling_5xx_and_lost_replies_leave_the_clean_state() {
         ..Faults::default()
     };
     let (faulty, failures) = run(faults).await;
-    assert_same(&faulty, &clean);
+    assert_same(&faulty, clean);
     eprintln!("{failures} invocations failed and were retried");
 }
 
@@ -369,7 +375,7 @@ async fn put_events_partial_failures_and_errors_lose_nothing() {
     };
     let (faulty, failures) = run(faults).await;
     assert!(failures > 0, "no fault was hit");
-    assert_same(&faulty, &clean);
+    assert_same(&faulty, clean);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -388,7 +394,7 @@ async fn config_api_errors_leave_the_clean_state() {
         ..Faults::default()
     };
     let (faulty, failures) = run(faults).await;
-    assert_same(&faulty, &clean);
+    assert_same(&faulty, clean);
     eprintln!("{failures} invocations failed and were retried");
 }
 
@@ -412,5 +418,5 @@ async fn a_function_killed_mid_batch_and_retried_leaves_the_clean_state() {
     };
     let (faulty, failures) = run(faults).await;
     assert!(failures >= 3, "expected three kills, saw {failures}");
-    assert_same(&faulty, &clean);
+    assert_same(&faulty, clean);
 }
