@@ -196,12 +196,8 @@ impl Store {
             for row in rows {
                 let (region, plan, status) = row.map_err(self.sql())?;
                 let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
-                let status = match status.as_str() {
-                    "READY" => PlanStatus::Ready,
-                    "BLOCKED" => PlanStatus::Blocked,
-                    "NOT_APPLICABLE" => PlanStatus::NotApplicable,
-                    other => return Err(self.corrupt(format!("unknown plan status `{other}`"))),
-                };
+                let status = PlanStatus::parse(&status)
+                    .ok_or_else(|| self.corrupt(format!("unknown plan status `{status}`")))?;
                 out.insert((account.clone(), region, plan), status);
             }
         }

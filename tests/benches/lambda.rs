@@ -54,17 +54,6 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--test");
@@ -155,7 +144,7 @@ async fn main() {
         warm.sort();
         let rss = child
             .id()
-            .and_then(peak_rss_kb)
+            .and_then(lambda::peak_rss_kb)
             .map_or("n/a".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
         child.kill().await.unwrap();
         println!(

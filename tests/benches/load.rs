@@ -29,17 +29,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
 }
 
-fn peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -133,7 +122,10 @@ async fn main() {
         latencies.push(o.answered - o.sent);
     }
     let elapsed = started.elapsed();
-    let rss_kb = child.id().and_then(peak_rss_kb).expect("peak RSS of the instance");
+    let rss_kb = child
+        .id()
+        .and_then(lambda::peak_rss_kb)
+        .expect("peak RSS of the instance");
     child.kill().await.unwrap();
 
     // Zero lost: every invocation's evaluation reached PutEvaluations, with its own token.

@@ -43,3 +43,15 @@ pub fn command(bin: &Path, t: &Target<'_>) -> Command {
         .kill_on_drop(true);
     c
 }
+
+/// Peak resident set size of a running process (`VmHWM`), in KiB.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

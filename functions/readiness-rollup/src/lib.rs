@@ -6,7 +6,7 @@
 //! stream record of that account as failed (`ReportBatchItemFailures`), so Lambda retries from
 //! there; nothing before it is redone needlessly, nothing after it is skipped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -73,7 +73,6 @@ where
     })?;
     let mut failures = Vec::new();
     let mut published = 0;
-    let mut failed_accounts: BTreeMap<String, String> = BTreeMap::new();
     for (account, first_seq) in &accounts {
         let one = BTreeSet::from([account.clone()]);
         match usecase::rollup(store, publisher, settings, &one).await {
@@ -85,7 +84,6 @@ where
             }
             Err(err) => {
                 tracing::error!(account = %account, error_type = err.kind(), error = %err, "rollup failed");
-                failed_accounts.insert(account.clone(), err.to_string());
                 let mut f = DynamoDbBatchItemFailure::default();
                 f.item_identifier = Some(first_seq.clone());
                 failures.push(f);
@@ -95,7 +93,7 @@ where
     tracing::info!(
         records = event.payload.records.len(),
         accounts = accounts.len(),
-        failed = failed_accounts.len(),
+        failed = failures.len(),
         plan_transitions = published,
         "rolled up"
     );
@@ -105,7 +103,7 @@ where
             "readiness-rollup",
             &[
                 ("Accounts", accounts.len()),
-                ("FailedAccounts", failed_accounts.len()),
+                ("FailedAccounts", failures.len()),
                 ("PlanTransitions", published),
             ],
             shared::metrics::now_ms(),
