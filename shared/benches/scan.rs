@@ -1,7 +1,8 @@
 //! Scan throughput: configuration items per second on a synthetic 100,000-item snapshot,
 //! including JSON parsing, graph building, every check and the plan rollup (one thread).
 //!
-//! `cargo bench -p shared --bench scan`; set `SCAN_BENCH_ITEMS` for another size.
+//! `cargo bench -p shared --bench scan`; set `SCAN_BENCH_ITEMS` for another size, `SCAN_BENCH_WRITE`
+//! to a path to also write the snapshot there (the Python baseline scans the same file).
 
 #![allow(clippy::expect_used)]
 
@@ -119,6 +120,10 @@ fn bench(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let text = synthetic_snapshot(n);
+    // The same snapshot for the Python baseline (bench/run).
+    if let Some(path) = std::env::var_os("SCAN_BENCH_WRITE") {
+        std::fs::write(&path, &text).expect("write SCAN_BENCH_WRITE");
+    }
     let settings = Settings::default();
     eprintln!(
         "synthetic snapshot: {n} items, {:.1} MB, {} evaluations",

@@ -20,6 +20,9 @@ use crate::plans::Plan;
 
 /// Longest annotation AWS Config accepts.
 pub const CONFIG_ANNOTATION_MAX: usize = 256;
+/// Longest `invokingEvent` accepted: 1 MiB. AWS Config sends a configuration item above 256 KB
+/// as an oversized notification (a summary), so a real event is far below this.
+pub const MAX_INVOKING_EVENT_BYTES: usize = 1 << 20;
 /// Most evaluations one PutEvaluations call takes.
 pub const PUT_EVALUATIONS_MAX: usize = 100;
 
@@ -113,8 +116,12 @@ impl InvokingEvent {
                 let s = v
                     .get("configurationItemSummary")
                     .ok_or_else(|| bad(WHAT, "missing `configurationItemSummary`"))?;
-                let summary: ItemSummary = serde_json::from_value(s.clone())
-                    .map_err(|e| bad(WHAT, format!("`configurationItemSummary`: {e}")))?;
+                let summary: ItemSummary = serde_json::from_value(s.clone()).map_err(|e| {
+                    bad(
+                        WHAT,
+                        format!("`configurationItemSummary`: {}", crate::error::redacted(&e)),
+                    )
+                })?;
                 Ok(Self::Oversized {
                     summary,
                     notification_time,
@@ -137,9 +144,21 @@ impl InvokingEvent {
         }
     }
 
-    /// Parses the `invokingEvent` string of a Config rule event.
+    /// Parses the `invokingEvent` string of a Config rule event (at most
+    /// [`MAX_INVOKING_EVENT_BYTES`]).
     pub fn parse_str(s: &str) -> Result<Self> {
-        let v: Value = serde_json::from_str(s).map_err(|e| bad("invokingEvent", format!("invalid JSON: {e}")))?;
+        if s.len() > MAX_INVOKING_EVENT_BYTES {
+            return Err(bad(
+                "invokingEvent",
+                format!(
+                    "{} bytes, more than {MAX_INVOKING_EVENT_BYTES} (AWS Config sends larger items as \
+                     OversizedConfigurationItemChangeNotification)",
+                    s.len()
+                ),
+            ));
+        }
+        let v: Value = serde_json::from_str(s)
+            .map_err(|e| bad("invokingEvent", format!("invalid JSON: {}", crate::error::redacted(&e))))?;
         Self::parse(&v)
     }
 }
@@ -184,7 +203,8 @@ impl Scope {
         let Some(text) = rule_parameters.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(Self::default());
         };
-        let v: Value = serde_json::from_str(text).map_err(|e| bad(what, format!("invalid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| bad(what, format!("invalid JSON: {}", crate::error::redacted(&e))))?;
         let obj = v.as_object().ok_or_else(|| bad(what, "must be a JSON object"))?;
         if let Some(k) = obj.keys().find(|k| !["plans", "checks"].contains(&k.as_str())) {
             return Err(bad(
@@ -319,6 +339,22 @@ mod tests {
             annotation: ann.into(),
             capture_time: None,
         }
+    }
+
+    #[test]
+    fn an_invoking_event_over_the_limit_is_refused_by_size_and_values_never_quoted() {
+        let big = format!(
+            r#"{{"messageType":"ScheduledNotification","pad":"{}"}}"#,
+            "x".repeat(MAX_INVOKING_EVENT_BYTES)
+        );
+        let e = InvokingEvent::parse_str(&big).unwrap_err().to_string();
+        assert!(e.contains("more than 1048576"), "{e}");
+        assert!(!e.contains("xxxx"), "{e}");
+        // A configuration value of the wrong type is named by its path, not quoted.
+        let item = r#"{"messageType":"ConfigurationItemChangeNotification","configurationItem":{"resourceType":"AWS::EC2::Instance","resourceId":"i-1","awsAccountId":"1","awsRegion":"us-east-1","configuration":{"iamInstanceProfile":"TopSecretValue"}}}"#;
+        let e = InvokingEvent::parse_str(item).unwrap_err().to_string();
+        assert!(e.contains("configuration.iamInstanceProfile"), "{e}");
+        assert!(!e.contains("TopSecretValue"), "{e}");
     }
 
     #[test]

@@ -11,18 +11,44 @@ use serde_json::value::RawValue;
 use crate::error::{Error, Result};
 use crate::model::ConfigurationItem;
 
-/// Reads a file, inflating it if it is gzip (by content, whatever its name).
+/// Largest snapshot read, after inflating: 4 GiB. Far above the 112 MB of a 100,000-item
+/// snapshot; it stops a gzip bomb or `/dev/zero` before it takes the machine's memory.
+pub const MAX_SNAPSHOT_BYTES: u64 = 4 << 30;
+
+/// Reads a file, inflating it if it is gzip (by content, whatever its name), refusing more than
+/// [`MAX_SNAPSHOT_BYTES`].
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    read_bytes_limited(path, MAX_SNAPSHOT_BYTES)
+}
+
+/// [`read_bytes`] with another limit (bytes, after inflating).
+pub fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let io = |source| Error::Io {
         path: path.display().to_string(),
         source,
     };
-    let raw = std::fs::read(path).map_err(io)?;
+    let too_big = || Error::Input {
+        source_name: path.display().to_string(),
+        message: format!("larger than {limit} bytes (after inflating): split the snapshot by account or region"),
+    };
+    let mut raw = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limit + 1)
+        .read_to_end(&mut raw)
+        .map_err(io)?;
+    if raw.len() as u64 > limit {
+        return Err(too_big());
+    }
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 8);
+        let mut out = Vec::with_capacity(raw.len().saturating_mul(8).min(limit as usize));
         flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(io)?;
+        if out.len() as u64 > limit {
+            return Err(too_big());
+        }
         Ok(out)
     } else {
         Ok(raw)
@@ -57,21 +83,24 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
     };
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {e}")))?;
+            let items: Vec<&RawValue> =
+                serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {}", crate::error::redacted(&e))))?;
             Ok(RawSnapshot {
                 snapshot_id: None,
                 items,
             })
         }
         Some(b'{') => {
-            let file: SnapshotFile<'_> = serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {e}")))?;
+            let file: SnapshotFile<'_> =
+                serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {}", crate::error::redacted(&e))))?;
             match (file.configuration_items, file.resource_type) {
                 (Some(items), _) => Ok(RawSnapshot {
                     snapshot_id: file.config_snapshot_id,
                     items,
                 }),
                 (None, Some(_)) => {
-                    let one: &RawValue = serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {e}")))?;
+                    let one: &RawValue = serde_json::from_str(text)
+                        .map_err(|e| err(format!("invalid JSON: {}", crate::error::redacted(&e))))?;
                     Ok(RawSnapshot {
                         snapshot_id: None,
                         items: vec![one],
@@ -125,6 +154,26 @@ mod tests {
     use super::*;
 
     const ITEM: &str = r#"{"awsAccountId":"1","awsRegion":"us-east-1","resourceType":"AWS::S3::Bucket","resourceId":"b","configuration":{}}"#;
+
+    #[test]
+    fn refuses_more_than_the_limit_plain_or_inflated() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("s.json");
+        std::fs::write(&plain, format!("[{ITEM}]")).unwrap();
+        assert!(read_bytes_limited(&plain, 1000).is_ok());
+        let e = read_bytes_limited(&plain, 50).unwrap_err().to_string();
+        assert!(e.contains("larger than 50 bytes"), "{e}");
+        // A small gzip that inflates past the limit (a bomb) is refused without inflating it all.
+        let bomb = dir.path().join("s.json.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b' '; 1 << 20]).unwrap();
+        std::fs::write(&bomb, gz.finish().unwrap()).unwrap();
+        assert!(std::fs::metadata(&bomb).unwrap().len() < 10_000);
+        let e = read_bytes_limited(&bomb, 64 * 1024).unwrap_err().to_string();
+        assert!(e.contains("larger than 65536 bytes (after inflating)"), "{e}");
+        assert_eq!(read_bytes_limited(&bomb, 2 << 20).unwrap().len(), 1 << 20);
+    }
 
     #[test]
     fn accepts_snapshot_array_and_single_item() {

@@ -34,15 +34,51 @@ struct Env {
     settings: String,
 }
 
-fn spawn(bin: &Path, api: &RuntimeApi, env: &Env) -> Child {
-    let target = Target {
-        runtime_api: &api.address,
-        config_url: &env.config_url,
-        table: &env.table,
-        bus: &env.bus,
-        settings_json: &env.settings,
-    };
-    lambda::command(bin, &target).spawn().unwrap()
+/// What runs: a Rust `bootstrap`, or the Python baseline under the Runtime Interface Client.
+enum Subject {
+    Rust(PathBuf),
+    Python { python: PathBuf, dir: PathBuf },
+}
+
+impl Subject {
+    fn spawn(&self, api: &RuntimeApi, env: &Env) -> Child {
+        let target = Target {
+            runtime_api: &api.address,
+            config_url: &env.config_url,
+            table: &env.table,
+            bus: &env.bus,
+            settings_json: &env.settings,
+        };
+        match self {
+            Self::Rust(bin) => lambda::command(bin, &target).spawn().unwrap(),
+            Self::Python { python, dir } => lambda::python_command(python, dir, "rule.lambda_handler", &target)
+                .spawn()
+                .unwrap(),
+        }
+    }
+
+    /// The deployment artifact's size: the binary, or the zipped package (see bench/run).
+    fn size(&self) -> String {
+        match self {
+            Self::Rust(bin) => format!("{:.1} MB", std::fs::metadata(bin).unwrap().len() as f64 / 1e6),
+            Self::Python { .. } => std::env::var("PYTHON_PACKAGE_BYTES")
+                .ok()
+                .and_then(|b| b.parse::<f64>().ok())
+                .map_or("n/a".to_owned(), |b| format!("{:.2} MB zip", b / 1e6)),
+        }
+    }
+}
+
+/// An event with other rule parameters and a result token of its own.
+fn with_parameters(event: &str, parameters: Option<&str>, token: &str) -> String {
+    let mut v: Value = serde_json::from_str(event).unwrap();
+    if let Some(p) = parameters {
+        v["ruleParameters"] = Value::String(p.to_owned());
+    }
+    if v.get("resultToken").is_some() {
+        v["resultToken"] = Value::String(token.to_owned());
+    }
+    v.to_string()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -93,44 +129,87 @@ async fn main() {
         settings: serde_json::to_string(&settings).unwrap(),
     };
 
-    println!("| function | binary | cold start (median of {cold_runs}) | warm p50 | warm p99 | events | peak RSS |");
-    println!("|---|---|---|---|---|---|---|");
-    for (name, event) in [
-        ("config-rule", "config-rule/change-ec2-instance.json"),
-        (
-            "event-reevaluator",
-            "event-reevaluator/cloudtrail-detach-role-policy.json",
-        ),
-    ] {
+    // The side-by-side pair: the same EC2 change, Defender for Servers' checks only, reported
+    // to (the stand-in of) AWS Config; the Python baseline needs `PYTHON_BASELINE` (a python
+    // with bench/python/requirements.txt installed, as bench/run makes).
+    const SERVERS: &str = r#"{"plans":"servers"}"#;
+    const RDK: &str = r#"{"AssumeRoleMode":"False"}"#;
+    let rust = |name: &str| {
         let bin = root().join("target/lambda").join(name).join("bootstrap");
         assert!(
             bin.exists(),
             "{} missing: run `cargo lambda build --release` first",
             bin.display()
         );
-        let size = std::fs::metadata(&bin).unwrap().len();
+        Subject::Rust(bin)
+    };
+    let mut subjects = vec![
+        (
+            "config-rule (Rust; servers checks, with state + events)",
+            rust("config-rule"),
+            "config-rule/change-ec2-instance.json",
+            Some(SERVERS),
+        ),
+        (
+            "event-reevaluator (Rust; DetachRolePolicy, fans out)",
+            rust("event-reevaluator"),
+            "event-reevaluator/cloudtrail-detach-role-policy.json",
+            None,
+        ),
+    ];
+    if let Some(python) = std::env::var_os("PYTHON_BASELINE") {
+        subjects.insert(
+            1,
+            (
+                "rdklib rule (Python; servers checks, no state)",
+                Subject::Python {
+                    python: PathBuf::from(python),
+                    dir: root().join("bench/python"),
+                },
+                "config-rule/change-ec2-instance.json",
+                Some(RDK),
+            ),
+        );
+    }
+
+    println!(
+        "| function | artifact | cold start (median of {cold_runs}) | first event | warm p50 | warm p99 | events | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, subject, event, parameters) in subjects {
+        let body = std::fs::read_to_string(root().join("events").join(event)).unwrap();
         let mut cold = Vec::new();
-        for _ in 0..cold_runs {
+        let mut first = Vec::new();
+        for run in 0..cold_runs {
             let api = RuntimeApi::start().await;
             let start = Instant::now();
-            let mut child = spawn(&bin, &api, &env);
+            let mut child = subject.spawn(&api, &env);
             while api.first_next().is_none() {
                 assert!(
-                    start.elapsed() < Duration::from_secs(20),
+                    start.elapsed() < Duration::from_secs(30),
                     "{name} never asked for an event"
                 );
                 tokio::time::sleep(Duration::from_micros(200)).await;
             }
             cold.push(api.first_next().unwrap() - start);
+            // The first event of a fresh instance (clients built lazily, imports, connections).
+            api.send(with_parameters(&body, parameters, &format!("cold-{run}")));
+            let o = tokio::time::timeout(Duration::from_secs(30), api.outcome())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(o.ok, "{name} failed: {}", o.body);
+            first.push(o.answered - o.sent);
             child.kill().await.unwrap();
         }
         cold.sort();
+        first.sort();
         let api = RuntimeApi::start().await;
-        let mut child = spawn(&bin, &api, &env);
-        let body = std::fs::read_to_string(root().join("events").join(event)).unwrap();
+        let mut child = subject.spawn(&api, &env);
         let mut warm = Vec::new();
+        let reported_before = config.put_evaluations().len();
         for i in 0..=warm_events {
-            api.send(body.clone());
+            api.send(with_parameters(&body, parameters, &format!("warm-{i}")));
             let o = tokio::time::timeout(Duration::from_secs(30), api.outcome())
                 .await
                 .unwrap()
@@ -141,6 +220,16 @@ async fn main() {
                 warm.push(o.answered - o.sent);
             }
         }
+        if parameters.is_some() {
+            // Both rules really reported: one PutEvaluations per event (rdklib answers errors as
+            // successful responses, so this is the check that it worked).
+            let reported = config.put_evaluations().len() - reported_before;
+            assert!(
+                reported > warm_events,
+                "{name}: only {reported} PutEvaluations for {} events",
+                warm_events + 1
+            );
+        }
         warm.sort();
         let rss = child
             .id()
@@ -148,9 +237,10 @@ async fn main() {
             .map_or("n/a".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
         child.kill().await.unwrap();
         println!(
-            "| {name} | {:.1} MB | {} | {} | {} | {} | {rss} |",
-            size as f64 / 1e6,
+            "| {name} | {} | {} | {} | {} | {} | {} | {rss} |",
+            subject.size(),
             ms(percentile(&cold, 0.5)),
+            ms(percentile(&first, 0.5)),
             ms(percentile(&warm, 0.5)),
             ms(percentile(&warm, 0.99)),
             warm.len()

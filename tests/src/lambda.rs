@@ -23,11 +23,31 @@ pub struct Target<'a> {
 /// moto, output discarded and killed on drop.
 pub fn command(bin: &Path, t: &Target<'_>) -> Command {
     let mut c = Command::new(bin);
-    c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api)
+    lambda_env(&mut c, t);
+    c
+}
+
+/// A command running a Python handler (`module.function` in `dir`) as Lambda's Python runtime
+/// does, through the Runtime Interface Client (`python -m awslambdaric`), with the same
+/// environment as [`command`].
+pub fn python_command(python: &Path, dir: &Path, handler: &str, t: &Target<'_>) -> Command {
+    let mut c = Command::new(python);
+    c.args(["-m", "awslambdaric", handler])
+        .current_dir(dir)
+        .env("LAMBDA_TASK_ROOT", dir)
+        .env("PYTHONPATH", dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    lambda_env(&mut c, t);
+    c
+}
+
+fn lambda_env(c: &mut Command, t: &Target<'_>) {
+    c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api.trim_start_matches("http://"))
         .env("AWS_LAMBDA_FUNCTION_NAME", "_")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -41,7 +61,6 @@ pub fn command(bin: &Path, t: &Target<'_>) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    c
 }
 
 /// Peak resident set size of a running process (`VmHWM`), in KiB.

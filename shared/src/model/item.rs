@@ -196,7 +196,7 @@ impl ConfigurationItem {
         let de = &mut serde_json::Deserializer::from_str(json);
         let raw: RawItem<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
-            item_error(&location, field, e.into_inner().to_string())
+            item_error(&location, field, crate::error::redacted(&e.into_inner()))
         })?;
         location.resource_type.clone_from(&raw.resource_type);
         location.resource_id.clone_from(&raw.resource_id);
