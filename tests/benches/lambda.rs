@@ -173,9 +173,9 @@ async fn main() {
     }
 
     println!(
-        "| function | artifact | cold start (median of {cold_runs}) | first event | warm p50 | warm p99 | events | peak RSS |"
+        "| function | artifact | cold start (median of {cold_runs}) | first event | warm p50 | warm p99 | CPU per warm event | events | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, subject, event, parameters) in subjects {
         let body = std::fs::read_to_string(root().join("events").join(event)).unwrap();
         let mut cold = Vec::new();
@@ -208,6 +208,7 @@ async fn main() {
         let mut child = subject.spawn(&api, &env);
         let mut warm = Vec::new();
         let reported_before = config.put_evaluations().len();
+        let mut cpu_before = None;
         for i in 0..=warm_events {
             api.send(with_parameters(&body, parameters, &format!("warm-{i}")));
             let o = tokio::time::timeout(Duration::from_secs(30), api.outcome())
@@ -218,8 +219,19 @@ async fn main() {
             // The first event warms the instance (and writes the state); the rest are steady state.
             if i > 0 {
                 warm.push(o.answered - o.sent);
+            } else {
+                cpu_before = child.id().and_then(lambda::cpu_time);
             }
         }
+        // The function's own CPU per warm event (user + system): what the language and the
+        // code cost, apart from waiting on the AWS stand-ins.
+        let cpu = child
+            .id()
+            .and_then(lambda::cpu_time)
+            .zip(cpu_before)
+            .map_or("n/a".to_owned(), |(after, before)| {
+                ms((after - before) / warm_events as u32)
+            });
         if parameters.is_some() {
             // Both rules really reported: one PutEvaluations per event (rdklib answers errors as
             // successful responses, so this is the check that it worked).
@@ -237,7 +249,7 @@ async fn main() {
             .map_or("n/a".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
         child.kill().await.unwrap();
         println!(
-            "| {name} | {} | {} | {} | {} | {} | {} | {rss} |",
+            "| {name} | {} | {} | {} | {} | {} | {cpu} | {} | {rss} |",
             subject.size(),
             ms(percentile(&cold, 0.5)),
             ms(percentile(&first, 0.5)),

@@ -88,7 +88,14 @@ async fn main() {
         bus: &bus,
         settings_json: &settings,
     };
-    let mut child = lambda::command(&bin, &target).spawn().unwrap();
+    let mut command = lambda::command(&bin, &target);
+    if let Some(log) = std::env::var_os("LOAD_FUNCTION_LOG") {
+        // The function's own log (RUST_LOG from the environment), to see where time goes.
+        command
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into()))
+            .stdout(std::fs::File::create(log).unwrap());
+    }
+    let mut child = command.spawn().unwrap();
 
     let template: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("events/config-rule/change-ec2-instance.json")).unwrap(),
@@ -120,6 +127,9 @@ async fn main() {
             .unwrap();
         assert!(o.ok, "event {k} failed: {}", o.body);
         latencies.push(o.answered - o.sent);
+        if std::env::var_os("LOAD_TRACE").is_some() {
+            eprintln!("event {k}: {:?}", o.answered - o.sent);
+        }
     }
     let elapsed = started.elapsed();
     let rss_kb = child

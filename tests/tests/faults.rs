@@ -249,7 +249,8 @@ async fn run(faults: Faults) -> (Outcome, usize) {
             *history
                 .entry((pk, check, s(i, "previous"), s(i, "current")))
                 .or_insert(0) += 1;
-            pending += usize::from(i.contains_key("pending"));
+        } else if sk.starts_with("PENDING#") {
+            pending += 1;
         }
     }
     assert!(items.last_evaluated_key().is_none(), "one page is enough here");
@@ -337,10 +338,14 @@ async fn dynamodb_throttling_5xx_and_lost_replies_leave_the_clean_state() {
                     400,
                     "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
                 ),
-                "UpdateItem" if every(4, 1, s.nth) => Fault::ForwardThenRespond(
+                "BatchWriteItem" if every(4, 1, s.nth) => Fault::ForwardThenRespond(
                     503,
                     json!({"__type": "ServiceUnavailable", "message": "lost"}).to_string(),
                 ),
+                // Throttled inside the batch: nothing done, everything handed back unprocessed.
+                "BatchWriteItem" if every(4, 2, s.nth) => {
+                    Fault::Respond(200, json!({"UnprocessedItems": s.body["RequestItems"]}).to_string())
+                }
                 _ => Fault::Forward,
             }
         }),
@@ -409,7 +414,7 @@ async fn a_function_killed_mid_batch_and_retried_leaves_the_clean_state() {
             match (op, s.nth) {
                 ("TransactWriteItems", 3) => Fault::Hang,
                 ("TransactWriteItems", 10) => Fault::ForwardThenHang,
-                ("UpdateItem", 1) => Fault::ForwardThenHang,
+                ("BatchWriteItem", 1) => Fault::ForwardThenHang,
                 _ => Fault::Forward,
             }
         }),

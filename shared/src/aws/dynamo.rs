@@ -4,6 +4,7 @@
 //! |---|---|---|---|---|
 //! | result | `RES#<acct>#<region>#<type>#<id>` | `CHECK#<check>` | `<acct>#<plan>` / `<COMPLIANCE>#<region>#<type>#<id>#<check>` | |
 //! | transition | same as its result | `HIST#<time>#<check>` | | `TRANSITIONS` / `<time>#<acct>#<check>#<type>#<id>` |
+//! | unpublished transition (outbox) | same as its result | `PENDING#<time>#<check>` | | |
 //! | plan readiness | `PLANS` | `<acct>#<region>#<plan>` | | |
 //! | readiness transition | `PLANHIST#<acct>#<region>#<plan>` | `HIST#<time>` | | `TRANSITIONS` / `<time>#<acct>#plan:<plan>` |
 
@@ -19,6 +20,13 @@ use crate::engine::Evaluation;
 use crate::plans::{Plan, PlanReadiness, PlanStatus};
 use crate::ports::{PendingTransition, PortError, StateStore};
 use crate::state::{self, EvalKey, PlanTransition, Recorded, Transition};
+
+/// Sort-key prefix of the outbox rows.
+const PENDING: &str = "PENDING#";
+
+fn pending_sk(at: DateTime<Utc>, check_id: &str) -> String {
+    format!("{PENDING}{}#{check_id}", iso(at))
+}
 
 /// How long transition history is kept (TTL), by default.
 pub const DEFAULT_HISTORY_DAYS: i64 = 90;
@@ -126,8 +134,11 @@ fn recorded_of(item: &Item) -> Result<(EvalKey, Recorded), PortError> {
 
 impl DynamoStore {
     /// The IAM actions recording results needs (table and its indexes).
-    pub const RECORD_PERMISSIONS: &'static [&'static str] =
-        &["dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"];
+    pub const RECORD_PERMISSIONS: &'static [&'static str] = &[
+        "dynamodb:Query",
+        "dynamodb:TransactWriteItems",
+        "dynamodb:BatchWriteItem",
+    ];
     /// The IAM actions the readiness rollup needs (table and its indexes).
     pub const ROLLUP_PERMISSIONS: &'static [&'static str] =
         &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"];
@@ -199,7 +210,6 @@ impl DynamoStore {
         item.insert("current".into(), s(t.current.map_or("", Compliance::as_str)));
         item.insert("annotation".into(), s(&t.annotation));
         item.insert("at".into(), s(when));
-        item.insert("pending".into(), AttributeValue::Bool(true));
         item.insert(
             "expiresAt".into(),
             AttributeValue::N((at.timestamp() + self.history_days * 86_400).to_string()),
@@ -207,7 +217,18 @@ impl DynamoStore {
         item
     }
 
-    /// History rows of a resource whose event was not published yet.
+    /// The outbox row of a transition: the history row's fields under `PENDING#`, deleted once
+    /// its event is published. Reading the outbox is then a Query over the unpublished rows only,
+    /// whatever the length of the history.
+    fn pending_item(&self, pk: &str, t: &Transition, at: DateTime<Utc>) -> Item {
+        let mut item = self.history_item(pk, t, at);
+        item.remove("GSI2PK");
+        item.remove("GSI2SK");
+        item.insert("SK".into(), s(pending_sk(at, &t.key.check_id)));
+        item
+    }
+
+    /// Transitions of a resource whose event was not published yet (its outbox rows).
     async fn pending(&self, pk: &str) -> Result<Vec<PendingTransition>, PortError> {
         const OP: &str = "dynamodb:Query";
         let q = self
@@ -215,9 +236,8 @@ impl DynamoStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
-            .filter_expression("attribute_exists(pending)")
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":h", s("HIST#"))
+            .expression_attribute_values(":h", s(PENDING))
             .consistent_read(true);
         let mut out = Vec::new();
         for item in self.query_all(q).await? {
@@ -281,13 +301,15 @@ impl DynamoStore {
         // History is keyed by when the change was recorded: a dependency's change (a role)
         // flips an instance's result while the instance's own capture time stays the same.
         for t in &d.transitions {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(self.history_item(pk, t, now)))
-                .condition_expression("attribute_not_exists(SK)")
-                .build()
-                .map_err(invalid)?;
-            actions.push(TransactWriteItem::builder().put(put).build());
+            for item in [self.history_item(pk, t, now), self.pending_item(pk, t, now)] {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(SK)")
+                    .build()
+                    .map_err(invalid)?;
+                actions.push(TransactWriteItem::builder().put(put).build());
+            }
         }
         for chunk in actions.chunks(100) {
             let res = self
@@ -427,37 +449,60 @@ impl StateStore for DynamoStore {
     }
 
     async fn mark_published(&self, transitions: &[PendingTransition]) -> Result<(), PortError> {
-        // Independent single-item updates: up to 8 at once.
-        const CONCURRENCY: usize = 8;
-        for chunk in transitions.chunks(CONCURRENCY) {
-            let mut running = tokio::task::JoinSet::new();
-            for p in chunk {
+        const OP: &str = "dynamodb:BatchWriteItem";
+        // Delete the outbox rows, 25 per BatchWriteItem (its limit). Deleting a row that is
+        // already gone (a retried batch) is a no-op; a request may not name one key twice.
+        let keys: BTreeSet<(String, String)> = transitions
+            .iter()
+            .map(|p| {
                 let k = &p.transition.key;
-                let update = self
+                (
+                    resource_pk(&k.account_id, &k.aws_region, &k.resource_type, &k.resource_id),
+                    pending_sk(p.at, &k.check_id),
+                )
+            })
+            .collect();
+        let keys: Vec<_> = keys.into_iter().collect();
+        for chunk in keys.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    let delete = aws_sdk_dynamodb::types::DeleteRequest::builder()
+                        .key("PK", s(pk))
+                        .key("SK", s(sk))
+                        .build()
+                        .map_err(invalid)?;
+                    Ok(aws_sdk_dynamodb::types::WriteRequest::builder()
+                        .delete_request(delete)
+                        .build())
+                })
+                .collect::<Result<Vec<_>, PortError>>()?;
+            // Unprocessed deletes (throttling) are sent again with backoff.
+            for attempt in 0..=5u32 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                let out = self
                     .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key(
-                        "PK",
-                        s(resource_pk(
-                            &k.account_id,
-                            &k.aws_region,
-                            &k.resource_type,
-                            &k.resource_id,
-                        )),
-                    )
-                    .key("SK", s(format!("HIST#{}#{}", iso(p.at), k.check_id)))
-                    .update_expression("REMOVE pending")
-                    .condition_expression("attribute_exists(SK)");
-                running.spawn(async move { update.send().await.map(|_| ()) });
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(OP, e))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
             }
-            while let Some(done) = running.join_next().await {
-                done.map_err(|e| PortError {
-                    operation: "dynamodb:UpdateItem",
-                    message: format!("update task failed: {e}"),
+            if !requests.is_empty() {
+                return Err(PortError {
+                    operation: OP,
+                    message: format!("{} outbox deletes still unprocessed after 6 attempts", requests.len()),
                     retryable: true,
-                })?
-                .map_err(|e| port_error("dynamodb:UpdateItem", e))?;
+                });
             }
         }
         Ok(())
