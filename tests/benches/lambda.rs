@@ -1,14 +1,23 @@
 //! Cold start and warm latency of each function binary, run as Lambda runs it: the release
 //! `bootstrap` (from `cargo lambda build --release`) against a Lambda Runtime API on 127.0.0.1,
-//! with DynamoDB and EventBridge on moto and AWS Config on the loopback stand-in.
+//! with DynamoDB and EventBridge on moto and AWS Config on the loopback stand-in; and, side by
+//! side, the Python baseline (`bench/python/rule.py`, rdklib on boto3) under the same Runtime API
+//! through awslambdaric, when `PYTHON_BASELINE` names a python that has
+//! `bench/python/requirements.txt` (`bash bench/run` sets it up).
 //!
 //! - cold start: process start until the function first asks the Runtime API for an event
-//!   (configuration read, SDK clients built);
+//!   (configuration read, SDK clients built; Python: imports done);
+//! - first event: a fresh instance's first invocation (lazy clients, first connections);
 //! - warm latency: event handed out on `/next` until its response arrives, one warm instance;
+//! - CPU per warm event: the instance's own user + system time, apart from waiting on moto;
 //! - peak RSS of the warm instance.
 //!
-//! `cargo bench -p integration-tests --bench lambda` (`-- --test` for a quick smoke run;
-//! `LAMBDA_BENCH_COLD`, `LAMBDA_BENCH_EVENTS` for other counts).
+//! Both rules get the same EC2 change with only Defender for Servers' checks in scope; the Rust
+//! rule also records results and history in DynamoDB and publishes transitions, which the Python
+//! rule does not do at all.
+//!
+//! `cargo bench --profile dev -p integration-tests --bench lambda` (`-- --test` for a quick smoke
+//! run; `LAMBDA_BENCH_COLD`, `LAMBDA_BENCH_EVENTS` for other counts).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

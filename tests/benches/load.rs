@@ -8,8 +8,10 @@
 //! if the RSS reaches 64 MB (the functions must run at 128 MB), if any invocation fails or goes
 //! unanswered, or if any event's evaluation did not reach PutEvaluations ("zero lost").
 //!
-//! `cargo lambda build --release && cargo bench -p integration-tests --bench load`
-//! (`LOAD_EVENTS=n`; `-- --test` runs 200).
+//! `cargo lambda build --release && cargo bench --profile dev -p integration-tests --bench load`
+//! (`LOAD_EVENTS=n`; `-- --test` runs 200; `LOAD_TRACE=1` prints every event's latency,
+//! `LOAD_FUNCTION_LOG=path` keeps the function's log). The harness may be a debug build: what is
+//! measured is the release `bootstrap` and moto.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -129,6 +131,8 @@ async fn main() {
         latencies.push(o.answered - o.sent);
         if std::env::var_os("LOAD_TRACE").is_some() {
             eprintln!("event {k}: {:?}", o.answered - o.sent);
+        } else if (k + 1) % 1000 == 0 {
+            eprintln!("{} events, {:.0} s", k + 1, started.elapsed().as_secs_f64());
         }
     }
     let elapsed = started.elapsed();
