@@ -1,8 +1,10 @@
 """The comparison baseline's scan: the Python servers checks (servers_checks.py) over every EC2
 instance of an AWS Config snapshot, joined in memory like the Rust scan. Prints one JSON line:
-items, instances, evaluations, seconds, items_per_s.
+items, instances, evaluations, seconds, items_per_s; with --results, every result instead, one
+JSON array [resourceId, checkId, compliance] per line (tests/tests/python_baseline.rs compares
+them with the Rust engine's).
 
-    python bench/python/scan.py SNAPSHOT.json
+    python bench/python/scan.py SNAPSHOT.json [--results]
 """
 
 import json
@@ -12,7 +14,7 @@ import time
 import servers_checks as checks
 
 
-def main(path):
+def main(path, results=False):
     start = time.perf_counter()
     with open(path) as f:
         items = json.load(f)["configurationItems"]
@@ -43,11 +45,17 @@ def main(path):
             endpoints=endpoints_by_vpc.get(cfg.get("vpcId"), []),
             roles_recorded=i.get("awsAccountId") in roles_recorded,
         )
-        evaluations += len(checks.evaluate(i, rel))
+        out = checks.evaluate(i, rel)
+        evaluations += len(out)
+        if results:
+            for check_id, compliance, _ in out:
+                print(json.dumps([i.get("resourceId"), check_id, compliance]))
+    if results:
+        return
     secs = time.perf_counter() - start
     print(json.dumps({"items": len(items), "instances": len(instances), "evaluations": evaluations,
                       "seconds": round(secs, 3), "items_per_s": round(len(items) / secs)}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--results" in sys.argv[2:])
