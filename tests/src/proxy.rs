@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 /// What to do with one request.
@@ -55,33 +55,6 @@ pub struct FaultProxy {
     pub url: String,
     counts: Arc<Mutex<HashMap<String, usize>>>,
     task: tokio::task::JoinHandle<()>,
-}
-
-async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<(Vec<String>, Vec<u8>)> {
-    let mut lines = Vec::new();
-    let mut len = 0usize;
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).await.ok()? == 0 {
-            return None;
-        }
-        let l = line.trim_end().to_owned();
-        if l.is_empty() {
-            if lines.is_empty() {
-                continue;
-            }
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        lines.push(l);
-    }
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).await.ok()?;
-    Some((lines, body))
 }
 
 /// Sends one request upstream on a fresh connection and returns the raw answer, with its
@@ -183,7 +156,7 @@ impl FaultProxy {
                     let _ = sock.set_nodelay(true);
                     let (r, mut w) = sock.into_split();
                     let mut r = BufReader::new(r);
-                    while let Some((head, body)) = read_request(&mut r).await {
+                    while let Some(crate::http::Request { head, body }) = crate::http::read_request(&mut r).await {
                         let target = head
                             .iter()
                             .find_map(|l| {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Mutex as AsyncMutex};
 
@@ -58,36 +58,10 @@ impl RuntimeApi {
                     let _ = sock.set_nodelay(true);
                     let (r, mut w) = sock.into_split();
                     let mut r = BufReader::new(r);
-                    loop {
-                        let mut line = String::new();
-                        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let mut parts = line.split_whitespace();
-                        let (method, path) = (
-                            parts.next().unwrap_or("").to_owned(),
-                            parts.next().unwrap_or("").to_owned(),
-                        );
-                        let mut len = 0usize;
-                        loop {
-                            let mut h = String::new();
-                            if r.read_line(&mut h).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            let h = h.trim_end();
-                            if h.is_empty() {
-                                break;
-                            }
-                            if let Some((k, v)) = h.split_once(':') {
-                                if k.eq_ignore_ascii_case("content-length") {
-                                    len = v.trim().parse().unwrap_or(0);
-                                }
-                            }
-                        }
-                        let mut body = vec![0; len];
-                        if r.read_exact(&mut body).await.is_err() {
-                            return;
-                        }
+                    while let Some(request) = crate::http::read_request(&mut r).await {
+                        let (method, path) = request.method_and_path();
+                        let (method, path) = (method.to_owned(), path.to_owned());
+                        let body = request.body;
                         let reply = if method == "GET" && path.ends_with("/runtime/invocation/next") {
                             fnx.lock().unwrap().get_or_insert_with(Instant::now);
                             let Some(event) = rx.lock().await.recv().await else {

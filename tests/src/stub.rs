@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 /// One recorded request.
@@ -45,33 +45,9 @@ impl Stub {
                     let _ = sock.set_nodelay(true);
                     let (r, mut w) = sock.into_split();
                     let mut r = BufReader::new(r);
-                    loop {
-                        let mut target = String::new();
-                        let mut len = 0usize;
-                        let mut line = String::new();
-                        let mut first = true;
-                        loop {
-                            line.clear();
-                            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            let l = line.trim_end();
-                            if l.is_empty() && !first {
-                                break;
-                            }
-                            first = false;
-                            if let Some((k, v)) = l.split_once(':') {
-                                match k.trim().to_ascii_lowercase().as_str() {
-                                    "x-amz-target" => target = v.trim().to_owned(),
-                                    "content-length" => len = v.trim().parse().unwrap_or(0),
-                                    _ => {}
-                                }
-                            }
-                        }
-                        let mut body = vec![0; len];
-                        if r.read_exact(&mut body).await.is_err() {
-                            return;
-                        }
+                    while let Some(request) = crate::http::read_request(&mut r).await {
+                        let target = request.header("x-amz-target").unwrap_or_default().to_owned();
+                        let body = request.body;
                         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         let (status, reply) = handler(&target, &body);
                         recorded.lock().unwrap().push(Request { target, body });
