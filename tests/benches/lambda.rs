@@ -21,7 +21,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use integration_tests::fixtures::root;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use integration_tests::config_world::ConfigWorld;
@@ -31,10 +32,6 @@ use integration_tests::runtime_api::RuntimeApi;
 use serde_json::Value;
 use shared::aws::dynamo::DynamoStore;
 use tokio::process::Child;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 struct Env {
     config_url: String,

@@ -15,7 +15,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use integration_tests::fixtures::root;
 use std::time::{Duration, Instant};
 
 use integration_tests::config_world::ConfigWorld;
@@ -26,10 +26,6 @@ use serde_json::{json, Value};
 use shared::aws::dynamo::DynamoStore;
 
 const RSS_LIMIT_MB: f64 = 64.0;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)

@@ -7,13 +7,13 @@
 //! history once, none pending, and every one of them published.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::config_world::ConfigWorld;
+use integration_tests::fixtures::{demo_items, event_json, root};
 use integration_tests::moto;
 use integration_tests::proxy::{Fault, FaultProxy, Seen};
 use integration_tests::stub::Stub;
@@ -23,21 +23,6 @@ use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
 use shared::settings::Settings;
 use shared::usecase::{self, Ports, RuleInvocation};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn event_json(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join("events").join(name)).unwrap()).unwrap()
-}
-
-fn demo_items() -> Vec<Value> {
-    event_json("demo-snapshot.json")["configurationItems"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 /// The demo items after a DetachRolePolicy on web-ssm-role.
 fn items_after_detach() -> Vec<Value> {

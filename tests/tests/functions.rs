@@ -4,12 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-
 use aws_lambda_events::event::config::ConfigEvent;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::config_world::ConfigWorld;
+use integration_tests::fixtures::{demo_items, event_json, root};
 use integration_tests::moto;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -18,21 +17,6 @@ use shared::aws::dynamo::{resource_pk, DynamoStore};
 use shared::aws::events::EventBridgePublisher;
 use shared::settings::Settings;
 use shared::usecase::Ports;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn event_json(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join("events").join(name)).unwrap()).unwrap()
-}
-
-fn demo_items() -> Vec<Value> {
-    event_json("demo-snapshot.json")["configurationItems"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 struct World {
     config: ConfigWorld,

@@ -5,17 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use integration_tests::fixtures::root;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use shared::engine::scan_graph;
 use shared::graph::ResourceGraph;
 use shared::settings::Settings;
 use shared::snapshot;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 #[test]
 fn the_python_baseline_decides_every_servers_check_like_the_rust_catalog() {

@@ -3,8 +3,8 @@
 //! functions that run checks, and nothing broader; every catalog trigger is routed; the Config
 //! rules' scopes are the catalog's resource types; the table is the one the store creates.
 
+use integration_tests::fixtures::root;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use serde_yaml::Value as Y;
 use shared::aws::config::ConfigApi;
@@ -14,10 +14,6 @@ use shared::aws::facts::ServiceFacts;
 use shared::checks::{Trigger, ALL};
 use shared::model::ACCOUNT_TYPE;
 use shared::plans::Plan;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn template() -> Y {
     serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap()
