@@ -53,6 +53,29 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A number attribute, 0 when absent or unreadable.
+fn number(item: &Item, k: &str) -> u64 {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The key fields of a plan readiness row (`PK = PLANS`): region, plan, status.
+fn plan_row<'a>(item: &'a Item, operation: &'static str) -> Result<(&'a str, Plan, PlanStatus), PortError> {
+    match (
+        get(item, "awsRegion"),
+        get(item, "plan").and_then(Plan::parse),
+        get(item, "status").and_then(PlanStatus::parse),
+    ) {
+        (Some(region), Some(plan), Some(status)) => Ok((region, plan, status)),
+        _ => Err(corrupt(
+            operation,
+            "plan item without a readable awsRegion/plan/status".into(),
+        )),
+    }
+}
+
 fn corrupt(operation: &'static str, what: String) -> PortError {
     PortError {
         operation,
@@ -546,22 +569,12 @@ impl StateStore for DynamoStore {
             .consistent_read(true);
         let mut stored: BTreeMap<(String, Plan), StoredPlan> = BTreeMap::new();
         for item in self.query_all(q).await? {
-            let (Some(region), Some(plan), Some(status)) = (
-                get(&item, "awsRegion"),
-                get(&item, "plan").and_then(Plan::parse),
-                get(&item, "status").and_then(PlanStatus::parse),
-            ) else {
-                return Err(corrupt(OP, "plan item without awsRegion/plan/status".into()));
-            };
+            let (region, plan, status) = plan_row(&item, OP)?;
             let announced = match get(&item, "announced").unwrap_or("") {
                 "" => None,
                 a => Some(PlanStatus::parse(a).ok_or_else(|| corrupt(OP, format!("bad announced status {a}")))?),
             };
-            let version = item
-                .get("version")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
+            let version = number(&item, "version");
             stored.insert(
                 (region.to_owned(), plan),
                 StoredPlan {
@@ -739,19 +752,16 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s("PLANS"));
         let mut out = Vec::new();
         for item in self.query_all(q).await? {
+            let (region, plan, status) = plan_row(&item, OP)?;
             let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("plan item without {k}")));
-            let blockers = field("blockers")?;
             out.push(crate::plans::ReadinessRow {
                 account_id: field("accountId")?.to_owned(),
-                aws_region: field("awsRegion")?.to_owned(),
-                plan: Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?,
-                status: PlanStatus::parse(field("status")?).ok_or_else(|| corrupt(OP, "bad status".into()))?,
-                blockers: serde_json::from_str(blockers).map_err(|e| corrupt(OP, format!("blockers: {e}")))?,
-                unverified: item
-                    .get("unverified")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0),
+                aws_region: region.to_owned(),
+                plan,
+                status,
+                blockers: serde_json::from_str(field("blockers")?)
+                    .map_err(|e| corrupt(OP, format!("blockers: {e}")))?,
+                unverified: usize::try_from(number(&item, "unverified")).unwrap_or(usize::MAX),
             });
         }
         Ok(out)
