@@ -6,21 +6,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::config_world::ConfigWorld;
+use integration_tests::fixtures::{demo_items, root};
 use integration_tests::lambda::{self, Target};
 use integration_tests::moto;
 use serde_json::Value;
 use shared::aws::dynamo::{resource_pk, DynamoStore};
 use tokio::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn cargo_lambda() -> PathBuf {
     if let Ok(p) = std::env::var("CARGO_LAMBDA") {
@@ -69,13 +66,7 @@ async fn wait_for(port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
-    let items: Vec<Value> =
-        serde_json::from_str::<Value>(&std::fs::read_to_string(root().join("events/demo-snapshot.json")).unwrap())
-            .unwrap()["configurationItems"]
-            .as_array()
-            .unwrap()
-            .clone();
-    let config = ConfigWorld::start(items).await;
+    let config = ConfigWorld::start(demo_items()).await;
     let sdk = moto::sdk_config();
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = moto::unique("e2e");
