@@ -1,8 +1,9 @@
 //! Load: N configuration-change invocations (10,000 by default) replayed one after another
 //! against ONE warm `config-rule` instance, the release `bootstrap` under a Lambda Runtime API on
 //! 127.0.0.1, with DynamoDB and EventBridge on moto and AWS Config on the loopback stand-in.
-//! Every event is a real change (the instance alternates running/stopped, capture times rise),
-//! so each one writes results, history and events.
+//! Every event is a real change to one of 500 instances (clones of the demo instances; each
+//! alternates running/stopped, capture times rise), so each one writes results, history and
+//! events.
 //!
 //! Reports per-event latency (p50, p99, max), throughput and the instance's peak RSS, and fails
 //! if the RSS reaches 64 MB (the functions must run at 128 MB), if any invocation fails or goes
@@ -26,6 +27,8 @@ use serde_json::{json, Value};
 use shared::aws::dynamo::DynamoStore;
 
 const RSS_LIMIT_MB: f64 = 64.0;
+/// How many instances the events are spread over.
+const FLEET: usize = 500;
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
@@ -103,8 +106,16 @@ async fn main() {
     let mut latencies = Vec::with_capacity(n);
     let started = Instant::now();
     for k in 0..n {
+        // A fleet: the demo instances cloned under FLEET ids, each flipping state in turn, so
+        // every event is a real change and history spreads over many resources as it would.
         let mut item = instances[k % instances.len()].clone();
-        let round = k / instances.len();
+        let id = format!("i-load{:011x}", k % FLEET);
+        let round = k / FLEET;
+        item["resourceId"] = json!(id);
+        item["configuration"]["instanceId"] = json!(id);
+        if let Some(arn) = item["ARN"].as_str() {
+            item["ARN"] = json!(format!("{}/{id}", arn.rsplit_once('/').map_or(arn, |(head, _)| head)));
+        }
         let at = (base + chrono::Duration::seconds(k as i64)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         item["configurationItemCaptureTime"] = json!(at);
         item["configuration"]["state"]["name"] = json!(if round % 2 == 0 { "stopped" } else { "running" });
