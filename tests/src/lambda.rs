@@ -38,11 +38,13 @@ pub fn python_command(python: &Path, dir: &Path, handler: &str, t: &Target<'_>) 
         .env("PYTHONPATH", dir)
         .env("PYTHONDONTWRITEBYTECODE", "1");
     lambda_env(&mut c, t);
+    // awslambdaric takes `host:port` only (it adds the scheme itself).
+    c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api.trim_start_matches("http://"));
     c
 }
 
 fn lambda_env(c: &mut Command, t: &Target<'_>) {
-    c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api.trim_start_matches("http://"))
+    c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", "_")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")

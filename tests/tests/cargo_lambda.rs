@@ -118,7 +118,9 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
     let invoke = |data: PathBuf| {
         let (cl, port) = (cargo_lambda(), port.to_string());
         async move {
-            Command::new(cl)
+            // A function that died would leave the invoke waiting for ever: bound it.
+            let mut c = Command::new(cl);
+            c.kill_on_drop(true)
                 .args([
                     "lambda",
                     "invoke",
@@ -129,9 +131,10 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
                     &port,
                     "--data-file",
                 ])
-                .arg(data)
-                .output()
+                .arg(data);
+            tokio::time::timeout(Duration::from_secs(120), c.output())
                 .await
+                .expect("cargo lambda invoke got no answer within 120 s (did the function exit?)")
                 .unwrap()
         }
     };
