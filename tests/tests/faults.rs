@@ -407,6 +407,8 @@ async fn a_function_killed_mid_batch_and_retried_leaves_the_clean_state() {
         ..Faults::default()
     };
     let (faulty, failures) = run(faults).await;
-    assert!(failures >= 3, "expected three kills, saw {failures}");
+    // Three hangs; with one BatchWriteItem per invocation, the outbox hang can fall in the same
+    // invocation as a transaction hang (writes run concurrently), so two or three kills.
+    assert!(failures >= 2, "expected at least two kills, saw {failures}");
     assert_same(&faulty, clean);
 }
