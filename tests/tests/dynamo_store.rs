@@ -209,35 +209,26 @@ async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history(
     let results = store.account_results("111122223333").await.unwrap();
     let r = results.iter().find(|e| e.resource_id == "i-9").unwrap();
     assert_eq!(r.capture_time, at(6), "the newest capture wins whatever the order");
-    let history = client
-        .query()
-        .table_name(&table)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
-        .expression_attribute_values(
-            ":pk",
-            AttributeValue::S(resource_pk("111122223333", "us-east-1", "AWS::EC2::Instance", "i-9")),
-        )
-        .expression_attribute_values(":h", AttributeValue::S("HIST#".into()))
-        .send()
-        .await
-        .unwrap();
+    // Rows of instance i-9 whose sort key starts with `prefix`.
+    let rows = |prefix: &'static str| {
+        client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(resource_pk("111122223333", "us-east-1", "AWS::EC2::Instance", "i-9")),
+            )
+            .expression_attribute_values(":h", AttributeValue::S(prefix.into()))
+            .send()
+    };
+    let history = rows("HIST#").await.unwrap();
     assert_eq!(
         history.count() as usize,
         total,
         "one history row per published transition"
     );
-    let outbox = client
-        .query()
-        .table_name(&table)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
-        .expression_attribute_values(
-            ":pk",
-            AttributeValue::S(resource_pk("111122223333", "us-east-1", "AWS::EC2::Instance", "i-9")),
-        )
-        .expression_attribute_values(":h", AttributeValue::S("PENDING#".into()))
-        .send()
-        .await
-        .unwrap();
+    let outbox = rows("PENDING#").await.unwrap();
     assert_eq!(outbox.count(), 0, "nothing left unpublished");
 }
 
