@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use shared::checks::{self, Compliance};
-use shared::engine::Evaluation;
-use shared::plans::{Plan, PlanStatus, ReadinessRow};
+use shared::domain::checks;
+use shared::domain::plans::{PlanStatus, ReadinessRow};
+use shared::domain::vocab::{Compliance, Evaluation, Plan};
 
 /// Resources listed per check; the rest are counted.
 pub const MAX_RESOURCES_PER_CHECK: usize = 200;
@@ -351,8 +351,8 @@ pub fn render(data: &ReportData) -> String {
             .blockers
             .iter()
             .filter_map(|b| match b {
-                shared::plans::Blocker::Plan { plan } => Some(plan.as_str()),
-                shared::plans::Blocker::Check { .. } => None,
+                shared::domain::plans::Blocker::Plan { plan } => Some(plan.as_str()),
+                shared::domain::plans::Blocker::Check { .. } => None,
             })
             .collect();
         let _ = write!(

@@ -11,11 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use shared::checks::{Trigger, ALL};
-use shared::engine::{self, ScanResult};
-use shared::graph::ResourceGraph;
-use shared::settings::Settings;
-use shared::snapshot;
+use shared::domain::checks::{Trigger, ALL};
+use shared::domain::engine::{self, ScanResult};
+use shared::domain::graph::ResourceGraph;
+use shared::domain::settings::Settings;
+use shared::domain::snapshot;
 
 #[derive(Parser)]
 #[command(
@@ -110,7 +110,7 @@ enum Command {
 
 /// Reads what the report shows from the deployed table.
 fn table_report_data(table: &str, endpoint_url: Option<&str>) -> Result<html::ReportData, String> {
-    use shared::ports::StateStore as _;
+    use shared::app::ports::StateStore as _;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,10 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use console::Style;
-use shared::checks::{self, Compliance};
-use shared::engine::ScanResult;
-use shared::plans::{Blocker, Plan, PlanStatus};
-use shared::state::Transition;
+use shared::domain::checks;
+use shared::domain::engine::ScanResult;
+use shared::domain::plans::{Blocker, PlanStatus};
+use shared::domain::state::Transition;
+use shared::domain::vocab::{Compliance, Plan};
 
 use crate::store::Recording;
 
@@ -72,7 +73,7 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             String::new()
         }
     );
-    let mut by_account: BTreeMap<&str, Vec<&shared::plans::PlanReadiness>> = BTreeMap::new();
+    let mut by_account: BTreeMap<&str, Vec<&shared::domain::plans::PlanReadiness>> = BTreeMap::new();
     for p in &result.plans {
         by_account.entry(&p.account_id).or_default().push(p);
     }

@@ -1,16 +1,16 @@
 //! The embedded state store: an SQLite database holding the current result per resource × check,
 //! plan readiness, and the history of transitions and scans, so that a scan can say what changed
-//! since the previous one. The comparison itself is `shared::state::diff`.
+//! since the previous one. The comparison itself is `shared::domain::state::diff`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use shared::checks::Compliance;
-use shared::engine::ScanResult;
-use shared::plans::{Plan, PlanStatus};
-use shared::state::{self, Diff, EvalKey, PlanTransition, Recorded};
+use shared::domain::engine::ScanResult;
+use shared::domain::plans::PlanStatus;
+use shared::domain::state::{self, Diff, EvalKey, PlanTransition, Recorded};
+use shared::domain::vocab::{Compliance, Plan};
 
 /// Errors of the store, naming the database file.
 #[derive(Debug, thiserror::Error)]
@@ -215,11 +215,11 @@ impl Store {
     }
 
     /// Every recorded result (the report's input).
-    pub fn all_results(&self) -> Result<Vec<shared::engine::Evaluation>, StoreError> {
-        let mut out: Vec<shared::engine::Evaluation> = self
+    pub fn all_results(&self) -> Result<Vec<shared::domain::vocab::Evaluation>, StoreError> {
+        let mut out: Vec<shared::domain::vocab::Evaluation> = self
             .load(&self.accounts()?)?
             .into_iter()
-            .map(|(k, r)| shared::engine::Evaluation {
+            .map(|(k, r)| shared::domain::vocab::Evaluation {
                 account_id: k.account_id,
                 aws_region: k.aws_region,
                 resource_type: k.resource_type,
@@ -251,7 +251,7 @@ impl Store {
     }
 
     /// Every recorded readiness (the report's input).
-    pub fn readiness_rows(&self) -> Result<Vec<shared::plans::ReadinessRow>, StoreError> {
+    pub fn readiness_rows(&self) -> Result<Vec<shared::domain::plans::ReadinessRow>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -274,7 +274,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (account_id, aws_region, plan, status, blockers, unverified) = row.map_err(self.sql())?;
-            out.push(shared::plans::ReadinessRow {
+            out.push(shared::domain::plans::ReadinessRow {
                 account_id,
                 aws_region,
                 plan: Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?,

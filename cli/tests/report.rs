@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use integration_tests::moto;
+use shared::app::ports::StateStore;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
-use shared::checks::{Compliance, ALL};
-use shared::graph::ResourceGraph;
-use shared::plans::{Plan, PlanStatus};
-use shared::ports::StateStore;
-use shared::settings::Settings;
+use shared::domain::checks::ALL;
+use shared::domain::graph::ResourceGraph;
+use shared::domain::plans::PlanStatus;
+use shared::domain::settings::Settings;
+use shared::domain::vocab::{Compliance, Plan};
 
 const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
 
@@ -77,17 +78,17 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
     store.create_table().await.unwrap();
     let settings = Settings::from_file(&root().join("events/demo-settings.toml")).unwrap();
-    let (items, errors) = shared::snapshot::load(&root().join("events/demo-snapshot.json"), false).unwrap();
+    let (items, errors) = shared::domain::snapshot::load(&root().join("events/demo-snapshot.json"), false).unwrap();
     assert!(errors.is_empty());
     let graph = ResourceGraph::build(items);
-    let scan = shared::engine::scan_graph(&graph, &settings, |_| {});
+    let scan = shared::domain::engine::scan_graph(&graph, &settings, |_| {});
     store.record(&scan.evaluations).await.unwrap();
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let bus = moto::unique("bus");
     eb.create_event_bus().name(&bus).send().await.unwrap();
     let accounts: BTreeSet<String> = scan.evaluations.iter().map(|e| e.account_id.clone()).collect();
     assert_eq!(accounts.len(), 2);
-    shared::pipeline::roll_up(&store, &EventBridgePublisher::new(eb, &bus), &settings, &accounts)
+    shared::app::record::roll_up(&store, &EventBridgePublisher::new(eb, &bus), &settings, &accounts)
         .await
         .unwrap();
 

@@ -4,7 +4,7 @@
 use aws_lambda_events::event::config::ConfigEvent;
 use defender_prereqs_fuzz::{block_on, ports, MemStore, Sink};
 use libfuzzer_sys::fuzz_target;
-use shared::usecase::{self, RuleInvocation};
+use shared::app::flows::{self, RuleInvocation};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(e) = serde_json::from_slice::<ConfigEvent>(data) else {
@@ -17,5 +17,5 @@ fuzz_target!(|data: &[u8]| {
         event_left_scope: e.event_left_scope,
     };
     let store = MemStore::default();
-    let _ = block_on(usecase::config_rule(&ports(&store), &Sink, &inv));
+    let _ = block_on(flows::config_rule(&ports(&store), &Sink, &inv));
 });

@@ -3,9 +3,9 @@
 
 use defender_prereqs_fuzz::demo_items;
 use libfuzzer_sys::fuzz_target;
-use shared::graph::ResourceGraph;
-use shared::model::ConfigurationItem;
-use shared::settings::Settings;
+use shared::domain::graph::ResourceGraph;
+use shared::domain::model::ConfigurationItem;
+use shared::domain::settings::Settings;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -17,5 +17,5 @@ fuzz_target!(|data: &[u8]| {
     let mut items = demo_items().to_vec();
     items.push(item);
     let graph = ResourceGraph::build(items);
-    let _ = shared::engine::scan_graph(&graph, &Settings::default(), |_| {});
+    let _ = shared::domain::engine::scan_graph(&graph, &Settings::default(), |_| {});
 });

@@ -6,12 +6,12 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use defender_prereqs_fuzz::{block_on, ports, MemStore};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use shared::usecase;
+use shared::app::flows;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(e) = serde_json::from_slice::<EventBridgeEvent<Value>>(data) else {
         return;
     };
     let store = MemStore::default();
-    let _ = block_on(usecase::reevaluate(&ports(&store), &e.detail_type, &e.detail));
+    let _ = block_on(flows::reevaluate(&ports(&store), &e.detail_type, &e.detail));
 });

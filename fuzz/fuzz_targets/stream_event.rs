@@ -4,8 +4,8 @@
 use aws_lambda_events::event::dynamodb::Event;
 use defender_prereqs_fuzz::{block_on, demo_items, MemStore, Sink};
 use libfuzzer_sys::fuzz_target;
-use shared::ports::StateStore;
-use shared::settings::Settings;
+use shared::app::ports::StateStore;
+use shared::domain::settings::Settings;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(e) = serde_json::from_slice::<Event>(data) else {
@@ -15,12 +15,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let store = MemStore::default();
-    let graph = shared::graph::ResourceGraph::build(demo_items().to_vec());
+    let graph = shared::domain::graph::ResourceGraph::build(demo_items().to_vec());
     let settings = Settings::default();
-    let results = shared::engine::scan_graph(&graph, &settings, |_| {}).evaluations;
+    let results = shared::domain::engine::scan_graph(&graph, &settings, |_| {}).evaluations;
     let set = accounts.into_iter().map(|(a, _)| a).collect();
     block_on(async {
         let _ = store.record(&results).await;
-        let _ = shared::usecase::rollup(&store, &Sink, &settings, &set).await;
+        let _ = shared::app::flows::rollup(&store, &Sink, &settings, &set).await;
     });
 });

@@ -3,15 +3,16 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use shared::engine::Evaluation;
-use shared::live::MemoryReader;
-use shared::model::ConfigurationItem;
-use shared::plans::PlanReadiness;
-use shared::ports::{EvaluationReporter, EventPublisher, OutboundEvent, PendingTransition, PortError, StateStore};
-use shared::rule::ConfigEvaluation;
-use shared::settings::Settings;
-use shared::state::PlanTransition;
-use shared::usecase::Ports;
+use shared::domain::vocab::Evaluation;
+use shared::app::memory::MemoryReader;
+use shared::domain::model::ConfigurationItem;
+use shared::domain::plans::PlanReadiness;
+use shared::app::ports::{EvaluationReporter, EventPublisher, PortError, StateStore};
+use shared::contracts::events::OutboundEvent;
+use shared::domain::state::{PendingTransition, PlanTransition};
+use shared::contracts::config_rule::ConfigEvaluation;
+use shared::domain::settings::Settings;
+use shared::app::flows::Ports;
 
 /// Accepts everything, keeps the last results (for the rollup's input).
 #[derive(Default)]
@@ -63,7 +64,7 @@ impl EventPublisher for Sink {
 
 impl EvaluationReporter for Sink {
     async fn put(&self, _: &str, _: bool, e: &[ConfigEvaluation]) -> Result<Vec<ConfigEvaluation>, PortError> {
-        assert!(e.len() <= shared::rule::PUT_EVALUATIONS_MAX, "PutEvaluations takes at most 100");
+        assert!(e.len() <= shared::contracts::config_rule::PUT_EVALUATIONS_MAX, "PutEvaluations takes at most 100");
         Ok(Vec::new())
     }
 }
@@ -73,8 +74,8 @@ pub fn demo_items() -> &'static [ConfigurationItem] {
     static ITEMS: OnceLock<Vec<ConfigurationItem>> = OnceLock::new();
     ITEMS.get_or_init(|| {
         let text = include_str!("../../events/demo-snapshot.json");
-        let raw = shared::snapshot::split(text, "demo").expect("demo snapshot");
-        shared::snapshot::parse_items(&raw, true, |_| {}).expect("demo items").0
+        let raw = shared::domain::snapshot::split(text, "demo").expect("demo snapshot");
+        shared::domain::snapshot::parse_items(&raw, true, |_| {}).expect("demo items").0
     })
 }
 
@@ -89,7 +90,7 @@ pub fn ports(store: &MemStore) -> Ports<'_, MemoryReader, MemStore, Sink> {
         publisher: &Sink,
         settings: SETTINGS.get_or_init(Settings::default),
         recorded_types: TYPES.get_or_init(|| {
-            shared::model::resources::KNOWN_TYPES
+            shared::domain::model::resources::KNOWN_TYPES
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect()

@@ -9,10 +9,10 @@
 use std::fmt::Write as _;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use shared::engine::scan_graph;
-use shared::graph::ResourceGraph;
-use shared::settings::Settings;
-use shared::snapshot;
+use shared::domain::engine::scan_graph;
+use shared::domain::graph::ResourceGraph;
+use shared::domain::settings::Settings;
+use shared::domain::snapshot;
 
 const ACCOUNT: &str = "111122223333";
 

@@ -1,28 +1,29 @@
-//! # defender-prereqs core
+//! # defender-prereqs library
 //!
-//! Pure domain logic shared by the CLI and the Lambda functions: it parses AWS Config
-//! configuration items, joins them into a [`graph::ResourceGraph`], evaluates every prerequisite
-//! check of Microsoft Defender for Cloud's AWS plans ([`checks::ALL`]) and rolls the results up
-//! into per-plan readiness ([`plans`]). It has no AWS SDK dependency and does no I/O besides
-//! reading local files in [`snapshot`] and [`settings`].
+//! Four layers, each a module that may use only the ones above it in this list
+//! (`shared/tests/layers.rs` fails on any other dependency, and on any cycle between modules):
+//!
+//! - [`domain`]: the pure core. Configuration items and the description of every resource type
+//!   the checks read, the resource graph, the check catalog, the engine, plan readiness,
+//!   settings, state comparison and snapshot files. No I/O besides reading local files, no AWS SDK.
+//! - [`contracts`]: the wire formats of AWS and of our own outputs: Config rule invocations and
+//!   PutEvaluations, CloudTrail events, the state table's stream records, the events we publish
+//!   and the embedded metrics we print.
+//! - [`app`]: the application: the ports (narrow traits over the outside world), collecting a
+//!   changed resource and its neighbourhood through them, the three flows the functions run, and
+//!   in-memory implementations of every port for fast tests.
+//! - [`aws`] (feature `aws`): the AWS adapters of the ports over the AWS SDK for Rust, and the
+//!   wiring each function uses.
+//!
+//! See ARCHITECTURE.md at the repository root for the flow of one event through them.
+
+pub mod domain;
+
+pub mod contracts;
+
+pub mod app;
 
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod checks;
-pub mod engine;
-pub mod error;
-pub mod graph;
-pub mod live;
-pub mod metrics;
-pub mod model;
-pub mod pipeline;
-pub mod plans;
-pub mod ports;
-pub mod rule;
-pub mod settings;
-pub mod snapshot;
-pub mod state;
-pub mod trail;
-pub mod usecase;
 
-pub use error::{Error, Result};
+pub use domain::error::{Error, Result};

@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::checks::{self, Compliance};
-use shared::engine::evaluate_check;
-use shared::graph::ResourceGraph;
-use shared::model::{resources::KNOWN_TYPES, ConfigurationItem, LiveFacts, ACCOUNT_TYPE};
-use shared::plans::Plan;
-use shared::settings::Settings;
+use shared::domain::checks;
+use shared::domain::engine::evaluate_check;
+use shared::domain::graph::ResourceGraph;
+use shared::domain::model::resources::KNOWN_TYPES;
+use shared::domain::model::{ConfigurationItem, LiveFacts};
+use shared::domain::settings::Settings;
+use shared::domain::vocab::{Compliance, Plan, ACCOUNT_TYPE};
 
 const ACCOUNT: &str = "111122223333";
 

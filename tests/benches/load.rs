@@ -74,7 +74,7 @@ async fn main() {
         .send()
         .await
         .unwrap();
-    let settings = shared::settings::Settings::parse(
+    let settings = shared::domain::settings::Settings::parse(
         &std::fs::read_to_string(root().join("events/demo-settings.toml")).unwrap(),
         true,
         "demo",

@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::DateTime;
 use serde_json::{json, Value};
-use shared::live::Lookup;
-use shared::model::resources::KNOWN_TYPES;
-use shared::model::ConfigurationItem;
+use shared::domain::model::resources::KNOWN_TYPES;
+use shared::domain::model::{ConfigurationItem, Lookup};
 
 use crate::stub::Stub;
 

@@ -99,7 +99,8 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
         .unwrap();
     wait_for(port).await;
     let settings = std::fs::read_to_string(root().join("events/demo-settings.toml")).unwrap();
-    let settings: shared::settings::Settings = shared::settings::Settings::parse(&settings, true, "demo").unwrap();
+    let settings: shared::domain::settings::Settings =
+        shared::domain::settings::Settings::parse(&settings, true, "demo").unwrap();
     let (runtime_api, settings_json) = (
         format!("http://127.0.0.1:{port}/.rt"),
         serde_json::to_string(&settings).unwrap(),

@@ -9,12 +9,11 @@ use aws_sdk_config::config::{BehaviorVersion, Credentials, Region};
 use chrono::{TimeZone, Utc};
 use integration_tests::stub::Stub;
 use serde_json::{json, Value};
+use shared::app::ports::{ConfigReader, EvaluationReporter};
 use shared::aws::config::ConfigApi;
-use shared::checks::Compliance;
-use shared::live::Lookup;
-use shared::model::Resource;
-use shared::ports::{ConfigReader, EvaluationReporter, ResourceKey};
-use shared::rule::ConfigEvaluation;
+use shared::contracts::config_rule::ConfigEvaluation;
+use shared::domain::model::{Lookup, Resource};
+use shared::domain::vocab::{Compliance, ResourceKey};
 
 fn client(url: &str) -> ConfigApi {
     let conf = aws_sdk_config::Config::builder()

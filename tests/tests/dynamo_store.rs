@@ -5,11 +5,10 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use integration_tests::moto;
+use shared::app::ports::StateStore;
 use shared::aws::dynamo::{resource_pk, DynamoStore};
-use shared::checks::Compliance;
-use shared::engine::Evaluation;
-use shared::plans::{Plan, PlanReadiness, PlanStatus};
-use shared::ports::StateStore;
+use shared::domain::plans::{PlanReadiness, PlanStatus};
+use shared::domain::vocab::{Compliance, Evaluation, Plan};
 
 async fn store() -> (DynamoStore, aws_sdk_dynamodb::Client, String) {
     let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config());

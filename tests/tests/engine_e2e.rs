@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use shared::checks::Compliance;
-use shared::engine::{evaluate_item, scan_graph};
-use shared::graph::ResourceGraph;
-use shared::model::ConfigurationItem;
-use shared::settings::Settings;
-use shared::snapshot;
+use shared::domain::engine::{evaluate_item, scan_graph};
+use shared::domain::graph::ResourceGraph;
+use shared::domain::model::ConfigurationItem;
+use shared::domain::settings::Settings;
+use shared::domain::snapshot;
+use shared::domain::vocab::Compliance;
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -122,7 +122,7 @@ fn re_evaluating_dependants_after_a_role_change_flips_their_results() {
         .iter_mut()
         .find(|i| i.resource_name.as_deref() == Some("web-ssm-role"))
         .unwrap();
-    let shared::model::Resource::IamRole(r) = &mut role.resource else {
+    let shared::domain::model::Resource::IamRole(r) = &mut role.resource else {
         panic!("not a role")
     };
     r.attached_managed_policies.retain(|p| {

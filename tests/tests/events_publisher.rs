@@ -8,8 +8,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use integration_tests::stub::Stub;
 use serde_json::{json, Value};
+use shared::app::ports::EventPublisher;
 use shared::aws::events::EventBridgePublisher;
-use shared::ports::{EventPublisher, OutboundEvent};
+use shared::contracts::events::OutboundEvent;
 
 fn publisher(url: &str) -> EventBridgePublisher {
     let conf = aws_sdk_eventbridge::Config::builder()

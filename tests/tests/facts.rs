@@ -7,12 +7,12 @@ use integration_tests::config_world::ConfigWorld;
 use integration_tests::moto;
 use integration_tests::stub::Stub;
 use serde_json::{json, Value};
+use shared::app::collect::{collect, evaluate_targets};
 use shared::aws::config::ConfigApi;
 use shared::aws::facts::{LiveReader, ServiceFacts};
-use shared::checks::Compliance;
-use shared::live::{collect, evaluate_targets};
-use shared::model::ConfigurationItem;
-use shared::settings::Settings;
+use shared::domain::model::ConfigurationItem;
+use shared::domain::settings::Settings;
+use shared::domain::vocab::Compliance;
 
 macro_rules! client {
     ($krate:ident, $url:expr) => {{
@@ -145,7 +145,7 @@ async fn eks_facts_from_moto_and_logs_and_their_effect_on_the_checks() {
         })
         .map(|i| ConfigurationItem::from_json(&i.to_string(), None).unwrap())
         .collect();
-    let recorded: Vec<String> = shared::model::resources::KNOWN_TYPES
+    let recorded: Vec<String> = shared::domain::model::resources::KNOWN_TYPES
         .iter()
         .map(|s| (*s).to_owned())
         .collect();

@@ -18,11 +18,11 @@ use integration_tests::moto;
 use integration_tests::proxy::{Fault, FaultProxy, Seen};
 use integration_tests::stub::Stub;
 use serde_json::{json, Value};
+use shared::app::flows::{self, Ports, RuleInvocation};
 use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
-use shared::settings::Settings;
-use shared::usecase::{self, Ports, RuleInvocation};
+use shared::domain::settings::Settings;
 
 /// The demo items after a DetachRolePolicy on web-ssm-role.
 fn items_after_detach() -> Vec<Value> {
@@ -145,7 +145,7 @@ async fn run(faults: Faults) -> (Outcome, usize) {
         "demo",
     )
     .unwrap();
-    let recorded: Vec<String> = shared::model::resources::KNOWN_TYPES
+    let recorded: Vec<String> = shared::domain::model::resources::KNOWN_TYPES
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
@@ -182,7 +182,7 @@ async fn run(faults: Faults) -> (Outcome, usize) {
                             result_token: e["resultToken"].as_str(),
                             event_left_scope: e["eventLeftScope"].as_bool().unwrap_or(false),
                         };
-                        usecase::config_rule(&ports, &reader, &inv).await.map(|_| ())
+                        flows::config_rule(&ports, &reader, &inv).await.map(|_| ())
                     }
                     _ => {
                         let name = if step == 2 {
@@ -191,7 +191,7 @@ async fn run(faults: Faults) -> (Outcome, usize) {
                             "event-reevaluator/cloudtrail-detach-role-policy.json"
                         };
                         let e = event_json(name);
-                        usecase::reevaluate(&ports, e["detail-type"].as_str().unwrap(), &e["detail"])
+                        flows::reevaluate(&ports, e["detail-type"].as_str().unwrap(), &e["detail"])
                             .await
                             .map(|_| ())
                     }

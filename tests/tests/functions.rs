@@ -12,11 +12,11 @@ use integration_tests::fixtures::{demo_items, event_json, root};
 use integration_tests::moto;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
+use shared::app::flows::Ports;
 use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::{resource_pk, DynamoStore};
 use shared::aws::events::EventBridgePublisher;
-use shared::settings::Settings;
-use shared::usecase::Ports;
+use shared::domain::settings::Settings;
 
 struct World {
     config: ConfigWorld,
@@ -112,7 +112,7 @@ impl World {
             "demo",
         )
         .unwrap();
-        let recorded = shared::model::resources::KNOWN_TYPES
+        let recorded = shared::domain::model::resources::KNOWN_TYPES
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
@@ -156,7 +156,7 @@ impl World {
         }
     }
 
-    async fn rule(&self, name: &str) -> Result<shared::usecase::RuleSummary, config_rule::FnError> {
+    async fn rule(&self, name: &str) -> Result<shared::app::flows::RuleSummary, config_rule::FnError> {
         let event: ConfigEvent = serde_json::from_value(event_json(name)).unwrap();
         config_rule::handler(&self.ports(), &self.reader, LambdaEvent::new(event, Context::default())).await
     }

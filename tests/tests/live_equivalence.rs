@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use shared::engine::{scan, Evaluation};
-use shared::live::{collect, evaluate_targets, MemoryReader};
-use shared::settings::Settings;
-use shared::snapshot;
+use shared::app::collect::{collect, evaluate_targets};
+use shared::app::memory::MemoryReader;
+use shared::domain::engine::scan;
+use shared::domain::settings::Settings;
+use shared::domain::snapshot;
+use shared::domain::vocab::Evaluation;
 
 fn key(e: &Evaluation) -> (String, String, String, String) {
     (

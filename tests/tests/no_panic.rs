@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use shared::engine::scan;
-use shared::model::ConfigurationItem;
-use shared::settings::Settings;
+use shared::domain::engine::scan;
+use shared::domain::model::ConfigurationItem;
+use shared::domain::settings::Settings;
 
 fn paths(v: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     match v {

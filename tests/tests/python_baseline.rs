@@ -8,10 +8,10 @@
 use integration_tests::fixtures::root;
 use std::collections::BTreeMap;
 
-use shared::engine::scan_graph;
-use shared::graph::ResourceGraph;
-use shared::settings::Settings;
-use shared::snapshot;
+use shared::domain::engine::scan_graph;
+use shared::domain::graph::ResourceGraph;
+use shared::domain::settings::Settings;
+use shared::domain::snapshot;
 
 #[test]
 fn the_python_baseline_decides_every_servers_check_like_the_rust_catalog() {

@@ -11,9 +11,8 @@ use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
 use shared::aws::facts::ServiceFacts;
-use shared::checks::{Trigger, ALL};
-use shared::model::ACCOUNT_TYPE;
-use shared::plans::Plan;
+use shared::domain::checks::{Trigger, ALL};
+use shared::domain::vocab::{Plan, ACCOUNT_TYPE};
 
 fn template() -> Y {
     serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap()
@@ -387,7 +386,7 @@ fn config_rules_cover_each_plans_resource_types() {
         );
         // The rule parameters are the ones the function accepts.
         let params = serde_json::json!({"plans": plan.as_str()}).to_string();
-        shared::rule::Scope::parse(Some(&params)).unwrap();
+        shared::contracts::config_rule::Scope::parse(Some(&params)).unwrap();
     }
 }
 

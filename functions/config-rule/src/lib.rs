@@ -4,8 +4,9 @@
 
 use aws_lambda_events::event::config::ConfigEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use shared::ports::{ConfigReader, EvaluationReporter, EventPublisher, StateStore};
-use shared::usecase::{self, HandlerError, Ports, RuleInvocation, RuleSummary};
+use shared::app::error::HandlerError;
+use shared::app::flows::{self, Ports, RuleInvocation, RuleSummary};
+use shared::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, StateStore};
 
 /// The handler's error, reported to Lambda with a stable `errorType`
 /// (`MalformedEvent`, `Retryable`, `NonRetryable`).
@@ -40,7 +41,7 @@ where
         result_token: e.result_token.as_deref(),
         event_left_scope: e.event_left_scope,
     };
-    let out = usecase::config_rule(ports, reporter, &inv).await.map_err(|err| {
+    let out = flows::config_rule(ports, reporter, &inv).await.map_err(|err| {
         tracing::error!(rule = e.config_rule_name.as_deref().unwrap_or(""), error_type = err.kind(), error = %err, "invocation failed");
         FnError(err)
     })?;
@@ -52,10 +53,10 @@ where
     );
     println!(
         "{}",
-        shared::metrics::invocation(
+        shared::contracts::metrics::invocation(
             "config-rule",
             &[("Reported", out.reported), ("Transitions", out.transitions)],
-            shared::metrics::now_ms(),
+            shared::contracts::metrics::now_ms(),
         )
     );
     Ok(out)

@@ -5,9 +5,10 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
-use shared::pipeline::Summary;
-use shared::ports::{ConfigReader, EventPublisher, StateStore};
-use shared::usecase::{self, HandlerError, Ports};
+use shared::app::error::HandlerError;
+use shared::app::flows::{self, Ports};
+use shared::app::ports::{ConfigReader, EventPublisher, StateStore};
+use shared::app::record::Summary;
 
 /// The handler's error, reported to Lambda with a stable `errorType`
 /// (`MalformedEvent`, `Retryable`, `NonRetryable`).
@@ -53,7 +54,7 @@ where
     P: EventPublisher,
 {
     let e = event.payload;
-    let out = usecase::reevaluate(ports, &e.detail_type, &e.detail)
+    let out = flows::reevaluate(ports, &e.detail_type, &e.detail)
         .await
         .map_err(|err| {
             tracing::error!(detail_type = %e.detail_type, error_type = err.kind(), error = %err, "invocation failed");
@@ -66,10 +67,10 @@ where
     );
     println!(
         "{}",
-        shared::metrics::invocation(
+        shared::contracts::metrics::invocation(
             "event-reevaluator",
             &[("Evaluations", out.evaluations), ("Transitions", out.transitions)],
-            shared::metrics::now_ms(),
+            shared::contracts::metrics::now_ms(),
         )
     );
     Ok(out.into())

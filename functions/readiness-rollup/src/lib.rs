@@ -11,9 +11,10 @@ use std::collections::BTreeSet;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use shared::ports::{EventPublisher, StateStore};
-use shared::settings::Settings;
-use shared::usecase::{self, HandlerError};
+use shared::app::error::HandlerError;
+use shared::app::flows;
+use shared::app::ports::{EventPublisher, StateStore};
+use shared::domain::settings::Settings;
 
 /// The handler's error, reported to Lambda with a stable `errorType` (`MalformedEvent`).
 #[derive(Debug)]
@@ -40,7 +41,7 @@ pub fn accounts_of(event: &Event) -> Result<Vec<(String, String)>, HandlerError>
             .and_then(|v| v.as_str())
             .ok_or_else(|| HandlerError::Malformed(format!("Records[{i}].dynamodb.Keys has no string `PK`")))?;
         let sk = keys.pointer("/SK/S").and_then(|v| v.as_str()).unwrap_or("");
-        let Some(account) = usecase::result_row_account(pk, sk) else {
+        let Some(account) = shared::contracts::stream::result_row_account(pk, sk) else {
             continue;
         };
         let seq = r
@@ -75,7 +76,7 @@ where
     let mut published = 0;
     for (account, first_seq) in &accounts {
         let one = BTreeSet::from([account.clone()]);
-        match usecase::rollup(store, publisher, settings, &one).await {
+        match flows::rollup(store, publisher, settings, &one).await {
             Ok(s) => {
                 published += s.plan_transitions;
                 for line in &s.metrics {
@@ -99,14 +100,14 @@ where
     );
     println!(
         "{}",
-        shared::metrics::invocation(
+        shared::contracts::metrics::invocation(
             "readiness-rollup",
             &[
                 ("Accounts", accounts.len()),
                 ("FailedAccounts", failures.len()),
                 ("PlanTransitions", published),
             ],
-            shared::metrics::now_ms(),
+            shared::contracts::metrics::now_ms(),
         )
     );
     let mut response = DynamoDbEventResponse::default();

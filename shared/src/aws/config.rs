@@ -8,11 +8,10 @@ use aws_sdk_config::Client;
 use serde_json::{json, Map, Value};
 
 use super::port_error;
-use crate::checks::Compliance;
-use crate::live::Lookup;
-use crate::model::ConfigurationItem;
-use crate::ports::{ConfigReader, EvaluationReporter, PortError, ResourceKey};
-use crate::rule::ConfigEvaluation;
+use crate::app::ports::{ConfigReader, EvaluationReporter, PortError};
+use crate::contracts::config_rule::ConfigEvaluation;
+use crate::domain::model::{ConfigurationItem, Lookup};
+use crate::domain::vocab::{Compliance, ResourceKey};
 
 /// [`ConfigReader`] and [`EvaluationReporter`] over the AWS Config API.
 #[derive(Debug, Clone)]
@@ -176,7 +175,7 @@ impl ConfigReader for ConfigApi {
 
     async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
         const OP: &str = "config:SelectResourceConfig";
-        let Some(expression) = lookup.to_sql() else {
+        let Some(expression) = crate::contracts::config_query::select_expression(lookup) else {
             return Err(invalid(OP, format!("cannot express {lookup:?} safely")));
         };
         let mut keys = Vec::new();
@@ -240,7 +239,7 @@ fn compliance_type(c: Compliance) -> ComplianceType {
     match c {
         Compliance::Compliant => ComplianceType::Compliant,
         Compliance::NonCompliant => ComplianceType::NonCompliant,
-        // Config takes no INSUFFICIENT_DATA from a rule; `rule::aggregate` never produces it.
+        // Config takes no INSUFFICIENT_DATA from a rule; `config_rule::aggregate` never produces it.
         Compliance::NotApplicable | Compliance::InsufficientData => ComplianceType::NotApplicable,
     }
 }

@@ -15,11 +15,10 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::port_error;
-use crate::checks::Compliance;
-use crate::engine::Evaluation;
-use crate::plans::{Plan, PlanReadiness, PlanStatus};
-use crate::ports::{PendingTransition, PortError, StateStore};
-use crate::state::{self, EvalKey, PlanTransition, Recorded, Transition};
+use crate::app::ports::{PortError, StateStore};
+use crate::domain::plans::{PlanReadiness, PlanStatus};
+use crate::domain::state::{self, EvalKey, PendingTransition, PlanTransition, Recorded, Transition};
+use crate::domain::vocab::{Compliance, Evaluation, Plan};
 
 /// Sort-key prefix of the outbox rows.
 const PENDING: &str = "PENDING#";
@@ -742,7 +741,7 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// The recorded readiness of every account × region × plan (one Query).
-    pub async fn readiness_rows(&self) -> Result<Vec<crate::plans::ReadinessRow>, PortError> {
+    pub async fn readiness_rows(&self) -> Result<Vec<crate::domain::plans::ReadinessRow>, PortError> {
         const OP: &str = "dynamodb:Query";
         let q = self
             .client
@@ -754,7 +753,7 @@ impl DynamoStore {
         for item in self.query_all(q).await? {
             let (region, plan, status) = plan_row(&item, OP)?;
             let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("plan item without {k}")));
-            out.push(crate::plans::ReadinessRow {
+            out.push(crate::domain::plans::ReadinessRow {
                 account_id: field("accountId")?.to_owned(),
                 aws_region: region.to_owned(),
                 plan,

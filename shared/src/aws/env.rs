@@ -1,7 +1,7 @@
 //! What both functions read from their environment once per cold start.
 
-use crate::model::resources::KNOWN_TYPES;
-use crate::settings::Settings;
+use crate::domain::model::resources::KNOWN_TYPES;
+use crate::domain::settings::Settings;
 
 /// The functions' configuration. Every variable is named in the error when it is wrong.
 #[derive(Debug, Clone)]
@@ -129,13 +129,13 @@ impl Adapters {
     pub fn ports<'a>(
         &'a self,
         env: &'a FunctionEnv,
-    ) -> crate::usecase::Ports<
+    ) -> crate::app::flows::Ports<
         'a,
         super::config::ConfigApi,
         super::dynamo::DynamoStore,
         super::events::EventBridgePublisher,
     > {
-        crate::usecase::Ports {
+        crate::app::flows::Ports {
             reader: &self.config,
             store: &self.store,
             publisher: &self.publisher,
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn parameter_variables_override_settings_json() {
-        use crate::plans::Plan;
+        use crate::domain::vocab::Plan;
         let e = env(&[
             ("TABLE_NAME", "t"),
             ("EVENT_BUS_NAME", "b"),

@@ -5,7 +5,8 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 
 use super::port_error;
-use crate::ports::{EventPublisher, OutboundEvent, PortError};
+use crate::app::ports::{EventPublisher, PortError};
+use crate::contracts::events::OutboundEvent;
 
 /// `Source` of every event.
 pub const SOURCE: &str = "defender-prereqs";

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use super::port_error;
-use crate::model::{ConfigurationItem, LiveFacts, Resource};
-use crate::ports::PortError;
+use crate::app::ports::PortError;
+use crate::domain::model::{ConfigurationItem, LiveFacts, Resource};
 
 /// The service clients.
 #[derive(Debug, Clone)]
@@ -208,16 +208,19 @@ pub struct LiveReader {
     pub facts: ServiceFacts,
 }
 
-impl crate::ports::ConfigReader for LiveReader {
-    async fn batch_get(&self, keys: &[crate::ports::ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
+impl crate::app::ports::ConfigReader for LiveReader {
+    async fn batch_get(&self, keys: &[crate::domain::vocab::ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
         self.config.batch_get(keys).await
     }
 
-    async fn select(&self, lookup: &crate::live::Lookup) -> Result<Vec<crate::ports::ResourceKey>, PortError> {
+    async fn select(
+        &self,
+        lookup: &crate::domain::model::Lookup,
+    ) -> Result<Vec<crate::domain::vocab::ResourceKey>, PortError> {
         self.config.select(lookup).await
     }
 
-    async fn latest(&self, key: &crate::ports::ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
+    async fn latest(&self, key: &crate::domain::vocab::ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
         self.config.latest(key).await
     }
 

@@ -11,7 +11,7 @@ use aws_sdk_config::config::http::HttpResponse;
 use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::ports::PortError;
+use crate::app::ports::PortError;
 
 /// Maps an SDK error (of any service: they share the smithy types) to a [`PortError`], marking
 /// throttling, 5xx, timeouts and connection failures retryable.

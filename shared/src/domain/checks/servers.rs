@@ -5,8 +5,8 @@ use super::{
     account_roles_outcome, declared, no_extra, role_item_outcome, Check, Compliance, Ctx, Outcome, RoleRequirement,
     Trigger,
 };
-use crate::model::{Ec2Instance, Resource};
-use crate::plans::Plan;
+use crate::domain::model::{Ec2Instance, Resource};
+use crate::domain::vocab::Plan;
 
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
@@ -192,7 +192,7 @@ fn status_outcome(status: &str, agent: Option<&str>) -> Outcome {
 /// An inventory item's status: `supplementaryConfiguration.instanceStatus`, else the content's
 /// `InstanceStatus`; an inventory without either is taken as active (it is only written while the
 /// agent reports).
-fn inventory_outcome(inv: &crate::model::SsmInventory) -> Outcome {
+fn inventory_outcome(inv: &crate::domain::model::SsmInventory) -> Outcome {
     let info = inv.info();
     let status = inv
         .instance_status
@@ -306,7 +306,7 @@ pub(super) fn egress(ctx: &Ctx<'_>, inst: &Ec2Instance) -> Egress {
 
 const SSM_SERVICES: [&str; 3] = ["ssm", "ssmmessages", "ec2messages"];
 
-fn endpoint_problem(ep: &crate::model::VpcEndpoint) -> Option<String> {
+fn endpoint_problem(ep: &crate::domain::model::VpcEndpoint) -> Option<String> {
     let svc = ep.service_name.as_deref().unwrap_or("endpoint");
     if ep
         .vpc_endpoint_type

@@ -12,11 +12,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::checks::{self, Check, Compliance};
-use crate::engine::{truncate_annotation, Evaluation};
-use crate::error::{Error, Result};
-use crate::model::ConfigurationItem;
-use crate::plans::Plan;
+use crate::domain::checks::{self, Check};
+use crate::domain::error::{Error, Result};
+use crate::domain::model::ConfigurationItem;
+use crate::domain::vocab::{truncate_annotation, Compliance, Evaluation, Plan};
 
 /// Longest annotation AWS Config accepts.
 pub const CONFIG_ANNOTATION_MAX: usize = 256;
@@ -119,7 +118,7 @@ impl InvokingEvent {
                 let summary: ItemSummary = serde_json::from_value(s.clone()).map_err(|e| {
                     bad(
                         WHAT,
-                        format!("`configurationItemSummary`: {}", crate::error::redacted(&e)),
+                        format!("`configurationItemSummary`: {}", crate::domain::error::redacted(&e)),
                     )
                 })?;
                 Ok(Self::Oversized {
@@ -157,8 +156,12 @@ impl InvokingEvent {
                 ),
             ));
         }
-        let v: Value = serde_json::from_str(s)
-            .map_err(|e| bad("invokingEvent", format!("invalid JSON: {}", crate::error::redacted(&e))))?;
+        let v: Value = serde_json::from_str(s).map_err(|e| {
+            bad(
+                "invokingEvent",
+                format!("invalid JSON: {}", crate::domain::error::redacted(&e)),
+            )
+        })?;
         Self::parse(&v)
     }
 }
@@ -204,7 +207,7 @@ impl Scope {
             return Ok(Self::default());
         };
         let v: Value = serde_json::from_str(text)
-            .map_err(|e| bad(what, format!("invalid JSON: {}", crate::error::redacted(&e))))?;
+            .map_err(|e| bad(what, format!("invalid JSON: {}", crate::domain::error::redacted(&e))))?;
         let obj = v.as_object().ok_or_else(|| bad(what, "must be a JSON object"))?;
         if let Some(k) = obj.keys().find(|k| !["plans", "checks"].contains(&k.as_str())) {
             return Err(bad(
@@ -325,7 +328,7 @@ pub fn not_applicable(resource_type: &str, resource_id: &str, why: &str, at: Dat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plans::Plan;
+    use crate::domain::vocab::Plan;
 
     fn ev(rid: &str, check: &str, c: Compliance, ann: &str) -> Evaluation {
         Evaluation {

@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::checks::Compliance;
-use crate::engine::Evaluation;
-use crate::plans::{Plan, PlanReadiness, PlanStatus};
+use crate::domain::plans::{PlanReadiness, PlanStatus};
+use crate::domain::vocab::{Compliance, Evaluation, Plan};
 
 /// Identity of one recorded result: resource × check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -300,4 +299,13 @@ mod tests {
         let other: BTreeSet<String> = ["2".to_owned()].into();
         assert!(diff(&state, &[], &other, None).removals.is_empty());
     }
+}
+
+/// A recorded compliance transition whose event may not have been published yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTransition {
+    /// What changed.
+    pub transition: crate::domain::state::Transition,
+    /// When (the capture time of the configuration that caused it, else the evaluation time).
+    pub at: chrono::DateTime<chrono::Utc>,
 }

@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::model::{ConfigurationItem, Resource, ACCOUNT_TYPE, GLOBAL_REGION};
+use crate::domain::model::{ConfigurationItem, Resource};
+use crate::domain::vocab::{ACCOUNT_TYPE, GLOBAL_REGION};
 
 /// Index of an item in [`ResourceGraph::items`].
 pub type ItemId = usize;
@@ -307,7 +308,7 @@ impl ResourceGraph {
     /// a role's instances (through its instance profiles) and its account; an SSM inventory's
     /// instance; an endpoint's or route table's instances; an RDS cluster's members; an option
     /// group's instances; an instance hosting RDS Custom; an OIDC provider's account.
-    pub fn dependants(&self, id: ItemId, settings: &crate::settings::Settings) -> Vec<ItemId> {
+    pub fn dependants(&self, id: ItemId, settings: &crate::domain::settings::Settings) -> Vec<ItemId> {
         let item = &self.items[id];
         let acct = item.account_id.as_str();
         let region = item.region.as_str();

@@ -4,74 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::Compliance;
-use crate::engine::Evaluation;
-use crate::model::GLOBAL_REGION;
-use crate::settings::Settings;
-
-/// A Defender for Cloud plan (or the connector/CSPM root).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Plan {
-    /// The AWS connector and Defender CSPM: the root every other plan needs.
-    Cspm,
-    /// Defender for Servers (EC2).
-    Servers,
-    /// Defender for SQL on EC2 and RDS Custom.
-    Sql,
-    /// Defender for Containers (EKS, ECR).
-    Containers,
-    /// Defender for open-source relational databases (RDS, Aurora).
-    Oss,
-}
-
-impl Plan {
-    /// Every plan, dependencies first.
-    pub const ALL: [Plan; 5] = [Plan::Cspm, Plan::Servers, Plan::Sql, Plan::Containers, Plan::Oss];
-
-    /// Wire name (`cspm`, `servers`, `sql`, `containers`, `oss`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cspm => "cspm",
-            Self::Servers => "servers",
-            Self::Sql => "sql",
-            Self::Containers => "containers",
-            Self::Oss => "oss",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
-    /// Product name.
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::Cspm => "Connector / Defender CSPM",
-            Self::Servers => "Defender for Servers",
-            Self::Sql => "Defender for SQL (EC2, RDS Custom)",
-            Self::Containers => "Defender for Containers (EKS, ECR)",
-            Self::Oss => "Defender for open-source relational databases (RDS)",
-        }
-    }
-
-    /// The plan this one needs directly: SQL needs Servers (its Arc agent comes from the
-    /// Servers auto-provisioning pipeline); every other plan needs the connector.
-    pub fn requires(self) -> Option<Plan> {
-        match self {
-            Self::Cspm => None,
-            Self::Sql => Some(Self::Servers),
-            Self::Servers | Self::Containers | Self::Oss => Some(Self::Cspm),
-        }
-    }
-}
-
-impl std::fmt::Display for Plan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::domain::settings::Settings;
+use crate::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
 
 /// Readiness of a plan in one account and region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,19 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
-use serde_json::json;
 
-use crate::engine::Evaluation;
-use crate::model::GLOBAL_REGION;
-use crate::plans::{self, PlanReadiness};
-use crate::ports::{EventPublisher, OutboundEvent, PendingTransition, PortError, StateStore};
-use crate::settings::Settings;
-use crate::state::PlanTransition;
-
-/// `detail-type` of a compliance transition.
-pub const COMPLIANCE_CHANGED: &str = "Prerequisite Compliance Changed";
-/// `detail-type` of a plan readiness transition.
-pub const READINESS_CHANGED: &str = "Plan Readiness Changed";
+use crate::app::ports::{EventPublisher, PortError, StateStore};
+use crate::contracts::events::{compliance_event, readiness_event, OutboundEvent};
+use crate::domain::plans::{self};
+use crate::domain::settings::Settings;
+use crate::domain::vocab::{Evaluation, GLOBAL_REGION};
 
 /// What one recording did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,34 +17,6 @@ pub struct Summary {
     pub evaluations: usize,
     /// Compliance transitions published (new ones and ones left pending before).
     pub transitions: usize,
-}
-
-/// The event of a compliance transition (schema: `schemas/prerequisite-compliance-changed.json`).
-pub fn compliance_event(p: &PendingTransition) -> OutboundEvent {
-    let t = &p.transition;
-    OutboundEvent {
-        detail_type: COMPLIANCE_CHANGED,
-        detail: json!({
-            "accountId": t.key.account_id, "awsRegion": t.key.aws_region,
-            "resourceType": t.key.resource_type, "resourceId": t.key.resource_id,
-            "checkId": t.key.check_id, "plan": t.plan,
-            "previous": t.previous, "current": t.current, "annotation": t.annotation,
-            "at": p.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        }),
-        time: p.at,
-    }
-}
-
-/// The event of a readiness transition (schema: `schemas/plan-readiness-changed.json`).
-pub fn readiness_event(t: &PlanTransition, now: &PlanReadiness) -> OutboundEvent {
-    OutboundEvent {
-        detail_type: READINESS_CHANGED,
-        detail: json!({
-            "accountId": t.account_id, "awsRegion": t.aws_region, "plan": t.plan,
-            "previous": t.previous, "current": t.current, "blockers": now.blockers,
-        }),
-        time: Utc::now(),
-    }
 }
 
 /// Records `evaluations`, publishes every compliance transition, then clears the outbox. A
@@ -94,7 +59,7 @@ pub fn account_regions(results: &[Evaluation]) -> Vec<String> {
 /// from the one last announced, then marks those announced. A retry after a failure anywhere
 /// announces what is still unannounced: nothing is lost, and subscribers see the net change.
 /// Returns the number of readiness events published and the readiness as embedded-metric
-/// records ([`crate::metrics::readiness`]).
+/// records ([`crate::contracts::metrics::readiness`]).
 pub async fn roll_up<S: StateStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
@@ -120,7 +85,7 @@ pub async fn roll_up<S: StateStore, P: EventPublisher>(
         publisher.publish(&events).await?;
         store.mark_plans_announced(&transitions).await?;
         published += events.len();
-        metrics.extend(crate::metrics::readiness(
+        metrics.extend(crate::contracts::metrics::readiness(
             &rollup,
             &results,
             Utc::now().timestamp_millis(),

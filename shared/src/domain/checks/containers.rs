@@ -2,8 +2,8 @@
 
 use super::cspm::ROLE_PERMISSIONS;
 use super::{declared, version_at_least, version_parts, Check, Compliance, Ctx, Outcome, Trigger};
-use crate::model::{EksCluster, Resource};
-use crate::plans::Plan;
+use crate::domain::model::{EksCluster, Resource};
+use crate::domain::vocab::Plan;
 
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 

@@ -3,10 +3,9 @@
 
 use serde_json::Value;
 
-use crate::checks::{Trigger, ALL};
-use crate::live::Lookup;
-use crate::model::ACCOUNT_TYPE;
-use crate::ports::ResourceKey;
+use crate::domain::checks::{Trigger, ALL};
+use crate::domain::model::Lookup;
+use crate::domain::vocab::{ResourceKey, ACCOUNT_TYPE};
 
 /// What to re-evaluate for one CloudTrail event.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -12,44 +12,16 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::checks::ALL;
-use crate::engine::Evaluation;
-use crate::live::{collect, evaluate_targets, Lookup};
-use crate::model::{ConfigurationItem, ACCOUNT_TYPE};
-use crate::pipeline::{record_and_publish, Summary};
-use crate::ports::{ConfigReader, EvaluationReporter, EventPublisher, PortError, ResourceKey, StateStore};
-use crate::rule::{self, ConfigEvaluation, InvokingEvent, Scope, PUT_EVALUATIONS_MAX};
-use crate::settings::Settings;
-use crate::trail;
-
-/// Why an invocation failed. `Malformed` events will fail again as they are (dead-letter them);
-/// port errors say whether a retry can help.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    /// The event is not what the function accepts; the message names what was wrong.
-    #[error("malformed event: {0}")]
-    Malformed(String),
-    /// A call to AWS failed.
-    #[error(transparent)]
-    Port(#[from] PortError),
-}
-
-impl HandlerError {
-    /// A stable error type for Lambda's error response.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Malformed(_) => "MalformedEvent",
-            Self::Port(p) if p.retryable => "Retryable",
-            Self::Port(_) => "NonRetryable",
-        }
-    }
-}
-
-impl From<crate::Error> for HandlerError {
-    fn from(e: crate::Error) -> Self {
-        Self::Malformed(e.to_string())
-    }
-}
+use crate::app::collect::{collect, evaluate_targets};
+use crate::app::error::HandlerError;
+use crate::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, PortError, StateStore};
+use crate::app::record::{record_and_publish, Summary};
+use crate::contracts::cloudtrail;
+use crate::contracts::config_rule::{self, ConfigEvaluation, InvokingEvent, Scope, PUT_EVALUATIONS_MAX};
+use crate::domain::checks::ALL;
+use crate::domain::model::{ConfigurationItem, Lookup};
+use crate::domain::settings::Settings;
+use crate::domain::vocab::{Evaluation, ResourceKey, ACCOUNT_TYPE};
 
 /// What the use cases read, write and publish through.
 pub struct Ports<'a, R, S, P> {
@@ -199,7 +171,7 @@ where
                 Some(item) => change(ports, &scope, item, when, inv.event_left_scope).await?,
                 None => (
                     Vec::new(),
-                    vec![rule::not_applicable(
+                    vec![config_rule::not_applicable(
                         &summary.resource_type,
                         &summary.resource_id,
                         "the resource is not recorded",
@@ -234,7 +206,7 @@ async fn change<R: ConfigReader, S: StateStore, P: EventPublisher>(
     if left_scope {
         return Ok((
             Vec::new(),
-            vec![rule::not_applicable(
+            vec![config_rule::not_applicable(
                 &rtype,
                 &rid,
                 "the resource left the rule's scope",
@@ -243,12 +215,12 @@ async fn change<R: ConfigReader, S: StateStore, P: EventPublisher>(
         ));
     }
     let evaluations = evaluate_changed(ports, vec![item], false).await?;
-    let mut report = rule::aggregate(&evaluations, scope, |e| e.capture_time.unwrap_or(ordering));
+    let mut report = config_rule::aggregate(&evaluations, scope, |e| e.capture_time.unwrap_or(ordering));
     if !report
         .iter()
         .any(|r| r.compliance_resource_type == rtype && r.compliance_resource_id == rid)
     {
-        report.push(rule::not_applicable(
+        report.push(config_rule::not_applicable(
             &rtype,
             &rid,
             &format!("no prerequisite check in this rule applies to {rtype}"),
@@ -312,16 +284,18 @@ async fn scheduled<R: ConfigReader, S: StateStore, P: EventPublisher>(
         .await?
         .into_iter()
         .filter(|e| !current.contains(&(e.resource_type.clone(), e.resource_id.clone())))
-        .filter(|e| e.compliance != crate::checks::Compliance::NotApplicable || e.annotation != NO_LONGER_RECORDED)
+        .filter(|e| {
+            e.compliance != crate::domain::vocab::Compliance::NotApplicable || e.annotation != NO_LONGER_RECORDED
+        })
         .map(|mut e| {
-            e.compliance = crate::checks::Compliance::NotApplicable;
+            e.compliance = crate::domain::vocab::Compliance::NotApplicable;
             e.annotation = NO_LONGER_RECORDED.to_owned();
             e.capture_time = Some(when);
             e
         })
         .collect();
     evaluations.append(&mut gone);
-    let report = rule::aggregate(&evaluations, scope, |_| when);
+    let report = config_rule::aggregate(&evaluations, scope, |_| when);
     Ok((evaluations, report))
 }
 
@@ -346,7 +320,7 @@ pub async fn reevaluate<R: ConfigReader, S: StateStore, P: EventPublisher>(
             }
         },
         "AWS API Call via CloudTrail" => {
-            let t = trail::targets(detail).map_err(HandlerError::Malformed)?;
+            let t = cloudtrail::targets(detail).map_err(HandlerError::Malformed)?;
             let mut keys = t.keys;
             for l in &t.lookups {
                 keys.extend(ports.reader.select(l).await?);
@@ -388,16 +362,6 @@ pub async fn reevaluate<R: ConfigReader, S: StateStore, P: EventPublisher>(
     Ok(record_and_publish(ports.store, ports.publisher, &evaluations).await?)
 }
 
-/// The account of a result row's keys (`RES#<account>#<region>#<type>#<id>`, `CHECK#<check>`),
-/// or `None` for the table's other rows (history, plan readiness), which do not affect readiness.
-pub fn result_row_account<'a>(pk: &'a str, sk: &str) -> Option<&'a str> {
-    if !sk.starts_with("CHECK#") {
-        return None;
-    }
-    let rest = pk.strip_prefix("RES#")?;
-    rest.split('#').next().filter(|a| !a.is_empty())
-}
-
 /// What one rollup invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -412,14 +376,14 @@ pub struct RollupSummary {
 }
 
 /// Recomputes, records and announces the plan readiness of `accounts` (see
-/// [`crate::pipeline::roll_up`]).
+/// [`crate::app::record::roll_up`]).
 pub async fn rollup<S: StateStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     settings: &Settings,
     accounts: &BTreeSet<String>,
 ) -> Result<RollupSummary, HandlerError> {
-    let (plan_transitions, metrics) = crate::pipeline::roll_up(store, publisher, settings, accounts).await?;
+    let (plan_transitions, metrics) = crate::app::record::roll_up(store, publisher, settings, accounts).await?;
     Ok(RollupSummary {
         accounts: accounts.len(),
         plan_transitions,

@@ -5,8 +5,8 @@ use super::{
     account_roles_outcome, declared, role_item_outcome, version_at_least, version_parts, Check, Compliance, Ctx,
     Outcome, RoleRequirement, Trigger,
 };
-use crate::model::{IamRole, RdsInstance, Resource};
-use crate::plans::Plan;
+use crate::domain::model::{IamRole, RdsInstance, Resource};
+use crate::domain::vocab::Plan;
 
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 

@@ -22,57 +22,10 @@ mod oss;
 mod servers;
 mod sql;
 
-use serde::{Deserialize, Serialize};
-
-use crate::graph::ResourceGraph;
-use crate::model::ConfigurationItem;
-use crate::plans::Plan;
-use crate::settings::Settings;
-
-/// Compliance of one resource against one check. The first three are the values AWS Config
-/// accepts from a custom rule; `InsufficientData` is Config's fourth value, used here when a
-/// fact is missing (the Config rule function reports it as NOT_APPLICABLE with the annotation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Compliance {
-    /// The prerequisite is met.
-    Compliant,
-    /// The prerequisite is not met.
-    NonCompliant,
-    /// The check does not apply to this resource.
-    NotApplicable,
-    /// The input does not show enough to decide.
-    InsufficientData,
-}
-
-impl Compliance {
-    /// The wire name (`COMPLIANT`, `NON_COMPLIANT`, `NOT_APPLICABLE`, `INSUFFICIENT_DATA`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Compliant => "COMPLIANT",
-            Self::NonCompliant => "NON_COMPLIANT",
-            Self::NotApplicable => "NOT_APPLICABLE",
-            Self::InsufficientData => "INSUFFICIENT_DATA",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "COMPLIANT" => Self::Compliant,
-            "NON_COMPLIANT" => Self::NonCompliant,
-            "NOT_APPLICABLE" => Self::NotApplicable,
-            "INSUFFICIENT_DATA" => Self::InsufficientData,
-            _ => return None,
-        })
-    }
-}
-
-impl std::fmt::Display for Compliance {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::domain::graph::ResourceGraph;
+use crate::domain::model::ConfigurationItem;
+use crate::domain::settings::Settings;
+use crate::domain::vocab::{version_at_least, version_parts, Compliance, Plan};
 
 /// The result of evaluating one check on one resource: compliance plus why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,27 +191,9 @@ pub fn by_id(id: &str) -> Option<&'static Check> {
     ALL.iter().copied().find(|c| c.id == id)
 }
 
-/// Leading numeric parts of a version string: `8.0.28` → `[8, 0, 28]`,
-/// `5.7.mysql_aurora.2.11.2` → `[5, 7]`, `1.31` → `[1, 31]`. `None` if it starts with no number.
-pub fn version_parts(v: &str) -> Option<Vec<u32>> {
-    let parts: Vec<u32> = v.trim().split('.').map_while(|p| p.parse().ok()).collect();
-    (!parts.is_empty()).then_some(parts)
-}
-
-/// Whether version `v` is at least `min` (missing trailing parts count as 0).
-pub fn version_at_least(v: &[u32], min: &[u32]) -> bool {
-    for i in 0..v.len().max(min.len()) {
-        let (a, b) = (v.get(i).copied().unwrap_or(0), min.get(i).copied().unwrap_or(0));
-        if a != b {
-            return a > b;
-        }
-    }
-    true
-}
-
 /// Shared by the checks that require a connector role: the role must trust the Defender OIDC
 /// provider through `sts:AssumeRoleWithWebIdentity`.
-fn role_trusts_provider(ctx: &Ctx<'_>, role: &crate::model::IamRole) -> Result<(), String> {
+fn role_trusts_provider(ctx: &Ctx<'_>, role: &crate::domain::model::IamRole) -> Result<(), String> {
     let provider = ctx.settings.oidc.provider_arn(&ctx.item.account_id);
     match &role.assume_role_policy_document {
         Some(doc) if doc.trusts_federated(&provider) => Ok(()),
@@ -289,7 +224,7 @@ struct RoleRequirement<'s> {
 fn account_roles_outcome(
     ctx: &Ctx<'_>,
     reqs: &[RoleRequirement<'_>],
-    extra: fn(&crate::model::IamRole) -> Option<String>,
+    extra: fn(&crate::domain::model::IamRole) -> Option<String>,
 ) -> Outcome {
     let account = &ctx.item.account_id;
     let mut problems = Vec::new();
@@ -297,7 +232,7 @@ fn account_roles_outcome(
     for req in reqs {
         match req.names.iter().find_map(|n| ctx.graph.role_by_name(account, n)) {
             Some(item) => {
-                let crate::model::Resource::IamRole(role) = &item.resource else {
+                let crate::domain::model::Resource::IamRole(role) = &item.resource else {
                     continue;
                 };
                 let name = role.role_name.as_deref().unwrap_or(&item.resource_id);
@@ -332,9 +267,9 @@ fn account_roles_outcome(
 fn role_item_outcome(
     ctx: &Ctx<'_>,
     reqs: &[RoleRequirement<'_>],
-    extra: fn(&crate::model::IamRole) -> Option<String>,
+    extra: fn(&crate::domain::model::IamRole) -> Option<String>,
 ) -> Outcome {
-    let crate::model::Resource::IamRole(role) = &ctx.item.resource else {
+    let crate::domain::model::Resource::IamRole(role) = &ctx.item.resource else {
         return Outcome::not_applicable("not an IAM role");
     };
     let name = role
@@ -356,7 +291,7 @@ fn role_item_outcome(
     Outcome::compliant(format!("role {name} ({}) trusts the Defender provider", req.what))
 }
 
-fn no_extra(_: &crate::model::IamRole) -> Option<String> {
+fn no_extra(_: &crate::domain::model::IamRole) -> Option<String> {
     None
 }
 
@@ -372,17 +307,6 @@ fn declared(fact: Option<bool>, what: &str, key: &str, how: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn versions_compare_numerically() {
-        assert_eq!(version_parts("5.7.mysql_aurora.2.11.2"), Some(vec![5, 7]));
-        assert_eq!(version_parts("v1"), None);
-        assert!(version_at_least(&[1, 31], &[1, 31]));
-        assert!(version_at_least(&[1, 100], &[1, 31]));
-        assert!(!version_at_least(&[1, 9], &[1, 31]));
-        assert!(version_at_least(&[8, 0, 28], &[8, 0, 28]));
-        assert!(!version_at_least(&[8, 0], &[8, 0, 28]));
-    }
 
     #[test]
     fn registry_is_sorted_and_unique() {

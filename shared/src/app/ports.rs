@@ -3,28 +3,11 @@
 
 use std::future::Future;
 
-use crate::live::Lookup;
-use crate::model::ConfigurationItem;
-use crate::rule::ConfigEvaluation;
-
-/// A resource by type and id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResourceKey {
-    /// `resourceType`.
-    pub resource_type: String,
-    /// `resourceId`.
-    pub resource_id: String,
-}
-
-impl ResourceKey {
-    /// A key.
-    pub fn new(resource_type: impl Into<String>, resource_id: impl Into<String>) -> Self {
-        Self {
-            resource_type: resource_type.into(),
-            resource_id: resource_id.into(),
-        }
-    }
-}
+use crate::contracts::config_rule::ConfigEvaluation;
+use crate::contracts::events::OutboundEvent;
+use crate::domain::model::{ConfigurationItem, Lookup};
+use crate::domain::state::PendingTransition;
+use crate::domain::vocab::ResourceKey;
 
 /// A failed call to an outside service.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -53,7 +36,7 @@ pub trait ConfigReader: Sync {
     fn facts(
         &self,
         items: &[ConfigurationItem],
-    ) -> impl Future<Output = Result<Vec<(usize, crate::model::LiveFacts)>, PortError>> + Send {
+    ) -> impl Future<Output = Result<Vec<(usize, crate::domain::model::LiveFacts)>, PortError>> + Send {
         let _ = items;
         async { Ok(Vec::new()) }
     }
@@ -78,7 +61,7 @@ pub trait StateStore: Sync {
     /// the new ones and any left pending by an earlier invocation for the same resources.
     fn record(
         &self,
-        evaluations: &[crate::engine::Evaluation],
+        evaluations: &[crate::domain::vocab::Evaluation],
     ) -> impl Future<Output = Result<Vec<PendingTransition>, PortError>> + Send;
     /// Marks transitions as published (clears the outbox).
     fn mark_published(&self, transitions: &[PendingTransition]) -> impl Future<Output = Result<(), PortError>> + Send;
@@ -86,40 +69,20 @@ pub trait StateStore: Sync {
     fn account_results(
         &self,
         account: &str,
-    ) -> impl Future<Output = Result<Vec<crate::engine::Evaluation>, PortError>> + Send;
+    ) -> impl Future<Output = Result<Vec<crate::domain::vocab::Evaluation>, PortError>> + Send;
     /// Records an account's plan readiness (never over a concurrent writer's: a conflict is a
     /// retryable error). Returns, for every plan whose status differs from the one last
     /// announced, the transition from the announced status to the current one.
     fn record_plans(
         &self,
         account: &str,
-        plans: &[crate::plans::PlanReadiness],
-    ) -> impl Future<Output = Result<Vec<crate::state::PlanTransition>, PortError>> + Send;
+        plans: &[crate::domain::plans::PlanReadiness],
+    ) -> impl Future<Output = Result<Vec<crate::domain::state::PlanTransition>, PortError>> + Send;
     /// Marks transitions announced (their events were published).
     fn mark_plans_announced(
         &self,
-        transitions: &[crate::state::PlanTransition],
+        transitions: &[crate::domain::state::PlanTransition],
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-}
-
-/// A recorded compliance transition whose event may not have been published yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingTransition {
-    /// What changed.
-    pub transition: crate::state::Transition,
-    /// When (the capture time of the configuration that caused it, else the evaluation time).
-    pub at: chrono::DateTime<chrono::Utc>,
-}
-
-/// One event for subscribers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboundEvent {
-    /// `DetailType`.
-    pub detail_type: &'static str,
-    /// `Detail`.
-    pub detail: serde_json::Value,
-    /// `Time`.
-    pub time: chrono::DateTime<chrono::Utc>,
 }
 
 /// Publishes events (EventBridge).

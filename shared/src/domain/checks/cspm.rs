@@ -4,8 +4,8 @@ use super::{
     account_roles_outcome, declared, no_extra, role_item_outcome, Check, Compliance, Ctx, Outcome, RoleRequirement,
     Trigger,
 };
-use crate::model::{OidcProvider, Resource};
-use crate::plans::Plan;
+use crate::domain::model::{OidcProvider, Resource};
+use crate::domain::vocab::Plan;
 
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
@@ -123,7 +123,7 @@ pub static OIDC_PROVIDER: Check = Check {
     evaluate: oidc_provider,
 };
 
-fn role_has_policy(role: &crate::model::IamRole) -> Option<String> {
+fn role_has_policy(role: &crate::domain::model::IamRole) -> Option<String> {
     (!role.has_any_policy()).then(|| "it has no attached or inline policy".to_owned())
 }
 

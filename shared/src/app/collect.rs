@@ -4,99 +4,12 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::engine::{evaluate_item, Evaluation};
-use crate::graph::{ItemId, ResourceGraph};
-use crate::model::{ConfigurationItem, Resource, ACCOUNT_TYPE};
-use crate::ports::{ConfigReader, PortError, ResourceKey};
-use crate::settings::Settings;
-
-/// A way to find related resources, rendered to SelectResourceConfig SQL by the Config adapter
-/// ([`Lookup::to_sql`]) and evaluated directly by in-memory readers ([`Lookup::matches`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Lookup {
-    /// Roles in any of these instance profiles.
-    RolesInProfiles(Vec<String>),
-    /// Instances using any of these instance profiles.
-    InstancesWithProfiles(Vec<String>),
-    /// Resources of these types related to any of these resource ids (VPC, subnet).
-    RelatedTo(Vec<&'static str>, Vec<String>),
-    /// Resources of this type with any of these names.
-    Named(&'static str, Vec<String>),
-    /// Every resource of this type.
-    AllOfType(&'static str),
-    /// EC2 instances whose `Name` tag is this value.
-    InstanceNamed(String),
-    /// RDS instances that belong to this option group.
-    InOptionGroup(String),
-}
-
-fn quoted(values: &[String]) -> Option<String> {
-    // Resource ids, names and ARNs never contain quotes; refuse rather than escape.
-    if values.is_empty() || values.iter().any(|v| v.contains('\'') || v.contains('\\')) {
-        return None;
-    }
-    Some(values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", "))
-}
-
-impl Lookup {
-    /// The SelectResourceConfig expression, or `None` when a value cannot be quoted safely.
-    pub fn to_sql(&self) -> Option<String> {
-        const SELECT: &str = "SELECT resourceType, resourceId WHERE";
-        Some(match self {
-            Self::RolesInProfiles(arns) => format!(
-                "{SELECT} resourceType = 'AWS::IAM::Role' AND configuration.instanceProfileList.arn IN ({})",
-                quoted(arns)?
-            ),
-            Self::InstancesWithProfiles(arns) => format!(
-                "{SELECT} resourceType = 'AWS::EC2::Instance' AND configuration.iamInstanceProfile.arn IN ({})",
-                quoted(arns)?
-            ),
-            Self::RelatedTo(types, ids) => {
-                let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
-                format!("{SELECT} resourceType IN ({}) AND relationships.resourceId IN ({})", quoted(&types)?, quoted(ids)?)
-            }
-            Self::Named(t, names) => format!("{SELECT} resourceType = '{t}' AND resourceName IN ({})", quoted(names)?),
-            Self::AllOfType(t) => format!("{SELECT} resourceType = '{t}'"),
-            Self::InstanceNamed(name) => {
-                format!("{SELECT} resourceType = 'AWS::EC2::Instance' AND tags.tag = {}", quoted(&[format!("Name={name}")])?)
-            }
-            Self::InOptionGroup(name) => format!(
-                "{SELECT} resourceType = 'AWS::RDS::DBInstance' AND configuration.optionGroupMemberships.optionGroupName = {}",
-                quoted(std::slice::from_ref(name))?
-            ),
-        })
-    }
-
-    /// Whether `item` matches (what SelectResourceConfig would answer).
-    pub fn matches(&self, item: &ConfigurationItem) -> bool {
-        let name = item.resource_name.as_deref().unwrap_or(&item.resource_id);
-        match (self, &item.resource) {
-            (Self::RolesInProfiles(arns), Resource::IamRole(r)) => r
-                .instance_profile_list
-                .iter()
-                .any(|p| p.arn.as_ref().is_some_and(|a| arns.contains(a))),
-            (Self::InstancesWithProfiles(arns), Resource::Ec2Instance(i)) => i
-                .iam_instance_profile
-                .as_ref()
-                .and_then(|p| p.arn.as_ref())
-                .is_some_and(|a| arns.contains(a)),
-            (Self::RelatedTo(types, ids), _) => {
-                types.contains(&item.resource_type.as_str())
-                    && item
-                        .relationships
-                        .iter()
-                        .any(|r| r.resource_id.as_ref().is_some_and(|id| ids.contains(id)))
-            }
-            (Self::Named(t, names), _) => item.resource_type == *t && names.iter().any(|n| n == name),
-            (Self::AllOfType(t), _) => item.resource_type == *t,
-            (Self::InstanceNamed(n), Resource::Ec2Instance(_)) => item.tags.get("Name") == Some(n),
-            (Self::InOptionGroup(n), Resource::RdsInstance(db)) => {
-                db.option_group_memberships.iter().any(|m| m.name.as_ref() == Some(n))
-            }
-            _ => false,
-        }
-    }
-}
+use crate::app::ports::{ConfigReader, PortError};
+use crate::domain::engine::evaluate_item;
+use crate::domain::graph::{ItemId, ResourceGraph};
+use crate::domain::model::{ConfigurationItem, Lookup, Resource};
+use crate::domain::settings::Settings;
+use crate::domain::vocab::{Evaluation, ResourceKey, ACCOUNT_TYPE};
 
 /// Every role name the checks look up by name.
 fn connector_role_names(s: &Settings) -> Vec<String> {
@@ -351,45 +264,4 @@ pub fn evaluate_targets(c: &Collected, settings: &Settings) -> Vec<Evaluation> {
         .iter()
         .flat_map(|&id| evaluate_item(&c.graph, id, settings))
         .collect()
-}
-
-/// An in-memory [`ConfigReader`] over a fixed set of items (tests, and evaluating a snapshot
-/// through the same path the functions use).
-#[derive(Debug, Default)]
-pub struct MemoryReader {
-    items: Vec<ConfigurationItem>,
-}
-
-impl MemoryReader {
-    /// A reader over `items`.
-    pub fn new(items: Vec<ConfigurationItem>) -> Self {
-        Self { items }
-    }
-}
-
-impl ConfigReader for MemoryReader {
-    async fn batch_get(&self, keys: &[ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
-        Ok(self
-            .items
-            .iter()
-            .filter(|i| {
-                keys.iter()
-                    .any(|k| k.resource_type == i.resource_type && k.resource_id == i.resource_id)
-            })
-            .cloned()
-            .collect())
-    }
-
-    async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
-        Ok(self
-            .items
-            .iter()
-            .filter(|i| lookup.matches(i))
-            .map(|i| ResourceKey::new(i.resource_type.clone(), i.resource_id.clone()))
-            .collect())
-    }
-
-    async fn latest(&self, key: &ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
-        Ok(self.batch_get(std::slice::from_ref(key)).await?.into_iter().next())
-    }
 }

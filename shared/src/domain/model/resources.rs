@@ -88,7 +88,7 @@ fn typed<T: DeserializeOwned>(json: &str) -> Result<T, FieldError> {
         } else {
             format!("configuration.{path}")
         };
-        (field, crate::error::redacted(&e.into_inner()))
+        (field, crate::domain::error::redacted(&e.into_inner()))
     })
 }
 
@@ -115,7 +115,7 @@ impl Resource {
         let owned;
         let json = if raw.starts_with('"') {
             owned = serde_json::from_str::<String>(raw)
-                .map_err(|e| ("configuration".to_owned(), crate::error::redacted(&e)))?;
+                .map_err(|e| ("configuration".to_owned(), crate::domain::error::redacted(&e)))?;
             owned.as_str()
         } else {
             raw
@@ -130,8 +130,12 @@ impl Resource {
             "AWS::SSM::ManagedInstanceInventory" => {
                 let mut inv: SsmInventory = typed(json)?;
                 if let Some(s) = supplementary.map(RawValue::get).filter(|s| *s != "null") {
-                    let sup: SsmSupplementary = serde_json::from_str(s)
-                        .map_err(|e| ("supplementaryConfiguration".to_owned(), crate::error::redacted(&e)))?;
+                    let sup: SsmSupplementary = serde_json::from_str(s).map_err(|e| {
+                        (
+                            "supplementaryConfiguration".to_owned(),
+                            crate::domain::error::redacted(&e),
+                        )
+                    })?;
                     inv.instance_status = sup.instance_status;
                 }
                 Self::SsmInventory(Box::new(inv))

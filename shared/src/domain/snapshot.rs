@@ -8,8 +8,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, Result};
-use crate::model::ConfigurationItem;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::ConfigurationItem;
 
 /// Largest snapshot read, after inflating: 4 GiB. Far above the 112 MB of a 100,000-item
 /// snapshot; it stops a gzip bomb or `/dev/zero` before it takes the machine's memory.
@@ -83,16 +83,16 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
     };
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let items: Vec<&RawValue> =
-                serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {}", crate::error::redacted(&e))))?;
+            let items: Vec<&RawValue> = serde_json::from_str(text)
+                .map_err(|e| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e))))?;
             Ok(RawSnapshot {
                 snapshot_id: None,
                 items,
             })
         }
         Some(b'{') => {
-            let file: SnapshotFile<'_> =
-                serde_json::from_str(text).map_err(|e| err(format!("invalid JSON: {}", crate::error::redacted(&e))))?;
+            let file: SnapshotFile<'_> = serde_json::from_str(text)
+                .map_err(|e| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e))))?;
             match (file.configuration_items, file.resource_type) {
                 (Some(items), _) => Ok(RawSnapshot {
                     snapshot_id: file.config_snapshot_id,
@@ -100,7 +100,7 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
                 }),
                 (None, Some(_)) => {
                     let one: &RawValue = serde_json::from_str(text)
-                        .map_err(|e| err(format!("invalid JSON: {}", crate::error::redacted(&e))))?;
+                        .map_err(|e| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e))))?;
                     Ok(RawSnapshot {
                         snapshot_id: None,
                         items: vec![one],

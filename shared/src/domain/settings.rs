@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::plans::Plan;
+use crate::domain::error::{Error, Result};
+use crate::domain::vocab::Plan;
 
 /// All settings. `Settings::default()` is what a scan uses without a settings file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -371,14 +371,14 @@ impl Settings {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        crate::checks::version_parts(&self.containers.min_eks_version).ok_or_else(|| {
+        crate::domain::vocab::version_parts(&self.containers.min_eks_version).ok_or_else(|| {
             format!(
                 "containers.min_eks_version `{}` is not a version",
                 self.containers.min_eks_version
             )
         })?;
         for v in [&self.oss.mysql_min_80, &self.oss.mariadb_min] {
-            crate::checks::version_parts(v).ok_or_else(|| format!("oss version `{v}` is not a version"))?;
+            crate::domain::vocab::version_parts(v).ok_or_else(|| format!("oss version `{v}` is not a version"))?;
         }
         let r = &self.roles;
         let lists = [
@@ -418,7 +418,7 @@ impl Settings {
 
     /// Whether the connector covers `region` (IAM's `global` always is).
     pub fn region_in_connector(&self, region: &str) -> bool {
-        region == crate::model::GLOBAL_REGION
+        region == crate::domain::vocab::GLOBAL_REGION
             || self.connector_regions.is_empty()
             || self.connector_regions.iter().any(|r| r == region)
     }

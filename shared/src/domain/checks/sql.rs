@@ -2,8 +2,8 @@
 
 use super::servers::{self, ec2, os_of};
 use super::{Check, Compliance, Ctx, Outcome, Trigger};
-use crate::model::{Ec2Instance, Resource};
-use crate::plans::Plan;
+use crate::domain::model::{Ec2Instance, Resource};
+use crate::domain::vocab::Plan;
 
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
@@ -103,7 +103,7 @@ fn os_version(ctx: &Ctx<'_>) -> Outcome {
         Some((name, version)) => {
             let major = version
                 .as_deref()
-                .and_then(super::version_parts)
+                .and_then(crate::domain::vocab::version_parts)
                 .and_then(|v| v.first().copied());
             match major {
                 // SQL Server 2012 is version 11.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::resources::Resource;
-use crate::error::{Error, ItemLocation, Result};
+use crate::domain::error::{Error, ItemLocation, Result};
 
 /// `configurationItemStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -196,7 +196,7 @@ impl ConfigurationItem {
         let de = &mut serde_json::Deserializer::from_str(json);
         let raw: RawItem<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
-            item_error(&location, field, crate::error::redacted(&e.into_inner()))
+            item_error(&location, field, crate::domain::error::redacted(&e.into_inner()))
         })?;
         location.resource_type.clone_from(&raw.resource_type);
         location.resource_id.clone_from(&raw.resource_id);
@@ -255,8 +255,8 @@ impl ConfigurationItem {
     pub fn account(account: &str, capture_time: Option<DateTime<Utc>>) -> Self {
         Self {
             account_id: account.to_owned(),
-            region: super::GLOBAL_REGION.to_owned(),
-            resource_type: super::ACCOUNT_TYPE.to_owned(),
+            region: crate::domain::vocab::GLOBAL_REGION.to_owned(),
+            resource_type: crate::domain::vocab::ACCOUNT_TYPE.to_owned(),
             resource_id: account.to_owned(),
             resource_name: None,
             arn: None,

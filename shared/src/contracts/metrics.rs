@@ -6,9 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::checks::Compliance;
-use crate::engine::Evaluation;
-use crate::plans::{PlanReadiness, PlanStatus};
+use crate::domain::plans::{PlanReadiness, PlanStatus};
+use crate::domain::vocab::{Compliance, Evaluation};
 
 /// The metric namespace.
 pub const NAMESPACE: &str = "DefenderPrereqs";
@@ -68,7 +67,7 @@ pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: 
                 .filter(|e| {
                     e.plan == p.plan
                         && e.compliance == Compliance::NonCompliant
-                        && (e.aws_region == p.aws_region || e.aws_region == crate::model::GLOBAL_REGION)
+                        && (e.aws_region == p.aws_region || e.aws_region == crate::domain::vocab::GLOBAL_REGION)
                 })
                 .map(|e| (e.resource_type.as_str(), e.resource_id.as_str()))
                 .collect();
@@ -94,7 +93,7 @@ pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plans::Plan;
+    use crate::domain::vocab::Plan;
 
     #[test]
     fn records_follow_the_embedded_metric_format() {

@@ -3,57 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::checks::{Check, Compliance, Ctx, Outcome, ALL};
-use crate::graph::{ItemId, ResourceGraph};
-use crate::model::{resources::KNOWN_TYPES, ConfigurationItem, ACCOUNT_TYPE, GLOBAL_REGION};
-use crate::plans::{self, Plan, PlanReadiness};
-use crate::settings::Settings;
-
-/// Longest annotation kept (AWS Config's own limit, 256, is applied where results go to Config).
-pub const MAX_ANNOTATION: usize = 1024;
-
-/// One check's result on one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Evaluation {
-    /// Account id.
-    pub account_id: String,
-    /// Region (`global` for account-level and IAM results).
-    pub aws_region: String,
-    /// Resource type (`AWS::::Account` for account-level results).
-    pub resource_type: String,
-    /// Resource id (the account id for account-level results).
-    pub resource_id: String,
-    /// Check id.
-    pub check_id: String,
-    /// The check's plan.
-    pub plan: Plan,
-    /// The result.
-    pub compliance: Compliance,
-    /// Why.
-    pub annotation: String,
-    /// Capture time of the configuration item the result is based on.
-    #[serde(skip)]
-    pub capture_time: Option<DateTime<Utc>>,
-}
-
-/// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
-pub fn truncate_annotation(mut s: String, max: usize) -> String {
-    const MARK: &str = " [truncated]";
-    if s.len() <= max {
-        return s;
-    }
-    let mut cut = max.saturating_sub(MARK.len());
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    s.truncate(cut);
-    s.push_str(MARK);
-    s
-}
+use crate::domain::checks::{Check, Ctx, Outcome, ALL};
+use crate::domain::graph::{ItemId, ResourceGraph};
+use crate::domain::model::resources::KNOWN_TYPES;
+use crate::domain::model::ConfigurationItem;
+use crate::domain::plans::{self, PlanReadiness};
+use crate::domain::settings::Settings;
+use crate::domain::vocab::{truncate_annotation, Evaluation, ACCOUNT_TYPE, GLOBAL_REGION, MAX_ANNOTATION};
 
 /// Runs `check` on `item`, with the generic rules first.
 pub fn evaluate_check(check: &Check, graph: &ResourceGraph, item: &ConfigurationItem, settings: &Settings) -> Outcome {
@@ -153,17 +111,4 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
 /// Parses nothing, builds the graph from `items` and scans it.
 pub fn scan(items: Vec<ConfigurationItem>, settings: &Settings) -> ScanResult {
     scan_graph(&ResourceGraph::build(items), settings, |_| {})
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        let s = "é".repeat(300);
-        let t = truncate_annotation(s, 256);
-        assert!(t.len() <= 256 && t.ends_with("[truncated]"));
-        assert_eq!(truncate_annotation("short".into(), 256), "short");
-    }
 }
