@@ -90,9 +90,7 @@ pub fn ports(store: &MemStore) -> Ports<'_, MemoryReader, MemStore, Sink> {
         publisher: &Sink,
         settings: SETTINGS.get_or_init(Settings::default),
         recorded_types: TYPES.get_or_init(|| {
-            shared::domain::model::resources::KNOWN_TYPES
-                .iter()
-                .map(|s| (*s).to_owned())
+            shared::domain::model::types::recorded().map(|t| t.name.to_owned())
                 .collect()
         }),
     }

@@ -17,10 +17,10 @@ use serde_json::{json, Value};
 use shared::domain::checks;
 use shared::domain::engine::evaluate_check;
 use shared::domain::graph::ResourceGraph;
-use shared::domain::model::resources::KNOWN_TYPES;
+use shared::domain::model::types;
 use shared::domain::model::{ConfigurationItem, LiveFacts};
 use shared::domain::settings::Settings;
-use shared::domain::vocab::{Compliance, Plan, ACCOUNT_TYPE};
+use shared::domain::vocab::{Compliance, Plan};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -247,7 +247,7 @@ fn catalog_ids_are_implemented_exactly() {
 
 #[test]
 fn every_check_is_declared_completely() {
-    let known: BTreeSet<&str> = KNOWN_TYPES.iter().copied().chain([ACCOUNT_TYPE]).collect();
+    let known: BTreeSet<&str> = types::ALL.iter().map(|t| t.name).collect();
     for c in checks::ALL {
         let plan = c.id.split('.').next().and_then(Plan::parse);
         assert_eq!(plan, Some(c.plan), "{}: id prefix must be its plan", c.id);

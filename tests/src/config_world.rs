@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 
 use chrono::DateTime;
 use serde_json::{json, Value};
-use shared::domain::model::resources::KNOWN_TYPES;
 use shared::domain::model::{ConfigurationItem, Lookup};
 
 use crate::stub::Stub;
@@ -19,10 +18,8 @@ pub struct ConfigWorld {
 }
 
 fn static_type(t: &str) -> &'static str {
-    KNOWN_TYPES
-        .iter()
-        .copied()
-        .find(|k| *k == t)
+    shared::domain::model::types::by_name(t)
+        .map(|info| info.name)
         .unwrap_or_else(|| Box::leak(t.to_owned().into_boxed_str()))
 }
 

@@ -68,8 +68,16 @@ fn dependants_cover_the_joins_checks_make() {
     let role = g.role_by_name(prod, "web-ssm-role").unwrap().resource_id.clone();
     assert_eq!(
         dependant_ids(&g, id_of(&g, prod, "AWS::IAM::Role", &role)),
-        ["111122223333", "i-0sql000000000003", "i-0web000000000001"],
-        "a role change re-evaluates the instances whose profile uses it, and the account"
+        [
+            "111122223333",
+            "i-0sql000000000003",
+            "i-0web000000000001",
+            "legacy-ci",
+            "prod-apps",
+            "shop-api"
+        ],
+        "a role change re-evaluates the instances whose profile uses it, the account, and the EKS \
+         clusters and ECR repositories (their checks read connector roles by name)"
     );
     assert_eq!(
         dependant_ids(&g, id_of(&g, prod, "AWS::EC2::RouteTable", "rtb-0d22")),

@@ -145,9 +145,8 @@ async fn eks_facts_from_moto_and_logs_and_their_effect_on_the_checks() {
         })
         .map(|i| ConfigurationItem::from_json(&i.to_string(), None).unwrap())
         .collect();
-    let recorded: Vec<String> = shared::domain::model::resources::KNOWN_TYPES
-        .iter()
-        .map(|s| (*s).to_owned())
+    let recorded: Vec<String> = shared::domain::model::types::recorded()
+        .map(|t| t.name.to_owned())
         .collect();
     let settings = Settings::default();
     let c = collect(&reader, items, &settings, false, &recorded).await.unwrap();

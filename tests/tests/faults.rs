@@ -145,9 +145,8 @@ async fn run(faults: Faults) -> (Outcome, usize) {
         "demo",
     )
     .unwrap();
-    let recorded: Vec<String> = shared::domain::model::resources::KNOWN_TYPES
-        .iter()
-        .map(|s| (*s).to_owned())
+    let recorded: Vec<String> = shared::domain::model::types::recorded()
+        .map(|t| t.name.to_owned())
         .collect();
     let ports = Ports {
         reader: &reader,

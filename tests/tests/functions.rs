@@ -112,9 +112,8 @@ impl World {
             "demo",
         )
         .unwrap();
-        let recorded = shared::domain::model::resources::KNOWN_TYPES
-            .iter()
-            .map(|s| (*s).to_owned())
+        let recorded = shared::domain::model::types::recorded()
+            .map(|t| t.name.to_owned())
             .collect();
         Self {
             reader: ConfigApi::new(aws_sdk_config::Client::from_conf(conf)),

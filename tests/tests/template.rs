@@ -354,6 +354,44 @@ fn every_catalog_trigger_is_routed_to_the_reevaluator() {
 }
 
 #[test]
+fn every_described_resource_type_is_routed_as_its_description_says() {
+    use shared::domain::model::types::{self, TrailRef};
+    let t = template();
+    let patterns = reevaluator_patterns(&t);
+    let at = |p: &Y, path: &[&str]| -> Vec<String> {
+        let mut v = p;
+        for k in path {
+            v = &v[*k];
+        }
+        strings(v)
+    };
+    for info in types::recorded() {
+        assert!(
+            patterns
+                .iter()
+                .any(|(_, p)| at(p, &["detail", "configurationItem", "resourceType"]).contains(&info.name.to_owned())),
+            "{}: its Config changes reach no function",
+            info.name
+        );
+        for r in info.trail {
+            let source = match r {
+                TrailRef::Name { source, .. }
+                | TrailRef::InstanceProfile { source, .. }
+                | TrailRef::Every { source, .. } => *source,
+                TrailRef::IdPrefix(_) => continue,
+            };
+            assert!(
+                patterns
+                    .iter()
+                    .any(|(_, p)| at(p, &["detail", "eventSource"]).contains(&source.to_owned())),
+                "{}: CloudTrail events of {source} name it, but none reaches a function",
+                info.name
+            );
+        }
+    }
+}
+
+#[test]
 fn config_rules_cover_each_plans_resource_types() {
     let t = template();
     let rules: BTreeMap<Plan, &str> = BTreeMap::from([

@@ -19,6 +19,7 @@ use crate::app::record::{record_and_publish, Summary};
 use crate::contracts::cloudtrail;
 use crate::contracts::config_rule::{self, ConfigEvaluation, InvokingEvent, Scope, PUT_EVALUATIONS_MAX};
 use crate::domain::checks::ALL;
+use crate::domain::model::types::{ec2, iam};
 use crate::domain::model::{ConfigurationItem, Lookup};
 use crate::domain::settings::Settings;
 use crate::domain::vocab::{Evaluation, ResourceKey, ACCOUNT_TYPE};
@@ -67,7 +68,7 @@ async fn evaluate_changed<R: ConfigReader>(
     changed: Vec<ConfigurationItem>,
     with_dependants: bool,
 ) -> Result<Vec<Evaluation>, PortError> {
-    let account_types = ["AWS::IAM::Role", "AWS::IAM::OIDCProvider"];
+    let account_types = [iam::ROLE.name, iam::OIDC_PROVIDER.name];
     let accounts: BTreeSet<String> = changed
         .iter()
         .filter(|i| account_types.contains(&i.resource_type.as_str()))
@@ -350,7 +351,7 @@ pub async fn reevaluate<R: ConfigReader, S: StateStore, P: EventPublisher>(
                 .ok_or_else(|| HandlerError::Malformed("EC2 state-change detail without `instance-id`".into()))?;
             ports
                 .reader
-                .batch_get(&[ResourceKey::new("AWS::EC2::Instance", id)])
+                .batch_get(&[ResourceKey::new(ec2::INSTANCE.name, id)])
                 .await?
         }
         other => return Err(HandlerError::Malformed(format!("unsupported detail-type `{other}`"))),

@@ -1,6 +1,6 @@
 //! What both functions read from their environment once per cold start.
 
-use crate::domain::model::resources::KNOWN_TYPES;
+use crate::domain::model::types;
 use crate::domain::settings::Settings;
 
 /// The functions' configuration. Every variable is named in the error when it is wrong.
@@ -91,11 +91,7 @@ impl FunctionEnv {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            None => KNOWN_TYPES
-                .iter()
-                .filter(|t| !t.starts_with("AWS::IAM::"))
-                .map(|s| (*s).to_owned())
-                .collect(),
+            None => types::regional().map(|t| t.name.to_owned()).collect(),
         };
         let history_days = match var("HISTORY_DAYS")? {
             Some(v) => v.parse().map_err(|e| format!("HISTORY_DAYS `{v}`: {e}"))?,

@@ -1,11 +1,19 @@
 //! Which resources a CloudTrail management event (EventBridge "AWS API Call via CloudTrail")
-//! touches, found by walking its request and response for the identifiers the checks care about.
+//! touches, found by walking its request and response for the identifiers the checks care about,
+//! as each resource type's description says CloudTrail names it ([`TrailRef`]).
 
 use serde_json::Value;
 
 use crate::domain::checks::{Trigger, ALL};
+use crate::domain::model::types::{self, Recording, TrailRef};
 use crate::domain::model::Lookup;
 use crate::domain::vocab::{ResourceKey, ACCOUNT_TYPE};
+
+fn push_lookup(t: &mut Targets, l: Lookup) {
+    if !t.lookups.contains(&l) {
+        t.lookups.push(l);
+    }
+}
 
 /// What to re-evaluate for one CloudTrail event.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -67,60 +75,54 @@ pub fn targets(detail: &Value) -> Result<Targets, String> {
             walk(v, &mut ids);
         }
     }
-    let named = |t: &mut Targets, ty: &'static str, v: &str| {
-        let l = Lookup::Named(ty, vec![v.to_owned()]);
-        if !t.lookups.contains(&l) {
-            t.lookups.push(l);
-        }
-    };
+    let hex = |rest: &str| (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_hexdigit());
     for (k, v) in ids {
         // EC2 ids are recognisable whatever key holds them (CloudTrail nests some as `content`).
-        let hex = |rest: &str| (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_hexdigit());
-        match (source, k) {
-            (_, _) if v.strip_prefix("i-").is_some_and(hex) => t.keys.push(ResourceKey::new("AWS::EC2::Instance", v)),
-            (_, _) if v.strip_prefix("vpce-").is_some_and(hex) => {
-                t.keys.push(ResourceKey::new("AWS::EC2::VPCEndpoint", v));
-            }
-            (_, _) if v.strip_prefix("rtb-").is_some_and(hex) => {
-                t.keys.push(ResourceKey::new("AWS::EC2::RouteTable", v))
-            }
-            ("iam.amazonaws.com", "roleName") => named(&mut t, "AWS::IAM::Role", v),
-            ("iam.amazonaws.com", "instanceProfileName") => {
-                if let Some(a) = account {
-                    let l = Lookup::InstancesWithProfiles(vec![format!("arn:aws:iam::{a}:instance-profile/{v}")]);
-                    t.lookups.push(l);
+        let by_id = types::ALL.iter().find(|info| {
+            info.trail
+                .iter()
+                .any(|r| matches!(r, TrailRef::IdPrefix(p) if v.strip_prefix(p).is_some_and(hex)))
+        });
+        if let Some(info) = by_id {
+            t.keys.push(ResourceKey::new(info.name, v));
+            continue;
+        }
+        for info in types::ALL {
+            for r in info.trail {
+                match *r {
+                    TrailRef::Name { source: s, keys } if s == source && keys.contains(&k) => {
+                        push_lookup(&mut t, Lookup::Named(info.name, vec![v.to_owned()]));
+                    }
+                    TrailRef::InstanceProfile { source: s, key } if s == source && key == k => {
+                        if let Some(a) = account {
+                            let arn = format!("arn:aws:iam::{a}:instance-profile/{v}");
+                            push_lookup(&mut t, Lookup::InstancesWithProfiles(vec![arn]));
+                        }
+                    }
+                    _ => {}
                 }
             }
-            ("eks.amazonaws.com", "name" | "clusterName") => named(&mut t, "AWS::EKS::Cluster", v),
-            ("rds.amazonaws.com", "dBInstanceIdentifier" | "dbInstanceIdentifier") => {
-                named(&mut t, "AWS::RDS::DBInstance", v)
-            }
-            ("rds.amazonaws.com", "dBClusterIdentifier" | "dbClusterIdentifier") => {
-                named(&mut t, "AWS::RDS::DBCluster", v)
-            }
-            ("rds.amazonaws.com", "optionGroupName") => named(&mut t, "AWS::RDS::OptionGroup", v),
-            ("ecr.amazonaws.com", "repositoryName") => named(&mut t, "AWS::ECR::Repository", v),
-            _ => {}
         }
     }
-    // Changes whose targets are not named in the request.
-    let account_wide = source == "organizations.amazonaws.com"
-        || name.contains("OpenIDConnectProvider")
-        || (source == "iam.amazonaws.com" && t.lookups.is_empty() && t.keys.is_empty());
-    if account_wide {
-        if let Some(a) = account {
-            t.keys.push(ResourceKey::new(ACCOUNT_TYPE, a));
+    // Changes whose targets are not named in the request: every resource of a type, or the account.
+    let named_nothing = t.lookups.is_empty() && t.keys.is_empty();
+    for info in types::ALL {
+        let every = info.trail.iter().any(|r| {
+            matches!(*r, TrailRef::Every { source: s, name_contains } if s == source && name.contains(name_contains))
+        });
+        if !every {
+            continue;
+        }
+        if info.recording == Recording::Synthetic {
+            t.keys.extend(account.map(|a| ResourceKey::new(info.name, a)));
+        } else {
+            push_lookup(&mut t, Lookup::AllOfType(info.name));
         }
     }
-    match (source, name) {
-        ("ssm.amazonaws.com", "UpdateServiceSetting") => t.lookups.push(Lookup::AllOfType("AWS::EC2::Instance")),
-        ("logs.amazonaws.com" | "firehose.amazonaws.com" | "sqs.amazonaws.com" | "s3.amazonaws.com", _) => {
-            t.lookups.push(Lookup::AllOfType("AWS::EKS::Cluster"));
-        }
-        ("rds.amazonaws.com", n) if n.contains("ParameterGroup") => {
-            t.lookups.push(Lookup::AllOfType("AWS::RDS::DBInstance"))
-        }
-        _ => {}
+    // An IAM call that names no resource the checks read (a policy, a user) can still change
+    // what account-level checks see.
+    if source == "iam.amazonaws.com" && named_nothing {
+        t.keys.extend(account.map(|a| ResourceKey::new(ACCOUNT_TYPE, a)));
     }
     t.keys.sort();
     t.keys.dedup();

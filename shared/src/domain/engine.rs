@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::domain::checks::{Check, Ctx, Outcome, ALL};
 use crate::domain::graph::{ItemId, ResourceGraph};
-use crate::domain::model::resources::KNOWN_TYPES;
+use crate::domain::model::types;
 use crate::domain::model::ConfigurationItem;
 use crate::domain::plans::{self, PlanReadiness};
 use crate::domain::settings::Settings;
@@ -93,7 +93,7 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
             items += 1;
             progress(items);
         }
-        if item.resource_type != ACCOUNT_TYPE && !KNOWN_TYPES.contains(&item.resource_type.as_str()) {
+        if item.resource_type != ACCOUNT_TYPE && !types::is_recorded_type(&item.resource_type) {
             *ignored_types.entry(item.resource_type.clone()).or_default() += 1;
             continue;
         }

@@ -1,11 +1,15 @@
-//! The resource graph: every configuration item of an input, indexed for the cross-resource
-//! joins the checks make (instance → instance profile → role, instance → SSM inventory,
-//! subnet → route table, VPC → endpoints, RDS instance → cluster / option group / RDS Custom host)
-//! and for the reverse question the event-driven functions ask: which resources depend on this one.
+//! The resource graph: every configuration item of an input, indexed under the join keys its type's
+//! description declares ([`types::TypeInfo::joins`]) for the cross-resource joins the checks make
+//! (instance → instance profile → role, instance → SSM inventory, subnet → route table, VPC →
+//! endpoints, RDS instance → cluster / option group / RDS Custom host), and answering the reverse
+//! question the event-driven functions ask (which resources depend on this one) from the same
+//! descriptions.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::domain::model::{ConfigurationItem, Resource};
+use crate::domain::model::types::{self, JoinKey};
+use crate::domain::model::{ConfigurationItem, Needs, Resource};
+use crate::domain::settings::Settings;
 use crate::domain::vocab::{ACCOUNT_TYPE, GLOBAL_REGION};
 
 /// Index of an item in [`ResourceGraph::items`].
@@ -17,33 +21,9 @@ pub struct ResourceGraph {
     items: Vec<ConfigurationItem>,
     by_key: HashMap<(String, String, String), ItemId>,
     recorded: HashSet<(String, String)>,
-    roles_by_name: HashMap<(String, String), ItemId>,
-    role_by_profile_arn: HashMap<String, ItemId>,
-    instances_by_profile_arn: HashMap<String, Vec<ItemId>>,
-    inventory_by_instance: HashMap<String, ItemId>,
-    endpoints_by_vpc: HashMap<String, Vec<ItemId>>,
-    route_table_by_subnet: HashMap<String, ItemId>,
-    main_route_table_by_vpc: HashMap<String, ItemId>,
-    instances_by_vpc: HashMap<String, Vec<ItemId>>,
-    instances_by_subnet: HashMap<String, Vec<ItemId>>,
-    instance_by_name_tag: HashMap<(String, String, String), ItemId>,
-    rds_cluster_by_id: HashMap<(String, String, String), ItemId>,
-    rds_instances_by_cluster: HashMap<(String, String, String), Vec<ItemId>>,
-    option_group_by_name: HashMap<(String, String, String), ItemId>,
-    rds_instances_by_option_group: HashMap<(String, String, String), Vec<ItemId>>,
-    oidc_providers_by_account: HashMap<String, Vec<ItemId>>,
+    joins: HashMap<JoinKey, Vec<ItemId>>,
     account_item: HashMap<String, ItemId>,
     regions_by_account: HashMap<String, BTreeSet<String>>,
-}
-
-/// The EC2 instance an SSM inventory item describes: its relationship, else its own id (which
-/// Config sets to the instance id).
-fn inventory_instance(item: &ConfigurationItem) -> &str {
-    item.relationships
-        .iter()
-        .find(|r| r.resource_type.as_deref() == Some("AWS::EC2::Instance"))
-        .and_then(|r| r.resource_id.as_deref())
-        .unwrap_or(&item.resource_id)
 }
 
 fn key3(a: &str, b: &str, c: &str) -> (String, String, String) {
@@ -101,98 +81,24 @@ impl ResourceGraph {
             if !item.status.is_evaluable() {
                 continue;
             }
-            match &item.resource {
-                Resource::Account => {
-                    self.account_item.insert(acct.to_owned(), id);
+            if matches!(item.resource, Resource::Account) {
+                self.account_item.insert(acct.to_owned(), id);
+            }
+            if let Some(info) = types::of(item) {
+                for key in (info.joins)(item) {
+                    self.joins.entry(key).or_default().push(id);
                 }
-                Resource::IamRole(role) => {
-                    let name = role
-                        .role_name
-                        .as_deref()
-                        .or(item.resource_name.as_deref())
-                        .unwrap_or_default();
-                    self.roles_by_name
-                        .insert((acct.to_owned(), name.to_ascii_lowercase()), id);
-                    for p in &role.instance_profile_list {
-                        if let Some(arn) = &p.arn {
-                            self.role_by_profile_arn.insert(arn.clone(), id);
-                        }
-                    }
-                }
-                Resource::OidcProvider(_) => {
-                    self.oidc_providers_by_account
-                        .entry(acct.to_owned())
-                        .or_default()
-                        .push(id);
-                }
-                Resource::Ec2Instance(inst) => {
-                    if let Some(arn) = inst.iam_instance_profile.as_ref().and_then(|p| p.arn.clone()) {
-                        self.instances_by_profile_arn.entry(arn).or_default().push(id);
-                    }
-                    if let Some(vpc) = &inst.vpc_id {
-                        self.instances_by_vpc.entry(vpc.clone()).or_default().push(id);
-                    }
-                    if let Some(subnet) = &inst.subnet_id {
-                        self.instances_by_subnet.entry(subnet.clone()).or_default().push(id);
-                    }
-                    if let Some(name) = item.tags.get("Name") {
-                        self.instance_by_name_tag.insert(key3(acct, region, name), id);
-                    }
-                }
-                Resource::SsmInventory(_) => {
-                    self.inventory_by_instance
-                        .insert(inventory_instance(item).to_owned(), id);
-                }
-                Resource::VpcEndpoint(ep) => {
-                    if let Some(vpc) = &ep.vpc_id {
-                        self.endpoints_by_vpc.entry(vpc.clone()).or_default().push(id);
-                    }
-                }
-                Resource::RouteTable(rt) => {
-                    for a in &rt.associations {
-                        if let Some(subnet) = &a.subnet_id {
-                            self.route_table_by_subnet.insert(subnet.clone(), id);
-                        }
-                        if a.main == Some(true) {
-                            if let Some(vpc) = &rt.vpc_id {
-                                self.main_route_table_by_vpc.insert(vpc.clone(), id);
-                            }
-                        }
-                    }
-                }
-                Resource::RdsCluster(c) => {
-                    let ident = c.identifier.as_deref().unwrap_or(&item.resource_id);
-                    self.rds_cluster_by_id
-                        .insert(key3(acct, region, &ident.to_ascii_lowercase()), id);
-                }
-                Resource::RdsInstance(db) => {
-                    if let Some(c) = &db.db_cluster_identifier {
-                        self.rds_instances_by_cluster
-                            .entry(key3(acct, region, &c.to_ascii_lowercase()))
-                            .or_default()
-                            .push(id);
-                    }
-                    for og in &db.option_group_memberships {
-                        if let Some(name) = &og.name {
-                            self.rds_instances_by_option_group
-                                .entry(key3(acct, region, &name.to_ascii_lowercase()))
-                                .or_default()
-                                .push(id);
-                        }
-                    }
-                }
-                Resource::RdsOptionGroup(og) => {
-                    let name = og
-                        .option_group_name
-                        .as_deref()
-                        .or(item.resource_name.as_deref())
-                        .unwrap_or(&item.resource_id);
-                    self.option_group_by_name
-                        .insert(key3(acct, region, &name.to_ascii_lowercase()), id);
-                }
-                _ => {}
             }
         }
+    }
+
+    fn joined(&self, key: &JoinKey) -> impl Iterator<Item = &ConfigurationItem> {
+        self.joins.get(key).into_iter().flatten().map(|&i| &self.items[i])
+    }
+
+    /// The item a single-valued join names (the last one indexed, as in the input order).
+    fn joined_one(&self, key: &JoinKey) -> Option<&ConfigurationItem> {
+        self.joins.get(key).and_then(|v| v.last()).map(|&i| &self.items[i])
     }
 
     /// Declares that the recorder records `resource_type` for `account`, so that the absence of
@@ -237,66 +143,65 @@ impl ResourceGraph {
 
     /// The role named `name` (IAM names are case-insensitive).
     pub fn role_by_name(&self, account: &str, name: &str) -> Option<&ConfigurationItem> {
-        self.roles_by_name
-            .get(&(account.to_owned(), name.to_ascii_lowercase()))
-            .map(|&i| &self.items[i])
+        self.joined_one(&JoinKey::RoleName {
+            account: account.to_owned(),
+            name: name.to_ascii_lowercase(),
+        })
     }
 
     /// The role in the instance profile `profile_arn`.
     pub fn role_for_profile(&self, profile_arn: &str) -> Option<&ConfigurationItem> {
-        self.role_by_profile_arn.get(profile_arn).map(|&i| &self.items[i])
+        self.joined_one(&JoinKey::RoleInProfile(profile_arn.to_owned()))
     }
 
     /// The SSM inventory item of an EC2 instance.
     pub fn inventory_for(&self, instance_id: &str) -> Option<&ConfigurationItem> {
-        self.inventory_by_instance.get(instance_id).map(|&i| &self.items[i])
+        self.joined_one(&JoinKey::InventoryOf(instance_id.to_owned()))
     }
 
     /// VPC endpoints in `vpc_id`.
     pub fn endpoints_in_vpc(&self, vpc_id: &str) -> impl Iterator<Item = &ConfigurationItem> {
-        self.endpoints_by_vpc
-            .get(vpc_id)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.items[i])
+        self.joined(&JoinKey::EndpointIn(vpc_id.to_owned()))
     }
 
     /// The route table of `subnet_id`: its explicit association, else the VPC's main table.
     pub fn route_table_for(&self, subnet_id: &str, vpc_id: Option<&str>) -> Option<&ConfigurationItem> {
-        self.route_table_by_subnet
-            .get(subnet_id)
-            .or_else(|| vpc_id.and_then(|v| self.main_route_table_by_vpc.get(v)))
-            .map(|&i| &self.items[i])
+        self.joined_one(&JoinKey::SubnetRouteTable(subnet_id.to_owned()))
+            .or_else(|| vpc_id.and_then(|v| self.joined_one(&JoinKey::MainRouteTable(v.to_owned()))))
     }
 
     /// The EC2 instance whose `Name` tag is `name`.
     pub fn instance_by_name(&self, account: &str, region: &str, name: &str) -> Option<&ConfigurationItem> {
-        self.instance_by_name_tag
-            .get(&key3(account, region, name))
-            .map(|&i| &self.items[i])
+        self.joined_one(&JoinKey::InstanceNamed {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            name: name.to_owned(),
+        })
     }
 
     /// The RDS cluster `identifier`.
     pub fn rds_cluster(&self, account: &str, region: &str, identifier: &str) -> Option<&ConfigurationItem> {
-        self.rds_cluster_by_id
-            .get(&key3(account, region, &identifier.to_ascii_lowercase()))
-            .map(|&i| &self.items[i])
+        self.joined_one(&JoinKey::RdsCluster {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            id: identifier.to_ascii_lowercase(),
+        })
     }
 
     /// The RDS option group `name`.
     pub fn option_group(&self, account: &str, region: &str, name: &str) -> Option<&ConfigurationItem> {
-        self.option_group_by_name
-            .get(&key3(account, region, &name.to_ascii_lowercase()))
-            .map(|&i| &self.items[i])
+        self.joined_one(&JoinKey::OptionGroup {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            name: name.to_ascii_lowercase(),
+        })
     }
 
     /// OIDC providers of `account`.
     pub fn oidc_providers(&self, account: &str) -> impl Iterator<Item = &ConfigurationItem> {
-        self.oidc_providers_by_account
-            .get(account)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.items[i])
+        self.joined(&JoinKey::OidcProvider {
+            account: account.to_owned(),
+        })
     }
 
     /// The synthetic account item of `account`.
@@ -304,95 +209,37 @@ impl ResourceGraph {
         self.account_item.get(account).copied()
     }
 
-    /// Resources whose check results can change when `id` changes, not including `id` itself:
-    /// a role's instances (through its instance profiles) and its account; an SSM inventory's
-    /// instance; an endpoint's or route table's instances; an RDS cluster's members; an option
-    /// group's instances; an instance hosting RDS Custom; an OIDC provider's account.
-    pub fn dependants(&self, id: ItemId, settings: &crate::domain::settings::Settings) -> Vec<ItemId> {
-        let item = &self.items[id];
-        let acct = item.account_id.as_str();
-        let region = item.region.as_str();
-        let mut out: Vec<ItemId> = Vec::new();
-        match &item.resource {
-            Resource::IamRole(role) => {
-                for p in role.instance_profile_list.iter().filter_map(|p| p.arn.as_ref()) {
-                    out.extend(self.instances_by_profile_arn.get(p).into_iter().flatten());
-                }
-                out.extend(self.account(acct));
-            }
-            Resource::OidcProvider(_) => out.extend(self.account(acct)),
-            Resource::SsmInventory(_) => out.extend(self.find(acct, "AWS::EC2::Instance", inventory_instance(item))),
-            Resource::VpcEndpoint(ep) => {
-                if let Some(vpc) = &ep.vpc_id {
-                    out.extend(self.instances_by_vpc.get(vpc).into_iter().flatten());
-                }
-            }
-            Resource::RouteTable(rt) => {
-                for a in &rt.associations {
-                    if let Some(s) = &a.subnet_id {
-                        out.extend(self.instances_by_subnet.get(s).into_iter().flatten());
-                    }
-                    if a.main == Some(true) {
-                        // Instances in subnets without their own table use the main one.
-                        let vpc_instances = rt.vpc_id.as_ref().and_then(|v| self.instances_by_vpc.get(v));
-                        out.extend(vpc_instances.into_iter().flatten().copied().filter(|&i| {
-                            let Resource::Ec2Instance(inst) = &self.items[i].resource else {
-                                return false;
-                            };
-                            inst.subnet_id
-                                .as_ref()
-                                .is_none_or(|s| !self.route_table_by_subnet.contains_key(s))
-                        }));
-                    }
-                }
-            }
-            Resource::RdsCluster(c) => {
-                let ident = c
-                    .identifier
-                    .as_deref()
-                    .unwrap_or(&item.resource_id)
-                    .to_ascii_lowercase();
-                out.extend(
-                    self.rds_instances_by_cluster
-                        .get(&key3(acct, region, &ident))
-                        .into_iter()
-                        .flatten(),
-                );
-            }
-            Resource::RdsOptionGroup(og) => {
-                let name = og
-                    .option_group_name
-                    .as_deref()
-                    .unwrap_or(&item.resource_id)
-                    .to_ascii_lowercase();
-                out.extend(
-                    self.rds_instances_by_option_group
-                        .get(&key3(acct, region, &name))
-                        .into_iter()
-                        .flatten(),
-                );
-            }
-            Resource::Ec2Instance(_) => {
-                // An RDS Custom host: the DB instance named in its Name tag.
-                let prefix = settings.sql.rds_custom_host_name_prefix.as_str();
-                if let Some(db) = item.tags.get("Name").and_then(|n| n.strip_prefix(prefix)) {
-                    out.extend(
-                        self.items
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, i)| {
-                                i.account_id == acct
-                                    && matches!(&i.resource, Resource::RdsInstance(r)
-                                        if r.db_instance_identifier.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(db)))
-                            })
-                            .map(|(n, _)| n),
-                    );
-                }
-            }
-            _ => {}
+    /// The items of `account` that `needs` names: by key, and by lookup over the graph's items
+    /// (what AWS Config would answer for the same lookups in that account).
+    pub fn resolve(&self, account: &str, needs: &Needs) -> Vec<ItemId> {
+        let mut out: Vec<ItemId> = needs
+            .keys
+            .iter()
+            .filter_map(|k| self.find(account, &k.resource_type, &k.resource_id))
+            .collect();
+        if !needs.lookups.is_empty() {
+            out.extend(
+                self.items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| i.account_id == account && needs.lookups.iter().any(|l| l.matches(i)))
+                    .map(|(n, _)| n),
+            );
         }
         out.sort_unstable();
         out.dedup();
+        out
+    }
+
+    /// Resources whose check results can change when `id` changes, not including `id` itself:
+    /// what its type's description names as dependants ([`types::TypeInfo::dependants`]),
+    /// resolved over this graph. The functions resolve the same description through AWS Config.
+    pub fn dependants(&self, id: ItemId, settings: &Settings) -> Vec<ItemId> {
+        let item = &self.items[id];
+        let Some(info) = types::of(item) else {
+            return Vec::new();
+        };
+        let mut out = self.resolve(&item.account_id, &(info.dependants)(item, settings));
         out.retain(|&d| d != id);
         out
     }

@@ -5,6 +5,7 @@ use super::{declared, version_at_least, version_parts, Check, Compliance, Ctx, O
 use crate::domain::model::{EksCluster, Resource};
 use crate::domain::vocab::Plan;
 
+use crate::domain::model::types::{ecr, eks, iam};
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
 const EKS: &str = "eks.amazonaws.com";
@@ -41,9 +42,9 @@ pub static EKS_VERSION: Check = Check {
     id: "containers.eks-version",
     plan: Plan::Containers,
     title: "EKS cluster runs a vendor-supported Kubernetes version",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EKS::Cluster"),
+        Trigger::ConfigChange(eks::CLUSTER.name),
         Trigger::CloudTrail(EKS, "UpdateClusterVersion"),
     ],
     remediation: "Upgrade the cluster (aws eks update-cluster-version). The oldest supported version changes as AWS \
@@ -87,9 +88,9 @@ pub static EKS_AUDIT_LOGGING: Check = Check {
     id: "containers.eks-audit-logging",
     plan: Plan::Containers,
     title: "EKS control-plane audit logging is enabled",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EKS::Cluster"),
+        Trigger::ConfigChange(eks::CLUSTER.name),
         Trigger::CloudTrail(EKS, "UpdateClusterConfig"),
     ],
     remediation: "aws eks update-cluster-config --name <cluster> --logging \
@@ -156,9 +157,9 @@ pub static EKS_API_REACHABLE: Check = Check {
     id: "containers.eks-api-reachable",
     plan: Plan::Containers,
     title: "EKS API server is reachable from Defender's source ranges",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EKS::Cluster"),
+        Trigger::ConfigChange(eks::CLUSTER.name),
         Trigger::CloudTrail(EKS, "UpdateClusterConfig"),
     ],
     remediation: "Enable the public endpoint and add 172.212.245.192/28 and 48.209.1.192/28 to PublicAccessCidrs \
@@ -191,7 +192,7 @@ pub static EKS_AUTH_MODE: Check = Check {
     id: "containers.eks-auth-mode",
     plan: Plan::Containers,
     title: "EKS authentication mode allows access entries",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[Trigger::CloudTrail(EKS, "UpdateClusterConfig"), Trigger::Periodic],
     remediation: "aws eks update-cluster-config --name <cluster> --access-config authenticationMode=API_AND_CONFIG_MAP",
     permissions: &["eks:DescribeCluster"],
@@ -226,7 +227,7 @@ pub static EKS_ACCESS_ENTRY: Check = Check {
     id: "containers.eks-access-entry",
     plan: Plan::Containers,
     title: "Defender's discovery role has an EKS access entry",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[
         Trigger::CloudTrail(EKS, "CreateAccessEntry"),
         Trigger::CloudTrail(EKS, "DeleteAccessEntry"),
@@ -254,7 +255,7 @@ fn audit_pipeline(ctx: &Ctx<'_>) -> Outcome {
         .map(|alts| alts.join(" or "))
         .collect();
     if !missing.is_empty() {
-        if !ctx.graph.records(account, "AWS::IAM::Role") {
+        if !ctx.graph.records(account, iam::ROLE.name) {
             return Outcome::unknown(
                 "the audit-log pipeline roles cannot be confirmed: no AWS::IAM::Role items in the input",
             );
@@ -281,12 +282,12 @@ pub static AUDIT_PIPELINE: Check = Check {
     id: "containers.audit-pipeline",
     plan: Plan::Containers,
     title: "Audit-log pipeline (CloudWatch → Firehose → S3 → SQS) and its roles exist",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[
         Trigger::ConfigChange("AWS::KinesisFirehose::DeliveryStream"),
         Trigger::ConfigChange("AWS::SQS::Queue"),
         Trigger::ConfigChange("AWS::S3::Bucket"),
-        Trigger::ConfigChange("AWS::IAM::Role"),
+        Trigger::ConfigChange(iam::ROLE.name),
         Trigger::CloudTrail("logs.amazonaws.com", "DeleteSubscriptionFilter"),
         Trigger::CloudTrail("firehose.amazonaws.com", "DeleteDeliveryStream"),
         Trigger::CloudTrail("sqs.amazonaws.com", "DeleteQueue"),
@@ -353,7 +354,7 @@ pub static NODE_OS: Check = Check {
     id: "containers.node-os",
     plan: Plan::Containers,
     title: "Node operating systems can run the Defender sensor",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[
         Trigger::CloudTrail(EKS, "CreateNodegroup"),
         Trigger::CloudTrail(EKS, "UpdateNodegroupVersion"),
@@ -382,8 +383,8 @@ pub static FARGATE: Check = Check {
     id: "containers.fargate",
     plan: Plan::Containers,
     title: "Fargate pods are covered by audit-log detections only (advisory)",
-    resource_types: &["AWS::EKS::FargateProfile"],
-    triggers: &[Trigger::ConfigChange("AWS::EKS::FargateProfile")],
+    resource_types: &[eks::FARGATE_PROFILE.name],
+    triggers: &[Trigger::ConfigChange(eks::FARGATE_PROFILE.name)],
     remediation: "Nothing to fix: run workloads that need runtime protection on EC2 nodes. The Fargate limitation is \
         inferred from the sensor being a DaemonSet.",
     permissions: &["eks:DescribeFargateProfile"],
@@ -408,7 +409,7 @@ pub static SENSOR_EGRESS: Check = Check {
     id: "containers.sensor-egress",
     plan: Plan::Containers,
     title: "Nodes reach *.cloud.defender.microsoft.com:443",
-    resource_types: &["AWS::EKS::Cluster"],
+    resource_types: &[eks::CLUSTER.name],
     triggers: &[Trigger::Periodic],
     remediation: "Allow outbound 443 from the nodes to *.cloud.defender.microsoft.com and the Arc-enabled Kubernetes \
         endpoints; a proxy with no or basic authentication works, a certificate-inspecting proxy does not.",
@@ -442,7 +443,7 @@ fn ecr_repo(ctx: &Ctx<'_>) -> Outcome {
     let account = &ctx.item.account_id;
     let names = &ctx.settings.roles.containers_image_assessment;
     let Some(role_item) = names.iter().find_map(|n| ctx.graph.role_by_name(account, n)) else {
-        if ctx.graph.records(account, "AWS::IAM::Role") {
+        if ctx.graph.records(account, iam::ROLE.name) {
             return Outcome::non_compliant(format!("role {} does not exist", names.join(" or ")));
         }
         return Outcome::unknown(format!(
@@ -483,10 +484,10 @@ pub static ECR_REPO: Check = Check {
     id: "containers.ecr-repo",
     plan: Plan::Containers,
     title: "ECR repository is readable by Defender's image assessment role",
-    resource_types: &["AWS::ECR::Repository", "AWS::ECR::PublicRepository"],
+    resource_types: &[ecr::REPOSITORY.name, ecr::PUBLIC_REPOSITORY.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::ECR::Repository"),
-        Trigger::ConfigChange("AWS::IAM::Role"),
+        Trigger::ConfigChange(ecr::REPOSITORY.name),
+        Trigger::ConfigChange(iam::ROLE.name),
         Trigger::CloudTrail("ecr.amazonaws.com", "SetRepositoryPolicy"),
         Trigger::CloudTrail("ecr.amazonaws.com", "DeleteRepositoryPolicy"),
     ],

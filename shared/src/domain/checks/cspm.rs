@@ -7,13 +7,15 @@ use super::{
 use crate::domain::model::{OidcProvider, Resource};
 use crate::domain::vocab::Plan;
 
+use crate::domain::model::types::{cloudformation, iam};
+use crate::domain::vocab::ACCOUNT_TYPE;
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
 const IAM: &str = "iam.amazonaws.com";
 
 /// Trust-policy and policy changes of a connector role.
 pub(super) const ROLE_TRIGGERS: &[Trigger] = &[
-    Trigger::ConfigChange("AWS::IAM::Role"),
+    Trigger::ConfigChange(iam::ROLE.name),
     Trigger::CloudTrail(IAM, "CreateRole"),
     Trigger::CloudTrail(IAM, "DeleteRole"),
     Trigger::CloudTrail(IAM, "UpdateAssumeRolePolicy"),
@@ -84,7 +86,7 @@ fn oidc_provider(ctx: &Ctx<'_>) -> Outcome {
             });
             match found {
                 Some(p) => provider_outcome(ctx, p),
-                None if ctx.graph.records(account, "AWS::IAM::OIDCProvider") => Outcome::non_compliant(format!(
+                None if ctx.graph.records(account, iam::OIDC_PROVIDER.name) => Outcome::non_compliant(format!(
                     "no IAM OIDC provider for {} in account {account}: deploy the connector's CloudFormation stack",
                     ctx.settings.oidc.provider_url
                 )),
@@ -104,9 +106,9 @@ pub static OIDC_PROVIDER: Check = Check {
     id: "cspm.oidc-provider",
     plan: Plan::Cspm,
     title: "Defender OIDC identity provider exists with the connector's audiences",
-    resource_types: &["AWS::IAM::OIDCProvider", "AWS::::Account"],
+    resource_types: &[iam::OIDC_PROVIDER.name, ACCOUNT_TYPE],
     triggers: &[
-        Trigger::ConfigChange("AWS::IAM::OIDCProvider"),
+        Trigger::ConfigChange(iam::OIDC_PROVIDER.name),
         Trigger::CloudTrail(IAM, "CreateOpenIDConnectProvider"),
         Trigger::CloudTrail(IAM, "DeleteOpenIDConnectProvider"),
         Trigger::CloudTrail(IAM, "AddClientIDToOpenIDConnectProvider"),
@@ -144,7 +146,7 @@ pub static MONITOR_ROLE: Check = Check {
     id: "cspm.monitor-role",
     plan: Plan::Cspm,
     title: "CSPM monitoring role trusts the Defender provider and has policies",
-    resource_types: &["AWS::IAM::Role", "AWS::::Account"],
+    resource_types: &[iam::ROLE.name, ACCOUNT_TYPE],
     triggers: ROLE_TRIGGERS,
     remediation: "Redeploy the connector's CloudFormation stack: it creates the role CspmMonitorAws (confirm the \
         role name configured in the connector; set roles.cspm_monitor) trusting the Defender OIDC provider through \
@@ -186,8 +188,8 @@ pub static STACK_HEALTHY: Check = Check {
     id: "cspm.stack-healthy",
     plan: Plan::Cspm,
     title: "Connector CloudFormation stack is in a complete state",
-    resource_types: &["AWS::CloudFormation::Stack"],
-    triggers: &[Trigger::ConfigChange("AWS::CloudFormation::Stack")],
+    resource_types: &[cloudformation::STACK.name],
+    triggers: &[Trigger::ConfigChange(cloudformation::STACK.name)],
     remediation: "Open the stack's events in CloudFormation, fix the failed resource (often a name clash with an \
         existing OIDC provider or role) and update the stack; delete stacks stuck in ROLLBACK_COMPLETE and redeploy. \
         The StackStatus path in the configuration item is inferred.",
@@ -213,7 +215,7 @@ pub static STS_REGIONS: Check = Check {
     id: "cspm.sts-regions",
     plan: Plan::Cspm,
     title: "AWS STS is active in every connector region",
-    resource_types: &["AWS::::Account"],
+    resource_types: &[ACCOUNT_TYPE],
     triggers: &[Trigger::Periodic],
     remediation: "In IAM > Account settings, activate the STS regional endpoint of every region the connector \
         covers. Checking each regional endpoint with sts:GetCallerIdentity is inferred.",
@@ -237,7 +239,7 @@ pub static SCP_NO_DENY: Check = Check {
     id: "cspm.scp-no-deny",
     plan: Plan::Cspm,
     title: "No SCP or permissions boundary denies the Defender roles",
-    resource_types: &["AWS::::Account"],
+    resource_types: &[ACCOUNT_TYPE],
     triggers: &[
         Trigger::Periodic,
         Trigger::CloudTrail("organizations.amazonaws.com", "AttachPolicy"),
@@ -312,7 +314,7 @@ pub static FEATURE_ROLES: Check = Check {
     id: "cspm.feature-roles",
     plan: Plan::Cspm,
     title: "Roles of the declared connector features exist and trust the Defender provider",
-    resource_types: &["AWS::IAM::Role", "AWS::::Account"],
+    resource_types: &[iam::ROLE.name, ACCOUNT_TYPE],
     triggers: ROLE_TRIGGERS,
     remediation: "Update the connector's CloudFormation stack after switching features on in Azure (agentless \
         scanning: DefenderForCloud-AgentlessScanner; data discovery: SensitiveDataDiscovery and \

@@ -23,6 +23,7 @@ mod servers;
 mod sql;
 
 use crate::domain::graph::ResourceGraph;
+use crate::domain::model::types::iam;
 use crate::domain::model::ConfigurationItem;
 use crate::domain::settings::Settings;
 use crate::domain::vocab::{version_at_least, version_parts, Compliance, Plan};
@@ -253,7 +254,7 @@ fn account_roles_outcome(
             found.join(", ")
         ));
     }
-    if !ctx.graph.records(account, "AWS::IAM::Role") {
+    if !ctx.graph.records(account, iam::ROLE.name) {
         return Outcome::unknown(format!(
             "no AWS::IAM::Role items for account {account} in the input (IAM is recorded in one region only); cannot confirm: {}",
             problems.join("; ")

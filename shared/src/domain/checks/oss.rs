@@ -8,6 +8,8 @@ use super::{
 use crate::domain::model::{IamRole, RdsInstance, Resource};
 use crate::domain::vocab::Plan;
 
+use crate::domain::model::types::{iam, rds};
+use crate::domain::vocab::ACCOUNT_TYPE;
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
 const RDS: &str = "rds.amazonaws.com";
@@ -52,8 +54,8 @@ pub static APPLICABLE: Check = Check {
     id: "oss.applicable",
     plan: Plan::Oss,
     title: "DB instance engine and region are supported",
-    resource_types: &["AWS::RDS::DBInstance"],
-    triggers: &[Trigger::ConfigChange("AWS::RDS::DBInstance")],
+    resource_types: &[rds::DB_INSTANCE.name],
+    triggers: &[Trigger::ConfigChange(rds::DB_INSTANCE.name)],
     remediation: "Nothing to fix: other engines and the excluded regions (il-central-1, eu-south-1, ap-southeast-3, \
         eu-south-2, me-south-1) are NOT_APPLICABLE. The Config engine strings are inferred (oss.engines).",
     permissions: &["rds:DescribeDBInstances"],
@@ -83,8 +85,8 @@ pub static MULTIAZ_CLUSTER: Check = Check {
     id: "oss.multiaz-cluster",
     plan: Plan::Oss,
     title: "DB cluster is Aurora (Multi-AZ DB clusters are unsupported)",
-    resource_types: &["AWS::RDS::DBCluster"],
-    triggers: &[Trigger::ConfigChange("AWS::RDS::DBCluster")],
+    resource_types: &[rds::DB_CLUSTER.name],
+    triggers: &[Trigger::ConfigChange(rds::DB_CLUSTER.name)],
     remediation: "Nothing to fix: Multi-AZ DB clusters with readable standbys are not protected; use Aurora or \
         Multi-AZ DB instances. Telling them apart by a non-Aurora engine on AWS::RDS::DBCluster is inferred.",
     permissions: &["rds:DescribeDBClusters"],
@@ -120,9 +122,9 @@ pub static RUNNING: Check = Check {
     id: "oss.running",
     plan: Plan::Oss,
     title: "DB instance is available (not stopped)",
-    resource_types: &["AWS::RDS::DBInstance"],
+    resource_types: &[rds::DB_INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::RDS::DBInstance"),
+        Trigger::ConfigChange(rds::DB_INSTANCE.name),
         Trigger::CloudTrail(RDS, "StopDBInstance"),
         Trigger::CloudTrail(RDS, "StartDBInstance"),
         Trigger::CloudTrail(RDS, "StopDBCluster"),
@@ -208,10 +210,10 @@ pub static PARAM_IN_SYNC: Check = Check {
     id: "oss.param-in-sync",
     plan: Plan::Oss,
     title: "Parameter and option groups are applied and not the defaults",
-    resource_types: &["AWS::RDS::DBInstance"],
+    resource_types: &[rds::DB_INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::RDS::DBInstance"),
-        Trigger::ConfigChange("AWS::RDS::DBCluster"),
+        Trigger::ConfigChange(rds::DB_INSTANCE.name),
+        Trigger::ConfigChange(rds::DB_CLUSTER.name),
         Trigger::CloudTrail(RDS, "ModifyDBInstance"),
         Trigger::CloudTrail(RDS, "RebootDBInstance"),
         Trigger::CloudTrail(RDS, "ModifyDBCluster"),
@@ -319,10 +321,10 @@ pub static AUDIT_PARAMS: Check = Check {
     id: "oss.audit-params",
     plan: Plan::Oss,
     title: "Audit parameters or MARIADB_AUDIT_PLUGIN are configured",
-    resource_types: &["AWS::RDS::DBInstance"],
+    resource_types: &[rds::DB_INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::RDS::OptionGroup"),
-        Trigger::ConfigChange("AWS::RDS::DBInstance"),
+        Trigger::ConfigChange(rds::OPTION_GROUP.name),
+        Trigger::ConfigChange(rds::DB_INSTANCE.name),
         Trigger::CloudTrail(RDS, "ModifyDBParameterGroup"),
         Trigger::CloudTrail(RDS, "ResetDBParameterGroup"),
         Trigger::CloudTrail(RDS, "ModifyDBClusterParameterGroup"),
@@ -377,8 +379,8 @@ pub static PLUGIN_VERSION: Check = Check {
     id: "oss.plugin-version",
     plan: Plan::Oss,
     title: "MySQL/MariaDB version supports MARIADB_AUDIT_PLUGIN",
-    resource_types: &["AWS::RDS::DBInstance"],
-    triggers: &[Trigger::ConfigChange("AWS::RDS::DBInstance")],
+    resource_types: &[rds::DB_INSTANCE.name],
+    triggers: &[Trigger::ConfigChange(rds::DB_INSTANCE.name)],
     remediation: "Upgrade MySQL to 5.7 or 8.0.28+ (AWS's figure; Microsoft says 8.0.25+) or MariaDB to 10.3+ \
         (Microsoft says 10.2+). Thresholds are configurable (oss.mysql_min_80, oss.mariadb_min).",
     permissions: &["rds:DescribeDBInstances"],
@@ -401,7 +403,7 @@ pub static QUOTA: Check = Check {
     id: "oss.quota",
     plan: Plan::Oss,
     title: "Parameter/option group quotas leave room for Defender's groups (advisory)",
-    resource_types: &["AWS::::Account"],
+    resource_types: &[ACCOUNT_TYPE],
     triggers: &[Trigger::Periodic],
     remediation: "Delete unused parameter/option groups or raise the RDS quotas when Defender reports it failed to \
         create a parameter or option group.",
@@ -463,7 +465,7 @@ pub static ROLE: Check = Check {
     id: "oss.role",
     plan: Plan::Oss,
     title: "DefenderForCloud-DataThreatProtectionDB role exists with its RDS permissions",
-    resource_types: &["AWS::IAM::Role", "AWS::::Account"],
+    resource_types: &[iam::ROLE.name, ACCOUNT_TYPE],
     triggers: ROLE_TRIGGERS,
     remediation: "Update the connector's CloudFormation stack after enabling the plan: it creates \
         DefenderForCloud-DataThreatProtectionDB with the 18 rds:* actions Defender needs to manage parameter and \
@@ -491,8 +493,8 @@ pub static CW_EXPORTS: Check = Check {
     id: "oss.cw-exports",
     plan: Plan::Oss,
     title: "CloudWatch log exports (informational, not a prerequisite)",
-    resource_types: &["AWS::RDS::DBInstance"],
-    triggers: &[Trigger::ConfigChange("AWS::RDS::DBInstance")],
+    resource_types: &[rds::DB_INSTANCE.name],
+    triggers: &[Trigger::ConfigChange(rds::DB_INSTANCE.name)],
     remediation: "Nothing to fix: Defender reads database logs with rds:DownloadDBLogFilePortion, not from \
         CloudWatch. That exports are not needed is inferred from the role's permissions.",
     permissions: &["rds:DescribeDBInstances"],

@@ -8,6 +8,8 @@ use super::{
 use crate::domain::model::{Ec2Instance, Resource};
 use crate::domain::vocab::Plan;
 
+use crate::domain::model::types::{ec2, iam, ssm};
+use crate::domain::vocab::ACCOUNT_TYPE;
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
 const EC2: &str = "ec2.amazonaws.com";
@@ -58,8 +60,8 @@ pub static APPLICABLE: Check = Check {
     id: "servers.applicable",
     plan: Plan::Servers,
     title: "Instance is in Defender for Servers' scope (running, not excluded, connector region)",
-    resource_types: &["AWS::EC2::Instance"],
-    triggers: &[Trigger::ConfigChange("AWS::EC2::Instance"), Trigger::Ec2StateChange],
+    resource_types: &[ec2::INSTANCE.name],
+    triggers: &[Trigger::ConfigChange(ec2::INSTANCE.name), Trigger::Ec2StateChange],
     remediation: "Nothing to fix: stopped, excluded or out-of-region instances are reported NOT_APPLICABLE. The \
         scope rule is inferred; set servers.exclusion_tags and connector_regions in settings.",
     permissions: &["ec2:DescribeInstances"],
@@ -84,9 +86,9 @@ pub static INSTANCE_PROFILE: Check = Check {
     id: "servers.instance-profile",
     plan: Plan::Servers,
     title: "Instance has an IAM instance profile",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
         Trigger::CloudTrail(EC2, "AssociateIamInstanceProfile"),
         Trigger::CloudTrail(EC2, "DisassociateIamInstanceProfile"),
         Trigger::CloudTrail(EC2, "ReplaceIamInstanceProfileAssociation"),
@@ -123,7 +125,7 @@ pub(super) fn ssm_core_policy(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::non_compliant("no instance profile, so no role grants AmazonSSMManagedInstanceCore");
     };
     let Some(role_item) = ctx.graph.role_for_profile(profile) else {
-        if ctx.graph.records(&ctx.item.account_id, "AWS::IAM::Role") {
+        if ctx.graph.records(&ctx.item.account_id, iam::ROLE.name) {
             return Outcome::non_compliant(format!("no recorded IAM role belongs to instance profile {profile}"));
         }
         return Outcome::unknown(format!(
@@ -153,10 +155,10 @@ pub static SSM_CORE_POLICY: Check = Check {
     id: "servers.ssm-core-policy",
     plan: Plan::Servers,
     title: "Instance profile role has AmazonSSMManagedInstanceCore",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::IAM::Role"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(iam::ROLE.name),
         Trigger::CloudTrail(IAM, "AttachRolePolicy"),
         Trigger::CloudTrail(IAM, "DetachRolePolicy"),
         Trigger::CloudTrail(IAM, "AddRoleToInstanceProfile"),
@@ -230,10 +232,10 @@ pub static SSM_AGENT_ONLINE: Check = Check {
     id: "servers.ssm-agent-online",
     plan: Plan::Servers,
     title: "SSM agent is registered and online",
-    resource_types: &["AWS::EC2::Instance", "AWS::SSM::ManagedInstanceInventory"],
+    resource_types: &[ec2::INSTANCE.name, ssm::INVENTORY.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(ssm::INVENTORY.name),
         Trigger::Periodic,
     ],
     remediation: "Install or start the SSM agent (preinstalled on most AWS AMIs), give the instance a role with \
@@ -388,11 +390,11 @@ pub static SSM_NETWORK: Check = Check {
     id: "servers.ssm-network",
     plan: Plan::Servers,
     title: "Instance can reach ssm, ssmmessages and ec2messages",
-    resource_types: &["AWS::EC2::Instance", "AWS::EC2::VPCEndpoint"],
+    resource_types: &[ec2::INSTANCE.name, ec2::VPC_ENDPOINT.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::EC2::VPCEndpoint"),
-        Trigger::ConfigChange("AWS::EC2::RouteTable"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(ec2::VPC_ENDPOINT.name),
+        Trigger::ConfigChange(ec2::ROUTE_TABLE.name),
         Trigger::CloudTrail(EC2, "DeleteVpcEndpoints"),
         Trigger::CloudTrail(EC2, "ModifyVpcEndpoint"),
         Trigger::CloudTrail(EC2, "ReplaceRoute"),
@@ -450,11 +452,11 @@ pub static ARC_EGRESS: Check = Check {
     id: "servers.arc-egress",
     plan: Plan::Servers,
     title: "Instance can reach the Azure Arc endpoints",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
         Trigger::Periodic,
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::EC2::RouteTable"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(ec2::ROUTE_TABLE.name),
     ],
     remediation: "Allow outbound 443 to aka.ms, download.microsoft.com, packages.microsoft.com, login.windows.net, \
         login.microsoftonline.com, pas.windows.net, management.azure.com, *.his.arc.azure.com, \
@@ -550,10 +552,10 @@ pub static OS_SUPPORTED: Check = Check {
     id: "servers.os-supported",
     plan: Plan::Servers,
     title: "Instance runs an Azure Arc-supported operating system",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(ssm::INVENTORY.name),
     ],
     remediation: "Move the workload to Windows Server 2012 R2 or later, Ubuntu, Debian, RHEL, SLES, Rocky, Oracle \
         Linux or Amazon Linux 2. Amazon Linux 2023 and arm64 support come from newer docs (inferred).",
@@ -594,7 +596,7 @@ pub static ARC_AUTOPROV_ROLE: Check = Check {
     id: "servers.arc-autoprov-role",
     plan: Plan::Servers,
     title: "Arc auto-provisioning role exists and trusts the Defender provider",
-    resource_types: &["AWS::IAM::Role", "AWS::::Account"],
+    resource_types: &[iam::ROLE.name, ACCOUNT_TYPE],
     triggers: ROLE_TRIGGERS,
     remediation: "Update the connector's CloudFormation stack after enabling Defender for Servers so that it creates \
         DefenderForCloud-ArcAutoProvisioning (and DefenderForCloud-DefenderForServers for JIT).",
@@ -618,7 +620,7 @@ pub static TAGGING_ALLOWED: Check = Check {
     id: "servers.tagging-allowed",
     plan: Plan::Servers,
     title: "Tag policies and SCPs allow Defender's instance tags",
-    resource_types: &["AWS::::Account"],
+    resource_types: &[ACCOUNT_TYPE],
     triggers: &[Trigger::Periodic],
     remediation: "Allow the tag keys AccountId, Cloud, InstanceId and MDFCSecurityConnector on EC2 instances in \
         your tag policies and SCPs.",
@@ -650,8 +652,8 @@ pub static AGENTLESS_ELIGIBLE: Check = Check {
     id: "servers.agentless-eligible",
     plan: Plan::Servers,
     title: "Instance is eligible for agentless scanning",
-    resource_types: &["AWS::EC2::Instance"],
-    triggers: &[Trigger::ConfigChange("AWS::EC2::Instance")],
+    resource_types: &[ec2::INSTANCE.name],
+    triggers: &[Trigger::ConfigChange(ec2::INSTANCE.name)],
     remediation: "Nothing to fix: instances from Marketplace AMIs that need third-party licensing are skipped by \
         agentless scanning. Detecting them through productCodeType=marketplace is inferred.",
     permissions: &["ec2:DescribeInstances"],

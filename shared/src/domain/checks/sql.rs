@@ -5,6 +5,7 @@ use super::{Check, Compliance, Ctx, Outcome, Trigger};
 use crate::domain::model::{Ec2Instance, Resource};
 use crate::domain::vocab::Plan;
 
+use crate::domain::model::types::{ec2, iam, rds, ssm};
 use Compliance::{Compliant as C, InsufficientData as U, NonCompliant as NC, NotApplicable as NA};
 
 /// Why the instance runs SQL Server, if it does.
@@ -67,10 +68,10 @@ pub static TARGET: Check = Check {
     id: "sql.target",
     plan: Plan::Sql,
     title: "Instance runs SQL Server (in Defender for SQL's scope)",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(ssm::INVENTORY.name),
     ],
     remediation: "Nothing to fix: instances without SQL Server are NOT_APPLICABLE. Detection through platformDetails, \
         SSM inventory or the tag in settings sql.target_tag is inferred.",
@@ -120,10 +121,10 @@ pub static OS_VERSION: Check = Check {
     id: "sql.os-version",
     plan: Plan::Sql,
     title: "SQL Server runs on Windows Server 2012 R2+ and is SQL Server 2012+",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(ssm::INVENTORY.name),
     ],
     remediation: "Upgrade to Windows Server 2012 R2 or later and SQL Server 2012 or later; SQL Server on Linux is \
         not supported by Defender for SQL on machines.",
@@ -173,13 +174,13 @@ pub static SERVERS_CHAIN: Check = Check {
     id: "sql.servers-chain",
     plan: Plan::Sql,
     title: "Servers prerequisites (profile, SSM policy, agent, network) hold on the SQL host",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::IAM::Role"),
-        Trigger::ConfigChange("AWS::SSM::ManagedInstanceInventory"),
-        Trigger::ConfigChange("AWS::EC2::VPCEndpoint"),
-        Trigger::ConfigChange("AWS::EC2::RouteTable"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(iam::ROLE.name),
+        Trigger::ConfigChange(ssm::INVENTORY.name),
+        Trigger::ConfigChange(ec2::VPC_ENDPOINT.name),
+        Trigger::ConfigChange(ec2::ROUTE_TABLE.name),
     ],
     remediation: "Fix the failing Defender for Servers checks named in the annotation: the Arc agent that Defender \
         for SQL relies on comes from the Servers auto-provisioning pipeline.",
@@ -229,10 +230,10 @@ pub static RDS_CUSTOM: Check = Check {
     id: "sql.rds-custom",
     plan: Plan::Sql,
     title: "RDS Custom for SQL Server host passes the Servers prerequisites",
-    resource_types: &["AWS::RDS::DBInstance"],
+    resource_types: &[rds::DB_INSTANCE.name],
     triggers: &[
-        Trigger::ConfigChange("AWS::RDS::DBInstance"),
-        Trigger::ConfigChange("AWS::EC2::Instance"),
+        Trigger::ConfigChange(rds::DB_INSTANCE.name),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
     ],
     remediation: "Give the RDS Custom host EC2 instance an instance profile with AmazonSSMManagedInstanceCore and a \
         path to SSM. Finding the host through its Name tag is inferred (sql.rds_custom_host_name_prefix).",
@@ -267,11 +268,11 @@ pub static EGRESS: Check = Check {
     id: "sql.egress",
     plan: Plan::Sql,
     title: "SQL host can reach Azure Arc and *.<region>.arcdataservices.com",
-    resource_types: &["AWS::EC2::Instance"],
+    resource_types: &[ec2::INSTANCE.name],
     triggers: &[
         Trigger::Periodic,
-        Trigger::ConfigChange("AWS::EC2::Instance"),
-        Trigger::ConfigChange("AWS::EC2::RouteTable"),
+        Trigger::ConfigChange(ec2::INSTANCE.name),
+        Trigger::ConfigChange(ec2::ROUTE_TABLE.name),
     ],
     remediation: "Allow outbound 443 to the Azure Arc endpoints and *.<region>.arcdataservices.com without the Arc \
         proxy (unsupported for SQL), then declare facts.arc_egress_allowed and facts.sql_egress_allowed.",
