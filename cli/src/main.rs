@@ -44,6 +44,13 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ChecksFormat {
+    Text,
+    Json,
+    Md,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate an AWS Config snapshot (or a JSON array of configuration items; .gz accepted).
@@ -82,9 +89,9 @@ enum Command {
     },
     /// List the prerequisite checks.
     Checks {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// Output format (`md`: the Markdown table the README shows).
+        #[arg(long, value_enum, default_value_t = ChecksFormat::Text)]
+        format: ChecksFormat,
     },
     /// Print the default settings as TOML, to start a settings file from.
     Settings,
@@ -290,9 +297,28 @@ fn trigger_text(t: &Trigger) -> String {
     }
 }
 
-fn list_checks(format: Format) {
+fn list_checks(format: ChecksFormat) {
     match format {
-        Format::Json => {
+        ChecksFormat::Md => {
+            println!("| id | plan | reports on | what it checks |");
+            println!("|---|---|---|---|");
+            for c in ALL {
+                let types: Vec<&str> = c
+                    .resource_types
+                    .iter()
+                    .map(|t| t.strip_prefix("AWS::").unwrap_or(t))
+                    .collect();
+                println!(
+                    "| `{}` | {} | {} | {}{} |",
+                    c.id,
+                    c.plan,
+                    types.join(", "),
+                    c.title,
+                    if c.inferred { " *(inferred parts)*" } else { "" }
+                );
+            }
+        }
+        ChecksFormat::Json => {
             let checks: Vec<_> = ALL
                 .iter()
                 .map(|c| {
@@ -305,7 +331,7 @@ fn list_checks(format: Format) {
                 .collect();
             println!("{}", json!({ "checks": checks }));
         }
-        Format::Text => {
+        ChecksFormat::Text => {
             for c in ALL {
                 println!(
                     "{:<30} {:<10} {}{}",

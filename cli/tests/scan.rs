@@ -345,3 +345,21 @@ fn checks_and_settings_commands() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn the_readme_check_table_is_the_registry() {
+    let out = run(&["checks", "--format", "md"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.lines().count(), 2 + shared::domain::checks::ALL.len());
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let start = readme
+        .find("| id | plan | reports on | what it checks |")
+        .expect("README has the check table");
+    let in_readme: Vec<&str> = readme[start..].lines().take_while(|l| l.starts_with('|')).collect();
+    assert_eq!(
+        in_readme,
+        table.lines().collect::<Vec<_>>(),
+        "README's check table differs from `defender-prereqs checks --format md`: paste that output in"
+    );
+}

@@ -16,17 +16,17 @@ macro_rules! or_return {
     };
 }
 
-mod containers;
-mod cspm;
-mod oss;
-mod servers;
-mod sql;
+pub mod containers;
+pub mod cspm;
+pub mod oss;
+pub mod servers;
+pub mod sql;
+mod support;
 
 use crate::domain::graph::ResourceGraph;
-use crate::domain::model::types::iam;
 use crate::domain::model::ConfigurationItem;
 use crate::domain::settings::Settings;
-use crate::domain::vocab::{version_at_least, version_parts, Compliance, Plan};
+use crate::domain::vocab::{Compliance, Plan};
 
 /// The result of evaluating one check on one resource: compliance plus why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,164 +145,51 @@ impl Check {
 
 /// Every check, sorted by id: the registry.
 pub static ALL: &[&Check] = &[
-    &containers::AUDIT_PIPELINE,
-    &containers::ECR_REPO,
-    &containers::EKS_ACCESS_ENTRY,
-    &containers::EKS_API_REACHABLE,
-    &containers::EKS_AUDIT_LOGGING,
-    &containers::EKS_AUTH_MODE,
-    &containers::EKS_VERSION,
-    &containers::FARGATE,
-    &containers::NODE_OS,
-    &containers::SENSOR_EGRESS,
-    &cspm::FEATURE_ROLES,
-    &cspm::MONITOR_ROLE,
-    &cspm::OIDC_PROVIDER,
-    &cspm::SCP_NO_DENY,
-    &cspm::STACK_HEALTHY,
-    &cspm::STS_REGIONS,
-    &oss::APPLICABLE,
-    &oss::AUDIT_PARAMS,
-    &oss::CW_EXPORTS,
-    &oss::MULTIAZ_CLUSTER,
-    &oss::PARAM_IN_SYNC,
-    &oss::PLUGIN_VERSION,
-    &oss::QUOTA,
-    &oss::ROLE,
-    &oss::RUNNING,
-    &servers::AGENTLESS_ELIGIBLE,
-    &servers::APPLICABLE,
-    &servers::ARC_AUTOPROV_ROLE,
-    &servers::ARC_EGRESS,
-    &servers::INSTANCE_PROFILE,
-    &servers::OS_SUPPORTED,
-    &servers::SSM_AGENT_ONLINE,
-    &servers::SSM_CORE_POLICY,
-    &servers::SSM_NETWORK,
-    &servers::TAGGING_ALLOWED,
-    &sql::EGRESS,
-    &sql::OS_VERSION,
-    &sql::RDS_CUSTOM,
-    &sql::SERVERS_CHAIN,
-    &sql::TARGET,
+    &containers::audit_pipeline::CHECK,
+    &containers::ecr_repo::CHECK,
+    &containers::eks_access_entry::CHECK,
+    &containers::eks_api_reachable::CHECK,
+    &containers::eks_audit_logging::CHECK,
+    &containers::eks_auth_mode::CHECK,
+    &containers::eks_version::CHECK,
+    &containers::fargate::CHECK,
+    &containers::node_os::CHECK,
+    &containers::sensor_egress::CHECK,
+    &cspm::feature_roles::CHECK,
+    &cspm::monitor_role::CHECK,
+    &cspm::oidc_provider::CHECK,
+    &cspm::scp_no_deny::CHECK,
+    &cspm::stack_healthy::CHECK,
+    &cspm::sts_regions::CHECK,
+    &oss::applicable::CHECK,
+    &oss::audit_params::CHECK,
+    &oss::cw_exports::CHECK,
+    &oss::multiaz_cluster::CHECK,
+    &oss::param_in_sync::CHECK,
+    &oss::plugin_version::CHECK,
+    &oss::quota::CHECK,
+    &oss::role::CHECK,
+    &oss::running::CHECK,
+    &servers::agentless_eligible::CHECK,
+    &servers::applicable::CHECK,
+    &servers::arc_autoprov_role::CHECK,
+    &servers::arc_egress::CHECK,
+    &servers::instance_profile::CHECK,
+    &servers::os_supported::CHECK,
+    &servers::ssm_agent_online::CHECK,
+    &servers::ssm_core_policy::CHECK,
+    &servers::ssm_network::CHECK,
+    &servers::tagging_allowed::CHECK,
+    &sql::egress::CHECK,
+    &sql::os_version::CHECK,
+    &sql::rds_custom::CHECK,
+    &sql::servers_chain::CHECK,
+    &sql::target::CHECK,
 ];
 
 /// The check with this id.
 pub fn by_id(id: &str) -> Option<&'static Check> {
     ALL.iter().copied().find(|c| c.id == id)
-}
-
-/// Shared by the checks that require a connector role: the role must trust the Defender OIDC
-/// provider through `sts:AssumeRoleWithWebIdentity`.
-fn role_trusts_provider(ctx: &Ctx<'_>, role: &crate::domain::model::IamRole) -> Result<(), String> {
-    let provider = ctx.settings.oidc.provider_arn(&ctx.item.account_id);
-    match &role.assume_role_policy_document {
-        Some(doc) if doc.trusts_federated(&provider) => Ok(()),
-        Some(doc) => {
-            let trusted = doc.federated_principals();
-            Err(if trusted.is_empty() {
-                format!("its trust policy does not let {provider} assume it with sts:AssumeRoleWithWebIdentity")
-            } else {
-                format!(
-                    "its trust policy trusts {} instead of {provider} (sts:AssumeRoleWithWebIdentity)",
-                    trusted.join(", ")
-                )
-            })
-        }
-        None => Err("its trust policy is not in the configuration item".to_owned()),
-    }
-}
-
-/// A set of accepted names for one required role.
-struct RoleRequirement<'s> {
-    what: &'static str,
-    names: &'s [String],
-}
-
-/// Evaluates required connector roles at account level: every requirement met by a role that
-/// trusts the provider is COMPLIANT; a missing role is NON_COMPLIANT only if the input records
-/// IAM roles for the account.
-fn account_roles_outcome(
-    ctx: &Ctx<'_>,
-    reqs: &[RoleRequirement<'_>],
-    extra: fn(&crate::domain::model::IamRole) -> Option<String>,
-) -> Outcome {
-    let account = &ctx.item.account_id;
-    let mut problems = Vec::new();
-    let mut found = Vec::new();
-    for req in reqs {
-        match req.names.iter().find_map(|n| ctx.graph.role_by_name(account, n)) {
-            Some(item) => {
-                let crate::domain::model::Resource::IamRole(role) = &item.resource else {
-                    continue;
-                };
-                let name = role.role_name.as_deref().unwrap_or(&item.resource_id);
-                if let Err(e) = role_trusts_provider(&ctx.with_item(item), role) {
-                    problems.push(format!("role {name} ({}): {e}", req.what));
-                } else if let Some(e) = extra(role) {
-                    problems.push(format!("role {name} ({}): {e}", req.what));
-                } else {
-                    found.push(name.to_owned());
-                }
-            }
-            None => problems.push(format!("role {} ({}) does not exist", req.names.join(" or "), req.what)),
-        }
-    }
-    if problems.is_empty() {
-        return Outcome::compliant(format!(
-            "required roles present and trusting the Defender provider: {}",
-            found.join(", ")
-        ));
-    }
-    if !ctx.graph.records(account, iam::ROLE.name) {
-        return Outcome::unknown(format!(
-            "no AWS::IAM::Role items for account {account} in the input (IAM is recorded in one region only); cannot confirm: {}",
-            problems.join("; ")
-        ));
-    }
-    Outcome::non_compliant(problems.join("; "))
-}
-
-/// Evaluates one role item against named requirements: NOT_APPLICABLE unless its name is one of
-/// them.
-fn role_item_outcome(
-    ctx: &Ctx<'_>,
-    reqs: &[RoleRequirement<'_>],
-    extra: fn(&crate::domain::model::IamRole) -> Option<String>,
-) -> Outcome {
-    let crate::domain::model::Resource::IamRole(role) = &ctx.item.resource else {
-        return Outcome::not_applicable("not an IAM role");
-    };
-    let name = role
-        .role_name
-        .as_deref()
-        .unwrap_or(ctx.item.resource_name.as_deref().unwrap_or(""));
-    let Some(req) = reqs
-        .iter()
-        .find(|r| r.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
-    else {
-        return Outcome::not_applicable(format!("role {name} is not a role this check requires"));
-    };
-    if let Err(e) = role_trusts_provider(ctx, role) {
-        return Outcome::non_compliant(format!("role {name} ({}): {e}", req.what));
-    }
-    if let Some(e) = extra(role) {
-        return Outcome::non_compliant(format!("role {name} ({}): {e}", req.what));
-    }
-    Outcome::compliant(format!("role {name} ({}) trusts the Defender provider", req.what))
-}
-
-fn no_extra(_: &crate::domain::model::IamRole) -> Option<String> {
-    None
-}
-
-/// Outcome of a declared fact: COMPLIANT if declared true, NON_COMPLIANT if false, unknown if absent.
-fn declared(fact: Option<bool>, what: &str, key: &str, how: &str) -> Outcome {
-    match fact {
-        Some(true) => Outcome::compliant(format!("declared: {what} (settings facts.{key})")),
-        Some(false) => Outcome::non_compliant(format!("declared not met: {what} (settings facts.{key})")),
-        None => Outcome::unknown(format!("not declared: {what}; {how}, then set facts.{key} in settings")),
-    }
 }
 
 #[cfg(test)]
