@@ -115,40 +115,23 @@ enum Command {
     },
 }
 
-/// Reads what the report shows from the deployed table.
-fn table_report_data(table: &str, endpoint_url: Option<&str>) -> Result<html::ReportData, String> {
-    use shared::app::ports::StateStore as _;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let sdk = loader.load().await;
-        let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-        let readiness = store
-            .readiness_rows()
-            .await
-            .map_err(|e| format!("table {table}: {e}"))?;
-        let accounts: std::collections::BTreeSet<&str> = readiness.iter().map(|r| r.account_id.as_str()).collect();
-        let mut results = Vec::new();
-        for a in accounts {
-            results.extend(
-                store
-                    .account_results(a)
-                    .await
-                    .map_err(|e| format!("table {table}: {e}"))?,
-            );
-        }
-        Ok(html::ReportData {
-            source: format!("DynamoDB table {table}"),
-            generated_at: chrono::Utc::now(),
-            readiness,
-            results,
-        })
+/// What the report shows, from any store: every readiness row, and the results of the accounts
+/// they name.
+async fn report_data<R: shared::app::ports::ReadinessReader>(
+    store: &R,
+    source: String,
+) -> Result<html::ReportData, String> {
+    let readiness = store.readiness().await.map_err(|e| format!("{source}: {e}"))?;
+    let accounts: std::collections::BTreeSet<&str> = readiness.iter().map(|r| r.account_id.as_str()).collect();
+    let mut results = Vec::new();
+    for a in accounts {
+        results.extend(store.results(a).await.map_err(|e| format!("{source}: {e}"))?);
+    }
+    Ok(html::ReportData {
+        source,
+        generated_at: chrono::Utc::now(),
+        readiness,
+        results,
     })
 }
 
@@ -158,25 +141,34 @@ fn write_report(
     db: Option<PathBuf>,
     output: &std::path::Path,
 ) -> Result<ExitCode, String> {
-    let data = match table {
-        Some(t) => table_report_data(&t, endpoint_url.as_deref())?,
-        None => {
-            let path = db.unwrap_or_else(default_db);
-            if !path.exists() {
-                return Err(format!(
-                    "no state recorded at {}: run `defender-prereqs scan` first, or pass --table",
-                    path.display()
-                ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let data = rt.block_on(async {
+        match table {
+            Some(table) => {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(url) = endpoint_url {
+                    loader = loader.endpoint_url(url);
+                }
+                let sdk = loader.load().await;
+                let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+                report_data(&store, format!("DynamoDB table {table}")).await
             }
-            let store = store::Store::open(&path).map_err(|e| e.to_string())?;
-            html::ReportData {
-                source: path.display().to_string(),
-                generated_at: chrono::Utc::now(),
-                readiness: store.readiness_rows().map_err(|e| e.to_string())?,
-                results: store.all_results().map_err(|e| e.to_string())?,
+            None => {
+                let path = db.unwrap_or_else(default_db);
+                if !path.exists() {
+                    return Err(format!(
+                        "no state recorded at {}: run `defender-prereqs scan` first, or pass --table",
+                        path.display()
+                    ));
+                }
+                let store = store::Store::open(&path).map_err(|e| e.to_string())?;
+                report_data(&store, path.display().to_string()).await
             }
         }
-    };
+    })?;
     let page = html::render(&data);
     std::fs::write(output, page).map_err(|e| format!("{}: {e}", output.display()))?;
     eprintln!(

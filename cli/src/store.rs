@@ -204,20 +204,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Every account with recorded results or readiness.
-    fn accounts(&self) -> Result<BTreeSet<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT account_id FROM evaluations UNION SELECT account_id FROM plan_status")
-            .map_err(self.sql())?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
-    }
-
-    /// Every recorded result (the report's input).
-    pub fn all_results(&self) -> Result<Vec<shared::domain::vocab::Evaluation>, StoreError> {
+    /// Every recorded result of `account` (the report's input).
+    pub fn results(&self, account: &str) -> Result<Vec<shared::domain::vocab::Evaluation>, StoreError> {
         let mut out: Vec<shared::domain::vocab::Evaluation> = self
-            .load(&self.accounts()?)?
+            .load(&BTreeSet::from([account.to_owned()]))?
             .into_iter()
             .map(|(k, r)| shared::domain::vocab::Evaluation {
                 account_id: k.account_id,
@@ -440,5 +430,26 @@ impl Store {
             diff,
             plan_transitions,
         })
+    }
+}
+
+fn port_error(e: StoreError) -> shared::app::ports::PortError {
+    shared::app::ports::PortError {
+        operation: "sqlite",
+        message: e.to_string(),
+        retryable: false,
+    }
+}
+
+impl shared::app::ports::ReadinessReader for Store {
+    async fn readiness(&self) -> Result<Vec<shared::domain::plans::ReadinessRow>, shared::app::ports::PortError> {
+        self.readiness_rows().map_err(port_error)
+    }
+
+    async fn results(
+        &self,
+        account: &str,
+    ) -> Result<Vec<shared::domain::vocab::Evaluation>, shared::app::ports::PortError> {
+        Store::results(self, account).map_err(port_error)
     }
 }

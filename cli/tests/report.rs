@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use integration_tests::moto;
-use shared::app::ports::StateStore;
+use shared::app::ports::ResultStore;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
 use shared::domain::checks::ALL;

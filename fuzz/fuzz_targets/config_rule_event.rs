@@ -2,9 +2,10 @@
 #![no_main]
 
 use aws_lambda_events::event::config::ConfigEvent;
-use defender_prereqs_fuzz::{block_on, ports, MemStore, Sink};
+use defender_prereqs_fuzz::{block_on, ports, Sink};
 use libfuzzer_sys::fuzz_target;
 use shared::app::flows::{self, RuleInvocation};
+use shared::app::memory::MemoryStore;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(e) = serde_json::from_slice::<ConfigEvent>(data) else {
@@ -16,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
         result_token: e.result_token.as_deref(),
         event_left_scope: e.event_left_scope,
     };
-    let store = MemStore::default();
+    let store = MemoryStore::default();
     let _ = block_on(flows::config_rule(&ports(&store), &Sink, &inv));
 });

@@ -2,9 +2,10 @@
 #![no_main]
 
 use aws_lambda_events::event::dynamodb::Event;
-use defender_prereqs_fuzz::{block_on, demo_items, MemStore, Sink};
+use defender_prereqs_fuzz::{block_on, demo_items, Sink};
 use libfuzzer_sys::fuzz_target;
-use shared::app::ports::StateStore;
+use shared::app::memory::MemoryStore;
+use shared::app::ports::ResultStore;
 use shared::domain::settings::Settings;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(accounts) = readiness_rollup::accounts_of(&e) else {
         return;
     };
-    let store = MemStore::default();
+    let store = MemoryStore::default();
     let graph = shared::domain::graph::ResourceGraph::build(demo_items().to_vec());
     let settings = Settings::default();
     let results = shared::domain::engine::scan_graph(&graph, &settings, |_| {}).evaluations;

@@ -1,57 +1,16 @@
 //! What the fuzz targets share: the use cases driven with in-memory ports, so an input goes
 //! through the same code a function runs, minus the network.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use shared::domain::vocab::Evaluation;
-use shared::app::memory::MemoryReader;
+use shared::app::memory::{MemoryReader, MemoryStore};
 use shared::domain::model::ConfigurationItem;
-use shared::domain::plans::PlanReadiness;
-use shared::app::ports::{EvaluationReporter, EventPublisher, PortError, StateStore};
+use shared::app::ports::{EvaluationReporter, EventPublisher, PortError};
 use shared::contracts::events::OutboundEvent;
-use shared::domain::state::{PendingTransition, PlanTransition};
+
 use shared::contracts::config_rule::ConfigEvaluation;
 use shared::domain::settings::Settings;
 use shared::app::flows::Ports;
-
-/// Accepts everything, keeps the last results (for the rollup's input).
-#[derive(Default)]
-pub struct MemStore(Mutex<Vec<Evaluation>>);
-
-impl StateStore for MemStore {
-    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = evaluations.to_vec();
-        Ok(Vec::new())
-    }
-    async fn mark_published(&self, _: &[PendingTransition]) -> Result<(), PortError> {
-        Ok(())
-    }
-    async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|e| e.account_id == account)
-            .cloned()
-            .collect())
-    }
-    async fn record_plans(&self, _: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
-        Ok(plans
-            .iter()
-            .map(|p| PlanTransition {
-                account_id: p.account_id.clone(),
-                aws_region: p.aws_region.clone(),
-                plan: p.plan,
-                previous: None,
-                current: p.status,
-            })
-            .collect())
-    }
-    async fn mark_plans_announced(&self, _: &[PlanTransition]) -> Result<(), PortError> {
-        Ok(())
-    }
-}
 
 /// Accepts every event and every evaluation.
 pub struct Sink;
@@ -80,7 +39,7 @@ pub fn demo_items() -> &'static [ConfigurationItem] {
 }
 
 /// Ports over the demo items, default settings and `store`.
-pub fn ports(store: &MemStore) -> Ports<'_, MemoryReader, MemStore, Sink> {
+pub fn ports(store: &MemoryStore) -> Ports<'_, MemoryReader, MemoryStore, Sink> {
     static READER: OnceLock<MemoryReader> = OnceLock::new();
     static SETTINGS: OnceLock<Settings> = OnceLock::new();
     static TYPES: OnceLock<Vec<String>> = OnceLock::new();

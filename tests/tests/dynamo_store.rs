@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use integration_tests::moto;
-use shared::app::ports::StateStore;
+use shared::app::ports::{ReadinessStore, ResultStore};
 use shared::aws::dynamo::{resource_pk, DynamoStore};
 use shared::domain::plans::{PlanReadiness, PlanStatus};
 use shared::domain::vocab::{Compliance, Evaluation, Plan};

@@ -19,6 +19,7 @@ use integration_tests::proxy::{Fault, FaultProxy, Seen};
 use integration_tests::stub::Stub;
 use serde_json::{json, Value};
 use shared::app::flows::{self, Ports, RuleInvocation};
+use shared::app::memory::WithoutFacts;
 use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
@@ -148,8 +149,9 @@ async fn run(faults: Faults) -> (Outcome, usize) {
     let recorded: Vec<String> = shared::domain::model::types::recorded()
         .map(|t| t.name.to_owned())
         .collect();
+    let config_only = WithoutFacts(reader.clone());
     let ports = Ports {
-        reader: &reader,
+        reader: &config_only,
         store: &store,
         publisher: &publisher,
         settings: &settings,

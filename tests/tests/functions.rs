@@ -13,6 +13,7 @@ use integration_tests::moto;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use shared::app::flows::Ports;
+use shared::app::memory::WithoutFacts;
 use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::{resource_pk, DynamoStore};
 use shared::aws::events::EventBridgePublisher;
@@ -21,6 +22,8 @@ use shared::domain::settings::Settings;
 struct World {
     config: ConfigWorld,
     reader: ConfigApi,
+    /// The same AWS Config client, knowing no service-API facts (those are tested in facts.rs).
+    config_only: WithoutFacts<ConfigApi>,
     store: DynamoStore,
     publisher: EventBridgePublisher,
     ddb: aws_sdk_dynamodb::Client,
@@ -116,7 +119,8 @@ impl World {
             .map(|t| t.name.to_owned())
             .collect();
         Self {
-            reader: ConfigApi::new(aws_sdk_config::Client::from_conf(conf)),
+            reader: ConfigApi::new(aws_sdk_config::Client::from_conf(conf.clone())),
+            config_only: WithoutFacts(ConfigApi::new(aws_sdk_config::Client::from_conf(conf))),
             publisher: EventBridgePublisher::new(eb, &bus),
             config,
             store,
@@ -145,9 +149,9 @@ impl World {
         .unwrap()
     }
 
-    fn ports(&self) -> Ports<'_, ConfigApi, DynamoStore, EventBridgePublisher> {
+    fn ports(&self) -> Ports<'_, WithoutFacts<ConfigApi>, DynamoStore, EventBridgePublisher> {
         Ports {
-            reader: &self.reader,
+            reader: &self.config_only,
             store: &self.store,
             publisher: &self.publisher,
             settings: &self.settings,
@@ -155,12 +159,12 @@ impl World {
         }
     }
 
-    async fn rule(&self, name: &str) -> Result<shared::app::flows::RuleSummary, config_rule::FnError> {
+    async fn rule(&self, name: &str) -> Result<shared::app::flows::RuleSummary, shared::app::error::HandlerError> {
         let event: ConfigEvent = serde_json::from_value(event_json(name)).unwrap();
         config_rule::handler(&self.ports(), &self.reader, LambdaEvent::new(event, Context::default())).await
     }
 
-    async fn reevaluate(&self, event: Value) -> Result<event_reevaluator::Response, event_reevaluator::FnError> {
+    async fn reevaluate(&self, event: Value) -> Result<event_reevaluator::Response, shared::app::error::HandlerError> {
         let event: EventBridgeEvent<Value> = serde_json::from_value(event).unwrap();
         event_reevaluator::handler(&self.ports(), LambdaEvent::new(event, Context::default())).await
     }
@@ -423,7 +427,7 @@ async fn malformed_events_fail_with_a_message_and_write_nothing() {
         .reevaluate(json!({"detail-type": "Something Else", "source": "x", "detail": {}}))
         .await
         .unwrap_err();
-    assert!(err.0.to_string().contains("Something Else"));
+    assert!(err.to_string().contains("Something Else"));
     assert_eq!(w.table_items().await, 0);
     assert!(w.config.put_evaluations().is_empty());
 }

@@ -2,36 +2,27 @@
 //! Config rule invocation names (or of everything recorded, on a schedule), records the results
 //! and reports them with PutEvaluations.
 
+// The use-case futures nest deeply enough to exceed the default layout query depth.
+#![recursion_limit = "256"]
+
+pub mod wiring;
+
 use aws_lambda_events::event::config::ConfigEvent;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports, RuleInvocation, RuleSummary};
-use shared::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, StateStore};
-
-/// The handler's error, reported to Lambda with a stable `errorType`
-/// (`MalformedEvent`, `Retryable`, `NonRetryable`).
-#[derive(Debug)]
-pub struct FnError(pub HandlerError);
-
-impl From<FnError> for Diagnostic {
-    fn from(e: FnError) -> Self {
-        Diagnostic {
-            error_type: e.0.kind().to_owned(),
-            error_message: e.0.to_string(),
-        }
-    }
-}
+use shared::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, FactReader, ResultStore};
 
 /// Handles one invocation.
 pub async fn handler<R, E, S, P>(
     ports: &Ports<'_, R, S, P>,
     reporter: &E,
     event: LambdaEvent<ConfigEvent>,
-) -> Result<RuleSummary, FnError>
+) -> Result<RuleSummary, HandlerError>
 where
-    R: ConfigReader,
+    R: ConfigReader + FactReader,
     E: EvaluationReporter,
-    S: StateStore,
+    S: ResultStore,
     P: EventPublisher,
 {
     let e = event.payload;
@@ -43,7 +34,7 @@ where
     };
     let out = flows::config_rule(ports, reporter, &inv).await.map_err(|err| {
         tracing::error!(rule = e.config_rule_name.as_deref().unwrap_or(""), error_type = err.kind(), error = %err, "invocation failed");
-        FnError(err)
+        err
     })?;
     tracing::info!(
         reported = out.reported,

@@ -2,27 +2,18 @@
 //! change, re-evaluates the changed resources and every resource that depends on them, records
 //! the results and publishes the transitions.
 
+// The use-case futures nest deeply enough to exceed the default layout query depth.
+#![recursion_limit = "256"]
+
+pub mod wiring;
+
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports};
-use shared::app::ports::{ConfigReader, EventPublisher, StateStore};
+use shared::app::ports::{ConfigReader, EventPublisher, FactReader, ResultStore};
 use shared::app::record::Summary;
-
-/// The handler's error, reported to Lambda with a stable `errorType`
-/// (`MalformedEvent`, `Retryable`, `NonRetryable`).
-#[derive(Debug)]
-pub struct FnError(pub HandlerError);
-
-impl From<FnError> for Diagnostic {
-    fn from(e: FnError) -> Self {
-        Diagnostic {
-            error_type: e.0.kind().to_owned(),
-            error_message: e.0.to_string(),
-        }
-    }
-}
 
 /// What the function returns (also logged).
 #[derive(Debug, serde::Serialize)]
@@ -47,10 +38,10 @@ impl From<Summary> for Response {
 pub async fn handler<R, S, P>(
     ports: &Ports<'_, R, S, P>,
     event: LambdaEvent<EventBridgeEvent<Value>>,
-) -> Result<Response, FnError>
+) -> Result<Response, HandlerError>
 where
-    R: ConfigReader,
-    S: StateStore,
+    R: ConfigReader + FactReader,
+    S: ResultStore,
     P: EventPublisher,
 {
     let e = event.payload;
@@ -58,7 +49,7 @@ where
         .await
         .map_err(|err| {
             tracing::error!(detail_type = %e.detail_type, error_type = err.kind(), error = %err, "invocation failed");
-            FnError(err)
+            err
         })?;
     tracing::info!(
         evaluations = out.evaluations,

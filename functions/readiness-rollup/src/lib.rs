@@ -6,28 +6,21 @@
 //! stream record of that account as failed (`ReportBatchItemFailures`), so Lambda retries from
 //! there; nothing before it is redone needlessly, nothing after it is skipped.
 
+// The use-case futures nest deeply enough to exceed the default layout query depth.
+#![recursion_limit = "256"]
+
+#[cfg(feature = "aws")]
+pub mod wiring;
+
 use std::collections::BTreeSet;
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use shared::app::error::HandlerError;
 use shared::app::flows;
-use shared::app::ports::{EventPublisher, StateStore};
+use shared::app::ports::{EventPublisher, ReadinessStore, ResultStore};
 use shared::domain::settings::Settings;
-
-/// The handler's error, reported to Lambda with a stable `errorType` (`MalformedEvent`).
-#[derive(Debug)]
-pub struct FnError(pub HandlerError);
-
-impl From<FnError> for Diagnostic {
-    fn from(e: FnError) -> Self {
-        Diagnostic {
-            error_type: e.0.kind().to_owned(),
-            error_message: e.0.to_string(),
-        }
-    }
-}
 
 /// The accounts a batch touches, each with the sequence number of its first record, in stream
 /// order. Rows other than results (history, plan readiness) are ignored.
@@ -63,14 +56,14 @@ pub async fn handler<S, P>(
     publisher: &P,
     settings: &Settings,
     event: LambdaEvent<Event>,
-) -> Result<DynamoDbEventResponse, FnError>
+) -> Result<DynamoDbEventResponse, HandlerError>
 where
-    S: StateStore,
+    S: ResultStore + ReadinessStore,
     P: EventPublisher,
 {
     let accounts = accounts_of(&event.payload).map_err(|err| {
         tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
-        FnError(err)
+        err
     })?;
     let mut failures = Vec::new();
     let mut published = 0;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::app::ports::{ConfigReader, PortError};
+use crate::app::ports::{ConfigReader, FactReader, PortError};
 use crate::domain::engine::evaluate_item;
 use crate::domain::graph::{ItemId, ResourceGraph};
 use crate::domain::model::types::{self, NeedsFn, TypeInfo};
@@ -37,7 +37,7 @@ pub struct Collected {
     pub targets: Vec<ItemId>,
 }
 
-async fn fetch<R: ConfigReader>(
+async fn fetch<R: ConfigReader + FactReader>(
     reader: &R,
     keys: Vec<ResourceKey>,
     lookups: Vec<Lookup>,
@@ -68,7 +68,7 @@ async fn fetch<R: ConfigReader>(
 /// Collects `changed` items, their dependants (when `with_dependants`) and everything those need,
 /// then builds the graph. `recorded_types` are the types the recorder records (from its recording
 /// group): for those, a resource that was not found is known to be absent.
-pub async fn collect<R: ConfigReader>(
+pub async fn collect<R: ConfigReader + FactReader>(
     reader: &R,
     changed: Vec<ConfigurationItem>,
     settings: &Settings,

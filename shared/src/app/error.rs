@@ -30,3 +30,15 @@ impl From<crate::Error> for HandlerError {
         Self::Malformed(e.to_string())
     }
 }
+
+/// What Lambda reports for a failed invocation: `errorType` is [`HandlerError::kind`], the message
+/// names what was wrong and quotes no value from the event.
+#[cfg(feature = "lambda")]
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}

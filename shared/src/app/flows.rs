@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use crate::app::collect::{collect, evaluate_targets};
 use crate::app::error::HandlerError;
-use crate::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, PortError, StateStore};
+use crate::app::ports::{
+    ConfigReader, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessStore, ResultStore,
+};
 use crate::app::record::{record_and_publish, Summary};
 use crate::contracts::cloudtrail;
 use crate::contracts::config_rule::{self, ConfigEvaluation, InvokingEvent, Scope, PUT_EVALUATIONS_MAX};
@@ -63,8 +65,8 @@ pub struct RuleSummary {
     pub transitions: usize,
 }
 
-async fn evaluate_changed<R: ConfigReader>(
-    ports: &Ports<'_, R, impl StateStore, impl EventPublisher>,
+async fn evaluate_changed<R: ConfigReader + FactReader>(
+    ports: &Ports<'_, R, impl ResultStore, impl EventPublisher>,
     changed: Vec<ConfigurationItem>,
     with_dependants: bool,
 ) -> Result<Vec<Evaluation>, PortError> {
@@ -130,9 +132,9 @@ pub async fn config_rule<R, E, S, P>(
     inv: &RuleInvocation<'_>,
 ) -> Result<RuleSummary, HandlerError>
 where
-    R: ConfigReader,
+    R: ConfigReader + FactReader,
     E: EvaluationReporter,
-    S: StateStore,
+    S: ResultStore,
     P: EventPublisher,
 {
     let token = inv
@@ -195,7 +197,7 @@ where
     })
 }
 
-async fn change<R: ConfigReader, S: StateStore, P: EventPublisher>(
+async fn change<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>(
     ports: &Ports<'_, R, S, P>,
     scope: &Scope,
     item: ConfigurationItem,
@@ -234,7 +236,7 @@ async fn change<R: ConfigReader, S: StateStore, P: EventPublisher>(
 /// The annotation of results whose resource Config no longer records.
 const NO_LONGER_RECORDED: &str = "no longer recorded by AWS Config";
 
-async fn scheduled<R: ConfigReader, S: StateStore, P: EventPublisher>(
+async fn scheduled<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>(
     ports: &Ports<'_, R, S, P>,
     scope: &Scope,
     account: &str,
@@ -302,7 +304,7 @@ async fn scheduled<R: ConfigReader, S: StateStore, P: EventPublisher>(
 
 /// Handles one EventBridge event: `detail-type` "Config Configuration Item Change", "AWS API
 /// Call via CloudTrail" or "EC2 Instance State-change Notification".
-pub async fn reevaluate<R: ConfigReader, S: StateStore, P: EventPublisher>(
+pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>(
     ports: &Ports<'_, R, S, P>,
     detail_type: &str,
     detail: &Value,
@@ -378,7 +380,7 @@ pub struct RollupSummary {
 
 /// Recomputes, records and announces the plan readiness of `accounts` (see
 /// [`crate::app::record::roll_up`]).
-pub async fn rollup<S: StateStore, P: EventPublisher>(
+pub async fn rollup<S: ResultStore + ReadinessStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     settings: &Settings,

@@ -1,21 +1,60 @@
 //! In-memory implementations of the ports: the same contracts as the AWS adapters, over plain
 //! collections, so the flows can be tested in milliseconds and fuzzed without a network.
 
-use crate::app::ports::{ConfigReader, PortError};
-use crate::domain::model::{ConfigurationItem, Lookup};
-use crate::domain::vocab::ResourceKey;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
 
-/// An in-memory [`ConfigReader`] over a fixed set of items (tests, and evaluating a snapshot
-/// through the same path the functions use).
+use chrono::{DateTime, Utc};
+
+use crate::app::ports::{
+    ConfigReader, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessReader, ReadinessStore,
+    ResultStore,
+};
+use crate::contracts::config_rule::ConfigEvaluation;
+use crate::contracts::events::OutboundEvent;
+use crate::domain::model::{ConfigurationItem, LiveFacts, Lookup};
+use crate::domain::plans::{PlanReadiness, PlanStatus, ReadinessRow};
+use crate::domain::state::{self, EvalKey, PendingTransition, PlanTransition, Recorded};
+use crate::domain::vocab::{Evaluation, Plan, ResourceKey};
+
+/// An in-memory [`ConfigReader`] and [`FactReader`] over a fixed set of items (tests, and
+/// evaluating a snapshot through the same path the functions use). It knows the service-API facts
+/// it is given, and no others.
 #[derive(Debug, Default)]
 pub struct MemoryReader {
     items: Vec<ConfigurationItem>,
+    facts: Vec<(ResourceKey, LiveFacts)>,
 }
 
 impl MemoryReader {
-    /// A reader over `items`.
+    /// A reader over `items` that knows no service-API facts.
     pub fn new(items: Vec<ConfigurationItem>) -> Self {
-        Self { items }
+        Self {
+            items,
+            facts: Vec::new(),
+        }
+    }
+
+    /// The same reader, knowing `facts` of the resource `key`.
+    #[must_use]
+    pub fn with_facts(mut self, key: ResourceKey, facts: LiveFacts) -> Self {
+        self.facts.push((key, facts));
+        self
+    }
+}
+
+impl FactReader for MemoryReader {
+    async fn facts(&self, items: &[ConfigurationItem]) -> Result<Vec<(usize, LiveFacts)>, PortError> {
+        Ok(items
+            .iter()
+            .enumerate()
+            .flat_map(|(n, i)| {
+                self.facts
+                    .iter()
+                    .filter(|(k, _)| k.resource_type == i.resource_type && k.resource_id == i.resource_id)
+                    .map(move |(_, f)| (n, f.clone()))
+            })
+            .collect())
     }
 }
 
@@ -43,5 +82,298 @@ impl ConfigReader for MemoryReader {
 
     async fn latest(&self, key: &ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
         Ok(self.batch_get(std::slice::from_ref(key)).await?.into_iter().next())
+    }
+}
+
+/// A configuration reader whose service-API facts are all unknown: for evaluating what AWS
+/// Config alone shows (a snapshot, or a test of configuration only). The checks that need a fact
+/// then report INSUFFICIENT_DATA. The deployed functions never use it: their wiring reads facts
+/// from the service APIs (`aws::facts::LiveReader`).
+#[derive(Debug, Clone)]
+pub struct WithoutFacts<R>(pub R);
+
+impl<R: ConfigReader> ConfigReader for WithoutFacts<R> {
+    async fn batch_get(&self, keys: &[ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
+        self.0.batch_get(keys).await
+    }
+
+    async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
+        self.0.select(lookup).await
+    }
+
+    async fn latest(&self, key: &ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
+        self.0.latest(key).await
+    }
+}
+
+impl<R: Sync> FactReader for WithoutFacts<R> {
+    async fn facts(&self, _: &[ConfigurationItem]) -> Result<Vec<(usize, LiveFacts)>, PortError> {
+        Ok(Vec::new())
+    }
+}
+
+/// What a [`MemoryStore`] holds.
+#[derive(Debug, Default)]
+struct Tables {
+    results: HashMap<EvalKey, Recorded>,
+    outbox: Vec<PendingTransition>,
+    history: Vec<PendingTransition>,
+    plans: BTreeMap<(String, String, Plan), (PlanReadiness, Option<PlanStatus>)>,
+}
+
+/// The state store in memory, with the DynamoDB adapter's semantics: per resource, only new or
+/// changed results are written and never over a newer capture; every compliance transition gets
+/// a history row and an outbox row until it is marked published; readiness rows remember the
+/// status last announced.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> MutexGuard<'_, Tables> {
+        // A panicking test thread cannot leave the tables half-written: every write below is
+        // one statement over owned values.
+        self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every transition ever recorded, oldest first.
+    pub fn history(&self) -> Vec<PendingTransition> {
+        self.lock().history.clone()
+    }
+
+    /// Transitions recorded but not marked published.
+    pub fn outbox(&self) -> Vec<PendingTransition> {
+        self.lock().outbox.clone()
+    }
+
+    /// The recorded result of one resource × check.
+    pub fn result(&self, resource_type: &str, resource_id: &str, check_id: &str) -> Option<Recorded> {
+        self.lock()
+            .results
+            .iter()
+            .find(|(k, _)| k.resource_type == resource_type && k.resource_id == resource_id && k.check_id == check_id)
+            .map(|(_, r)| r.clone())
+    }
+}
+
+fn evaluation(k: &EvalKey, r: &Recorded) -> Evaluation {
+    Evaluation {
+        account_id: k.account_id.clone(),
+        aws_region: k.aws_region.clone(),
+        resource_type: k.resource_type.clone(),
+        resource_id: k.resource_id.clone(),
+        check_id: k.check_id.clone(),
+        plan: r.plan,
+        compliance: r.compliance,
+        annotation: r.annotation.clone(),
+        capture_time: r.capture_time,
+    }
+}
+
+fn resource_of(k: &EvalKey) -> (&str, &str, &str, &str) {
+    (&k.account_id, &k.aws_region, &k.resource_type, &k.resource_id)
+}
+
+impl ResultStore for MemoryStore {
+    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
+        let now: DateTime<Utc> = Utc::now();
+        let mut t = self.lock();
+        let resources: BTreeSet<(String, String, String, String)> = evaluations
+            .iter()
+            .map(|e| {
+                (
+                    e.account_id.clone(),
+                    e.aws_region.clone(),
+                    e.resource_type.clone(),
+                    e.resource_id.clone(),
+                )
+            })
+            .collect();
+        for (a, r, ty, id) in &resources {
+            let mine = |k: &EvalKey| resource_of(k) == (a.as_str(), r.as_str(), ty.as_str(), id.as_str());
+            let previous: HashMap<EvalKey, Recorded> = t
+                .results
+                .iter()
+                .filter(|(k, _)| mine(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let evals: Vec<Evaluation> = evaluations
+                .iter()
+                .filter(|e| (&e.account_id, &e.aws_region, &e.resource_type, &e.resource_id) == (a, r, ty, id))
+                .cloned()
+                .collect();
+            let d = state::diff(&previous, &evals, &BTreeSet::new(), None);
+            for (k, rec) in d.upserts {
+                t.results.insert(k, rec);
+            }
+            for transition in d.transitions {
+                let p = PendingTransition { transition, at: now };
+                t.history.push(p.clone());
+                t.outbox.push(p);
+            }
+        }
+        let mut pending: Vec<PendingTransition> = t
+            .outbox
+            .iter()
+            .filter(|p| {
+                let k = &p.transition.key;
+                resources.contains(&(
+                    k.account_id.clone(),
+                    k.aws_region.clone(),
+                    k.resource_type.clone(),
+                    k.resource_id.clone(),
+                ))
+            })
+            .cloned()
+            .collect();
+        pending.sort_by(|a, b| (&a.transition.key, a.at).cmp(&(&b.transition.key, b.at)));
+        Ok(pending)
+    }
+
+    async fn mark_published(&self, transitions: &[PendingTransition]) -> Result<(), PortError> {
+        self.lock().outbox.retain(|p| !transitions.contains(p));
+        Ok(())
+    }
+
+    async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
+        let mut out: Vec<Evaluation> = self
+            .lock()
+            .results
+            .iter()
+            .filter(|(k, _)| k.account_id == account)
+            .map(|(k, r)| evaluation(k, r))
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.aws_region, &a.resource_type, &a.resource_id, &a.check_id).cmp(&(
+                &b.aws_region,
+                &b.resource_type,
+                &b.resource_id,
+                &b.check_id,
+            ))
+        });
+        Ok(out)
+    }
+}
+
+impl ReadinessStore for MemoryStore {
+    async fn record_plans(&self, account: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
+        let mut t = self.lock();
+        let mut out = Vec::new();
+        for p in plans.iter().filter(|p| p.account_id == account) {
+            let key = (p.account_id.clone(), p.aws_region.clone(), p.plan);
+            let announced = t.plans.get(&key).and_then(|(_, a)| *a);
+            t.plans.insert(key, (p.clone(), announced));
+            if announced != Some(p.status) {
+                out.push(PlanTransition {
+                    account_id: p.account_id.clone(),
+                    aws_region: p.aws_region.clone(),
+                    plan: p.plan,
+                    previous: announced,
+                    current: p.status,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn mark_plans_announced(&self, transitions: &[PlanTransition]) -> Result<(), PortError> {
+        let mut t = self.lock();
+        for tr in transitions {
+            let key = (tr.account_id.clone(), tr.aws_region.clone(), tr.plan);
+            // A newer rollup may have changed the status since: it announces that itself.
+            if let Some((p, announced)) = t.plans.get_mut(&key) {
+                if p.status == tr.current {
+                    *announced = Some(tr.current);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ReadinessReader for MemoryStore {
+    async fn readiness(&self) -> Result<Vec<ReadinessRow>, PortError> {
+        Ok(self
+            .lock()
+            .plans
+            .values()
+            .map(|(p, _)| ReadinessRow {
+                account_id: p.account_id.clone(),
+                aws_region: p.aws_region.clone(),
+                plan: p.plan,
+                status: p.status,
+                blockers: p.blockers.clone(),
+                unverified: p.unverified.len(),
+            })
+            .collect())
+    }
+
+    async fn results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
+        self.account_results(account).await
+    }
+}
+
+/// Keeps every event it is asked to publish.
+#[derive(Debug, Default)]
+pub struct MemoryPublisher {
+    events: Mutex<Vec<OutboundEvent>>,
+}
+
+impl MemoryPublisher {
+    /// Everything published so far.
+    pub fn events(&self) -> Vec<OutboundEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl EventPublisher for MemoryPublisher {
+    async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PortError> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(events);
+        Ok(())
+    }
+}
+
+/// Keeps every PutEvaluations call: the result token, test mode and the evaluations.
+#[derive(Debug, Default)]
+pub struct MemoryReporter {
+    calls: Mutex<Vec<(String, bool, Vec<ConfigEvaluation>)>>,
+}
+
+impl MemoryReporter {
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<(String, bool, Vec<ConfigEvaluation>)> {
+        self.calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl EvaluationReporter for MemoryReporter {
+    async fn put(
+        &self,
+        result_token: &str,
+        test_mode: bool,
+        evaluations: &[ConfigEvaluation],
+    ) -> Result<Vec<ConfigEvaluation>, PortError> {
+        if evaluations.len() > crate::contracts::config_rule::PUT_EVALUATIONS_MAX {
+            return Err(PortError {
+                operation: "config:PutEvaluations",
+                message: format!("{} evaluations in one call (at most 100)", evaluations.len()),
+                retryable: false,
+            });
+        }
+        self.calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((result_token.to_owned(), test_mode, evaluations.to_vec()));
+        Ok(Vec::new())
     }
 }

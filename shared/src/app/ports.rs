@@ -5,9 +5,10 @@ use std::future::Future;
 
 use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
-use crate::domain::model::{ConfigurationItem, Lookup};
-use crate::domain::state::PendingTransition;
-use crate::domain::vocab::ResourceKey;
+use crate::domain::model::{ConfigurationItem, LiveFacts, Lookup};
+use crate::domain::plans::{PlanReadiness, ReadinessRow};
+use crate::domain::state::{PendingTransition, PlanTransition};
+use crate::domain::vocab::{Evaluation, ResourceKey};
 
 /// A failed call to an outside service.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,16 +31,18 @@ pub trait ConfigReader: Sync {
     fn select(&self, lookup: &Lookup) -> impl Future<Output = Result<Vec<ResourceKey>, PortError>> + Send;
     /// The newest history item of one resource (for oversized notifications).
     fn latest(&self, key: &ResourceKey) -> impl Future<Output = Result<Option<ConfigurationItem>, PortError>> + Send;
+}
 
-    /// Facts only service APIs know (SSM, EKS, CloudWatch Logs) for some of `items`, by index.
-    /// The default knows none: the checks then report INSUFFICIENT_DATA, as for a snapshot.
+/// Reads the facts only service APIs know (SSM, EKS, CloudWatch Logs). A required port: the
+/// functions' wiring must say where facts come from; a reader that knows none says so in its own
+/// implementation ([`crate::app::memory::MemoryReader`] over a snapshot), and the checks then
+/// report INSUFFICIENT_DATA.
+pub trait FactReader: Sync {
+    /// Facts for some of `items`, by index.
     fn facts(
         &self,
         items: &[ConfigurationItem],
-    ) -> impl Future<Output = Result<Vec<(usize, crate::domain::model::LiveFacts)>, PortError>> + Send {
-        let _ = items;
-        async { Ok(Vec::new()) }
-    }
+    ) -> impl Future<Output = Result<Vec<(usize, LiveFacts)>, PortError>> + Send;
 }
 
 /// Reports evaluations to AWS Config.
@@ -54,35 +57,45 @@ pub trait EvaluationReporter: Sync {
     ) -> impl Future<Output = Result<Vec<ConfigEvaluation>, PortError>> + Send;
 }
 
-/// Per resource × check compliance state, plan readiness and transition history.
-pub trait StateStore: Sync {
+/// Per resource × check results, their transition history and its outbox.
+pub trait ResultStore: Sync {
     /// Records results: writes only what is new or changed (never over a newer capture), with
     /// their history rows, atomically per resource. Returns the transitions not yet published:
     /// the new ones and any left pending by an earlier invocation for the same resources.
     fn record(
         &self,
-        evaluations: &[crate::domain::vocab::Evaluation],
+        evaluations: &[Evaluation],
     ) -> impl Future<Output = Result<Vec<PendingTransition>, PortError>> + Send;
     /// Marks transitions as published (clears the outbox).
     fn mark_published(&self, transitions: &[PendingTransition]) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Every recorded result of an account (the input of its plan rollup).
-    fn account_results(
-        &self,
-        account: &str,
-    ) -> impl Future<Output = Result<Vec<crate::domain::vocab::Evaluation>, PortError>> + Send;
+    fn account_results(&self, account: &str) -> impl Future<Output = Result<Vec<Evaluation>, PortError>> + Send;
+}
+
+/// Per account × region × plan readiness and its announcement outbox.
+pub trait ReadinessStore: Sync {
     /// Records an account's plan readiness (never over a concurrent writer's: a conflict is a
     /// retryable error). Returns, for every plan whose status differs from the one last
     /// announced, the transition from the announced status to the current one.
     fn record_plans(
         &self,
         account: &str,
-        plans: &[crate::domain::plans::PlanReadiness],
-    ) -> impl Future<Output = Result<Vec<crate::domain::state::PlanTransition>, PortError>> + Send;
+        plans: &[PlanReadiness],
+    ) -> impl Future<Output = Result<Vec<PlanTransition>, PortError>> + Send;
     /// Marks transitions announced (their events were published).
     fn mark_plans_announced(
         &self,
-        transitions: &[crate::domain::state::PlanTransition],
+        transitions: &[PlanTransition],
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// What a report reads from any store: the local SQLite database, the deployed DynamoDB table,
+/// or memory.
+pub trait ReadinessReader {
+    /// Every recorded readiness row.
+    fn readiness(&self) -> impl Future<Output = Result<Vec<ReadinessRow>, PortError>>;
+    /// Every recorded result of one account.
+    fn results(&self, account: &str) -> impl Future<Output = Result<Vec<Evaluation>, PortError>>;
 }
 
 /// Publishes events (EventBridge).

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
 
-use crate::app::ports::{EventPublisher, PortError, StateStore};
+use crate::app::ports::{EventPublisher, PortError, ReadinessStore, ResultStore};
 use crate::contracts::events::{compliance_event, readiness_event, OutboundEvent};
 use crate::domain::plans::{self};
 use crate::domain::settings::Settings;
@@ -23,7 +23,7 @@ pub struct Summary {
 /// failure anywhere fails the whole call, and a retry publishes what an earlier attempt left
 /// pending. Plan readiness is not recomputed here: the rollup function does it from the table's
 /// stream ([`roll_up`]).
-pub async fn record_and_publish<S: StateStore, P: EventPublisher>(
+pub async fn record_and_publish<S: ResultStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     evaluations: &[Evaluation],
@@ -60,7 +60,7 @@ pub fn account_regions(results: &[Evaluation]) -> Vec<String> {
 /// announces what is still unannounced: nothing is lost, and subscribers see the net change.
 /// Returns the number of readiness events published and the readiness as embedded-metric
 /// records ([`crate::contracts::metrics::readiness`]).
-pub async fn roll_up<S: StateStore, P: EventPublisher>(
+pub async fn roll_up<S: ResultStore + ReadinessStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     settings: &Settings,

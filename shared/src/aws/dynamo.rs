@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::port_error;
-use crate::app::ports::{PortError, StateStore};
+use crate::app::ports::{PortError, ReadinessReader, ReadinessStore, ResultStore};
 use crate::domain::plans::{PlanReadiness, PlanStatus};
 use crate::domain::state::{self, EvalKey, PendingTransition, PlanTransition, Recorded, Transition};
 use crate::domain::vocab::{Compliance, Evaluation, Plan};
@@ -30,7 +30,7 @@ fn pending_sk(at: DateTime<Utc>, check_id: &str) -> String {
 /// How long transition history is kept (TTL), by default.
 pub const DEFAULT_HISTORY_DAYS: i64 = 90;
 
-/// [`StateStore`] over one DynamoDB table.
+/// [`ResultStore`], [`ReadinessStore`] and [`ReadinessReader`] over one DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -423,7 +423,7 @@ fn invalid(e: impl std::fmt::Display) -> PortError {
     }
 }
 
-impl StateStore for DynamoStore {
+impl ResultStore for DynamoStore {
     async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
         let mut by_resource: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
         for e in evaluations {
@@ -555,7 +555,9 @@ impl StateStore for DynamoStore {
         });
         Ok(out)
     }
+}
 
+impl ReadinessStore for DynamoStore {
     async fn record_plans(&self, account: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
         const OP: &str = "dynamodb:Query";
         let q = self
@@ -632,6 +634,16 @@ impl StateStore for DynamoStore {
             }
         }
         Ok(())
+    }
+}
+
+impl ReadinessReader for DynamoStore {
+    async fn readiness(&self) -> Result<Vec<crate::domain::plans::ReadinessRow>, PortError> {
+        self.readiness_rows().await
+    }
+
+    async fn results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
+        self.account_results(account).await
     }
 }
 

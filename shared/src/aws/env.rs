@@ -127,12 +127,12 @@ impl Adapters {
         env: &'a FunctionEnv,
     ) -> crate::app::flows::Ports<
         'a,
-        super::config::ConfigApi,
+        super::facts::LiveReader,
         super::dynamo::DynamoStore,
         super::events::EventBridgePublisher,
     > {
         crate::app::flows::Ports {
-            reader: &self.config,
+            reader: &self.reader,
             store: &self.store,
             publisher: &self.publisher,
             settings: &env.settings,

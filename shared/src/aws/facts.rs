@@ -208,6 +208,12 @@ pub struct LiveReader {
     pub facts: ServiceFacts,
 }
 
+impl crate::app::ports::FactReader for ServiceFacts {
+    async fn facts(&self, items: &[ConfigurationItem]) -> Result<Vec<(usize, LiveFacts)>, PortError> {
+        ServiceFacts::facts(self, items).await
+    }
+}
+
 impl crate::app::ports::ConfigReader for LiveReader {
     async fn batch_get(&self, keys: &[crate::domain::vocab::ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
         self.config.batch_get(keys).await
@@ -223,7 +229,9 @@ impl crate::app::ports::ConfigReader for LiveReader {
     async fn latest(&self, key: &crate::domain::vocab::ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
         self.config.latest(key).await
     }
+}
 
+impl crate::app::ports::FactReader for LiveReader {
     async fn facts(&self, items: &[ConfigurationItem]) -> Result<Vec<(usize, LiveFacts)>, PortError> {
         self.facts.facts(items).await
     }

@@ -1,0 +1,335 @@
+//! The three flows the functions run, driven by the real sample events in `events/` over the
+//! in-memory ports: no network, no moto, milliseconds each. The same flows against AWS's APIs
+//! (moto, the Config stand-in) and through each function's binary are in the `tests` crate.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use shared::app::error::HandlerError;
+use shared::app::flows::{self, Ports, RuleInvocation};
+use shared::app::memory::{MemoryPublisher, MemoryReader, MemoryReporter, MemoryStore};
+use shared::app::ports::ResultStore;
+use shared::domain::model::{ConfigurationItem, LiveFacts, Resource};
+use shared::domain::settings::Settings;
+use shared::domain::vocab::{Compliance, ResourceKey};
+
+const PROD: &str = "111122223333";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn event(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("events").join(name)).unwrap()).unwrap()
+}
+
+fn demo_items() -> Vec<ConfigurationItem> {
+    let text = std::fs::read_to_string(root().join("events/demo-snapshot.json")).unwrap();
+    let raw = shared::domain::snapshot::split(&text, "demo").unwrap();
+    shared::domain::snapshot::parse_items(&raw, false, |_| {}).unwrap().0
+}
+
+fn settings() -> Settings {
+    Settings::parse(
+        &std::fs::read_to_string(root().join("events/demo-settings.toml")).unwrap(),
+        true,
+        "demo",
+    )
+    .unwrap()
+}
+
+/// Every type the checks read, as a recorder that records them all would say.
+fn recorded() -> Vec<String> {
+    shared::domain::model::types::recorded()
+        .map(|t| t.name.to_owned())
+        .collect()
+}
+
+/// The demo items with AmazonSSMManagedInstanceCore detached from `web-ssm-role` (what
+/// `cloudtrail-detach-role-policy.json` reports).
+fn items_after_detach() -> Vec<ConfigurationItem> {
+    let mut items = demo_items();
+    for i in &mut items {
+        if i.resource_name.as_deref() == Some("web-ssm-role") {
+            let Resource::IamRole(r) = &mut i.resource else {
+                panic!("not a role")
+            };
+            r.attached_managed_policies.retain(|p| {
+                !p.policy_arn
+                    .as_deref()
+                    .unwrap_or_default()
+                    .ends_with("AmazonSSMManagedInstanceCore")
+            });
+        }
+    }
+    items
+}
+
+fn invocation(e: &Value) -> RuleInvocation<'_> {
+    RuleInvocation {
+        invoking_event: e["invokingEvent"].as_str(),
+        rule_parameters: e["ruleParameters"].as_str(),
+        result_token: e["resultToken"].as_str(),
+        event_left_scope: e["eventLeftScope"].as_bool().unwrap_or(false),
+    }
+}
+
+struct World {
+    store: MemoryStore,
+    publisher: MemoryPublisher,
+    reporter: MemoryReporter,
+    settings: Settings,
+    recorded: Vec<String>,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            store: MemoryStore::default(),
+            publisher: MemoryPublisher::default(),
+            reporter: MemoryReporter::default(),
+            settings: settings(),
+            recorded: recorded(),
+        }
+    }
+
+    fn ports<'a>(&'a self, reader: &'a MemoryReader) -> Ports<'a, MemoryReader, MemoryStore, MemoryPublisher> {
+        Ports {
+            reader,
+            store: &self.store,
+            publisher: &self.publisher,
+            settings: &self.settings,
+            recorded_types: &self.recorded,
+        }
+    }
+
+    fn compliance(&self, id: &str, check: &str) -> Option<Compliance> {
+        let t = if id.starts_with("i-") {
+            "AWS::EC2::Instance"
+        } else {
+            "AWS::::Account"
+        };
+        self.store.result(t, id, check).map(|r| r.compliance)
+    }
+
+    fn published(&self, detail_type: &str) -> Vec<Value> {
+        self.publisher
+            .events()
+            .into_iter()
+            .filter(|e| e.detail_type == detail_type)
+            .map(|e| e.detail)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_config_rule_change_is_reported_recorded_and_published_once() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let e = event("config-rule/change-ec2-instance.json");
+    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+        .await
+        .unwrap();
+    assert_eq!((out.reported, out.calls), (1, 1));
+    let calls = w.reporter.calls();
+    let (token, test_mode, evals) = &calls[0];
+    assert_eq!(
+        (token.as_str(), *test_mode),
+        ("eyJlbmNyeXB0ZWREYXRhIjpbMTEsMjAsLTcyXX0=", false)
+    );
+    assert_eq!(evals[0].compliance_resource_id, "i-0bat000000000002");
+    assert_eq!(evals[0].compliance_type, Compliance::NonCompliant);
+    assert_eq!(
+        w.compliance("i-0bat000000000002", "servers.instance-profile"),
+        Some(Compliance::NonCompliant)
+    );
+    let published = w.published("Prerequisite Compliance Changed");
+    assert!(out.transitions > 0);
+    assert_eq!(published.len(), out.transitions);
+    assert!(w.store.outbox().is_empty(), "every transition published is cleared");
+
+    // Duplicate delivery: reported again, nothing recorded or published again.
+    let history = w.store.history().len();
+    let again = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+        .await
+        .unwrap();
+    assert_eq!(again.transitions, 0);
+    assert_eq!(w.store.history().len(), history);
+    assert_eq!(w.published("Prerequisite Compliance Changed").len(), published.len());
+    assert_eq!(w.reporter.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn a_role_change_re_evaluates_every_instance_using_it() {
+    let w = World::new();
+    let before = MemoryReader::new(demo_items());
+    let state_change = event("event-reevaluator/ec2-state-change.json");
+    // The web and SQL hosts use web-ssm-role's instance profile: record them as they were.
+    for id in ["i-0web000000000001", "i-0sql000000000003"] {
+        let mut e = state_change.clone();
+        e["detail"]["instance-id"] = id.into();
+        flows::reevaluate(
+            &w.ports(&before),
+            "EC2 Instance State-change Notification",
+            &e["detail"],
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        w.compliance("i-0web000000000001", "servers.ssm-core-policy"),
+        Some(Compliance::Compliant)
+    );
+
+    let after = MemoryReader::new(items_after_detach());
+    let e = event("event-reevaluator/cloudtrail-detach-role-policy.json");
+    let out = flows::reevaluate(&w.ports(&after), e["detail-type"].as_str().unwrap(), &e["detail"])
+        .await
+        .unwrap();
+    assert!(out.transitions >= 2, "{out:?}");
+    for id in ["i-0web000000000001", "i-0sql000000000003"] {
+        assert_eq!(
+            w.compliance(id, "servers.ssm-core-policy"),
+            Some(Compliance::NonCompliant),
+            "{id}"
+        );
+    }
+    let flipped: BTreeSet<String> = w
+        .published("Prerequisite Compliance Changed")
+        .iter()
+        .filter(|d| d["checkId"] == "servers.ssm-core-policy" && d["current"] == "NON_COMPLIANT")
+        .map(|d| d["resourceId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        flipped,
+        BTreeSet::from(["i-0sql000000000003".to_owned(), "i-0web000000000001".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn the_rollup_announces_each_readiness_change_once() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let e = event("config-rule/change-ec2-instance.json");
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+        .await
+        .unwrap();
+    let accounts = BTreeSet::from([PROD.to_owned()]);
+    let out = flows::rollup(&w.store, &w.publisher, &w.settings, &accounts)
+        .await
+        .unwrap();
+    let readiness = w.published("Plan Readiness Changed");
+    assert_eq!(readiness.len(), out.plan_transitions);
+    assert!(readiness
+        .iter()
+        .any(|d| d["plan"] == "servers" && d["current"] == "BLOCKED" && d["previous"].is_null()));
+    // Nothing changed since: nothing to announce.
+    let again = flows::rollup(&w.store, &w.publisher, &w.settings, &accounts)
+        .await
+        .unwrap();
+    assert_eq!(again.plan_transitions, 0);
+    assert_eq!(w.published("Plan Readiness Changed").len(), readiness.len());
+}
+
+#[tokio::test]
+async fn a_scheduled_run_retires_what_config_no_longer_records() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let e = event("config-rule/change-ec2-instance.json");
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+        .await
+        .unwrap();
+    // The instance is gone from AWS Config.
+    let without: Vec<ConfigurationItem> = demo_items()
+        .into_iter()
+        .filter(|i| i.resource_id != "i-0bat000000000002")
+        .collect();
+    let reader = MemoryReader::new(without);
+    flows::config_rule(
+        &w.ports(&reader),
+        &w.reporter,
+        &invocation(&event("config-rule/scheduled.json")),
+    )
+    .await
+    .unwrap();
+    let r = w
+        .store
+        .result("AWS::EC2::Instance", "i-0bat000000000002", "servers.instance-profile")
+        .unwrap();
+    assert_eq!(r.compliance, Compliance::NotApplicable);
+    assert_eq!(r.annotation, "no longer recorded by AWS Config");
+    let reported: Vec<_> = w.reporter.calls().into_iter().flat_map(|(_, _, e)| e).collect();
+    assert!(reported
+        .iter()
+        .any(|e| e.compliance_resource_id == "i-0bat000000000002" && e.compliance_type == Compliance::NotApplicable));
+}
+
+#[tokio::test]
+async fn service_api_facts_reach_the_results() {
+    let w = World::new();
+    let instance = ResourceKey::new("AWS::EC2::Instance", "i-0web000000000001");
+    // The demo records an SSM inventory for this instance; SSM now says the agent lost its
+    // connection, which only DescribeInstanceInformation knows.
+    let lost = LiveFacts {
+        ssm_ping_status: Some("ConnectionLost".into()),
+        ..LiveFacts::default()
+    };
+    let mut e = event("event-reevaluator/ec2-state-change.json");
+    e["detail"]["instance-id"] = "i-0web000000000001".into();
+
+    let without = MemoryReader::new(demo_items());
+    flows::reevaluate(
+        &w.ports(&without),
+        "EC2 Instance State-change Notification",
+        &e["detail"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.compliance("i-0web000000000001", "servers.ssm-agent-online"),
+        Some(Compliance::Compliant)
+    );
+
+    let with = MemoryReader::new(demo_items()).with_facts(instance, lost);
+    flows::reevaluate(&w.ports(&with), "EC2 Instance State-change Notification", &e["detail"])
+        .await
+        .unwrap();
+    assert_eq!(
+        w.compliance("i-0web000000000001", "servers.ssm-agent-online"),
+        Some(Compliance::NonCompliant),
+        "the service API's fact, not the recorded inventory, decides"
+    );
+}
+
+#[tokio::test]
+async fn malformed_events_fail_naming_what_is_wrong_and_write_nothing() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let mut e = event("config-rule/change-ec2-instance.json");
+    e["invokingEvent"] = Value::String("{\"messageType\": 7, \"secret\": \"AKIAEXAMPLESECRET\"}".into());
+    let err = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::Malformed(_)), "{err:?}");
+    assert_eq!(err.kind(), "MalformedEvent");
+    assert!(!err.to_string().contains("AKIAEXAMPLESECRET"), "{err}");
+    let err = flows::reevaluate(
+        &w.ports(&reader),
+        "EC2 Instance State-change Notification",
+        &Value::Null,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("instance-id"), "{err}");
+    let err = flows::reevaluate(&w.ports(&reader), "Something Else", &Value::Null)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Something Else"), "{err}");
+    assert!(w.store.history().is_empty());
+    assert!(w.store.account_results(PROD).await.unwrap().is_empty());
+    assert!(w.publisher.events().is_empty());
+    assert!(w.reporter.calls().is_empty());
+}
