@@ -54,6 +54,7 @@ impl Subject {
             table: &env.table,
             bus: &env.bus,
             settings_json: &env.settings,
+            facts_url: None,
         };
         match self {
             Self::Rust(bin) => lambda::command(bin, &target).spawn().unwrap(),

@@ -88,6 +88,7 @@ async fn main() {
         table: &table,
         bus: &bus,
         settings_json: &settings,
+        facts_url: None,
     };
     let mut command = lambda::command(&bin, &target);
     if let Some(log) = std::env::var_os("LOAD_FUNCTION_LOG") {

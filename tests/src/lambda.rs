@@ -17,6 +17,26 @@ pub struct Target<'a> {
     pub bus: &'a str,
     /// `SETTINGS_JSON`.
     pub settings_json: &'a str,
+    /// Where SSM, EKS and CloudWatch Logs answer (the service-API facts), when the test serves them.
+    pub facts_url: Option<&'a str>,
+}
+
+/// The debug build of a function binary, built first if it is not there. `cargo build
+/// --workspace --all-targets` (what CI runs first) builds them all with the tests' features.
+pub async fn function_binary(name: &str) -> std::path::PathBuf {
+    let root = crate::fixtures::root();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let bin = target.join("debug").join(name);
+    if !bin.exists() {
+        let ok = Command::new(env!("CARGO"))
+            .args(["build", "-p", name, "--bin", name])
+            .current_dir(&root)
+            .status()
+            .await
+            .unwrap();
+        assert!(ok.success(), "building {name} failed");
+    }
+    bin
 }
 
 /// A command running `bin` with the Lambda and function environment, DynamoDB and EventBridge on
@@ -44,6 +64,11 @@ pub fn python_command(python: &Path, dir: &Path, handler: &str, t: &Target<'_>) 
 }
 
 fn lambda_env(c: &mut Command, t: &Target<'_>) {
+    if let Some(url) = t.facts_url {
+        c.env("AWS_ENDPOINT_URL_SSM", url)
+            .env("AWS_ENDPOINT_URL_EKS", url)
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url);
+    }
     c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", "_")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")

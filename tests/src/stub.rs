@@ -1,5 +1,6 @@
 //! A minimal HTTP/1.1 server on 127.0.0.1 that speaks the AWS JSON 1.1 protocol well enough for
-//! the SDK: it records each request's `X-Amz-Target` and JSON body, and answers with whatever
+//! the SDK (and REST-JSON, such as EKS, by method and path): it records each request's
+//! `X-Amz-Target` (or `METHOD /path`) and JSON body, and answers with whatever
 //! the test's handler returns. Used where moto has no implementation (Config's PutEvaluations,
 //! SelectResourceConfig) and to inject faults (PutEvents partial failures).
 
@@ -46,7 +47,15 @@ impl Stub {
                     let (r, mut w) = sock.into_split();
                     let mut r = BufReader::new(r);
                     while let Some(request) = crate::http::read_request(&mut r).await {
-                        let target = request.header("x-amz-target").unwrap_or_default().to_owned();
+                        // JSON protocols name the operation in X-Amz-Target; REST ones (EKS) by
+                        // method and path, which stand in for it.
+                        let target = match request.header("x-amz-target") {
+                            Some(t) => t.to_owned(),
+                            None => {
+                                let (method, path) = request.method_and_path();
+                                format!("{method} {path}")
+                            }
+                        };
                         let body = request.body;
                         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         let (status, reply) = handler(&target, &body);

@@ -37,21 +37,6 @@ fn cargo_lambda() -> PathBuf {
     })
 }
 
-async fn function_binary(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-    let bin = target.join("debug").join(name);
-    if !bin.exists() {
-        let ok = Command::new(env!("CARGO"))
-            .args(["build", "-p", name, "--bin", name])
-            .current_dir(root())
-            .status()
-            .await
-            .unwrap();
-        assert!(ok.success(), "building {name} failed");
-    }
-    bin
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -111,8 +96,9 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
         table: &table,
         bus: &bus,
         settings_json: &settings_json,
+        facts_url: None,
     };
-    let mut function = lambda::command(&function_binary("config-rule").await, &target)
+    let mut function = lambda::command(&lambda::function_binary("config-rule").await, &target)
         .env("AWS_MAX_ATTEMPTS", "1")
         .spawn()
         .unwrap();

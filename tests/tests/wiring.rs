@@ -1,0 +1,208 @@
+//! Each function binary through its real `main` (its wiring module), under a loopback Lambda
+//! Runtime API, with DynamoDB and EventBridge on moto, AWS Config on the recording stand-in, and
+//! SSM, EKS and CloudWatch Logs on a stub: what only the service APIs know (an SSM PingStatus, an
+//! EKS access entry and authentication mode, a log subscription filter) must reach the
+//! evaluations and the table. A function wired without its fact reader fails here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use integration_tests::config_world::ConfigWorld;
+use integration_tests::fixtures::{demo_items, event_json};
+use integration_tests::lambda::{self, Target};
+use integration_tests::moto;
+use integration_tests::runtime_api::RuntimeApi;
+use integration_tests::stub::Stub;
+use serde_json::{json, Value};
+use shared::app::ports::{ReadinessReader, ResultStore};
+use shared::aws::dynamo::DynamoStore;
+use shared::domain::settings::Settings;
+use shared::domain::vocab::Compliance;
+
+const PROD: &str = "111122223333";
+
+/// SSM, CloudWatch Logs (JSON protocol) and EKS (REST) as the facts reader calls them.
+async fn service_apis(discovery_role: String) -> Stub {
+    Stub::start(move |target, body| {
+        let ok = |v: Value| (200, v.to_string());
+        match target {
+            t if t.ends_with(".DescribeInstanceInformation") => ok(json!({"InstanceInformationList": [
+                {"InstanceId": "i-0bat000000000002", "PingStatus": "Online", "AgentVersion": "3.3.40.0"}
+            ]})),
+            t if t.ends_with(".DescribeSubscriptionFilters")
+                && body["logGroupName"] == "/aws/eks/prod-apps/cluster" =>
+            {
+                ok(
+                    json!({"subscriptionFilters": [{"filterName": "mdc", "logGroupName": "/aws/eks/prod-apps/cluster",
+                    "destinationArn": "arn:aws:firehose:us-east-1:111122223333:deliverystream/mdc-audit"}]}),
+                )
+            }
+            t if t.ends_with(".DescribeSubscriptionFilters") => (
+                400,
+                json!({"__type": "ResourceNotFoundException", "message": "The specified log group does not exist."})
+                    .to_string(),
+            ),
+            "GET /clusters/prod-apps" => ok(json!({"cluster": {"name": "prod-apps", "status": "ACTIVE",
+                "accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"}}})),
+            "GET /clusters/prod-apps/access-entries" => ok(json!({"accessEntries": [
+                format!("arn:aws:iam::{PROD}:role/{discovery_role}")
+            ]})),
+            "GET /clusters/prod-apps/node-groups" => ok(json!({"nodegroups": ["ng-1"]})),
+            "GET /clusters/prod-apps/node-groups/ng-1" => {
+                ok(json!({"nodegroup": {"nodegroupName": "ng-1", "clusterName": "prod-apps", "amiType": "AL2_x86_64"}}))
+            }
+            other => (
+                404,
+                json!({"__type": "ResourceNotFoundException", "message": format!("not served: {other}")}).to_string(),
+            ),
+        }
+    })
+    .await
+}
+
+struct Stack {
+    config: ConfigWorld,
+    facts: Stub,
+    store: DynamoStore,
+    table: String,
+    bus: String,
+    settings_json: String,
+}
+
+impl Stack {
+    async fn start() -> Self {
+        let sdk = moto::sdk_config();
+        let table = moto::unique("wiring");
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+        store.create_table().await.unwrap();
+        let bus = moto::unique("bus");
+        aws_sdk_eventbridge::Client::new(&sdk)
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .unwrap();
+        let settings = Settings::default();
+        let discovery = settings.roles.containers_k8s_discovery[0].clone();
+        Self {
+            config: ConfigWorld::start(demo_items()).await,
+            facts: service_apis(discovery).await,
+            store,
+            table,
+            bus,
+            settings_json: serde_json::to_string(&settings).unwrap(),
+        }
+    }
+
+    /// Runs the function binary `name` for one event and returns its answer.
+    async fn invoke(&self, name: &str, event: &Value) -> Value {
+        let api = RuntimeApi::start().await;
+        let target = Target {
+            runtime_api: &api.address,
+            config_url: &self.config.stub.url,
+            table: &self.table,
+            bus: &self.bus,
+            settings_json: &self.settings_json,
+            facts_url: Some(&self.facts.url),
+        };
+        let _function = lambda::command(&lambda::function_binary(name).await, &target)
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .spawn()
+            .unwrap();
+        api.send(event.to_string());
+        let outcome = tokio::time::timeout(Duration::from_secs(60), api.outcome())
+            .await
+            .unwrap_or_else(|_| panic!("{name} did not answer within 60 s"))
+            .unwrap();
+        assert!(outcome.ok, "{name} failed: {}", outcome.body);
+        serde_json::from_str(&outcome.body).unwrap()
+    }
+
+    async fn result(&self, resource_id: &str, check: &str) -> (Compliance, String) {
+        self.store
+            .account_results(PROD)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.resource_id == resource_id && e.check_id == check)
+            .map(|e| (e.compliance, e.annotation))
+            .unwrap_or_else(|| panic!("no {check} result for {resource_id} in the table"))
+    }
+}
+
+/// An EventBridge "Config Configuration Item Change" for one of the demo's items.
+fn config_change(resource_id: &str) -> Value {
+    let mut e = event_json("event-reevaluator/config-item-change-iam-role.json");
+    let item = demo_items()
+        .into_iter()
+        .find(|i| i["resourceId"] == resource_id)
+        .unwrap();
+    e["resources"] = json!([]);
+    e["detail"]["configurationItem"] = item;
+    e
+}
+
+#[tokio::test]
+async fn every_function_reads_service_api_facts_through_its_real_wiring() {
+    let stack = Stack::start().await;
+
+    // event-reevaluator: an EKS cluster's change, and an instance's state change.
+    let out = stack.invoke("event-reevaluator", &config_change("prod-apps")).await;
+    assert!(out["evaluations"].as_u64().unwrap() > 0, "{out}");
+    for (check, why) in [
+        (
+            "containers.eks-access-entry",
+            "the access entry from eks:ListAccessEntries",
+        ),
+        (
+            "containers.eks-auth-mode",
+            "API_AND_CONFIG_MAP from eks:DescribeCluster",
+        ),
+        (
+            "containers.audit-pipeline",
+            "the subscription filter from logs:DescribeSubscriptionFilters",
+        ),
+        ("containers.node-os", "the AL2 node group from eks:DescribeNodegroup"),
+    ] {
+        let (c, annotation) = stack.result("prod-apps", check).await;
+        assert_eq!(
+            c,
+            Compliance::Compliant,
+            "{check} should be decided by {why}: {annotation}"
+        );
+    }
+    let mut state_change = event_json("event-reevaluator/ec2-state-change.json");
+    state_change["detail"]["instance-id"] = "i-0bat000000000002".into();
+    stack.invoke("event-reevaluator", &state_change).await;
+    let (c, annotation) = stack.result("i-0bat000000000002", "servers.ssm-agent-online").await;
+    assert_eq!(
+        (c, annotation.contains("Online")),
+        (Compliance::Compliant, true),
+        "PingStatus from ssm:DescribeInstanceInformation: {annotation}"
+    );
+    assert!(!stack.facts.calls("DescribeInstanceInformation").is_empty());
+
+    // config-rule: the same fact reaches PutEvaluations and the table.
+    let out = stack
+        .invoke("config-rule", &event_json("config-rule/change-ec2-instance.json"))
+        .await;
+    assert_eq!(out["reported"], 1, "{out}");
+    let put = &stack.config.put_evaluations()[0]["Evaluations"][0];
+    assert_eq!(put["ComplianceResourceId"], "i-0bat000000000002");
+    let (c, _) = stack.result("i-0bat000000000002", "servers.ssm-agent-online").await;
+    assert_eq!(c, Compliance::Compliant);
+
+    // readiness-rollup: a stream record of this account's results rolls it up into the table.
+    let mut batch = event_json("readiness-rollup/stream-batch.json");
+    batch["Records"].as_array_mut().unwrap().truncate(1);
+    let out = stack.invoke("readiness-rollup", &batch).await;
+    assert_eq!(out["batchItemFailures"], json!([]), "{out}");
+    let readiness = stack.store.readiness().await.unwrap();
+    assert!(
+        readiness
+            .iter()
+            .any(|r| r.account_id == PROD && r.plan.as_str() == "containers"),
+        "{readiness:?}"
+    );
+}
