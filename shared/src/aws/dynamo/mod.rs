@@ -1,0 +1,77 @@
+//! The DynamoDB state table. One table, keys in `PK`/`SK`, two GSIs, TTL on `expiresAt`:
+//!
+//! | item | PK | SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
+//! |---|---|---|---|---|
+//! | result | `RES#<acct>#<region>#<type>#<id>` | `CHECK#<check>` | `<acct>#<plan>` / `<COMPLIANCE>#<region>#<type>#<id>#<check>` | |
+//! | transition | same as its result | `HIST#<time>#<check>` | | `TRANSITIONS` / `<time>#<acct>#<check>#<type>#<id>` |
+//! | unpublished transition (outbox) | same as its result | `PENDING#<time>#<check>` | | |
+//! | plan readiness | `PLANS` | `<acct>#<region>#<plan>` | | |
+//! | readiness transition | `PLANHIST#<acct>#<region>#<plan>` | `HIST#<time>` | | `TRANSITIONS` / `<time>#<acct>#plan:<plan>` |
+
+mod readiness;
+mod results;
+mod rows;
+mod table;
+
+pub use rows::resource_pk;
+
+use aws_sdk_dynamodb::Client;
+
+use super::port_error;
+use crate::app::ports::PortError;
+use rows::Item;
+
+/// How long transition history is kept (TTL), by default.
+pub const DEFAULT_HISTORY_DAYS: i64 = 90;
+
+/// [`ResultStore`], [`ReadinessStore`] and [`ReadinessReader`] over one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    history_days: i64,
+}
+
+impl DynamoStore {
+    /// The IAM actions recording results needs (table and its indexes).
+    pub const RECORD_PERMISSIONS: &'static [&'static str] = &[
+        "dynamodb:Query",
+        "dynamodb:TransactWriteItems",
+        "dynamodb:BatchWriteItem",
+    ];
+    /// The IAM actions the readiness rollup needs (table and its indexes).
+    pub const ROLLUP_PERMISSIONS: &'static [&'static str] =
+        &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"];
+}
+
+impl DynamoStore {
+    /// Wraps a client built once per cold start; `table` from the function's environment.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            history_days: DEFAULT_HISTORY_DAYS,
+        }
+    }
+
+    /// Sets how many days transition history is kept.
+    pub fn with_history_days(mut self, days: i64) -> Self {
+        self.history_days = days;
+        self
+    }
+
+    async fn query_all(
+        &self,
+        mut q: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, PortError> {
+        let mut out = Vec::new();
+        loop {
+            let resp = q.clone().send().await.map_err(|e| port_error("dynamodb:Query", e))?;
+            out.extend(resp.items().iter().cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => q = q.set_exclusive_start_key(Some(k.clone())),
+                _ => return Ok(out),
+            }
+        }
+    }
+}

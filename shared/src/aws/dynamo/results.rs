@@ -1,0 +1,367 @@
+//! Results and their transitions: per resource, an optimistic transaction writes what changed with
+//! its history and outbox rows; the outbox is read back after writing and cleared once published.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+
+use super::super::port_error;
+use super::rows::{corrupt, get, invalid, iso, pending_sk, recorded_of, resource_pk, result_item, s, Item, PENDING};
+use super::DynamoStore;
+use crate::app::ports::{PortError, ResultStore};
+use crate::domain::state::{self, EvalKey, PendingTransition, Recorded, Transition};
+use crate::domain::vocab::{Compliance, Evaluation, Plan};
+
+impl DynamoStore {
+    async fn resource_state(&self, pk: &str) -> Result<HashMap<EvalKey, Recorded>, PortError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :c)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":c", s("CHECK#"))
+            .consistent_read(true);
+        self.query_all(q).await?.iter().map(recorded_of).collect()
+    }
+
+    fn history_item(&self, pk: &str, t: &Transition, at: DateTime<Utc>) -> Item {
+        let when = iso(at);
+        let mut item = Item::new();
+        item.insert("PK".into(), s(pk));
+        item.insert("SK".into(), s(format!("HIST#{when}#{}", t.key.check_id)));
+        item.insert("GSI2PK".into(), s("TRANSITIONS"));
+        item.insert(
+            "GSI2SK".into(),
+            s(format!(
+                "{when}#{}#{}#{}#{}",
+                t.key.account_id, t.key.check_id, t.key.resource_type, t.key.resource_id
+            )),
+        );
+        item.insert("accountId".into(), s(&t.key.account_id));
+        item.insert("awsRegion".into(), s(&t.key.aws_region));
+        item.insert("resourceType".into(), s(&t.key.resource_type));
+        item.insert("resourceId".into(), s(&t.key.resource_id));
+        item.insert("checkId".into(), s(&t.key.check_id));
+        item.insert("plan".into(), s(t.plan.as_str()));
+        item.insert("previous".into(), s(t.previous.map_or("", Compliance::as_str)));
+        item.insert("current".into(), s(t.current.map_or("", Compliance::as_str)));
+        item.insert("annotation".into(), s(&t.annotation));
+        item.insert("at".into(), s(when));
+        item.insert(
+            "expiresAt".into(),
+            AttributeValue::N((at.timestamp() + self.history_days * 86_400).to_string()),
+        );
+        item
+    }
+
+    /// The outbox row of a transition: the history row's fields under `PENDING#`, deleted once
+    /// its event is published. Reading the outbox is then a Query over the unpublished rows only,
+    /// whatever the length of the history.
+    fn pending_item(&self, pk: &str, t: &Transition, at: DateTime<Utc>) -> Item {
+        let mut item = self.history_item(pk, t, at);
+        item.remove("GSI2PK");
+        item.remove("GSI2SK");
+        item.insert("SK".into(), s(pending_sk(at, &t.key.check_id)));
+        item
+    }
+
+    /// Transitions of a resource whose event was not published yet (its outbox rows).
+    async fn pending(&self, pk: &str) -> Result<Vec<PendingTransition>, PortError> {
+        const OP: &str = "dynamodb:Query";
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":h", s(PENDING))
+            .consistent_read(true);
+        let mut out = Vec::new();
+        for item in self.query_all(q).await? {
+            let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("history row without {k}")));
+            let compliance = |k: &str| -> Result<Option<Compliance>, PortError> {
+                let v = field(k)?;
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                Compliance::parse(v)
+                    .map(Some)
+                    .ok_or_else(|| corrupt(OP, format!("bad {k} `{v}`")))
+            };
+            let at = DateTime::parse_from_rfc3339(field("at")?)
+                .map_err(|e| corrupt(OP, e.to_string()))?
+                .with_timezone(&Utc);
+            out.push(PendingTransition {
+                transition: Transition {
+                    key: EvalKey {
+                        account_id: field("accountId")?.to_owned(),
+                        aws_region: field("awsRegion")?.to_owned(),
+                        resource_type: field("resourceType")?.to_owned(),
+                        resource_id: field("resourceId")?.to_owned(),
+                        check_id: field("checkId")?.to_owned(),
+                    },
+                    plan: Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?,
+                    previous: compliance("previous")?,
+                    current: compliance("current")?,
+                    annotation: field("annotation")?.to_owned(),
+                },
+                at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records one resource's results. `false`: a concurrent writer changed the rows read (the
+    /// caller re-reads and tries again).
+    async fn record_resource(&self, pk: &str, evals: &[Evaluation], now: DateTime<Utc>) -> Result<bool, PortError> {
+        let previous = self.resource_state(pk).await?;
+        let d = state::diff(&previous, evals, &BTreeSet::new(), None);
+        if d.upserts.is_empty() {
+            return Ok(true);
+        }
+        let mut actions = Vec::new();
+        for (k, r) in &d.upserts {
+            // Optimistic: the row is still what was read (or still absent).
+            let mut put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(result_item(k, r, now)));
+            put = match previous.get(k) {
+                None => put.condition_expression("attribute_not_exists(PK)"),
+                Some(old) => put
+                    .condition_expression("compliance = :oc AND annotation = :oa AND captureTime = :ot")
+                    .expression_attribute_values(":oc", s(old.compliance.as_str()))
+                    .expression_attribute_values(":oa", s(&old.annotation))
+                    .expression_attribute_values(":ot", s(old.capture_time.map(iso).unwrap_or_default())),
+            };
+            actions.push(TransactWriteItem::builder().put(put.build().map_err(invalid)?).build());
+        }
+        // History is keyed by when the change was recorded: a dependency's change (a role)
+        // flips an instance's result while the instance's own capture time stays the same.
+        for t in &d.transitions {
+            for item in [self.history_item(pk, t, now), self.pending_item(pk, t, now)] {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(SK)")
+                    .build()
+                    .map_err(invalid)?;
+                actions.push(TransactWriteItem::builder().put(put).build());
+            }
+        }
+        for chunk in actions.chunks(100) {
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(chunk.to_vec()))
+                .send()
+                .await;
+            if let Err(e) = res {
+                // Cancelled: a condition failed (a concurrent writer changed the rows read) or a
+                // row was throttled. Both are worth re-reading and trying again.
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_transaction_canceled_exception())
+                {
+                    return Ok(false);
+                }
+                return Err(port_error("dynamodb:TransactWriteItems", e));
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl DynamoStore {
+    /// Records one resource: its pending transitions, then its results (re-read and retried
+    /// when a concurrent writer wins).
+    async fn record_one(
+        &self,
+        pk: &str,
+        evals: &[Evaluation],
+        first: DateTime<Utc>,
+    ) -> Result<Vec<PendingTransition>, PortError> {
+        let mut now = first;
+        for attempt in 1..=8u32 {
+            if self.record_resource(pk, evals, now).await? {
+                // Everything not yet published, read after writing: this write's transitions,
+                // any an earlier invocation left, and those of an attempt whose reply was lost
+                // (it was applied, the retry then found the rows changed and wrote nothing).
+                return self.pending(pk).await;
+            }
+            // A concurrent writer won: back off with jitter so writers do not retry in lockstep,
+            // and take a new time so this attempt's history rows cannot collide with theirs.
+            let jitter = u64::from(Utc::now().timestamp_subsec_micros() % 20_000);
+            tokio::time::sleep(std::time::Duration::from_micros((10_000 << attempt.min(5)) + jitter)).await;
+            now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3).max(now + chrono::Duration::milliseconds(1));
+        }
+        Err(PortError {
+            operation: "dynamodb:TransactWriteItems",
+            message: format!("{pk}: concurrent writers kept winning after 8 attempts"),
+            retryable: true,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// Every result of one plan in one account (one Query on GSI1, paged).
+    async fn plan_results(&self, account: &str, plan: Plan) -> Result<Vec<Evaluation>, PortError> {
+        let mut out = Vec::new();
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(format!("{account}#{plan}")));
+        for item in self.query_all(q).await? {
+            let (k, r) = recorded_of(&item)?;
+            out.push(Evaluation {
+                account_id: k.account_id,
+                aws_region: k.aws_region,
+                resource_type: k.resource_type,
+                resource_id: k.resource_id,
+                check_id: k.check_id,
+                plan: r.plan,
+                compliance: r.compliance,
+                annotation: r.annotation,
+                capture_time: r.capture_time,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl ResultStore for DynamoStore {
+    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
+        let mut by_resource: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
+        for e in evaluations {
+            by_resource
+                .entry(resource_pk(
+                    &e.account_id,
+                    &e.aws_region,
+                    &e.resource_type,
+                    &e.resource_id,
+                ))
+                .or_default()
+                .push(e.clone());
+        }
+        // Stored times are millisecond ISO strings: keep `now` exactly representable.
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
+        // Resources are independent: record up to CONCURRENCY of them at once.
+        const CONCURRENCY: usize = 8;
+        let mut work = by_resource.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        let spawn = |set: &mut tokio::task::JoinSet<_>, (pk, evals): (String, Vec<Evaluation>)| {
+            let this = self.clone();
+            set.spawn(async move { this.record_one(&pk, &evals, now).await });
+        };
+        for job in work.by_ref().take(CONCURRENCY) {
+            spawn(&mut running, job);
+        }
+        let mut transitions: Vec<PendingTransition> = Vec::new();
+        while let Some(done) = running.join_next().await {
+            let done = done.map_err(|e| PortError {
+                operation: "dynamodb:TransactWriteItems",
+                message: format!("recording task failed: {e}"),
+                retryable: true,
+            })??;
+            for p in done {
+                if !transitions.contains(&p) {
+                    transitions.push(p);
+                }
+            }
+            if let Some(job) = work.next() {
+                spawn(&mut running, job);
+            }
+        }
+        transitions.sort_by(|a, b| (&a.transition.key, a.at).cmp(&(&b.transition.key, b.at)));
+        Ok(transitions)
+    }
+
+    async fn mark_published(&self, transitions: &[PendingTransition]) -> Result<(), PortError> {
+        const OP: &str = "dynamodb:BatchWriteItem";
+        // Delete the outbox rows, 25 per BatchWriteItem (its limit). Deleting a row that is
+        // already gone (a retried batch) is a no-op; a request may not name one key twice.
+        let keys: BTreeSet<(String, String)> = transitions
+            .iter()
+            .map(|p| {
+                let k = &p.transition.key;
+                (
+                    resource_pk(&k.account_id, &k.aws_region, &k.resource_type, &k.resource_id),
+                    pending_sk(p.at, &k.check_id),
+                )
+            })
+            .collect();
+        let keys: Vec<_> = keys.into_iter().collect();
+        for chunk in keys.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    let delete = aws_sdk_dynamodb::types::DeleteRequest::builder()
+                        .key("PK", s(pk))
+                        .key("SK", s(sk))
+                        .build()
+                        .map_err(invalid)?;
+                    Ok(aws_sdk_dynamodb::types::WriteRequest::builder()
+                        .delete_request(delete)
+                        .build())
+                })
+                .collect::<Result<Vec<_>, PortError>>()?;
+            // Unprocessed deletes (throttling) are sent again with backoff.
+            for attempt in 0..=5u32 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(OP, e))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(PortError {
+                    operation: OP,
+                    message: format!("{} outbox deletes still unprocessed after 6 attempts", requests.len()),
+                    retryable: true,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
+        // One Query per plan, all at once.
+        let mut running = tokio::task::JoinSet::new();
+        for plan in Plan::ALL {
+            let (this, account) = (self.clone(), account.to_owned());
+            running.spawn(async move { this.plan_results(&account, plan).await });
+        }
+        let mut out = Vec::new();
+        while let Some(done) = running.join_next().await {
+            out.extend(done.map_err(|e| PortError {
+                operation: "dynamodb:Query",
+                message: format!("query task failed: {e}"),
+                retryable: true,
+            })??);
+        }
+        out.sort_by(|a, b| {
+            (&a.aws_region, &a.resource_type, &a.resource_id, &a.check_id).cmp(&(
+                &b.aws_region,
+                &b.resource_type,
+                &b.resource_id,
+                &b.check_id,
+            ))
+        });
+        Ok(out)
+    }
+}
