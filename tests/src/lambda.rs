@@ -17,7 +17,8 @@ pub struct Target<'a> {
     pub bus: &'a str,
     /// `SETTINGS_JSON`.
     pub settings_json: &'a str,
-    /// Where SSM, EKS and CloudWatch Logs answer (the service-API facts), when the test serves them.
+    /// Where SSM, EKS and CloudWatch Logs answer (the service-API facts), when the test serves
+    /// them; otherwise an endpoint that denies them, so the facts stay unknown.
     pub facts_url: Option<&'a str>,
 }
 
@@ -64,11 +65,16 @@ pub fn python_command(python: &Path, dir: &Path, handler: &str, t: &Target<'_>) 
 }
 
 fn lambda_env(c: &mut Command, t: &Target<'_>) {
-    if let Some(url) = t.facts_url {
-        c.env("AWS_ENDPOINT_URL_SSM", url)
-            .env("AWS_ENDPOINT_URL_EKS", url)
-            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url);
-    }
+    // Every service the function calls answers on 127.0.0.1: moto, the Config stand-in, the
+    // test's own facts server, or an endpoint that denies the calls.
+    let facts: &str = match t.facts_url {
+        Some(url) => url,
+        None => crate::denied::endpoint(),
+    };
+    c.env("AWS_ENDPOINT_URL", crate::moto::endpoint())
+        .env("AWS_ENDPOINT_URL_SSM", facts)
+        .env("AWS_ENDPOINT_URL_EKS", facts)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", facts);
     c.env("AWS_LAMBDA_RUNTIME_API", t.runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", "_")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")

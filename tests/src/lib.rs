@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod config_world;
+pub mod denied;
 pub mod fixtures;
 pub mod http;
 pub mod lambda;

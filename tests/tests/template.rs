@@ -249,10 +249,13 @@ fn adapters_declare_every_operation_they_call() {
     .collect();
     // Local setup only (`DynamoStore::create_table`, for the CLI and tests): never in a function.
     let local = ["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"];
-    let dir = root().join("shared/src/aws");
+    let mut files = vec![root().join("shared/src/aws")];
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
             let Some((service, op)) = piece.split_once(':') else {
