@@ -1,7 +1,7 @@
 """Defender for Servers prerequisite checks on one EC2 instance, in plain Python.
 
 The comparison baseline for bench/: the same decisions as the Rust catalog's `servers.*` checks on
-`AWS::EC2::Instance` (shared/src/checks/servers.rs), written the way a team would write them
+`AWS::EC2::Instance` (shared/src/domain/checks/servers/), written the way a team would write them
 in an rdklib rule today. `Related` holds the items the checks read besides the instance (its
 profile's role, its SSM inventory, its VPC's route tables and endpoints); the rule (rule.py)
 fills it from the AWS Config API, the scan (scan.py) from a snapshot.
@@ -249,7 +249,7 @@ def evaluate(item, rel):
 
 
 def aggregate(results):
-    """One Config evaluation for the resource, as the Rust rule reports it (shared/src/rule.rs)."""
+    """One Config evaluation for the resource, as the Rust rule reports it (shared/src/contracts/config_rule.rs)."""
 
     def summary(c):
         return "; ".join(f"{cid}: {a}" for cid, comp, a in results if comp == c)

@@ -1,4 +1,4 @@
-//! The two event flows, generic over the ports so the functions stay thin and tests can drive
+//! The three flows the functions run, generic over the ports so the functions stay thin and tests can drive
 //! them with real event JSON:
 //!
 //! - [`config_rule`]: an AWS Config custom-rule invocation → evaluate → record → PutEvaluations;
