@@ -1,5 +1,6 @@
-//! The prerequisite check catalog. Each check is declared once, as a `pub static` [`Check`] in its
-//! plan's module, with a pure `evaluate` over the resource graph; [`ALL`] is the explicit registry.
+//! The prerequisite check catalog. Each check is declared once, in its own file
+//! (`<plan>/<name>.rs`), as a `pub static CHECK` [`Check`] with a pure `evaluate` over the resource
+//! graph; the `registry!` below is the only list, and [`ALL`] its result.
 //!
 //! Outcomes never turn a missing fact into NON_COMPLIANT: when the input does not show what a
 //! check needs (a type the recorder does not record, an API-only fact), the outcome is
@@ -16,11 +17,6 @@ macro_rules! or_return {
     };
 }
 
-pub mod containers;
-pub mod cspm;
-pub mod oss;
-pub mod servers;
-pub mod sql;
 mod support;
 
 use crate::domain::graph::ResourceGraph;
@@ -143,49 +139,74 @@ impl Check {
     }
 }
 
-/// Every check, sorted by id: the registry.
-pub static ALL: &[&Check] = &[
-    &containers::audit_pipeline::CHECK,
-    &containers::ecr_repo::CHECK,
-    &containers::eks_access_entry::CHECK,
-    &containers::eks_api_reachable::CHECK,
-    &containers::eks_audit_logging::CHECK,
-    &containers::eks_auth_mode::CHECK,
-    &containers::eks_version::CHECK,
-    &containers::fargate::CHECK,
-    &containers::node_os::CHECK,
-    &containers::sensor_egress::CHECK,
-    &cspm::feature_roles::CHECK,
-    &cspm::monitor_role::CHECK,
-    &cspm::oidc_provider::CHECK,
-    &cspm::scp_no_deny::CHECK,
-    &cspm::stack_healthy::CHECK,
-    &cspm::sts_regions::CHECK,
-    &oss::applicable::CHECK,
-    &oss::audit_params::CHECK,
-    &oss::cw_exports::CHECK,
-    &oss::multiaz_cluster::CHECK,
-    &oss::param_in_sync::CHECK,
-    &oss::plugin_version::CHECK,
-    &oss::quota::CHECK,
-    &oss::role::CHECK,
-    &oss::running::CHECK,
-    &servers::agentless_eligible::CHECK,
-    &servers::applicable::CHECK,
-    &servers::arc_autoprov_role::CHECK,
-    &servers::arc_egress::CHECK,
-    &servers::instance_profile::CHECK,
-    &servers::os_supported::CHECK,
-    &servers::ssm_agent_online::CHECK,
-    &servers::ssm_core_policy::CHECK,
-    &servers::ssm_network::CHECK,
-    &servers::tagging_allowed::CHECK,
-    &sql::egress::CHECK,
-    &sql::os_version::CHECK,
-    &sql::rds_custom::CHECK,
-    &sql::servers_chain::CHECK,
-    &sql::target::CHECK,
-];
+/// The registry, the only list of checks: one line per check, grouped by plan, sorted by id. Each
+/// line declares the check's module (`<plan>/<name>.rs`) and enters its `CHECK` in [`ALL`].
+macro_rules! registry {
+    ($($(#[$doc:meta])* $plan:ident: [$($check:ident),* $(,)?]),* $(,)?) => {
+        $($(#[$doc])* pub mod $plan { $(pub mod $check;)* })*
+
+        /// Every check, sorted by id.
+        pub static ALL: &[&Check] = &[$($(&$plan::$check::CHECK,)*)*];
+    };
+}
+
+registry! {
+    /// Defender for Containers on EKS and ECR.
+    containers: [
+        audit_pipeline,
+        ecr_repo,
+        eks_access_entry,
+        eks_api_reachable,
+        eks_audit_logging,
+        eks_auth_mode,
+        eks_version,
+        fargate,
+        node_os,
+        sensor_egress,
+    ],
+    /// Connector / Defender CSPM: the root every plan needs.
+    cspm: [
+        feature_roles,
+        monitor_role,
+        oidc_provider,
+        scp_no_deny,
+        stack_healthy,
+        sts_regions,
+    ],
+    /// Defender for open-source relational databases (RDS PostgreSQL, MySQL, MariaDB and Aurora).
+    oss: [
+        applicable,
+        audit_params,
+        cw_exports,
+        multiaz_cluster,
+        param_in_sync,
+        plugin_version,
+        quota,
+        role,
+        running,
+    ],
+    /// Defender for Servers (EC2): SSM reachability and Arc auto-provisioning prerequisites.
+    servers: [
+        agentless_eligible,
+        applicable,
+        arc_autoprov_role,
+        arc_egress,
+        instance_profile,
+        os_supported,
+        ssm_agent_online,
+        ssm_core_policy,
+        ssm_network,
+        tagging_allowed,
+    ],
+    /// Defender for SQL on EC2 and RDS Custom: needs the Servers pipeline (Arc comes from it).
+    sql: [
+        egress,
+        os_version,
+        rds_custom,
+        servers_chain,
+        target,
+    ],
+}
 
 /// The check with this id.
 pub fn by_id(id: &str) -> Option<&'static Check> {
