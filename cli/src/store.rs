@@ -209,34 +209,9 @@ impl Store {
         let mut out: Vec<shared::domain::vocab::Evaluation> = self
             .load(&BTreeSet::from([account.to_owned()]))?
             .into_iter()
-            .map(|(k, r)| shared::domain::vocab::Evaluation {
-                account_id: k.account_id,
-                aws_region: k.aws_region,
-                resource_type: k.resource_type,
-                resource_id: k.resource_id,
-                check_id: k.check_id,
-                plan: r.plan,
-                compliance: r.compliance,
-                annotation: r.annotation,
-                capture_time: r.capture_time,
-            })
+            .map(|(k, r)| r.into_evaluation(k))
             .collect();
-        out.sort_by(|a, b| {
-            (
-                &a.account_id,
-                &a.aws_region,
-                &a.resource_type,
-                &a.resource_id,
-                &a.check_id,
-            )
-                .cmp(&(
-                    &b.account_id,
-                    &b.aws_region,
-                    &b.resource_type,
-                    &b.resource_id,
-                    &b.check_id,
-                ))
-        });
+        out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
     }
 

@@ -116,13 +116,7 @@ async fn main() {
         .create_table()
         .await
         .unwrap();
-    let bus = moto::unique("bus");
-    aws_sdk_eventbridge::Client::new(&sdk)
-        .create_event_bus()
-        .name(&bus)
-        .send()
-        .await
-        .unwrap();
+    let bus = moto::event_bus().await;
     let settings = shared::domain::settings::Settings::parse(
         &std::fs::read_to_string(root().join("events/demo-settings.toml")).unwrap(),
         true,

@@ -98,3 +98,15 @@ pub fn unique(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
+
+/// A new event bus on moto; its name.
+pub async fn event_bus() -> String {
+    let bus = unique("bus");
+    aws_sdk_eventbridge::Client::new(&sdk_config())
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap();
+    bus
+}

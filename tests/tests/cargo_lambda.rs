@@ -56,13 +56,7 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = moto::unique("e2e");
     DynamoStore::new(ddb.clone(), &table).create_table().await.unwrap();
-    let bus = moto::unique("bus");
-    aws_sdk_eventbridge::Client::new(&sdk)
-        .create_event_bus()
-        .name(&bus)
-        .send()
-        .await
-        .unwrap();
+    let bus = moto::event_bus().await;
 
     let port = free_port();
     let logs = std::env::temp_dir().join(moto::unique("watch.log"));

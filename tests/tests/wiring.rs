@@ -76,13 +76,7 @@ impl Stack {
         let table = moto::unique("wiring");
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
         store.create_table().await.unwrap();
-        let bus = moto::unique("bus");
-        aws_sdk_eventbridge::Client::new(&sdk)
-            .create_event_bus()
-            .name(&bus)
-            .send()
-            .await
-            .unwrap();
+        let bus = moto::event_bus().await;
         let settings = Settings::default();
         let discovery = settings.roles.containers_k8s_discovery[0].clone();
         Self {

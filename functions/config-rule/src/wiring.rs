@@ -3,14 +3,12 @@
 //! service APIs for the facts Config does not record, the state table, the bus). `main` is this.
 
 use lambda_runtime::{run as serve, service_fn, tracing, Error, LambdaEvent};
-use shared::aws::env::{Adapters, FunctionEnv};
+use shared::aws::env::Adapters;
 
 /// Runs the function until the Lambda Runtime API stops handing out events.
 pub async fn run() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let env = FunctionEnv::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let adapters = Adapters::new(&sdk, &env);
+    let (env, adapters) = Adapters::from_env().await?;
     let ports = &adapters.ports(&env);
     let reporter = &adapters.config;
     serve(service_fn(move |event: LambdaEvent<_>| async move {

@@ -2,14 +2,12 @@
 //! table (results in, readiness out) and the bus. `main` is this.
 
 use lambda_runtime::{run as serve, service_fn, tracing, Error, LambdaEvent};
-use shared::aws::env::{Adapters, FunctionEnv};
+use shared::aws::env::Adapters;
 
 /// Runs the function until the Lambda Runtime API stops handing out events.
 pub async fn run() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let env = FunctionEnv::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let adapters = Adapters::new(&sdk, &env);
+    let (env, adapters) = Adapters::from_env().await?;
     let (store, publisher, settings) = (&adapters.store, &adapters.publisher, &env.settings);
     serve(service_fn(move |event: LambdaEvent<_>| async move {
         crate::handler(store, publisher, settings, event).await

@@ -157,20 +157,6 @@ impl MemoryStore {
     }
 }
 
-fn evaluation(k: &EvalKey, r: &Recorded) -> Evaluation {
-    Evaluation {
-        account_id: k.account_id.clone(),
-        aws_region: k.aws_region.clone(),
-        resource_type: k.resource_type.clone(),
-        resource_id: k.resource_id.clone(),
-        check_id: k.check_id.clone(),
-        plan: r.plan,
-        compliance: r.compliance,
-        annotation: r.annotation.clone(),
-        capture_time: r.capture_time,
-    }
-}
-
 fn resource_of(k: &EvalKey) -> (&str, &str, &str, &str) {
     (&k.account_id, &k.aws_region, &k.resource_type, &k.resource_id)
 }
@@ -242,16 +228,9 @@ impl ResultStore for MemoryStore {
             .results
             .iter()
             .filter(|(k, _)| k.account_id == account)
-            .map(|(k, r)| evaluation(k, r))
+            .map(|(k, r)| r.clone().into_evaluation(k.clone()))
             .collect();
-        out.sort_by(|a, b| {
-            (&a.aws_region, &a.resource_type, &a.resource_id, &a.check_id).cmp(&(
-                &b.aws_region,
-                &b.resource_type,
-                &b.resource_id,
-                &b.check_id,
-            ))
-        });
+        out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
     }
 }

@@ -140,6 +140,15 @@ impl Adapters {
         }
     }
 
+    /// Reads the environment and builds the clients from the default AWS configuration: what
+    /// every function does once per cold start.
+    pub async fn from_env() -> Result<(FunctionEnv, Self), String> {
+        let env = FunctionEnv::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let adapters = Self::new(&sdk, &env);
+        Ok((env, adapters))
+    }
+
     /// Builds the clients.
     pub fn new(sdk: &aws_config::SdkConfig, env: &FunctionEnv) -> Self {
         let config = super::config::ConfigApi::new(aws_sdk_config::Client::new(sdk));

@@ -52,6 +52,23 @@ pub struct Recorded {
     pub capture_time: Option<DateTime<Utc>>,
 }
 
+impl Recorded {
+    /// The evaluation this recorded result of `key` stands for.
+    pub fn into_evaluation(self, key: EvalKey) -> Evaluation {
+        Evaluation {
+            account_id: key.account_id,
+            aws_region: key.aws_region,
+            resource_type: key.resource_type,
+            resource_id: key.resource_id,
+            check_id: key.check_id,
+            plan: self.plan,
+            compliance: self.compliance,
+            annotation: self.annotation,
+            capture_time: self.capture_time,
+        }
+    }
+}
+
 /// A change of one resource × check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

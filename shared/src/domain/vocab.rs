@@ -160,6 +160,19 @@ pub struct Evaluation {
     pub capture_time: Option<DateTime<Utc>>,
 }
 
+impl Evaluation {
+    /// The order results are listed in: account, region, resource type, resource id, check.
+    pub fn sort_key(&self) -> (&str, &str, &str, &str, &str) {
+        (
+            &self.account_id,
+            &self.aws_region,
+            &self.resource_type,
+            &self.resource_id,
+            &self.check_id,
+        )
+    }
+}
+
 /// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
 pub fn truncate_annotation(mut s: String, max: usize) -> String {
     const MARK: &str = " [truncated]";

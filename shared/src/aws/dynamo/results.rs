@@ -216,17 +216,7 @@ impl DynamoStore {
             .expression_attribute_values(":p", s(format!("{account}#{plan}")));
         for item in self.query_all(q).await? {
             let (k, r) = recorded_of(&item)?;
-            out.push(Evaluation {
-                account_id: k.account_id,
-                aws_region: k.aws_region,
-                resource_type: k.resource_type,
-                resource_id: k.resource_id,
-                check_id: k.check_id,
-                plan: r.plan,
-                compliance: r.compliance,
-                annotation: r.annotation,
-                capture_time: r.capture_time,
-            });
+            out.push(r.into_evaluation(k));
         }
         Ok(out)
     }
@@ -354,14 +344,7 @@ impl ResultStore for DynamoStore {
                 retryable: true,
             })??);
         }
-        out.sort_by(|a, b| {
-            (&a.aws_region, &a.resource_type, &a.resource_id, &a.check_id).cmp(&(
-                &b.aws_region,
-                &b.resource_type,
-                &b.resource_id,
-                &b.check_id,
-            ))
-        });
+        out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
     }
 }
