@@ -1,4 +1,4 @@
-//! Recording results and telling subscribers: the use case both functions end with.
+//! Recording results and telling subscribers: how the evaluating flows end, and the readiness rollup.
 
 use std::collections::{BTreeMap, BTreeSet};
 

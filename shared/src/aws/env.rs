@@ -1,4 +1,4 @@
-//! What both functions read from their environment once per cold start.
+//! What every function reads from its environment once per cold start, and the adapters it builds.
 
 use crate::domain::model::types;
 use crate::domain::settings::Settings;

@@ -1,4 +1,5 @@
-//! AWS adapters for the ports (feature `aws`): AWS Config, DynamoDB and EventBridge over the
+//! AWS adapters for the ports (feature `aws`): AWS Config, the service APIs behind the facts (SSM,
+//! EKS, CloudWatch Logs), DynamoDB and EventBridge over the
 //! AWS SDK for Rust. Clients are built once per process by the caller and passed in.
 
 pub mod config;
