@@ -72,27 +72,52 @@ struct SsmSupplementary {
     instance_status: Option<String>,
 }
 
-/// An inventory section: `Content` keyed by an id (or, from some sources, a plain list).
+/// An inventory section: `Content` as AWS Config records it, an object keyed by id or name whose
+/// values are one entry or, for a name installed in several versions (two kernels, two SQL Server
+/// builds), a list of entries; some sources deliver a plain list.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
 pub struct InventorySection<T> {
-    /// `Content`.
+    /// `Content`, flattened to its entries.
     #[serde(rename = "Content", default = "Vec::new", deserialize_with = "content")]
     pub content: Vec<T>,
 }
 
-fn content<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Content<T> {
-        Map(BTreeMap<String, T>),
-        List(Vec<T>),
+fn content<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    use serde::de::Error;
+    use serde_json::Value;
+    let entry = |v: Value, at: &str| {
+        serde_json::from_value::<T>(v)
+            .map_err(|e| D::Error::custom(format!("{at}: {}", crate::domain::error::redacted(&e))))
+    };
+    let entries = |v: Value, at: &str| -> Result<Vec<T>, D::Error> {
+        match v {
+            Value::Array(list) => list
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| entry(x, &format!("{at}[{i}]")))
+                .collect(),
+            Value::Object(_) => Ok(vec![entry(v, at)?]),
+            Value::Null => Ok(Vec::new()),
+            _ => Err(D::Error::custom(format!(
+                "{at}: expected an entry (an object) or a list of entries"
+            ))),
+        }
+    };
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(list)) => entries(Value::Array(list), "Content"),
+        Some(Value::Object(m)) => {
+            let mut out = Vec::new();
+            for (key, v) in m {
+                out.extend(entries(v, &format!("Content.{key}"))?);
+            }
+            Ok(out)
+        }
+        Some(_) => Err(D::Error::custom(
+            "Content: expected an object keyed by id or name, or a list of entries",
+        )),
     }
-    Ok(match Option::<Content<T>>::deserialize(d)? {
-        None => Vec::new(),
-        Some(Content::Map(m)) => m.into_values().collect(),
-        Some(Content::List(l)) => l,
-    })
 }
 
 /// `AWS:InstanceInformation` content.
@@ -133,5 +158,51 @@ impl SsmInventory {
             .as_ref()
             .map(|s| s.content.as_slice())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inventory(content: &str) -> Result<SsmInventory, String> {
+        serde_json::from_str(&format!(
+            r#"{{"AWS:Application": {{"SchemaVersion": "1.0", "Content": {content}}}}}"#
+        ))
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn application_content_as_a_map_of_entries_or_lists_or_as_a_list() {
+        // A name installed in two versions is a list under that name.
+        let inv = inventory(
+            r#"{"kernel": [{"Name": "kernel", "Version": "5.10.220"}, {"Name": "kernel", "Version": "5.10.223"}],
+                "Microsoft SQL Server 2019 (64-bit)": {"Name": "Microsoft SQL Server 2019 (64-bit)", "Version": "15.0.2000.5"}}"#,
+        )
+        .unwrap();
+        let names: Vec<_> = inv
+            .applications()
+            .iter()
+            .map(|a| (a.name.as_deref().unwrap(), a.version.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Microsoft SQL Server 2019 (64-bit)", "15.0.2000.5"),
+                ("kernel", "5.10.220"),
+                ("kernel", "5.10.223")
+            ]
+        );
+        let inv = inventory(r#"[{"Name": "EC2ConfigService", "Version": "3.19.1153.0"}]"#).unwrap();
+        assert_eq!(inv.applications().len(), 1);
+        assert!(inventory("null").unwrap().applications().is_empty());
+    }
+
+    #[test]
+    fn a_wrong_shape_names_where_and_quotes_nothing() {
+        let e = inventory(r#"{"kernel": [{"Name": "kernel", "Version": 7}]}"#).unwrap_err();
+        assert!(e.contains("Content.kernel[0]") && !e.contains('7'), "{e}");
+        let e = inventory(r#"{"kernel": "s3cr3t"}"#).unwrap_err();
+        assert!(e.contains("Content.kernel") && !e.contains("s3cr3t"), "{e}");
     }
 }
