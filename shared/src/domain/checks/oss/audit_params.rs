@@ -82,8 +82,8 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
             problems.push("SERVER_AUDIT_EVENTS lacks CONNECT");
         }
         let incl = setting("SERVER_AUDIT_INCL_USERS").filter(|v| !v.trim().is_empty());
-        if incl.is_none() && !contains_token(setting("SERVER_AUDIT_EXCL_USER"), "rdsadmin") {
-            problems.push("SERVER_AUDIT_EXCL_USER lacks rdsadmin");
+        if incl.is_none() && !contains_token(setting("SERVER_AUDIT_EXCL_USERS"), "rdsadmin") {
+            problems.push("SERVER_AUDIT_EXCL_USERS lacks rdsadmin");
         }
         return if problems.is_empty() {
             Outcome::compliant(format!("option group {name} has MARIADB_AUDIT_PLUGIN configured"))
@@ -118,7 +118,7 @@ pub static CHECK: Check = Check {
     remediation: "Let Defender configure them (it needs the DefenderForCloud-DataThreatProtectionDB role): \
         PostgreSQL log_connections=1 and log_disconnections=1; Aurora MySQL server_audit_logging=1, \
         server_audit_events ⊇ CONNECT,QUERY, server_audit_excl_users ∋ rdsadmin; MySQL/MariaDB option group with \
-        MARIADB_AUDIT_PLUGIN, SERVER_AUDIT_EVENTS ∋ CONNECT, SERVER_AUDIT_EXCL_USER ∋ rdsadmin. Reboot if needed.",
+        MARIADB_AUDIT_PLUGIN, SERVER_AUDIT_EVENTS ∋ CONNECT, SERVER_AUDIT_EXCL_USERS ∋ rdsadmin. Reboot if needed.",
     permissions: &[
         "rds:DescribeDBParameters",
         "rds:DescribeDBClusterParameters",

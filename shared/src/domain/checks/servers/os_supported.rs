@@ -44,8 +44,14 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     if SUPPORTED.iter().any(|s| lower.contains(s)) {
         return Outcome::compliant(format!("{} is an Arc-supported distribution{arm}", os.name));
     }
-    if lower == "linux/unix" {
-        return Outcome::unknown("Linux/UNIX: distribution not known (needs SSM inventory)");
+    // EC2's platformDetails names a billing product, not always a distribution: "Linux/UNIX" and
+    // the licence-included "Linux with SQL Server Standard/Web/Enterprise" (Ubuntu, RHEL, SLES or
+    // Amazon Linux 2 images) say only that it is Linux.
+    if lower.starts_with("linux") {
+        return Outcome::unknown(format!(
+            "platformDetails \"{}\" does not name the Linux distribution; SSM inventory (PlatformName) would",
+            os.name
+        ));
     }
     Outcome::non_compliant(format!("{} is not an Azure Arc-supported operating system", os.name))
 }
