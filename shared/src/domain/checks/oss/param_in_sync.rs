@@ -28,7 +28,8 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
         }
         if ctx.settings.oss.default_group_is_blocker && name.starts_with("default.") && !engine.starts_with("aurora") {
             problems.push(format!(
-                "still on default parameter group {name} (Defender creates defenderfordatabases*)"
+                "still on default parameter group {name}, which cannot be changed: attach a custom group \
+                 (Defender creates defenderfordatabases*)"
             ));
         }
     }
@@ -91,8 +92,11 @@ pub static CHECK: Check = Check {
         Trigger::CloudTrail(RDS, "RebootDBInstance"),
         Trigger::CloudTrail(RDS, "ModifyDBCluster"),
     ],
-    remediation: "Reboot the instance to apply pending parameter-group changes (aws rds reboot-db-instance). Treating \
-        a remaining default.* group as a blocker is inferred (oss.default_group_is_blocker).",
+    remediation: "A pending group change: reboot the instance (aws rds reboot-db-instance). Still on a default.* \
+        parameter group (instance or cluster): a default group cannot be changed, so let Defender attach its \
+        defenderfordatabases* group (it needs the DefenderForCloud-DataThreatProtectionDB role) or attach a custom \
+        group with the audit settings, then reboot. Treating a remaining default.* group as a blocker is inferred \
+        (oss.default_group_is_blocker).",
     permissions: &["rds:DescribeDBInstances", "rds:DescribeDBClusters"],
     inferred: true,
     outcomes: &[C, NC, NA, U],

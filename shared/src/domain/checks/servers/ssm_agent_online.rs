@@ -19,18 +19,23 @@ fn status_outcome(status: &str, agent: Option<&str>) -> Outcome {
 }
 
 /// An inventory item's status: `supplementaryConfiguration.instanceStatus`, else the content's
-/// `InstanceStatus`; an inventory without either is taken as active (it is only written while the
-/// agent reports).
+/// `InstanceStatus`. An inventory without either shows the instance is managed (an association
+/// wrote it), not that the agent is online now; the annotation says which it is.
 fn inventory_outcome(inv: &crate::domain::model::SsmInventory) -> Outcome {
     let info = inv.info();
+    let agent = info.and_then(|i| i.agent_version.as_deref());
     let status = inv
         .instance_status
         .as_deref()
         .or(info.and_then(|i| i.instance_status.as_deref()));
-    status_outcome(
-        status.unwrap_or("Active"),
-        info.and_then(|i| i.agent_version.as_deref()),
-    )
+    match status {
+        Some(s) => status_outcome(s, agent),
+        None => Outcome::compliant(format!(
+            "an SSM inventory is recorded for this instance{}, so Systems Manager manages it (as AWS's \
+             ec2-instance-managed-by-systems-manager rule judges); its current PingStatus is not in the item",
+            agent.map(|a| format!(" (agent {a})")).unwrap_or_default()
+        )),
+    }
 }
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {

@@ -88,9 +88,14 @@ pub(crate) fn account_roles_outcome(
         ));
     }
     if !ctx.graph.records(account, iam::ROLE.name) {
+        let needed: Vec<String> = reqs
+            .iter()
+            .map(|r| format!("{} ({})", r.names.join(" or "), r.what))
+            .collect();
         return Outcome::unknown(format!(
-            "no AWS::IAM::Role items for account {account} in the input (IAM is recorded in one region only); cannot confirm: {}",
-            problems.join("; ")
+            "not verified: the input holds no AWS::IAM::Role items for account {account} (AWS Config records IAM \
+             in one region only, and only with global resource types); roles to verify: {}",
+            needed.join("; ")
         ));
     }
     Outcome::non_compliant(problems.join("; "))
