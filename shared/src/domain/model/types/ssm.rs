@@ -1,5 +1,4 @@
 //! AWS Systems Manager: the managed-instance inventory.
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
