@@ -52,8 +52,8 @@ h2{font-size:17px;margin:0 0 12px}h3{font-size:15px;margin:18px 0 6px}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:20px}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f0f3f6;font-weight:600}td.num{text-align:right}
-.s-READY{color:var(--ready);font-weight:600}.s-BLOCKED{color:var(--blocked);font-weight:600}.s-NOT_APPLICABLE{color:var(--na)}
-td.cell-READY{background:#e6f4ea}td.cell-BLOCKED{background:#fdecea}td.cell-NOT_APPLICABLE{background:#f2f2f2;color:var(--muted)}
+.s-READY{color:var(--ready);font-weight:600}.s-BLOCKED{color:var(--blocked);font-weight:600}.s-UNVERIFIED{color:#b26a00;font-weight:600}.s-NOT_APPLICABLE{color:var(--na)}
+td.cell-READY{background:#e6f4ea}td.cell-BLOCKED{background:#fdecea}td.cell-UNVERIFIED{background:#fff4e0}td.cell-NOT_APPLICABLE{background:#f2f2f2;color:var(--muted)}
 .fix{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 10px;margin:6px 0}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}.muted{color:var(--muted)}
 .legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
@@ -63,6 +63,7 @@ fn status_color(s: PlanStatus) -> &'static str {
     match s {
         PlanStatus::Ready => "#2e7d32",
         PlanStatus::Blocked => "#c62828",
+        PlanStatus::Unverified => "#ef8f00",
         PlanStatus::NotApplicable => "#9e9e9e",
     }
 }
@@ -88,11 +89,7 @@ fn readiness_chart(rows: &[ReadinessRow]) -> String {
     for (i, plan) in Plan::ALL.into_iter().enumerate() {
         let y = top + row_h * i as f64;
         let count = |s: PlanStatus| rows.iter().filter(|r| r.plan == plan && r.status == s).count();
-        let counts = [
-            (PlanStatus::Ready, count(PlanStatus::Ready)),
-            (PlanStatus::Blocked, count(PlanStatus::Blocked)),
-            (PlanStatus::NotApplicable, count(PlanStatus::NotApplicable)),
-        ];
+        let counts = PlanStatus::ALL.map(|s| (s, count(s)));
         let total: usize = counts.iter().map(|(_, n)| n).sum();
         let _ = write!(
             svg,
@@ -132,10 +129,7 @@ fn readiness_chart(rows: &[ReadinessRow]) -> String {
         }
     }
     let ly = height - 10.0;
-    for (i, s) in [PlanStatus::Ready, PlanStatus::Blocked, PlanStatus::NotApplicable]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, s) in PlanStatus::ALL.into_iter().enumerate() {
         let lx = label_w + 120.0 * i as f64;
         let _ = write!(
             svg,
@@ -201,6 +195,7 @@ pub fn render(data: &ReportData) -> String {
         .collect();
     let blocked = rows.iter().filter(|r| r.status == PlanStatus::Blocked).count();
     let ready = rows.iter().filter(|r| r.status == PlanStatus::Ready).count();
+    let unverified = rows.iter().filter(|r| r.status == PlanStatus::Unverified).count();
     let non_compliant: Vec<&Evaluation> = data
         .results
         .iter()
@@ -232,7 +227,7 @@ pub fn render(data: &ReportData) -> String {
     );
     let _ = write!(
         h,
-        r##"<section id="summary"><h2>Summary</h2><div class="tiles"><div class="tile"><b id="accounts">{}</b><span>accounts</span></div><div class="tile"><b>{}</b><span>account × regions</span></div><div class="tile"><b id="ready-count" class="s-READY">{ready}</b><span>plans ready</span></div><div class="tile"><b id="blocked-count" class="s-BLOCKED">{blocked}</b><span>plans blocked</span></div><div class="tile"><b id="noncompliant-count">{}</b><span>non-compliant resources</span></div></div></section>"##,
+        r##"<section id="summary"><h2>Summary</h2><div class="tiles"><div class="tile"><b id="accounts">{}</b><span>accounts</span></div><div class="tile"><b>{}</b><span>account × regions</span></div><div class="tile"><b id="ready-count" class="s-READY">{ready}</b><span>plans ready</span></div><div class="tile"><b id="unverified-count" class="s-UNVERIFIED">{unverified}</b><span>plans unverified</span></div><div class="tile"><b id="blocked-count" class="s-BLOCKED">{blocked}</b><span>plans blocked</span></div><div class="tile"><b id="noncompliant-count">{}</b><span>non-compliant resources</span></div></div></section>"##,
         accounts.len(),
         places.len(),
         nc_resources.len()
@@ -260,9 +255,12 @@ pub fn render(data: &ReportData) -> String {
             let mine: Vec<&ReadinessRow> = rows.iter().filter(|r| r.account_id == *a && r.plan == p).collect();
             let n_ready = mine.iter().filter(|r| r.status == PlanStatus::Ready).count();
             let n_blocked = mine.iter().filter(|r| r.status == PlanStatus::Blocked).count();
+            let n_unverified = mine.iter().filter(|r| r.status == PlanStatus::Unverified).count();
             let applicable = mine.iter().filter(|r| r.status != PlanStatus::NotApplicable).count();
             let worst = if n_blocked > 0 {
                 PlanStatus::Blocked
+            } else if n_unverified > 0 {
+                PlanStatus::Unverified
             } else if n_ready > 0 {
                 PlanStatus::Ready
             } else {
@@ -368,7 +366,7 @@ pub fn render(data: &ReportData) -> String {
         );
     }
     h.push_str("</tbody></table></section>");
-    h.push_str(r##"<p class="muted">Made by defender-prereqs. READY means no prerequisite is NON_COMPLIANT; unverified checks are ones the recorded data could not decide.</p></main></body></html>"##);
+    h.push_str(r##"<p class="muted">Made by defender-prereqs. READY means every gating prerequisite was verified and none is NON_COMPLIANT; UNVERIFIED means nothing blocks the plan but the recorded data could not decide some gating prerequisite.</p></main></body></html>"##);
     h
 }
 

@@ -317,7 +317,7 @@ fn list_checks(format: ChecksFormat) {
                     json!({
                         "id": c.id, "plan": c.plan, "title": c.title, "resourceTypes": c.resource_types,
                         "triggers": c.triggers.iter().map(trigger_text).collect::<Vec<_>>(),
-                        "permissions": c.permissions, "inferred": c.inferred, "remediation": c.remediation,
+                        "permissions": c.permissions, "inferred": c.inferred, "gating": c.gating, "remediation": c.remediation,
                     })
                 })
                 .collect();

@@ -30,6 +30,7 @@ fn status_style(s: PlanStatus) -> (Style, &'static str) {
     match s {
         PlanStatus::Ready => (Style::new().green().bold(), "✔"),
         PlanStatus::Blocked => (Style::new().red().bold(), "✘"),
+        PlanStatus::Unverified => (Style::new().yellow().bold(), "?"),
         PlanStatus::NotApplicable => (Style::new().dim(), "–"),
     }
 }

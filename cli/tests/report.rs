@@ -123,7 +123,7 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     let rows = store.readiness_rows().await.unwrap();
     assert!(rows.iter().any(|r| r.status == PlanStatus::Blocked));
     for plan in Plan::ALL {
-        for status in [PlanStatus::Ready, PlanStatus::Blocked, PlanStatus::NotApplicable] {
+        for status in PlanStatus::ALL {
             let n = rows.iter().filter(|r| r.plan == plan && r.status == status).count();
             let bar = format!(
                 r#"data-plan="{}" data-status="{}" data-count="{n}""#,
@@ -135,6 +135,10 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     }
     let blocked = rows.iter().filter(|r| r.status == PlanStatus::Blocked).count();
     assert!(dom.contains(&format!(r#"<b id="blocked-count" class="s-BLOCKED">{blocked}</b>"#)));
+    let unverified = rows.iter().filter(|r| r.status == PlanStatus::Unverified).count();
+    assert!(dom.contains(&format!(
+        r#"<b id="unverified-count" class="s-UNVERIFIED">{unverified}</b>"#
+    )));
     for a in &accounts {
         assert!(dom.contains(&format!(r#"<tr data-account="{a}">"#)), "{a}");
     }

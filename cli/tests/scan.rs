@@ -187,11 +187,26 @@ fn second_scan_reports_what_changed_and_an_unchanged_rescan_writes_nothing() {
     assert!(tr
         .iter()
         .any(|t| t["resourceId"] == "i-0old000000000004" && t["current"].is_null()));
+    // Nothing blocks Servers any more, but a snapshot cannot show every instance's SSM agent:
+    // UNVERIFIED, never READY, with what could not be verified.
     let pt = third["changes"]["planTransitions"].as_array().unwrap();
     assert!(
         pt.iter()
-            .any(|t| t["plan"] == "servers" && t["previous"] == "BLOCKED" && t["current"] == "READY"),
+            .any(|t| t["plan"] == "servers" && t["previous"] == "BLOCKED" && t["current"] == "UNVERIFIED"),
         "{pt:?}"
+    );
+    let servers = third["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plan"] == "servers" && p["awsRegion"] == "us-east-1" && p["accountId"] == "111122223333")
+        .unwrap();
+    assert!(
+        servers["unverified"].as_array().unwrap().iter().any(|u| u
+            .as_str()
+            .unwrap()
+            .starts_with("servers.ssm-agent-online AWS::EC2::Instance i-0bat000000000002: ")),
+        "{servers}"
     );
 
     // The database is a real SQLite file a user can query.
@@ -369,4 +384,44 @@ fn the_readme_check_table_is_the_registry() {
         table.lines().collect::<Vec<_>>(),
         "README's check table differs from the registry: BLESS=1 cargo test -p defender-prereqs-cli --test scan readme"
     );
+}
+
+#[test]
+fn a_region_that_records_no_iam_is_unverified_not_ready() {
+    // The same account as a snapshot of a region whose recorder records no global types.
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = demo_items();
+    snap["configurationItems"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|i| !i["resourceType"].as_str().unwrap().starts_with("AWS::IAM::"));
+    let path = write_json(dir.path(), "no-iam.json", &snap);
+    let (_, v) = scan_json(&path, None, &[]);
+    assert_eq!(plan_status(&v, "111122223333", "us-east-1", "cspm"), "UNVERIFIED");
+    let cspm = v["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plan"] == "cspm" && p["accountId"] == "111122223333" && p["awsRegion"] == "us-east-1")
+        .unwrap();
+    assert!(
+        cspm["unverified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u.as_str().unwrap().contains("cspm.monitor-role") && u.as_str().unwrap().contains("not verified")),
+        "{cspm}"
+    );
+    let text = run(&[
+        "scan",
+        path.to_str().unwrap(),
+        "--no-store",
+        "--color",
+        "never",
+        "--settings",
+        demo_settings().to_str().unwrap(),
+    ]);
+    let out = stdout(&text);
+    assert!(out.contains("cspm        UNVERIFIED"), "{out}");
+    assert!(!out.contains("cspm        READY"), "{out}");
 }

@@ -228,16 +228,18 @@ impl World {
     }
 }
 
-fn schema_keys(name: &str) -> Vec<String> {
+/// The schema's required keys and every key it allows.
+fn schema_keys(name: &str) -> (Vec<String>, Vec<String>) {
     let s: Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas").join(name)).unwrap()).unwrap();
-    let mut k: Vec<String> = s["required"]
+    let mut required: Vec<String> = s["required"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    k.sort();
-    k
+    required.sort();
+    let allowed = s["properties"].as_object().unwrap().keys().cloned().collect();
+    (required, allowed)
 }
 
 fn assert_matches_schemas(events: &[Value]) {
@@ -245,12 +247,17 @@ fn assert_matches_schemas(events: &[Value]) {
     let readiness = schema_keys("plan-readiness-changed.json");
     for e in events {
         assert_eq!(e["source"], "defender-prereqs");
-        let mut keys: Vec<String> = e["detail"].as_object().unwrap().keys().cloned().collect();
-        keys.sort();
-        match e["detail-type"].as_str().unwrap() {
-            "Prerequisite Compliance Changed" => assert_eq!(keys, compliance),
-            "Plan Readiness Changed" => assert_eq!(keys, readiness),
+        let keys: Vec<String> = e["detail"].as_object().unwrap().keys().cloned().collect();
+        let (required, allowed) = match e["detail-type"].as_str().unwrap() {
+            "Prerequisite Compliance Changed" => &compliance,
+            "Plan Readiness Changed" => &readiness,
             other => panic!("unexpected detail-type {other}"),
+        };
+        for k in required {
+            assert!(keys.contains(k), "{k} missing from {e}");
+        }
+        for k in &keys {
+            assert!(allowed.contains(k), "{k} is not in the schema: {e}");
         }
     }
 }

@@ -41,13 +41,19 @@ pub fn compliance_event(p: &PendingTransition) -> OutboundEvent {
     }
 }
 
-/// The event of a readiness transition (schema: `schemas/plan-readiness-changed.json`).
+/// How many unverified checks a readiness event lists (`unverifiedCount` has them all).
+pub const UNVERIFIED_LISTED: usize = 20;
+
+/// The event of a readiness transition: the new status, what blocks it, and what could not be
+/// verified (schema: `schemas/plan-readiness-changed.json`).
 pub fn readiness_event(t: &PlanTransition, now: &PlanReadiness) -> OutboundEvent {
     OutboundEvent {
         detail_type: READINESS_CHANGED,
         detail: json!({
             "accountId": t.account_id, "awsRegion": t.aws_region, "plan": t.plan,
             "previous": t.previous, "current": t.current, "blockers": now.blockers,
+            "unverified": now.unverified.iter().take(UNVERIFIED_LISTED).collect::<Vec<_>>(),
+            "unverifiedCount": now.unverified.len(),
         }),
         time: Utc::now(),
     }

@@ -54,7 +54,7 @@ pub fn invocation(function: &str, counters: &[(&str, usize)], timestamp_ms: i64)
     record(&[("Function", function)], &[], &metrics, timestamp_ms)
 }
 
-/// Readiness records, one per account × region × plan: `Ready` and `Blocked` (0 or 1) and
+/// Readiness records, one per account × region × plan: `Ready`, `Unverified` and `Blocked` (0 or 1) and
 /// `NonCompliantResources`, by (`AccountId`, `AwsRegion`, `Plan`) and by `Plan` alone.
 /// NOT_APPLICABLE plans are skipped.
 pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: i64) -> Vec<String> {
@@ -71,7 +71,7 @@ pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: 
                 })
                 .map(|e| (e.resource_type.as_str(), e.resource_id.as_str()))
                 .collect();
-            let ready = f64::from(u8::from(p.status == PlanStatus::Ready));
+            let is = |status: PlanStatus| f64::from(u8::from(p.status == status));
             record(
                 &[
                     ("AccountId", &p.account_id),
@@ -80,8 +80,9 @@ pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: 
                 ],
                 &[&["Plan"]],
                 &[
-                    ("Ready", ready, "None"),
-                    ("Blocked", 1.0 - ready, "None"),
+                    ("Ready", is(PlanStatus::Ready), "None"),
+                    ("Unverified", is(PlanStatus::Unverified), "None"),
+                    ("Blocked", is(PlanStatus::Blocked), "None"),
                     ("NonCompliantResources", non_compliant.len() as f64, "Count"),
                 ],
                 timestamp_ms,

@@ -11,17 +11,25 @@ use crate::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PlanStatus {
-    /// No prerequisite is NON_COMPLIANT (see `unverified` for the ones the input could not show).
+    /// Every gating prerequisite is verified, none NON_COMPLIANT, and the plans it needs are ready.
     Ready,
-    /// At least one prerequisite is NON_COMPLIANT, or a plan it needs is blocked.
+    /// At least one gating prerequisite is NON_COMPLIANT, or a plan it needs is blocked.
     Blocked,
+    /// Nothing blocks it, but the input could not verify some gating prerequisite (listed in
+    /// `unverified` with why), or a plan it needs is unverified. Not READY.
+    Unverified,
     /// The plan is not declared, or nothing in this region is in its scope.
     NotApplicable,
 }
 
 impl PlanStatus {
     /// Every status.
-    pub const ALL: [PlanStatus; 3] = [PlanStatus::Ready, PlanStatus::Blocked, PlanStatus::NotApplicable];
+    pub const ALL: [PlanStatus; 4] = [
+        PlanStatus::Ready,
+        PlanStatus::Unverified,
+        PlanStatus::Blocked,
+        PlanStatus::NotApplicable,
+    ];
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Self> {
@@ -33,6 +41,7 @@ impl PlanStatus {
         match self {
             Self::Ready => "READY",
             Self::Blocked => "BLOCKED",
+            Self::Unverified => "UNVERIFIED",
             Self::NotApplicable => "NOT_APPLICABLE",
         }
     }
@@ -94,14 +103,16 @@ pub struct PlanReadiness {
     pub status: PlanStatus,
     /// Why it is blocked (empty unless BLOCKED).
     pub blockers: Vec<Blocker>,
-    /// Checks whose result the input could not decide (`checkId resourceType resourceId`).
+    /// Gating checks the input could not decide, and why (`checkId resourceType resourceId: why`),
+    /// and the plans it needs that are unverified (`plan <plan>: unverified`).
     pub unverified: Vec<String>,
 }
 
 /// Rolls evaluations up per account × region × plan. Regions are those with regional items;
 /// account-level and IAM (`global`) results count in every region of their account. A region's
 /// plan is NOT_APPLICABLE when the plan is not declared, or (for plans other than the connector)
-/// when no regional resource is in its scope.
+/// when no regional resource is in its scope. Only gating checks ([`crate::domain::checks::Check::gating`])
+/// block a plan or leave it UNVERIFIED.
 pub fn rollup(
     evaluations: &[Evaluation],
     regions_by_account: &BTreeMap<String, Vec<String>>,
@@ -131,7 +142,9 @@ pub fn rollup(
             if e.aws_region != GLOBAL_REGION && e.compliance != Compliance::NotApplicable {
                 a.in_scope = true;
             }
+            let gating = crate::domain::checks::by_id(&e.check_id).is_none_or(|c| c.gating);
             match e.compliance {
+                _ if !gating => {}
                 Compliance::NonCompliant => {
                     a.blockers.insert(Blocker::Check {
                         check_id: e.check_id.clone(),
@@ -141,8 +154,10 @@ pub fn rollup(
                     });
                 }
                 Compliance::InsufficientData => {
-                    a.unverified
-                        .insert(format!("{} {} {}", e.check_id, e.resource_type, e.resource_id));
+                    a.unverified.insert(format!(
+                        "{} {} {}: {}",
+                        e.check_id, e.resource_type, e.resource_id, e.annotation
+                    ));
                 }
                 _ => {}
             }
@@ -157,25 +172,26 @@ pub fn rollup(
                     .remove(&(account.as_str(), region.as_str(), plan))
                     .unwrap_or_default();
                 let mut blockers: Vec<Blocker> = a.blockers.into_iter().collect();
+                let mut unverified: Vec<String> = a.unverified.into_iter().collect();
                 if let Some(req) = plan.requires() {
-                    if statuses.get(&req) == Some(&PlanStatus::Blocked) {
-                        blockers.insert(0, Blocker::Plan { plan: req });
+                    match statuses.get(&req) {
+                        Some(PlanStatus::Blocked) => blockers.insert(0, Blocker::Plan { plan: req }),
+                        Some(PlanStatus::Unverified) => unverified.insert(0, format!("plan {req}: unverified")),
+                        _ => {}
                     }
                 }
                 let status = if !settings.plan_declared(plan) || (plan != Plan::Cspm && !a.in_scope) {
                     blockers.clear();
+                    unverified.clear();
                     PlanStatus::NotApplicable
-                } else if blockers.is_empty() {
-                    PlanStatus::Ready
-                } else {
+                } else if !blockers.is_empty() {
                     PlanStatus::Blocked
+                } else if !unverified.is_empty() {
+                    PlanStatus::Unverified
+                } else {
+                    PlanStatus::Ready
                 };
                 statuses.insert(plan, status);
-                let unverified = if status == PlanStatus::NotApplicable {
-                    Vec::new()
-                } else {
-                    a.unverified.into_iter().collect()
-                };
                 out.push(PlanReadiness {
                     account_id: account.clone(),
                     aws_region: region.clone(),
@@ -188,4 +204,91 @@ pub fn rollup(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(check: &str, id: &str, c: Compliance) -> Evaluation {
+        let plan = check.split('.').next().and_then(Plan::parse).unwrap_or(Plan::Cspm);
+        let account = matches!(plan, Plan::Cspm);
+        Evaluation {
+            account_id: "111122223333".into(),
+            aws_region: if account { GLOBAL_REGION } else { "us-east-1" }.into(),
+            resource_type: if account {
+                "AWS::::Account"
+            } else {
+                "AWS::EC2::Instance"
+            }
+            .into(),
+            resource_id: id.into(),
+            check_id: check.into(),
+            plan,
+            compliance: c,
+            annotation: format!("why {check}"),
+            capture_time: None,
+        }
+    }
+
+    fn status(evals: &[Evaluation], plan: Plan) -> (PlanStatus, Vec<String>) {
+        let regions = BTreeMap::from([("111122223333".to_owned(), vec!["us-east-1".to_owned()])]);
+        let p = rollup(evals, &regions, &Settings::default())
+            .into_iter()
+            .find(|p| p.plan == plan)
+            .unwrap_or_else(|| panic!("no {plan} row"));
+        (p.status, p.unverified)
+    }
+
+    #[test]
+    fn ready_means_verified_and_unverified_says_what_and_why() {
+        use Compliance::{Compliant, InsufficientData, NonCompliant};
+        let verified = [
+            ev("cspm.monitor-role", "111122223333", Compliant),
+            ev("servers.instance-profile", "i-1", Compliant),
+        ];
+        assert_eq!(status(&verified, Plan::Cspm).0, PlanStatus::Ready);
+        assert_eq!(status(&verified, Plan::Servers).0, PlanStatus::Ready);
+
+        let unknown_role = [
+            ev("cspm.monitor-role", "111122223333", InsufficientData),
+            ev("servers.instance-profile", "i-1", Compliant),
+        ];
+        let (s, why) = status(&unknown_role, Plan::Cspm);
+        assert_eq!(s, PlanStatus::Unverified);
+        assert_eq!(
+            why,
+            ["cspm.monitor-role AWS::::Account 111122223333: why cspm.monitor-role"]
+        );
+        // A plan that needs an unverified plan is not READY either.
+        let (s, why) = status(&unknown_role, Plan::Servers);
+        assert_eq!(
+            (s, why),
+            (PlanStatus::Unverified, vec!["plan cspm: unverified".to_owned()])
+        );
+
+        // NON_COMPLIANT wins over unverified.
+        let blocked = [
+            ev("servers.instance-profile", "i-1", NonCompliant),
+            ev("servers.ssm-agent-online", "i-1", InsufficientData),
+        ];
+        assert_eq!(status(&blocked, Plan::Servers).0, PlanStatus::Blocked);
+    }
+
+    #[test]
+    fn advisory_checks_gate_nothing() {
+        use Compliance::{Compliant, InsufficientData, NonCompliant};
+        let evals = [
+            ev("cspm.monitor-role", "111122223333", Compliant),
+            ev("oss.applicable", "db-1", Compliant),
+            ev("oss.cw-exports", "db-1", InsufficientData),
+        ];
+        assert_eq!(status(&evals, Plan::Oss), (PlanStatus::Ready, Vec::new()));
+        let quota = [
+            ev("cspm.monitor-role", "111122223333", Compliant),
+            ev("oss.applicable", "db-1", Compliant),
+            ev("oss.quota", "db-1", NonCompliant),
+        ];
+        assert_eq!(status(&quota, Plan::Oss).0, PlanStatus::Ready);
+    }
 }

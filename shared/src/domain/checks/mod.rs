@@ -117,6 +117,9 @@ pub struct Check {
     pub permissions: &'static [&'static str],
     /// Whether any part of its logic is an inference ([I] in the catalog).
     pub inferred: bool,
+    /// Whether it gates its plan: a NON_COMPLIANT result blocks the plan and an INSUFFICIENT_DATA
+    /// one leaves it UNVERIFIED. Advisory checks are reported per resource and gate nothing.
+    pub gating: bool,
     /// The compliance values it can produce (the fixtures must show each).
     pub outcomes: &'static [Compliance],
     /// The pure predicate.

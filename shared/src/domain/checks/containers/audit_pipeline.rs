@@ -69,6 +69,7 @@ pub static CHECK: Check = Check {
         "firehose:DescribeDeliveryStream",
     ],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -85,6 +85,7 @@ pub static CHECK: Check = Check {
         remove repository-policy Deny statements that cover that role.",
     permissions: ROLE_PERMISSIONS,
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -47,6 +47,7 @@ pub static CHECK: Check = Check {
         create one for MDCContainersAgentlessDiscoveryK8sRole yourself with aws eks create-access-entry.",
     permissions: &["eks:ListAccessEntries", "eks:ListAssociatedAccessPolicies"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -75,6 +75,7 @@ pub static CHECK: Check = Check {
         (containers.api_server_cidrs).",
     permissions: &["eks:DescribeCluster"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -51,6 +51,7 @@ pub static CHECK: Check = Check {
         '{\"clusterLogging\":[{\"types\":[\"audit\",\"authenticator\"],\"enabled\":true}]}'",
     permissions: &["eks:DescribeCluster"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -35,6 +35,7 @@ pub static CHECK: Check = Check {
     remediation: "aws eks update-cluster-config --name <cluster> --access-config authenticationMode=API_AND_CONFIG_MAP",
     permissions: &["eks:DescribeCluster"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

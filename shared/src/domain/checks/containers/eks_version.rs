@@ -40,6 +40,7 @@ pub static CHECK: Check = Check {
         retires versions: keep containers.min_eks_version current (default 1.31, inferred).",
     permissions: &["eks:DescribeCluster"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

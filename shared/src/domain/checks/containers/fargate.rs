@@ -27,6 +27,7 @@ pub static CHECK: Check = Check {
         inferred from the sensor being a DaemonSet.",
     permissions: &["eks:DescribeFargateProfile"],
     inferred: true,
+    gating: false,
     outcomes: &[NA],
     evaluate,
 };

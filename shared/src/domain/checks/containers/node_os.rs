@@ -65,6 +65,7 @@ pub static CHECK: Check = Check {
         Debian 10/11 or RHEL 8; Windows nodes are not supported and AL2023 is not listed.",
     permissions: &["eks:ListNodegroups", "eks:DescribeNodegroup"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

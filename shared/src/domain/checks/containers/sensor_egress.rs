@@ -31,6 +31,7 @@ pub static CHECK: Check = Check {
         endpoints; a proxy with no or basic authentication works, a certificate-inspecting proxy does not.",
     permissions: &["ec2:DescribeRouteTables"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -76,6 +76,7 @@ pub static CHECK: Check = Check {
         in settings.features.",
     permissions: ROLE_PERMISSIONS,
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

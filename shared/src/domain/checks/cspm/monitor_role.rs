@@ -39,6 +39,7 @@ pub static CHECK: Check = Check {
         sts:AssumeRoleWithWebIdentity, with its read-only policy attached.",
     permissions: ROLE_PERMISSIONS,
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -96,6 +96,7 @@ pub static CHECK: Check = Check {
         inferred; configure oidc.provider_url and oidc.audiences in settings.",
     permissions: &["iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

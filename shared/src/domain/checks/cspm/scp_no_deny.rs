@@ -34,6 +34,7 @@ pub static CHECK: Check = Check {
         "iam:SimulatePrincipalPolicy",
     ],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, U],
     evaluate,
 };

@@ -46,6 +46,7 @@ pub static CHECK: Check = Check {
         The StackStatus path in the configuration item is inferred.",
     permissions: &["cloudformation:DescribeStacks"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -27,6 +27,7 @@ pub static CHECK: Check = Check {
         covers. Checking each regional endpoint with sts:GetCallerIdentity is inferred.",
     permissions: &["sts:GetCallerIdentity"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, U],
     evaluate,
 };

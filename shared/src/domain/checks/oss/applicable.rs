@@ -30,6 +30,7 @@ pub static CHECK: Check = Check {
         eu-south-2, me-south-1) are NOT_APPLICABLE. The Config engine strings are inferred (oss.engines).",
     permissions: &["rds:DescribeDBInstances"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NA, U],
     evaluate,
 };

@@ -125,6 +125,7 @@ pub static CHECK: Check = Check {
         "rds:DescribeOptionGroups",
     ],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

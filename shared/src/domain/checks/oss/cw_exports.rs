@@ -29,6 +29,7 @@ pub static CHECK: Check = Check {
         CloudWatch. That exports are not needed is inferred from the role's permissions.",
     permissions: &["rds:DescribeDBInstances"],
     inferred: true,
+    gating: false,
     outcomes: &[NA, U],
     evaluate,
 };

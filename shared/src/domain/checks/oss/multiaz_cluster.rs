@@ -33,6 +33,7 @@ pub static CHECK: Check = Check {
         Multi-AZ DB instances. Telling them apart by a non-Aurora engine on AWS::RDS::DBCluster is inferred.",
     permissions: &["rds:DescribeDBClusters"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NA, U],
     evaluate,
 };

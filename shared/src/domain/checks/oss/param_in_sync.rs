@@ -99,6 +99,7 @@ pub static CHECK: Check = Check {
         (oss.default_group_is_blocker).",
     permissions: &["rds:DescribeDBInstances", "rds:DescribeDBClusters"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

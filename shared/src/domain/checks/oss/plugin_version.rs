@@ -48,6 +48,7 @@ pub static CHECK: Check = Check {
         (Microsoft says 10.2+). Thresholds are configurable (oss.mysql_min_80, oss.mariadb_min).",
     permissions: &["rds:DescribeDBInstances"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

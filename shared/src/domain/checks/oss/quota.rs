@@ -29,6 +29,7 @@ pub static CHECK: Check = Check {
         "servicequotas:GetServiceQuota",
     ],
     inferred: false,
+    gating: false,
     outcomes: &[C, NC, U],
     evaluate,
 };

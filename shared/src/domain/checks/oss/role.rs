@@ -66,6 +66,7 @@ pub static CHECK: Check = Check {
         option groups and read logs.",
     permissions: ROLE_PERMISSIONS,
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -47,6 +47,7 @@ pub static CHECK: Check = Check {
         "Start the instance (aws rds start-db-instance) so Defender can apply its parameter and option groups.",
     permissions: &["rds:DescribeDBInstances"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

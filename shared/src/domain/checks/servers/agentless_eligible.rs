@@ -34,6 +34,7 @@ pub static CHECK: Check = Check {
         agentless scanning. Detecting them through productCodeType=marketplace is inferred.",
     permissions: &["ec2:DescribeInstances"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NA, U],
     evaluate,
 };

@@ -22,6 +22,7 @@ pub static CHECK: Check = Check {
         scope rule is inferred; set servers.exclusion_tags and connector_regions in settings.",
     permissions: &["ec2:DescribeInstances"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NA, U],
     evaluate,
 };

@@ -48,6 +48,7 @@ pub static CHECK: Check = Check {
         DefenderForCloud-ArcAutoProvisioning (and DefenderForCloud-DefenderForServers for JIT).",
     permissions: ROLE_PERMISSIONS,
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

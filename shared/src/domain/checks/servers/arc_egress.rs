@@ -37,6 +37,7 @@ pub static CHECK: Check = Check {
         *.blob.core.windows.net, then declare it with facts.arc_egress_allowed.",
     permissions: &["ec2:DescribeRouteTables"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

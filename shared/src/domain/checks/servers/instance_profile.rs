@@ -37,6 +37,7 @@ pub static CHECK: Check = Check {
         aws ec2 associate-iam-instance-profile --instance-id <id> --iam-instance-profile Name=<profile>.",
     permissions: &["ec2:DescribeInstances", "ec2:DescribeIamInstanceProfileAssociations"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

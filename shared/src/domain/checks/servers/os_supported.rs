@@ -70,6 +70,7 @@ pub static CHECK: Check = Check {
         Linux or Amazon Linux 2. Amazon Linux 2023 and arm64 support come from newer docs (inferred).",
     permissions: &["ssm:DescribeInstanceInformation"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

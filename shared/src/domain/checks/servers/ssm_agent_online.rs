@@ -75,6 +75,7 @@ pub static CHECK: Check = Check {
         cannot auto-provision the Azure Arc agent.",
     permissions: &["ssm:DescribeInstanceInformation"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -86,6 +86,7 @@ pub static CHECK: Check = Check {
         "ssm:GetServiceSetting",
     ],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

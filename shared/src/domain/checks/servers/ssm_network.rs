@@ -113,6 +113,7 @@ pub static CHECK: Check = Check {
         "ec2:DescribeSubnets",
     ],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -25,6 +25,7 @@ pub static CHECK: Check = Check {
         your tag policies and SCPs.",
     permissions: &["organizations:DescribeEffectivePolicy"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, U],
     evaluate,
 };

@@ -44,6 +44,7 @@ pub static CHECK: Check = Check {
         proxy (unsupported for SQL), then declare facts.arc_egress_allowed and facts.sql_egress_allowed.",
     permissions: &["ec2:DescribeRouteTables"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

@@ -58,6 +58,7 @@ pub static CHECK: Check = Check {
         not supported by Defender for SQL on machines.",
     permissions: &["ssm:DescribeInstanceInformation", "ssm:ListInventoryEntries"],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

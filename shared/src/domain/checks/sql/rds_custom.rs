@@ -54,6 +54,7 @@ pub static CHECK: Check = Check {
         path to SSM. Finding the host through its Name tag is inferred (sql.rds_custom_host_name_prefix).",
     permissions: &["rds:DescribeDBInstances", "ec2:DescribeInstances"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

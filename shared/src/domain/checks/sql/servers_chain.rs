@@ -35,6 +35,7 @@ pub static CHECK: Check = Check {
         "ec2:DescribeRouteTables",
     ],
     inferred: false,
+    gating: true,
     outcomes: &[C, NC, NA, U],
     evaluate,
 };

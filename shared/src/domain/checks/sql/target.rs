@@ -25,6 +25,7 @@ pub static CHECK: Check = Check {
         SSM inventory or the tag in settings sql.target_tag is inferred.",
     permissions: &["ssm:ListInventoryEntries"],
     inferred: true,
+    gating: true,
     outcomes: &[C, NA, U],
     evaluate,
 };
