@@ -285,7 +285,9 @@ fn bad_input_fails_with_a_message_naming_what_is_wrong() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("configuration item #3 (AWS::IAM::Role") && err.contains("configuration.attachedManagedPolicies"),
+        err.contains("configuration item #3 at line 1 (AWS::IAM::Role")
+            && err.contains("configuration.attachedManagedPolicies")
+            && err.contains("invalid type: string, expected a list"),
         "{err}"
     );
     // Nothing was recorded by the failed scans.

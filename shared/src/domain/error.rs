@@ -11,6 +11,8 @@ pub struct ItemLocation {
     pub resource_type: Option<String>,
     /// `resourceId`, when it could be read.
     pub resource_id: Option<String>,
+    /// The line of the input the item starts on, when it is part of the input's text.
+    pub line: Option<u32>,
 }
 
 impl fmt::Display for ItemLocation {
@@ -18,6 +20,9 @@ impl fmt::Display for ItemLocation {
         match self.index {
             Some(i) => write!(f, "configuration item #{i}")?,
             None => write!(f, "configuration item")?,
+        }
+        if let Some(l) = self.line {
+            write!(f, " at line {l}")?;
         }
         match (&self.resource_type, &self.resource_id) {
             (Some(t), Some(id)) => write!(f, " ({t} {id})"),
@@ -57,7 +62,58 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// expected u64`, `unknown variant `…`` loses the variant. Field names and positions stay (they
 /// say where the problem is); configuration contents do not.
 pub fn redacted(e: &serde_json::Error) -> String {
-    redact(&e.to_string())
+    plain(&redact(&e.to_string()))
+}
+
+/// serde's words for what it expected, in the words of JSON: no Rust type names.
+fn plain(message: &str) -> String {
+    let mut out = message.to_owned();
+    if let Some(at) = out.find("data did not match any variant of untagged enum") {
+        let tail = out[at..]
+            .find(" at line ")
+            .map(|i| out[at + i..].to_owned())
+            .unwrap_or_default();
+        out = format!("{}a value of none of the accepted shapes{tail}", &out[..at]);
+    }
+    for (rust, json) in [
+        ("expected u8", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected an object"),
+        ("expected unit", "expected null"),
+        ("invalid type: map", "invalid type: object"),
+        ("invalid type: sequence", "invalid type: list"),
+    ] {
+        if let Some(i) = out.find(rust) {
+            let end = i + rust.len();
+            // Whole words only (`expected u64` but not a longer name).
+            if out[end..].chars().next().is_none_or(|c| !c.is_alphanumeric()) {
+                out.replace_range(i..end, json);
+            }
+        }
+    }
+    // `expected struct Ec2Instance`, `expected enum Compliance`, `expected tuple struct X`.
+    for (kind, json) in [
+        ("struct ", "an object"),
+        ("tuple struct ", "a list"),
+        ("enum ", "one of the known values"),
+    ] {
+        let pattern = format!("expected {kind}");
+        if let Some(i) = out.find(&pattern) {
+            let name_end = out[i + pattern.len()..]
+                .find(|c: char| !c.is_alphanumeric() && c != '_')
+                .map_or(out.len(), |e| i + pattern.len() + e);
+            out.replace_range(i..name_end, &format!("expected {json}"));
+        }
+    }
+    out
 }
 
 fn redact(message: &str) -> String {
@@ -127,7 +183,7 @@ mod tests {
         let m = message_of::<Shape>(r#"{"count": "AKIASECRETVALUE", "kind": "A"}"#);
         assert!(!m.contains("AKIASECRETVALUE"), "{m}");
         assert!(
-            m.starts_with("invalid type: string, expected u64 at line 1 column"),
+            m.starts_with("invalid type: string, expected a whole number at line 1 column"),
             "{m}"
         );
 
@@ -137,13 +193,25 @@ mod tests {
 
         let m = message_of::<Shape>(r#"{"count": -5, "kind": "A"}"#);
         assert!(!m.contains("-5"), "{m}");
-        assert!(m.starts_with("invalid value: integer, expected u64"), "{m}");
+        assert!(m.starts_with("invalid value: integer, expected a whole number"), "{m}");
 
         let m = message_of::<Shape>(r#"{"kind": "A"}"#);
         assert!(m.starts_with("missing field `count`"), "{m}");
 
         let m = message_of::<Shape>(r#"{"count": 1, "kind": "A""#);
         assert!(m.contains("line 1"), "{m}");
+    }
+
+    #[test]
+    fn messages_speak_json_not_rust() {
+        let m = message_of::<Shape>(r#"{"count": [1], "kind": "A"}"#);
+        assert!(m.starts_with("invalid type: list, expected a whole number"), "{m}");
+        let m = message_of::<Shape>(r#""not an object""#);
+        assert!(m.starts_with("invalid type: string, expected an object"), "{m}");
+        let m = message_of::<Shape>(r#"{"count": 1, "kind": {"a": 1}}"#);
+        assert!(!m.contains("Kind"), "{m}");
+        let m = message_of::<Vec<Shape>>(r#"{"count": 1}"#);
+        assert!(m.starts_with("invalid type: object, expected a list"), "{m}");
     }
 
     #[test]

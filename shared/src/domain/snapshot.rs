@@ -1,11 +1,14 @@
-//! Reading AWS Config snapshot files (the delivery channel's
-//! `{"fileVersion","configSnapshotId","configurationItems":[...]}`), plain JSON arrays of items,
-//! single items, gzip-compressed or not.
+//! Reading what users copy configuration items from: AWS Config snapshot files (the delivery
+//! channel's `{"fileVersion","configSnapshotId","configurationItems":[...]}`), plain JSON arrays of
+//! items, single items, Config rule Lambda events and their `invokingEvent`, EventBridge Config
+//! change events, and the outputs of BatchGetResourceConfig, GetResourceConfigHistory,
+//! SelectResourceConfig and their aggregate forms; gzip-compressed or not.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::domain::error::{Error, Result};
@@ -60,19 +63,25 @@ pub fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 pub struct RawSnapshot<'a> {
     /// `configSnapshotId`, when the input was a snapshot file.
     pub snapshot_id: Option<String>,
-    /// The items' JSON text.
-    pub items: Vec<&'a RawValue>,
+    /// The items' JSON text: borrowed from the input, or owned where the input held them as JSON
+    /// strings (a rule event's `invokingEvent`, SelectResourceConfig's `Results`).
+    pub items: Vec<Cow<'a, RawValue>>,
+    /// The line each item starts on in the input (1-based), where it is a part of the input's text.
+    pub lines: Vec<Option<u32>>,
+    /// What the input was, in words (`an AWS Config snapshot`, `a BatchGetResourceConfig output`).
+    pub shape: &'static str,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SnapshotFile<'a> {
-    #[serde(default)]
-    config_snapshot_id: Option<String>,
-    #[serde(borrow, default)]
-    configuration_items: Option<Vec<&'a RawValue>>,
-    #[serde(default)]
-    resource_type: Option<&'a RawValue>,
+/// What `split` accepts, for the message when it gets something else.
+const ACCEPTED: &str = "expected an AWS Config snapshot ({\"configurationItems\": [...]}), a JSON array of \
+    configuration items, one item, a Config rule Lambda event or its invokingEvent, an EventBridge \
+    \"Config Configuration Item Change\" event, or the output of BatchGetResourceConfig, \
+    GetResourceConfigHistory, SelectResourceConfig or their aggregate forms";
+
+/// The value of `key` in an object, matched without regard to case (the Config API spells
+/// `baseConfigurationItems` and the aggregator `BaseConfigurationItems`).
+fn field<'a, 'b>(object: &'b BTreeMap<String, &'a RawValue>, key: &str) -> Option<&'b &'a RawValue> {
+    object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
 /// Splits `text` into items. `source_name` names the input in errors.
@@ -81,40 +90,127 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
         source_name: source_name.to_owned(),
         message,
     };
+    let invalid = |e: serde_json::Error| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e)));
+    let line_of = |r: &RawValue| {
+        let start = r.get().as_ptr() as usize;
+        let base = text.as_ptr() as usize;
+        (start >= base && start <= base + text.len())
+            .then(|| u32::try_from(text[..start - base].matches('\n').count() + 1).unwrap_or(u32::MAX))
+    };
+    let borrowed = |items: Vec<&'a RawValue>, snapshot_id: Option<String>, shape: &'static str| RawSnapshot {
+        snapshot_id,
+        lines: items.iter().map(|r| line_of(r)).collect(),
+        items: items.into_iter().map(Cow::Borrowed).collect(),
+        shape,
+    };
+    let list = |v: &'a RawValue, what: &str| -> Result<Vec<&'a RawValue>> {
+        serde_json::from_str(v.get()).map_err(|_| err(format!("`{what}` is not a list of configuration items")))
+    };
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text)
-                .map_err(|e| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e))))?;
-            Ok(RawSnapshot {
-                snapshot_id: None,
-                items,
-            })
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(invalid)?;
+            Ok(borrowed(items, None, "a JSON array of configuration items"))
         }
         Some(b'{') => {
-            let file: SnapshotFile<'_> = serde_json::from_str(text)
-                .map_err(|e| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e))))?;
-            match (file.configuration_items, file.resource_type) {
-                (Some(items), _) => Ok(RawSnapshot {
-                    snapshot_id: file.config_snapshot_id,
-                    items,
-                }),
-                (None, Some(_)) => {
-                    let one: &RawValue = serde_json::from_str(text)
-                        .map_err(|e| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e))))?;
-                    Ok(RawSnapshot {
-                        snapshot_id: None,
-                        items: vec![one],
-                    })
-                }
-                (None, None) => Err(err(
-                    "a JSON object without `configurationItems` (an AWS Config snapshot) or `resourceType` (one item)"
-                        .to_owned(),
-                )),
+            let object: BTreeMap<String, &'a RawValue> = serde_json::from_str(text).map_err(invalid)?;
+            if let Some(items) = field(&object, "configurationItems") {
+                // A snapshot file, or GetResourceConfigHistory's output (several captures of one
+                // resource: the newest is used).
+                let snapshot_id =
+                    field(&object, "configSnapshotId").and_then(|v| serde_json::from_str::<String>(v.get()).ok());
+                let shape = if snapshot_id.is_some() || field(&object, "fileVersion").is_some() {
+                    "an AWS Config snapshot"
+                } else {
+                    "a GetResourceConfigHistory output"
+                };
+                return Ok(borrowed(list(items, "configurationItems")?, snapshot_id, shape));
             }
+            if let Some(items) = field(&object, "baseConfigurationItems") {
+                let shape = if field(&object, "unprocessedResourceIdentifiers").is_some() {
+                    "a BatchGetAggregateResourceConfig output"
+                } else {
+                    "a BatchGetResourceConfig output"
+                };
+                return Ok(borrowed(list(items, "baseConfigurationItems")?, None, shape));
+            }
+            if let Some(results) = field(&object, "Results") {
+                let results: Vec<String> = serde_json::from_str(results.get())
+                    .map_err(|_| err("`Results` is not a list of JSON strings (SelectResourceConfig)".into()))?;
+                let items = results
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        RawValue::from_string(r.clone())
+                            .map_err(|_| err(format!("`Results[{i}]` is not a JSON object (SelectResourceConfig)")))
+                    })
+                    .collect::<Result<Vec<Box<RawValue>>>>()?;
+                return Ok(RawSnapshot {
+                    snapshot_id: None,
+                    lines: vec![None; items.len()],
+                    items: items.into_iter().map(Cow::Owned).collect(),
+                    shape: "a SelectResourceConfig output",
+                });
+            }
+            if let Some(invoking) = field(&object, "invokingEvent") {
+                // A Config rule Lambda event: the item is inside `invokingEvent`, a JSON string.
+                let inner: String = serde_json::from_str(invoking.get())
+                    .map_err(|_| err("`invokingEvent` is not a JSON string (Config rule event)".into()))?;
+                let inner_object: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&inner).map_err(|e| {
+                    err(format!(
+                        "`invokingEvent`: invalid JSON: {}",
+                        crate::domain::error::redacted(&e)
+                    ))
+                })?;
+                let item = inner_object
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("configurationItem"))
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| err(no_item(&inner_object)))?;
+                return Ok(RawSnapshot {
+                    snapshot_id: None,
+                    lines: vec![None],
+                    items: vec![Cow::Owned(item)],
+                    shape: "a Config rule Lambda event",
+                });
+            }
+            if let Some(item) = field(&object, "configurationItem") {
+                // An invokingEvent, or GetAggregateResourceConfig's output.
+                return Ok(borrowed(vec![*item], None, "an invokingEvent"));
+            }
+            if let Some(detail) = field(&object, "detail") {
+                let detail: BTreeMap<String, &'a RawValue> = serde_json::from_str(detail.get())
+                    .map_err(|_| err("`detail` is not an object (EventBridge event)".into()))?;
+                if let Some(item) = field(&detail, "configurationItem") {
+                    return Ok(borrowed(vec![*item], None, "an EventBridge Config change event"));
+                }
+                return Err(err(format!(
+                    "an EventBridge event without `detail.configurationItem`: {ACCEPTED}"
+                )));
+            }
+            if field(&object, "resourceType").is_some() {
+                let one: &RawValue = serde_json::from_str(text).map_err(invalid)?;
+                return Ok(borrowed(vec![one], None, "one configuration item"));
+            }
+            Err(err(format!("a JSON object of no known shape: {ACCEPTED}")))
         }
-        _ => Err(err(
-            "not JSON: expected an AWS Config snapshot object or an array of configuration items".to_owned(),
-        )),
+        _ => Err(err(format!("not JSON: {ACCEPTED}"))),
+    }
+}
+
+/// Why an invoking event holds no item, in words.
+fn no_item(event: &BTreeMap<String, Box<RawValue>>) -> String {
+    let kind = event
+        .get("messageType")
+        .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+        .unwrap_or_default();
+    match kind.as_str() {
+        "OversizedConfigurationItemChangeNotification" => {
+            "the rule event is an OversizedConfigurationItemChangeNotification, which carries no item: fetch it \
+             with `aws configservice get-resource-config-history` and scan that output"
+                .to_owned()
+        }
+        "ScheduledNotification" => "the rule event is a ScheduledNotification, which carries no item".to_owned(),
+        _ => "the rule event's `invokingEvent` has no `configurationItem`".to_owned(),
     }
 }
 
@@ -130,6 +226,27 @@ pub fn parse_items(
     for (i, r) in raw.items.iter().enumerate() {
         match ConfigurationItem::from_json(r.get(), Some(i)) {
             Ok(item) => items.push(item),
+            Err(Error::Item {
+                mut location,
+                field,
+                message,
+            }) => {
+                location.line = raw.lines.get(i).copied().flatten();
+                // serde's position is within the item; the item's line in the file says more.
+                let message = match (location.line, message.rfind(" at line ")) {
+                    (Some(_), Some(at)) => message[..at].to_owned(),
+                    _ => message,
+                };
+                let e = Error::Item {
+                    location,
+                    field,
+                    message,
+                };
+                if !keep_going {
+                    return Err(e);
+                }
+                errors.push(e);
+            }
             Err(e) if keep_going => errors.push(e),
             Err(e) => return Err(e),
         }
@@ -182,6 +299,99 @@ mod tests {
         assert_eq!((s.items.len(), s.snapshot_id.as_deref()), (2, Some("abc")));
         assert_eq!(split(&format!("[{ITEM}]"), "x").unwrap().items.len(), 1);
         assert_eq!(split(ITEM, "x").unwrap().items.len(), 1);
+    }
+
+    fn event(name: &str) -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../events")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    fn one_item(text: &str) -> (ConfigurationItem, &'static str) {
+        let s = split(text, "x").unwrap();
+        let (items, errors) = parse_items(&s, false, |_| {}).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(items.len(), 1, "{}", s.shape);
+        (items.into_iter().next().unwrap(), s.shape)
+    }
+
+    #[test]
+    fn accepts_what_users_copy_items_from() {
+        // A Config rule Lambda event, and the invokingEvent inside it.
+        let rule_event = event("config-rule/change-ec2-instance.json");
+        let (item, shape) = one_item(&rule_event);
+        assert_eq!(
+            (item.resource_id.as_str(), shape),
+            ("i-0bat000000000002", "a Config rule Lambda event")
+        );
+        let invoking: serde_json::Value = serde_json::from_str(&rule_event).unwrap();
+        let (item, shape) = one_item(invoking["invokingEvent"].as_str().unwrap());
+        assert_eq!(
+            (item.resource_id.as_str(), shape),
+            ("i-0bat000000000002", "an invokingEvent")
+        );
+        // An EventBridge "Config Configuration Item Change" event.
+        let (item, shape) = one_item(&event("event-reevaluator/config-item-change-iam-role.json"));
+        assert_eq!(
+            (item.resource_type.as_str(), shape),
+            ("AWS::IAM::Role", "an EventBridge Config change event")
+        );
+        // API outputs: items in API form (configuration as a JSON string, `accountId`).
+        let api = r#"{"version":"1.3","accountId":"111122223333","configurationItemCaptureTime":1795162542.517,"configurationItemStatus":"OK","arn":"arn:aws:s3:::b","resourceType":"AWS::S3::Bucket","resourceId":"b","awsRegion":"us-east-1","configuration":"{}"}"#;
+        for (text, expected) in [
+            (
+                format!(r#"{{"baseConfigurationItems":[{api}],"unprocessedResourceKeys":[]}}"#),
+                "a BatchGetResourceConfig output",
+            ),
+            (
+                format!(r#"{{"BaseConfigurationItems":[{api}],"UnprocessedResourceIdentifiers":[]}}"#),
+                "a BatchGetAggregateResourceConfig output",
+            ),
+            (
+                format!(r#"{{"configurationItems":[{api}],"nextToken":"t"}}"#),
+                "a GetResourceConfigHistory output",
+            ),
+            (
+                format!(
+                    r#"{{"Results":[{}],"QueryInfo":{{"SelectFields":[{{"Name":"resourceId"}}]}}}}"#,
+                    serde_json::to_string(api).unwrap()
+                ),
+                "a SelectResourceConfig output",
+            ),
+        ] {
+            let (item, shape) = one_item(&text);
+            assert_eq!((item.resource_id.as_str(), shape), ("b", expected));
+        }
+    }
+
+    #[test]
+    fn a_rule_event_without_an_item_says_what_to_do() {
+        let e = split(&event("config-rule/oversized.json"), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("get-resource-config-history"), "{e}");
+        let e = split(&event("config-rule/scheduled.json"), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ScheduledNotification"), "{e}");
+        let e = split(r#"{"foo": 1}"#, "in.json").unwrap_err().to_string();
+        assert!(e.contains("expected an AWS Config snapshot"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_item_is_named_by_its_line_in_the_file() {
+        let text = "{\"configurationItems\": [\n  {\"awsAccountId\":\"1\",\"awsRegion\":\"r\",\"resourceType\":\"AWS::S3::Bucket\",\"resourceId\":\"ok\",\"configuration\":{}},\n  {\"awsAccountId\":\"1\",\"awsRegion\":\"r\",\"resourceType\":\"AWS::EC2::Instance\",\"resourceId\":\"i-1\",\"configuration\":{\"state\":{\"name\":5}}}\n]}";
+        let e = parse_items(&split(text, "x").unwrap(), false, |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("#1 at line 3") && e.contains("configuration.state.name"),
+            "{e}"
+        );
+        assert!(e.ends_with("invalid type: integer, expected a string"), "{e}");
     }
 
     #[test]

@@ -192,6 +192,7 @@ impl ConfigurationItem {
             index,
             resource_type: None,
             resource_id: None,
+            line: None,
         };
         let de = &mut serde_json::Deserializer::from_str(json);
         let raw: RawItem<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
