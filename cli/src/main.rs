@@ -230,7 +230,15 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         snapshot::parse_items(&raw, args.keep_going, |n| pb.set_position(n as u64)).map_err(|e| e.to_string())?;
     pb.finish_and_clear();
     let input_time = items.iter().filter_map(|i| i.capture_time).max();
-    let graph = ResourceGraph::build(items);
+    let mut graph = ResourceGraph::build(items);
+    // Items skipped with --keep-going were there: no check may conclude from their absence.
+    for e in &errors {
+        if let shared::Error::Item { location, .. } = e {
+            if let (Some(t), Some(id)) = (&location.resource_type, &location.resource_id) {
+                graph.mark_unreadable(t, id);
+            }
+        }
+    }
     let pb = progress_bar(graph.items().len(), "evaluating");
     let result: ScanResult = engine::scan_graph(&graph, &settings, |n| pb.set_position(n as u64));
     pb.finish_and_clear();

@@ -427,3 +427,33 @@ fn a_region_that_records_no_iam_is_unverified_not_ready() {
     assert!(out.contains("cspm        UNVERIFIED"), "{out}");
     assert!(!out.contains("cspm        READY"), "{out}");
 }
+
+#[test]
+fn an_unreadable_inventory_skipped_with_keep_going_does_not_hide_a_sql_host() {
+    // A BYOL SQL Server host: only its SSM inventory shows SQL Server, and that item is unreadable.
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = demo_items();
+    for i in snap["configurationItems"].as_array_mut().unwrap() {
+        if i["resourceId"] == "i-0sql000000000003" {
+            if i["resourceType"] == "AWS::EC2::Instance" {
+                i["configuration"]["platformDetails"] = "Windows".into();
+            } else {
+                i["configuration"]["AWS:Application"]["Content"] = "not an inventory".into();
+            }
+        }
+    }
+    let path = write_json(dir.path(), "bad-inventory.json", &snap);
+    let (_, v) = scan_json(&path, None, &["--keep-going"]);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{}", v["errors"]);
+    let target = v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["checkId"] == "sql.target" && e["resourceId"] == "i-0sql000000000003")
+        .unwrap();
+    assert_eq!(target["compliance"], "INSUFFICIENT_DATA", "{target}");
+    assert!(
+        target["annotation"].as_str().unwrap().contains("could not be read"),
+        "{target}"
+    );
+}

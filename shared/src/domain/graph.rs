@@ -22,6 +22,7 @@ pub struct ResourceGraph {
     by_key: HashMap<(String, String, String), ItemId>,
     recorded: HashSet<(String, String)>,
     joins: HashMap<JoinKey, Vec<ItemId>>,
+    unreadable: HashSet<(String, String)>,
     account_item: HashMap<String, ItemId>,
     regions_by_account: HashMap<String, BTreeSet<String>>,
 }
@@ -105,6 +106,19 @@ impl ResourceGraph {
     /// such a resource is meaningful even when none was fetched (live collection).
     pub fn mark_recorded(&mut self, account: &str, resource_type: &str) {
         self.recorded.insert((account.to_owned(), resource_type.to_owned()));
+    }
+
+    /// Declares that the input held an item of `resource_type` / `resource_id` that could not be
+    /// read (skipped with keep-going): checks that would conclude from its absence must not.
+    pub fn mark_unreadable(&mut self, resource_type: &str, resource_id: &str) {
+        self.unreadable
+            .insert((resource_type.to_owned(), resource_id.to_owned()));
+    }
+
+    /// Whether the input held this resource but it could not be read.
+    pub fn is_unreadable(&self, resource_type: &str, resource_id: &str) -> bool {
+        self.unreadable
+            .contains(&(resource_type.to_owned(), resource_id.to_owned()))
     }
 
     /// All items, including the synthetic account items.

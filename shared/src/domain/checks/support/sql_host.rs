@@ -49,6 +49,16 @@ pub(crate) fn sql_instance<'a>(ctx: &Ctx<'a>) -> Result<(&'a Ec2Instance, String
     }
     match sql_evidence(ctx, inst) {
         Some(why) => Ok((inst, why)),
+        None if ctx.graph.is_unreadable(
+            crate::domain::model::types::ssm::INVENTORY.name,
+            inst.instance_id.as_deref().unwrap_or(&ctx.item.resource_id),
+        ) =>
+        {
+            Err(Outcome::unknown(
+                "the instance's SSM inventory is in the input but could not be read, so whether SQL Server runs \
+                 here is not known",
+            ))
+        }
         None => Err(Outcome::not_applicable(
             "no SQL Server detected (platformDetails, SSM inventory or tag)",
         )),
