@@ -138,19 +138,37 @@ impl Timestamp {
         match self {
             Self::Text(s) => DateTime::parse_from_rfc3339(s)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| format!("`{s}` is not an RFC 3339 timestamp: {e}")),
+                .or_else(|_| python_datetime(s).ok_or(()))
+                .map_err(|()| "not an RFC 3339 timestamp (e.g. 2026-11-20T08:15:42.517Z) nor epoch seconds".to_owned()),
             Self::Epoch(secs) => {
                 let millis = (secs * 1000.0).round();
                 if !millis.is_finite() || millis.abs() > 1e15 {
-                    return Err(format!("{secs} is not an epoch time in seconds"));
+                    return Err("not an epoch time in seconds".to_owned());
                 }
                 #[allow(clippy::cast_possible_truncation)]
                 Utc.timestamp_millis_opt(millis as i64)
                     .single()
-                    .ok_or_else(|| format!("{secs} is not an epoch time in seconds"))
+                    .ok_or_else(|| "not an epoch time in seconds".to_owned())
             }
         }
     }
+}
+
+/// A capture time as Python prints boto3's `datetime` (`datetime.datetime(2020, 4, 22, 13, 13,
+/// 17, 718000, tzinfo=tzlocal())`), which items copied from scripts carry. The zone of
+/// `tzlocal()` is not in the text: it is taken as UTC.
+fn python_datetime(s: &str) -> Option<DateTime<Utc>> {
+    let args = s.strip_prefix("datetime.datetime(")?.strip_suffix(')')?;
+    let numbers: Vec<u32> = args
+        .split(',')
+        .map(str::trim)
+        .take_while(|a| !a.starts_with("tzinfo"))
+        .map(|a| a.parse().ok())
+        .collect::<Option<_>>()?;
+    let n = |i: usize| numbers.get(i).copied().unwrap_or(0);
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(n(0)).ok()?, n(1), n(2))?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(n(3), n(4), n(5), n(6))?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// Tags arrive as a map (`{"k":"v"}`) in notifications and snapshots, and as a list of
