@@ -231,6 +231,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     pb.finish_and_clear();
     let input_time = items.iter().filter_map(|i| i.capture_time).max();
     let mut graph = ResourceGraph::build(items);
+    // Only a snapshot file is a complete recording of its account and region: elsewhere the
+    // absence of a resource proves nothing.
+    if raw.shape != snapshot::COMPLETE_RECORDING {
+        graph.mark_partial();
+    }
     // Items skipped with --keep-going were there: no check may conclude from their absence.
     for e in &errors {
         if let shared::Error::Item { location, .. } = e {

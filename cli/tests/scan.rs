@@ -143,9 +143,32 @@ fn gzip_and_plain_arrays_give_the_same_result() {
     enc.finish().unwrap();
     let (_, from_gz) = scan_json(&gz, None, &[]);
     assert_eq!(plain, from_gz);
+    // The same items as a plain array: not a complete recording, so what the snapshot decided
+    // from a resource's absence is INSUFFICIENT_DATA there; everything else is the same.
     let array = write_json(dir.path(), "items.json", &demo_items()["configurationItems"]);
     let (_, from_array) = scan_json(&array, None, &[]);
-    assert_eq!(plain, from_array);
+    let by_key = |v: &Value| -> std::collections::BTreeMap<String, String> {
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    format!("{} {} {}", e["resourceType"], e["resourceId"], e["checkId"]),
+                    e["compliance"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (snapshot, array) = (by_key(&plain), by_key(&from_array));
+    assert_eq!(snapshot.keys().collect::<Vec<_>>(), array.keys().collect::<Vec<_>>());
+    for (k, c) in &array {
+        assert!(
+            c == &snapshot[k] || c == "INSUFFICIENT_DATA",
+            "{k}: {c} from the array, {} from the snapshot",
+            snapshot[k]
+        );
+    }
 }
 
 #[test]
@@ -456,4 +479,67 @@ fn an_unreadable_inventory_skipped_with_keep_going_does_not_hide_a_sql_host() {
         target["annotation"].as_str().unwrap().contains("could not be read"),
         "{target}"
     );
+}
+
+#[test]
+fn absence_in_a_partial_input_is_not_evidence() {
+    // A JSON array: one instance and three IAM roles that have nothing to do with it.
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_items();
+    let all = demo["configurationItems"].as_array().unwrap();
+    let instance = all
+        .iter()
+        .find(|i| i["resourceId"] == "i-0web000000000001" && i["resourceType"] == "AWS::EC2::Instance")
+        .unwrap()
+        .clone();
+    // batch-role, and two more like it under other names: none is a connector role or the
+    // instance's.
+    let batch = all.iter().find(|i| i["resourceName"] == "batch-role").unwrap();
+    let roles: Vec<Value> = (0..3)
+        .map(|n| {
+            let mut r = batch.clone();
+            if n > 0 {
+                let name = format!("unrelated-{n}");
+                r["resourceName"] = name.clone().into();
+                r["resourceId"] = format!("AROAUNRELATED{n}").into();
+                r["configuration"]["roleName"] = name.into();
+                r["configuration"]["instanceProfileList"] = Value::Array(Vec::new());
+            }
+            r
+        })
+        .collect();
+    let mut items = vec![instance];
+    items.extend(roles);
+    let path = write_json(dir.path(), "partial.json", &Value::Array(items));
+    let (_, v) = scan_json(&path, None, &[]);
+    let result = |id: &str, check: &str| {
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resourceId"] == id && e["checkId"] == check)
+            .map(|e| {
+                (
+                    e["compliance"].as_str().unwrap().to_owned(),
+                    e["annotation"].as_str().unwrap().to_owned(),
+                )
+            })
+            .unwrap()
+    };
+    let (c, why) = result("i-0web000000000001", "servers.ssm-core-policy");
+    assert_eq!(c, "INSUFFICIENT_DATA", "{why}");
+    let (c, why) = result("111122223333", "cspm.monitor-role");
+    assert_eq!(c, "INSUFFICIENT_DATA", "{why}");
+    let (c, why) = result("i-0web000000000001", "servers.ssm-network");
+    assert_ne!(c, "NON_COMPLIANT", "{why}");
+    // The same items in a snapshot file (a complete recording) decide it.
+    let full = write_json(dir.path(), "full.json", &demo);
+    let (_, v) = scan_json(&full, None, &[]);
+    let monitor = v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resourceId"] == "111122223333" && e["checkId"] == "cspm.monitor-role")
+        .unwrap();
+    assert_ne!(monitor["compliance"], "INSUFFICIENT_DATA", "{monitor}");
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use integration_tests::fixtures::root;
 use serde_json::{json, Value};
 use shared::domain::engine;
+use shared::domain::graph::ResourceGraph;
 use shared::domain::settings::Settings;
 use shared::domain::snapshot;
 
@@ -38,7 +39,12 @@ fn verdict(text: &str, name: &str) -> Value {
     let raw = snapshot::split(text, name).unwrap_or_else(|e| panic!("{e}"));
     let (items, errors) = snapshot::parse_items(&raw, false, |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(errors.is_empty());
-    let result = engine::scan(items.clone(), &Settings::default());
+    // As `scan` does: only a snapshot file is a complete recording.
+    let mut graph = ResourceGraph::build(items.clone());
+    if raw.shape != snapshot::COMPLETE_RECORDING {
+        graph.mark_partial();
+    }
+    let result = engine::scan_graph(&graph, &Settings::default(), |_| {});
     let mut out = Vec::new();
     for item in &items {
         let checks: BTreeMap<&str, &str> = result

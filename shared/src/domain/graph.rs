@@ -23,6 +23,8 @@ pub struct ResourceGraph {
     recorded: HashSet<(String, String)>,
     joins: HashMap<JoinKey, Vec<ItemId>>,
     unreadable: HashSet<(String, String)>,
+    declared_recorded: HashSet<(String, String)>,
+    partial: bool,
     account_item: HashMap<String, ItemId>,
     regions_by_account: HashMap<String, BTreeSet<String>>,
 }
@@ -106,6 +108,15 @@ impl ResourceGraph {
     /// such a resource is meaningful even when none was fetched (live collection).
     pub fn mark_recorded(&mut self, account: &str, resource_type: &str) {
         self.recorded.insert((account.to_owned(), resource_type.to_owned()));
+        self.declared_recorded
+            .insert((account.to_owned(), resource_type.to_owned()));
+    }
+
+    /// Declares that the input is not a complete recording of its accounts and regions (a list of
+    /// items, an event, an API output): the absence of a resource there is never evidence, whatever
+    /// types it holds, unless a type was declared recorded ([`Self::mark_recorded`]).
+    pub fn mark_partial(&mut self) {
+        self.partial = true;
     }
 
     /// Declares that the input held an item of `resource_type` / `resource_id` that could not be
@@ -149,10 +160,15 @@ impl ResourceGraph {
             .unwrap_or_default()
     }
 
-    /// Whether the input holds any item of `resource_type` for `account`: the evidence that the
-    /// recorder records that type, which makes the absence of a resource meaningful.
+    /// Whether the absence of a resource of `resource_type` in `account` is evidence that it does
+    /// not exist: the input is a complete recording (a snapshot file, a live read) and the type is
+    /// recorded there (the input holds items of it, or the recorder was declared to record it).
     pub fn records(&self, account: &str, resource_type: &str) -> bool {
-        self.recorded.contains(&(account.to_owned(), resource_type.to_owned()))
+        let key = (account.to_owned(), resource_type.to_owned());
+        if self.partial {
+            return self.declared_recorded.contains(&key);
+        }
+        self.recorded.contains(&key)
     }
 
     /// The role named `name` (IAM names are case-insensitive).

@@ -72,6 +72,9 @@ pub struct RawSnapshot<'a> {
     pub shape: &'static str,
 }
 
+/// The shape of an input that is a complete recording of its accounts and regions.
+pub const COMPLETE_RECORDING: &str = "an AWS Config snapshot";
+
 /// What `split` accepts, for the message when it gets something else.
 const ACCEPTED: &str = "expected an AWS Config snapshot ({\"configurationItems\": [...]}), a JSON array of \
     configuration items, one item, a Config rule Lambda event or its invokingEvent, an EventBridge \
@@ -119,7 +122,7 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
                 let snapshot_id =
                     field(&object, "configSnapshotId").and_then(|v| serde_json::from_str::<String>(v.get()).ok());
                 let shape = if snapshot_id.is_some() || field(&object, "fileVersion").is_some() {
-                    "an AWS Config snapshot"
+                    COMPLETE_RECORDING
                 } else {
                     "a GetResourceConfigHistory output"
                 };
