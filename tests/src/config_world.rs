@@ -146,6 +146,18 @@ impl ConfigWorld {
                     }
                 }
                 "PutEvaluations" => (200, json!({"FailedEvaluations": []}).to_string()),
+                // The default recorder of a region that records everything, global types included.
+                "DescribeConfigurationRecorders" => (
+                    200,
+                    json!({"ConfigurationRecorders": [{
+                        "name": "default",
+                        "roleARN": "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+                        "recordingGroup": {"allSupported": true, "includeGlobalResourceTypes": true, "resourceTypes": [],
+                            "exclusionByResourceTypes": {"resourceTypes": []},
+                            "recordingStrategy": {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"}}
+                    }]})
+                    .to_string(),
+                ),
                 other => (
                     400,
                     json!({"__type": "UnknownOperationException", "message": other}).to_string(),

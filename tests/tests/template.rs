@@ -213,6 +213,10 @@ fn nothing_broader_is_granted() {
                 ("dynamodb", _) => None,
                 ("events", _) => Some("GetAtt:EventBus.Arn".to_owned()),
                 ("sqs", _) => Some("GetAtt:FailedEventsQueue.Arn".to_owned()),
+                ("config", "config:DescribeConfigurationRecorders") => Some(
+                    "Sub:arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:configuration-recorder/*"
+                        .to_owned(),
+                ),
                 ("logs", "logs:DescribeSubscriptionFilters") => None,
                 ("logs", _) => Some(format!("GetAtt:{}.Arn", f.log_group)),
                 _ => None,

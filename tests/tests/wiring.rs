@@ -176,6 +176,8 @@ async fn every_function_reads_service_api_facts_through_its_real_wiring() {
         "PingStatus from ssm:DescribeInstanceInformation: {annotation}"
     );
     assert!(!stack.facts.calls("DescribeInstanceInformation").is_empty());
+    // What the recorder records came from the recorder itself, not a variable.
+    assert!(!stack.config.stub.calls("DescribeConfigurationRecorders").is_empty());
 
     // config-rule: the same fact reaches PutEvaluations and the table.
     let out = stack

@@ -25,6 +25,7 @@ impl ConfigApi {
         "config:BatchGetResourceConfig",
         "config:SelectResourceConfig",
         "config:GetResourceConfigHistory",
+        "config:DescribeConfigurationRecorders",
     ];
     /// The IAM actions reporting evaluations needs.
     pub const REPORT_PERMISSIONS: &'static [&'static str] = &["config:PutEvaluations"];
@@ -34,6 +35,43 @@ impl ConfigApi {
     /// Wraps a client built once per cold start.
     pub fn new(client: Client) -> Self {
         Self { client }
+    }
+}
+
+impl ConfigApi {
+    /// What the region's configuration recorders record (DescribeConfigurationRecorders).
+    pub async fn recording_scopes(&self) -> Result<Vec<crate::domain::model::types::RecordingScope>, PortError> {
+        use crate::domain::model::types::RecordingScope;
+        use aws_sdk_config::types::RecordingStrategyType;
+        let out = self
+            .client
+            .describe_configuration_recorders()
+            .send()
+            .await
+            .map_err(|e| port_error("config:DescribeConfigurationRecorders", e))?;
+        let names = |types: &[ResourceType]| types.iter().map(|t| t.as_str().to_owned()).collect();
+        Ok(out
+            .configuration_recorders()
+            .iter()
+            .filter_map(|r| r.recording_group())
+            .map(|g| {
+                let strategy = g.recording_strategy().and_then(|s| s.use_only());
+                match strategy {
+                    Some(RecordingStrategyType::InclusionByResourceTypes) => {
+                        RecordingScope::Only(names(g.resource_types()))
+                    }
+                    Some(RecordingStrategyType::ExclusionByResourceTypes) => RecordingScope::AllExcept(
+                        g.exclusion_by_resource_types()
+                            .map(|e| names(e.resource_types()))
+                            .unwrap_or_default(),
+                    ),
+                    _ if g.all_supported() => RecordingScope::AllSupported {
+                        include_global: g.include_global_resource_types(),
+                    },
+                    _ => RecordingScope::Only(names(g.resource_types())),
+                }
+            })
+            .collect())
     }
 }
 

@@ -12,11 +12,14 @@ pub struct FunctionEnv {
     pub bus: String,
     /// `SETTINGS_JSON`: the settings (JSON); defaults when unset.
     pub settings: Settings,
-    /// `RECORDED_TYPES`: comma-separated resource types the Config recorder records in this
-    /// region. Default: every regional type the checks read. The global IAM types are recorded in
-    /// one region only, so they are left out unless listed: a role not found is then
-    /// INSUFFICIENT_DATA, never a false NON_COMPLIANT.
+    /// The resource types the region's Config recorder records: where a resource of such a type
+    /// is not found, it does not exist. `RECORDED_TYPES` (comma-separated) overrides; otherwise
+    /// [`Adapters::from_env`] reads the recorder (DescribeConfigurationRecorders), and until then
+    /// (or when it cannot) this is empty: a resource not found is INSUFFICIENT_DATA, never a false
+    /// NON_COMPLIANT.
     pub recorded_types: Vec<String>,
+    /// Whether `recorded_types` is to be read from the recorder (`RECORDED_TYPES` unset).
+    pub recorded_types_from_recorder: bool,
     /// `HISTORY_DAYS`: how long transition history is kept (default 90).
     pub history_days: i64,
 }
@@ -91,8 +94,9 @@ impl FunctionEnv {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            None => types::regional().map(|t| t.name.to_owned()).collect(),
+            None => Vec::new(),
         };
+        let recorded_types_from_recorder = var("RECORDED_TYPES")?.is_none();
         let history_days = match var("HISTORY_DAYS")? {
             Some(v) => v.parse().map_err(|e| format!("HISTORY_DAYS `{v}`: {e}"))?,
             None => super::dynamo::DEFAULT_HISTORY_DAYS,
@@ -102,6 +106,7 @@ impl FunctionEnv {
             bus,
             settings,
             recorded_types,
+            recorded_types_from_recorder,
             history_days,
         })
     }
@@ -143,9 +148,18 @@ impl Adapters {
     /// Reads the environment and builds the clients from the default AWS configuration: what
     /// every function does once per cold start.
     pub async fn from_env() -> Result<(FunctionEnv, Self), String> {
-        let env = FunctionEnv::from_env()?;
+        let mut env = FunctionEnv::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let adapters = Self::new(&sdk, &env);
+        if env.recorded_types_from_recorder {
+            match adapters.config.recording_scopes().await {
+                Ok(scopes) => {
+                    env.recorded_types = types::recorded_by(&scopes).into_iter().map(str::to_owned).collect();
+                }
+                // Nothing is then taken as recorded: absence proves nothing, which is safe.
+                Err(e) => tracing::warn!(error = %e, "the recorder's types could not be read"),
+            }
+        }
         Ok((env, adapters))
     }
 
@@ -181,12 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn required_variables_are_named_and_iam_is_not_assumed_recorded() {
+    fn required_variables_are_named_and_nothing_is_assumed_recorded() {
         assert_eq!(env(&[]).unwrap_err(), "TABLE_NAME is not set");
         assert_eq!(env(&[("TABLE_NAME", "t")]).unwrap_err(), "EVENT_BUS_NAME is not set");
         let e = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b")]).unwrap();
-        assert!(e.recorded_types.iter().all(|t| !t.starts_with("AWS::IAM::")));
-        assert!(e.recorded_types.iter().any(|t| t == "AWS::EC2::Instance"));
+        assert!(e.recorded_types.is_empty() && e.recorded_types_from_recorder);
         let e = env(&[
             ("TABLE_NAME", "t"),
             ("EVENT_BUS_NAME", "b"),

@@ -195,6 +195,41 @@ pub fn regional() -> impl Iterator<Item = &'static TypeInfo> {
     ALL.iter().copied().filter(|t| t.recording == Recording::Regional)
 }
 
+/// What one AWS Config recorder records (its recording group), as DescribeConfigurationRecorders
+/// says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingScope {
+    /// Every supported type (`allSupported`); the IAM bundle (users, groups, roles, customer
+    /// managed policies) only with `includeGlobalResourceTypes`.
+    AllSupported {
+        /// `includeGlobalResourceTypes`.
+        include_global: bool,
+    },
+    /// Only these types (`INCLUSION_BY_RESOURCE_TYPES`).
+    Only(Vec<String>),
+    /// Every supported type, global ones included, but these (`EXCLUSION_BY_RESOURCE_TYPES`).
+    AllExcept(Vec<String>),
+}
+
+/// The described types a region's recorders record: the union over its recorders. Where a type's
+/// recording is uncertain (IAM OIDC providers under "all supported", recorded only in IAM's home
+/// region), it counts as not recorded, so its absence is never taken as evidence.
+pub fn recorded_by(scopes: &[RecordingScope]) -> Vec<&'static str> {
+    let records = |t: &TypeInfo, s: &RecordingScope| match s {
+        RecordingScope::AllSupported { include_global } => match t.recording {
+            Recording::Regional => true,
+            Recording::Global => *include_global && t.name == iam::ROLE.name,
+            Recording::Synthetic => false,
+        },
+        RecordingScope::Only(types) => types.iter().any(|x| x == t.name),
+        RecordingScope::AllExcept(types) => !types.iter().any(|x| x == t.name),
+    };
+    recorded()
+        .filter(|t| scopes.iter().any(|s| records(t, s)))
+        .map(|t| t.name)
+        .collect()
+}
+
 /// Deserialises a typed configuration, naming the failing field's path.
 pub(crate) fn typed<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, FieldError> {
     let de = &mut serde_json::Deserializer::from_str(json);
@@ -263,5 +298,19 @@ mod tests {
         }
         assert!(regional().all(|t| !t.name.starts_with("AWS::IAM::")));
         assert!(is_recorded_type("AWS::EC2::Instance") && !is_recorded_type(account::ACCOUNT.name));
+    }
+
+    #[test]
+    fn what_a_recorder_records() {
+        let all = recorded_by(&[RecordingScope::AllSupported { include_global: false }]);
+        assert!(all.contains(&"AWS::EC2::Instance") && !all.contains(&"AWS::IAM::Role"));
+        let global = recorded_by(&[RecordingScope::AllSupported { include_global: true }]);
+        assert!(global.contains(&"AWS::IAM::Role") && !global.contains(&"AWS::IAM::OIDCProvider"));
+        let only = recorded_by(&[RecordingScope::Only(vec!["AWS::EC2::Instance".into()])]);
+        assert_eq!(only, ["AWS::EC2::Instance"]);
+        let except = recorded_by(&[RecordingScope::AllExcept(vec!["AWS::EC2::VPCEndpoint".into()])]);
+        assert!(except.contains(&"AWS::IAM::Role") && except.contains(&"AWS::IAM::OIDCProvider"));
+        assert!(!except.contains(&"AWS::EC2::VPCEndpoint"));
+        assert!(recorded_by(&[]).is_empty());
     }
 }
