@@ -233,7 +233,23 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let mut graph = ResourceGraph::build(items);
     // Only a snapshot file is a complete recording of its account and region: elsewhere the
     // absence of a resource proves nothing.
-    if raw.shape != snapshot::COMPLETE_RECORDING {
+    if let Some(t) = settings
+        .recorded_types
+        .iter()
+        .find(|t| !shared::domain::model::types::is_recorded_type(t))
+    {
+        return Err(format!(
+            "settings recorded_types: `{t}` is not a resource type the checks read"
+        ));
+    }
+    if raw.shape == snapshot::COMPLETE_RECORDING {
+        let accounts: Vec<String> = graph.accounts().into_iter().map(str::to_owned).collect();
+        for account in &accounts {
+            for t in &settings.recorded_types {
+                graph.mark_recorded(account, t);
+            }
+        }
+    } else {
         graph.mark_partial();
     }
     // Items skipped with --keep-going were there: no check may conclude from their absence.

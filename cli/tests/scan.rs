@@ -543,3 +543,61 @@ fn absence_in_a_partial_input_is_not_evidence() {
         .unwrap();
     assert_ne!(monitor["compliance"], "INSUFFICIENT_DATA", "{monitor}");
 }
+
+#[test]
+fn declared_recorded_types_make_absence_in_a_snapshot_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = demo_items();
+    snap["configurationItems"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|i| i["resourceType"] != "AWS::EC2::VPCEndpoint");
+    let path = write_json(dir.path(), "no-endpoints.json", &snap);
+    let ssm_network = |v: &Value| {
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resourceId"] == "i-0sql000000000003" && e["checkId"] == "servers.ssm-network")
+            .map(|e| e["compliance"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    // The snapshot holds no endpoint: whether the VPC has any is not known.
+    let (_, v) = scan_json(&path, None, &[]);
+    assert_eq!(ssm_network(&v), "INSUFFICIENT_DATA");
+    // The recorder records endpoints (declared): there are none.
+    let settings = dir.path().join("settings.toml");
+    let demo = std::fs::read_to_string(demo_settings()).unwrap();
+    std::fs::write(
+        &settings,
+        format!("recorded_types = [\"AWS::EC2::VPCEndpoint\"]\n{demo}"),
+    )
+    .unwrap();
+    let o = run(&[
+        "scan",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--no-store",
+        "--settings",
+        settings.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(ssm_network(&v), "NON_COMPLIANT");
+    // A type no check reads is refused, by name.
+    std::fs::write(
+        &settings,
+        format!("recorded_types = [\"AWS::EC2::VPCEndpiont\"]\n{demo}"),
+    )
+    .unwrap();
+    let o = run(&[
+        "scan",
+        path.to_str().unwrap(),
+        "--no-store",
+        "--settings",
+        settings.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("VPCEndpiont"), "{}", stderr(&o));
+}

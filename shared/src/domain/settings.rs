@@ -31,6 +31,10 @@ pub struct Settings {
     /// CloudFormation stack names of the connector; `cspm.stack-healthy` is NOT_APPLICABLE to
     /// every other stack. Default: none configured.
     pub connector_stack_names: Vec<String>,
+    /// Resource types the recorders of the scanned snapshots record. In a snapshot, the absence
+    /// of a resource of such a type is evidence even when the snapshot holds none of that type.
+    /// Empty (the default): a type counts as recorded where the snapshot holds items of it.
+    pub recorded_types: Vec<String>,
     /// Defender for Servers options.
     pub servers: ServersSettings,
     /// Defender for SQL options.
@@ -55,6 +59,7 @@ impl Default for Settings {
             roles: RoleNames::default(),
             features: Features::default(),
             connector_stack_names: Vec::new(),
+            recorded_types: Vec::new(),
             servers: ServersSettings::default(),
             sql: SqlSettings::default(),
             containers: ContainersSettings::default(),
