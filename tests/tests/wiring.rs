@@ -91,6 +91,13 @@ impl Stack {
 
     /// Runs the function binary `name` for one event and returns its answer.
     async fn invoke(&self, name: &str, event: &Value) -> Value {
+        let (ok, body) = self.answer(name, event).await;
+        assert!(ok, "{name} failed: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Runs the function binary `name` for one event: whether it succeeded, and its answer.
+    async fn answer(&self, name: &str, event: &Value) -> (bool, String) {
         let api = RuntimeApi::start().await;
         let target = Target {
             runtime_api: &api.address,
@@ -109,8 +116,7 @@ impl Stack {
             .await
             .unwrap_or_else(|_| panic!("{name} did not answer within 60 s"))
             .unwrap();
-        assert!(outcome.ok, "{name} failed: {}", outcome.body);
-        serde_json::from_str(&outcome.body).unwrap()
+        (outcome.ok, outcome.body)
     }
 
     async fn result(&self, resource_id: &str, check: &str) -> (Compliance, String) {
@@ -201,4 +207,28 @@ async fn every_function_reads_service_api_facts_through_its_real_wiring() {
             .any(|r| r.account_id == PROD && r.plan.as_str() == "containers"),
         "{readiness:?}"
     );
+}
+
+#[tokio::test]
+async fn a_payload_of_another_shape_fails_as_malformed_and_quotes_nothing() {
+    let stack = Stack::start().await;
+    const SECRET: &str = "AKIAEXAMPLESECRET/s3cr3t";
+    for (name, payload) in [
+        (
+            "config-rule",
+            json!({"invokingEvent": 5, "resultToken": SECRET, "eventLeftScope": SECRET}),
+        ),
+        ("config-rule", Value::Null),
+        (
+            "event-reevaluator",
+            json!({"detail-type": ["Config Configuration Item Change"], "detail": SECRET}),
+        ),
+        ("readiness-rollup", json!({"Records": SECRET})),
+    ] {
+        let (ok, body) = stack.answer(name, &payload).await;
+        assert!(!ok, "{name} accepted {payload}");
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["errorType"], "MalformedEvent", "{name}: {body}");
+        assert!(!body.contains("AKIAEXAMPLESECRET"), "{name} quoted the payload: {body}");
+    }
 }

@@ -13,6 +13,26 @@ use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports, RuleInvocation, RuleSummary};
 use shared::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, FactReader, ResultStore};
 
+/// Handles one invocation as Lambda delivers it: the payload is parsed here, so that one of another
+/// shape fails as `MalformedEvent` without quoting it.
+pub async fn handle_payload<R, E, S, P>(
+    ports: &Ports<'_, R, S, P>,
+    reporter: &E,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<RuleSummary, HandlerError>
+where
+    R: ConfigReader + FactReader,
+    E: EvaluationReporter,
+    S: ResultStore,
+    P: EventPublisher,
+{
+    let (payload, context) = event.into_parts();
+    let payload = shared::app::error::parse_event(payload, "an AWS Config rule invocation").inspect_err(|err| {
+        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
+    })?;
+    handler(ports, reporter, LambdaEvent::new(payload, context)).await
+}
+
 /// Handles one invocation.
 pub async fn handler<R, E, S, P>(
     ports: &Ports<'_, R, S, P>,

@@ -12,7 +12,7 @@ pub async fn run() -> Result<(), Error> {
     let ports = &adapters.ports(&env);
     let reporter = &adapters.config;
     serve(service_fn(move |event: LambdaEvent<_>| async move {
-        crate::handler(ports, reporter, event).await
+        crate::handle_payload(ports, reporter, event).await
     }))
     .await
 }

@@ -34,6 +34,24 @@ impl From<Summary> for Response {
     }
 }
 
+/// Handles one event as Lambda delivers it: the payload is parsed here, so that one of another
+/// shape fails as `MalformedEvent` without quoting it.
+pub async fn handle_payload<R, S, P>(
+    ports: &Ports<'_, R, S, P>,
+    event: LambdaEvent<Value>,
+) -> Result<Response, HandlerError>
+where
+    R: ConfigReader + FactReader,
+    S: ResultStore,
+    P: EventPublisher,
+{
+    let (payload, context) = event.into_parts();
+    let payload = shared::app::error::parse_event(payload, "an EventBridge event").inspect_err(|err| {
+        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
+    })?;
+    handler(ports, LambdaEvent::new(payload, context)).await
+}
+
 /// Handles one event.
 pub async fn handler<R, S, P>(
     ports: &Ports<'_, R, S, P>,

@@ -11,7 +11,7 @@ pub async fn run() -> Result<(), Error> {
     let (env, adapters) = Adapters::from_env().await?;
     let ports = &adapters.ports(&env);
     serve(service_fn(move |event: LambdaEvent<_>| async move {
-        crate::handler(ports, event).await
+        crate::handle_payload(ports, event).await
     }))
     .await
 }

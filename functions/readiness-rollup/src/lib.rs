@@ -50,6 +50,25 @@ pub fn accounts_of(event: &Event) -> Result<Vec<(String, String)>, HandlerError>
     Ok(out)
 }
 
+/// Handles one batch as Lambda delivers it: the payload is parsed here, so that one of another
+/// shape fails as `MalformedEvent` without quoting it.
+pub async fn handle_payload<S, P>(
+    store: &S,
+    publisher: &P,
+    settings: &Settings,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<DynamoDbEventResponse, HandlerError>
+where
+    S: ResultStore + ReadinessStore,
+    P: EventPublisher,
+{
+    let (payload, context) = event.into_parts();
+    let payload = shared::app::error::parse_event(payload, "a DynamoDB stream batch").inspect_err(|err| {
+        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
+    })?;
+    handler(store, publisher, settings, LambdaEvent::new(payload, context)).await
+}
+
 /// Handles one batch of stream records.
 pub async fn handler<S, P>(
     store: &S,

@@ -10,7 +10,7 @@ pub async fn run() -> Result<(), Error> {
     let (env, adapters) = Adapters::from_env().await?;
     let (store, publisher, settings) = (&adapters.store, &adapters.publisher, &env.settings);
     serve(service_fn(move |event: LambdaEvent<_>| async move {
-        crate::handler(store, publisher, settings, event).await
+        crate::handle_payload(store, publisher, settings, event).await
     }))
     .await
 }

@@ -25,6 +25,21 @@ impl HandlerError {
     }
 }
 
+/// Parses an invocation's payload into the event type the function takes. A payload of another
+/// shape fails as [`HandlerError::Malformed`], naming the field's path and what was expected there,
+/// never quoting a value from it (so nothing of the event reaches the error response or the logs).
+pub fn parse_event<T: serde::de::DeserializeOwned>(payload: serde_json::Value, what: &str) -> Result<T, HandlerError> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
+        HandlerError::Malformed(format!("not {what}{at}: {}", crate::domain::error::redacted(e.inner())))
+    })
+}
+
 impl From<crate::Error> for HandlerError {
     fn from(e: crate::Error) -> Self {
         Self::Malformed(e.to_string())
@@ -40,5 +55,37 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             error_type: e.kind().to_owned(),
             error_message: e.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Invocation {
+        #[serde(rename = "resultToken")]
+        result_token: String,
+        #[serde(rename = "eventLeftScope", default)]
+        left_scope: bool,
+    }
+
+    #[test]
+    fn a_payload_of_another_shape_is_malformed_and_quotes_nothing() {
+        let e = parse_event::<Invocation>(
+            serde_json::json!({"resultToken": "x", "eventLeftScope": "AKIAEXAMPLESECRET/s3cr3t"}),
+            "a Config rule invocation",
+        )
+        .unwrap_err();
+        let m = e.to_string();
+        assert_eq!(e.kind(), "MalformedEvent");
+        assert!(m.contains("eventLeftScope") && !m.contains("AKIAEXAMPLESECRET"), "{m}");
+        let e = parse_event::<Invocation>(serde_json::Value::Null, "a Config rule invocation").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("malformed event: not a Config rule invocation"),
+            "{e}"
+        );
     }
 }
