@@ -333,3 +333,92 @@ async fn malformed_events_fail_naming_what_is_wrong_and_write_nothing() {
     assert!(w.publisher.events().is_empty());
     assert!(w.reporter.calls().is_empty());
 }
+
+#[tokio::test]
+async fn config_rules_test_mode_reports_but_records_and_publishes_nothing() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let mut e = event("config-rule/change-ec2-instance.json");
+    e["resultToken"] = "TESTMODE".into();
+    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+        .await
+        .unwrap();
+    assert_eq!((out.reported, out.transitions), (1, 0));
+    let calls = w.reporter.calls();
+    assert!(calls
+        .iter()
+        .all(|(token, test_mode, _)| token == "TESTMODE" && *test_mode));
+    assert!(w.store.history().is_empty() && w.publisher.events().is_empty());
+}
+
+/// A bus that refuses everything.
+struct DownBus;
+
+impl shared::app::ports::EventPublisher for DownBus {
+    async fn publish(
+        &self,
+        events: &[shared::contracts::events::OutboundEvent],
+    ) -> Result<(), shared::app::ports::PortError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        Err(shared::app::ports::PortError {
+            operation: "events:PutEvents",
+            message: "service unavailable".into(),
+            retryable: true,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_failing_bus_does_not_keep_the_results_from_config_and_the_retry_publishes() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let e = event("config-rule/change-ec2-instance.json");
+    let down = Ports {
+        reader: &reader,
+        store: &w.store,
+        publisher: &DownBus,
+        settings: &w.settings,
+        recorded_types: &w.recorded,
+    };
+    let err = flows::config_rule(&down, &w.reporter, &invocation(&e))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "Retryable");
+    assert_eq!(
+        w.reporter.calls().len(),
+        1,
+        "Config got the results before the bus failed"
+    );
+    assert!(!w.store.outbox().is_empty(), "the transitions wait in the outbox");
+    // Lambda retries with the bus back: the outbox is published, Config is told again.
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+        .await
+        .unwrap();
+    assert!(w.store.outbox().is_empty());
+    assert!(!w.published("Prerequisite Compliance Changed").is_empty());
+    assert_eq!(w.reporter.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn an_event_dated_in_the_future_is_refused_and_changes_nothing() {
+    let w = World::new();
+    let reader = MemoryReader::new(items_after_detach());
+    // A forged CloudTrail call dated 2099 would date the account's results after every real change.
+    let mut e = event("event-reevaluator/cloudtrail-detach-role-policy.json");
+    e["detail"]["eventTime"] = "2099-01-01T00:00:00Z".into();
+    let err = flows::reevaluate(&w.ports(&reader), e["detail-type"].as_str().unwrap(), &e["detail"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "MalformedEvent");
+    assert!(err.to_string().contains("eventTime"), "{err}");
+    // The same for a configuration item captured in the future.
+    let mut e = event("event-reevaluator/config-item-change-iam-role.json");
+    e["detail"]["configurationItem"]["configurationItemCaptureTime"] = "2099-01-01T00:00:00.000Z".into();
+    let err = flows::reevaluate(&w.ports(&reader), e["detail-type"].as_str().unwrap(), &e["detail"])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("configurationItemCaptureTime"), "{err}");
+    assert!(w.store.history().is_empty() && w.publisher.events().is_empty());
+}

@@ -289,9 +289,11 @@ fn reevaluator_patterns(t: &Y) -> Vec<(String, Y)> {
         .unwrap()
     {
         assert_eq!(e["Type"].as_str(), Some("EventBridgeRule"));
-        assert!(
-            e["Properties"].get("DeadLetterConfig").is_some(),
-            "{name:?}: failed deliveries must go to the queue"
+        // `Arn`, not `Destination` (which SAM ignores, creating an unwatched queue of its own).
+        assert_eq!(
+            render(&e["Properties"]["DeadLetterConfig"]["Arn"]),
+            "GetAtt:FailedEventsQueue.Arn",
+            "{name:?}: failed deliveries must go to the watched queue"
         );
         out.push((render(name), e["Properties"]["Pattern"].clone()));
     }
@@ -393,6 +395,25 @@ fn every_described_resource_type_is_routed_as_its_description_says() {
                     .any(|(_, p)| at(p, &["detail", "eventSource"]).contains(&source.to_owned())),
                 "{}: CloudTrail events of {source} name it, but none reaches a function",
                 info.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rule_pins_the_aws_source_its_events_come_from() {
+    // Without `source`, anyone allowed to PutEvents on the default bus could forge a CloudTrail
+    // call or a Config change and drive the state.
+    let t = template();
+    for (name, p) in reevaluator_patterns(&t) {
+        let sources = strings(&p["source"]);
+        assert!(!sources.is_empty(), "{name}: no source pinned");
+        assert!(sources.iter().all(|s| s.starts_with("aws.")), "{name}: {sources:?}");
+        for event_source in strings(&p["detail"]["eventSource"]) {
+            let service = format!("aws.{}", event_source.trim_end_matches(".amazonaws.com"));
+            assert!(
+                sources.contains(&service),
+                "{name}: {event_source} without source {service}"
             );
         }
     }

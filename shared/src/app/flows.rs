@@ -17,7 +17,7 @@ use crate::app::error::HandlerError;
 use crate::app::ports::{
     ConfigReader, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessStore, ResultStore,
 };
-use crate::app::record::{record_and_publish, Summary};
+use crate::app::record::{publish_pending, record_and_publish, Summary};
 use crate::contracts::cloudtrail;
 use crate::contracts::config_rule::{self, ConfigEvaluation, InvokingEvent, Scope, PUT_EVALUATIONS_MAX};
 use crate::domain::checks::ALL;
@@ -95,12 +95,30 @@ async fn evaluate_changed<R: ConfigReader + FactReader>(
     Ok(evaluate_targets(&c, ports.settings))
 }
 
+/// How far ahead of this function's clock an event's time may be (clock skew).
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Refuses a time in the future: it would date results after every real capture to come, so that
+/// no later change could replace them (a forged event's way to freeze the state).
+fn not_in_the_future(t: Option<DateTime<Utc>>, field: &str, now: DateTime<Utc>) -> Result<(), HandlerError> {
+    match t {
+        Some(t) if t > now + CLOCK_SKEW => Err(HandlerError::Malformed(format!(
+            "`{field}` is in the future (more than {} minutes ahead of this function's clock)",
+            CLOCK_SKEW.num_minutes()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The result token of AWS Config's rule test.
+const TEST_MODE_TOKEN: &str = "TESTMODE";
+
 async fn put_all<E: EvaluationReporter>(
     reporter: &E,
     token: &str,
     evaluations: &[ConfigEvaluation],
 ) -> Result<usize, PortError> {
-    let test_mode = token == "TESTMODE";
+    let test_mode = token == TEST_MODE_TOKEN;
     let mut calls = 0;
     for chunk in evaluations.chunks(PUT_EVALUATIONS_MAX) {
         let mut failed = reporter.put(token, test_mode, chunk).await?;
@@ -152,6 +170,7 @@ where
             item,
             notification_time,
         } => {
+            not_in_the_future(item.capture_time, "configurationItemCaptureTime", now)?;
             change(
                 ports,
                 &scope,
@@ -188,12 +207,21 @@ where
             notification_time,
         } => scheduled(ports, &scope, &account_id, notification_time).await?,
     };
-    let summary = record_and_publish(ports.store, ports.publisher, &to_record).await?;
+    // Config's rule test (TESTMODE) checks the rule, not the account: nothing is recorded or
+    // published. Otherwise results are recorded, reported to Config, then their transitions
+    // published: a failing bus cannot keep the results from Config (the outbox keeps the events,
+    // and the retry publishes them).
+    let pending = if token == TEST_MODE_TOKEN {
+        Vec::new()
+    } else {
+        ports.store.record(&to_record).await?
+    };
     let calls = put_all(reporter, token, &to_report).await?;
+    let transitions = publish_pending(ports.store, ports.publisher, &pending).await?;
     Ok(RuleSummary {
         reported: to_report.len(),
         calls,
-        transitions: summary.transitions,
+        transitions,
     })
 }
 
@@ -311,7 +339,10 @@ pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPu
 ) -> Result<Summary, HandlerError> {
     let changed: Vec<ConfigurationItem> = match detail_type {
         "Config Configuration Item Change" => match InvokingEvent::parse(detail)? {
-            InvokingEvent::Change { item, .. } => vec![*item],
+            InvokingEvent::Change { item, .. } => {
+                not_in_the_future(item.capture_time, "configurationItemCaptureTime", Utc::now())?;
+                vec![*item]
+            }
             InvokingEvent::Oversized { summary, .. } => {
                 let key = ResourceKey::new(summary.resource_type, summary.resource_id);
                 ports.reader.latest(&key).await?.into_iter().collect()
@@ -339,6 +370,7 @@ pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPu
                 .get("eventTime")
                 .and_then(Value::as_str)
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            not_in_the_future(now.map(|t| t.with_timezone(&Utc)), "eventTime", Utc::now())?;
             items.extend(
                 accounts
                     .iter()

@@ -6,8 +6,9 @@ use chrono::Utc;
 
 use crate::app::ports::{EventPublisher, PortError, ReadinessStore, ResultStore};
 use crate::contracts::events::{compliance_event, readiness_event, OutboundEvent};
-use crate::domain::plans::{self};
+use crate::domain::plans;
 use crate::domain::settings::Settings;
+use crate::domain::state::PendingTransition;
 use crate::domain::vocab::{Evaluation, GLOBAL_REGION};
 
 /// What one recording did.
@@ -29,13 +30,23 @@ pub async fn record_and_publish<S: ResultStore, P: EventPublisher>(
     evaluations: &[Evaluation],
 ) -> Result<Summary, PortError> {
     let pending = store.record(evaluations).await?;
-    let events: Vec<OutboundEvent> = pending.iter().map(compliance_event).collect();
-    publisher.publish(&events).await?;
-    store.mark_published(&pending).await?;
+    let transitions = publish_pending(store, publisher, &pending).await?;
     Ok(Summary {
         evaluations: evaluations.len(),
-        transitions: pending.len(),
+        transitions,
     })
+}
+
+/// Publishes recorded transitions, then clears them from the outbox. Returns how many.
+pub async fn publish_pending<S: ResultStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    pending: &[PendingTransition],
+) -> Result<usize, PortError> {
+    let events: Vec<OutboundEvent> = pending.iter().map(compliance_event).collect();
+    publisher.publish(&events).await?;
+    store.mark_published(pending).await?;
+    Ok(pending.len())
 }
 
 /// The regions an account's readiness is computed for: every region it has results in (the
