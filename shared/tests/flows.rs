@@ -106,6 +106,19 @@ impl World {
         }
     }
 
+    /// Delivers an EC2 state change of `instance` to the re-evaluation flow.
+    async fn instance_changed(&self, reader: &MemoryReader, instance: &str) {
+        let mut e = event("event-reevaluator/ec2-state-change.json");
+        e["detail"]["instance-id"] = instance.into();
+        flows::reevaluate(
+            &self.ports(reader),
+            "EC2 Instance State-change Notification",
+            &e["detail"],
+        )
+        .await
+        .unwrap();
+    }
+
     fn compliance(&self, id: &str, check: &str) -> Option<Compliance> {
         let t = if id.starts_with("i-") {
             "AWS::EC2::Instance"
@@ -166,18 +179,9 @@ async fn a_config_rule_change_is_reported_recorded_and_published_once() {
 async fn a_role_change_re_evaluates_every_instance_using_it() {
     let w = World::new();
     let before = MemoryReader::new(demo_items());
-    let state_change = event("event-reevaluator/ec2-state-change.json");
     // The web and SQL hosts use web-ssm-role's instance profile: record them as they were.
     for id in ["i-0web000000000001", "i-0sql000000000003"] {
-        let mut e = state_change.clone();
-        e["detail"]["instance-id"] = id.into();
-        flows::reevaluate(
-            &w.ports(&before),
-            "EC2 Instance State-change Notification",
-            &e["detail"],
-        )
-        .await
-        .unwrap();
+        w.instance_changed(&before, id).await;
     }
     assert_eq!(
         w.compliance("i-0web000000000001", "servers.ssm-core-policy"),
@@ -277,26 +281,15 @@ async fn service_api_facts_reach_the_results() {
         ssm_ping_status: Some("ConnectionLost".into()),
         ..LiveFacts::default()
     };
-    let mut e = event("event-reevaluator/ec2-state-change.json");
-    e["detail"]["instance-id"] = "i-0web000000000001".into();
-
-    let without = MemoryReader::new(demo_items());
-    flows::reevaluate(
-        &w.ports(&without),
-        "EC2 Instance State-change Notification",
-        &e["detail"],
-    )
-    .await
-    .unwrap();
+    w.instance_changed(&MemoryReader::new(demo_items()), "i-0web000000000001")
+        .await;
     assert_eq!(
         w.compliance("i-0web000000000001", "servers.ssm-agent-online"),
         Some(Compliance::Compliant)
     );
 
     let with = MemoryReader::new(demo_items()).with_facts(instance, lost);
-    flows::reevaluate(&w.ports(&with), "EC2 Instance State-change Notification", &e["detail"])
-        .await
-        .unwrap();
+    w.instance_changed(&with, "i-0web000000000001").await;
     assert_eq!(
         w.compliance("i-0web000000000001", "servers.ssm-agent-online"),
         Some(Compliance::NonCompliant),
