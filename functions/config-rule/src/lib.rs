@@ -26,11 +26,8 @@ where
     S: ResultStore,
     P: EventPublisher,
 {
-    let (payload, context) = event.into_parts();
-    let payload = shared::app::error::parse_event(payload, "an AWS Config rule invocation").inspect_err(|err| {
-        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
-    })?;
-    handler(ports, reporter, LambdaEvent::new(payload, context)).await
+    let event = shared::app::error::parse_invocation(event, "an AWS Config rule invocation")?;
+    handler(ports, reporter, event).await
 }
 
 /// Handles one invocation.

@@ -45,11 +45,8 @@ where
     S: ResultStore,
     P: EventPublisher,
 {
-    let (payload, context) = event.into_parts();
-    let payload = shared::app::error::parse_event(payload, "an EventBridge event").inspect_err(|err| {
-        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
-    })?;
-    handler(ports, LambdaEvent::new(payload, context)).await
+    let event = shared::app::error::parse_invocation(event, "an EventBridge event")?;
+    handler(ports, event).await
 }
 
 /// Handles one event.

@@ -62,11 +62,8 @@ where
     S: ResultStore + ReadinessStore,
     P: EventPublisher,
 {
-    let (payload, context) = event.into_parts();
-    let payload = shared::app::error::parse_event(payload, "a DynamoDB stream batch").inspect_err(|err| {
-        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
-    })?;
-    handler(store, publisher, settings, LambdaEvent::new(payload, context)).await
+    let event = shared::app::error::parse_invocation(event, "a DynamoDB stream batch")?;
+    handler(store, publisher, settings, event).await
 }
 
 /// Handles one batch of stream records.

@@ -40,6 +40,21 @@ pub fn parse_event<T: serde::de::DeserializeOwned>(payload: serde_json::Value, w
     })
 }
 
+/// [`parse_event`] for an invocation as Lambda delivers it: the payload becomes the function's event
+/// type and keeps its context; a payload of another shape is logged and fails as
+/// [`HandlerError::Malformed`], quoting nothing.
+#[cfg(feature = "lambda")]
+pub fn parse_invocation<T: serde::de::DeserializeOwned>(
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+    what: &str,
+) -> Result<lambda_runtime::LambdaEvent<T>, HandlerError> {
+    let (payload, context) = event.into_parts();
+    let payload = parse_event(payload, what).inspect_err(|err| {
+        tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
+    })?;
+    Ok(lambda_runtime::LambdaEvent::new(payload, context))
+}
+
 impl From<crate::Error> for HandlerError {
     fn from(e: crate::Error) -> Self {
         Self::Malformed(e.to_string())
