@@ -243,12 +243,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         ));
     }
     if raw.shape == snapshot::COMPLETE_RECORDING {
-        let accounts: Vec<String> = graph.accounts().into_iter().map(str::to_owned).collect();
-        for account in &accounts {
-            for t in &settings.recorded_types {
-                graph.mark_recorded(account, t);
-            }
-        }
+        graph.mark_recorded(&settings.recorded_types);
     } else {
         graph.mark_partial();
     }

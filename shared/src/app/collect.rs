@@ -127,12 +127,7 @@ pub async fn collect<R: ConfigReader + FactReader>(
         }
     }
     let mut graph = ResourceGraph::build(items);
-    let accounts: Vec<String> = graph.accounts().into_iter().map(str::to_owned).collect();
-    for account in &accounts {
-        for t in recorded_types {
-            graph.mark_recorded(account, t);
-        }
-    }
+    graph.mark_recorded(recorded_types);
     let targets = target_keys
         .iter()
         .filter_map(|(a, t, id)| graph.find(a, t, id))

@@ -104,12 +104,16 @@ impl ResourceGraph {
         self.joins.get(key).and_then(|v| v.last()).map(|&i| &self.items[i])
     }
 
-    /// Declares that the recorder records `resource_type` for `account`, so that the absence of
-    /// such a resource is meaningful even when none was fetched (live collection).
-    pub fn mark_recorded(&mut self, account: &str, resource_type: &str) {
-        self.recorded.insert((account.to_owned(), resource_type.to_owned()));
-        self.declared_recorded
-            .insert((account.to_owned(), resource_type.to_owned()));
+    /// Declares that the recorders of every account the graph holds record `resource_types`, so
+    /// that the absence of such a resource is meaningful even when none was fetched (live
+    /// collection, or types declared in the settings).
+    pub fn mark_recorded(&mut self, resource_types: &[String]) {
+        for account in self.account_item.keys() {
+            for t in resource_types {
+                self.recorded.insert((account.clone(), t.clone()));
+                self.declared_recorded.insert((account.clone(), t.clone()));
+            }
+        }
     }
 
     /// Declares that the input is not a complete recording of its accounts and regions (a list of
