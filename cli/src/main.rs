@@ -221,6 +221,16 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Some(p) => Settings::from_file(p).map_err(|e| e.to_string())?,
         None => Settings::default(),
     };
+    // Checked here, not in `Settings::validate`: the settings sit below the type catalog.
+    if let Some(t) = settings
+        .recorded_types
+        .iter()
+        .find(|t| !shared::domain::model::types::is_recorded_type(t))
+    {
+        return Err(format!(
+            "settings recorded_types: `{t}` is not a resource type the checks read"
+        ));
+    }
     let source = args.path.display().to_string();
     let bytes = snapshot::read_bytes(&args.path).map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&bytes).map_err(|e| format!("{source}: not UTF-8: {e}"))?;
@@ -233,15 +243,6 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let mut graph = ResourceGraph::build(items);
     // Only a snapshot file is a complete recording of its account and region: elsewhere the
     // absence of a resource proves nothing.
-    if let Some(t) = settings
-        .recorded_types
-        .iter()
-        .find(|t| !shared::domain::model::types::is_recorded_type(t))
-    {
-        return Err(format!(
-            "settings recorded_types: `{t}` is not a resource type the checks read"
-        ));
-    }
     if raw.shape == snapshot::COMPLETE_RECORDING {
         graph.mark_recorded(&settings.recorded_types);
     } else {
