@@ -36,9 +36,7 @@ impl ConfigApi {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
-}
 
-impl ConfigApi {
     /// What the region's configuration recorders record (DescribeConfigurationRecorders).
     pub async fn recording_scopes(&self) -> Result<Vec<crate::domain::model::types::RecordingScope>, PortError> {
         use crate::domain::model::types::RecordingScope;

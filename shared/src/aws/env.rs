@@ -87,7 +87,9 @@ impl FunctionEnv {
             }
         }
         let settings = Settings::parse(&doc.to_string(), false, "SETTINGS_JSON").map_err(|e| e.to_string())?;
-        let recorded_types = match var("RECORDED_TYPES")? {
+        let recorded = var("RECORDED_TYPES")?;
+        let recorded_types_from_recorder = recorded.is_none();
+        let recorded_types = match recorded {
             Some(v) => v
                 .split(',')
                 .map(str::trim)
@@ -96,7 +98,6 @@ impl FunctionEnv {
                 .collect(),
             None => Vec::new(),
         };
-        let recorded_types_from_recorder = var("RECORDED_TYPES")?.is_none();
         let history_days = match var("HISTORY_DAYS")? {
             Some(v) => v.parse().map_err(|e| format!("HISTORY_DAYS `{v}`: {e}"))?,
             None => super::dynamo::DEFAULT_HISTORY_DAYS,

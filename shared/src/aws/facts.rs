@@ -208,12 +208,6 @@ pub struct LiveReader {
     pub facts: ServiceFacts,
 }
 
-impl crate::app::ports::FactReader for ServiceFacts {
-    async fn facts(&self, items: &[ConfigurationItem]) -> Result<Vec<(usize, LiveFacts)>, PortError> {
-        ServiceFacts::facts(self, items).await
-    }
-}
-
 impl crate::app::ports::ConfigReader for LiveReader {
     async fn batch_get(&self, keys: &[crate::domain::vocab::ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
         self.config.batch_get(keys).await
