@@ -161,32 +161,25 @@ fn resource_of(k: &EvalKey) -> (&str, &str, &str, &str) {
     (&k.account_id, &k.aws_region, &k.resource_type, &k.resource_id)
 }
 
+fn resource_evaluated(e: &Evaluation) -> (&str, &str, &str, &str) {
+    (&e.account_id, &e.aws_region, &e.resource_type, &e.resource_id)
+}
+
 impl ResultStore for MemoryStore {
     async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
         let now: DateTime<Utc> = Utc::now();
         let mut t = self.lock();
-        let resources: BTreeSet<(String, String, String, String)> = evaluations
-            .iter()
-            .map(|e| {
-                (
-                    e.account_id.clone(),
-                    e.aws_region.clone(),
-                    e.resource_type.clone(),
-                    e.resource_id.clone(),
-                )
-            })
-            .collect();
-        for (a, r, ty, id) in &resources {
-            let mine = |k: &EvalKey| resource_of(k) == (a.as_str(), r.as_str(), ty.as_str(), id.as_str());
+        let resources: BTreeSet<(&str, &str, &str, &str)> = evaluations.iter().map(resource_evaluated).collect();
+        for resource in &resources {
             let previous: HashMap<EvalKey, Recorded> = t
                 .results
                 .iter()
-                .filter(|(k, _)| mine(k))
+                .filter(|(k, _)| resource_of(k) == *resource)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let evals: Vec<Evaluation> = evaluations
                 .iter()
-                .filter(|e| (&e.account_id, &e.aws_region, &e.resource_type, &e.resource_id) == (a, r, ty, id))
+                .filter(|e| resource_evaluated(e) == *resource)
                 .cloned()
                 .collect();
             let d = state::diff(&previous, &evals, &BTreeSet::new(), None);
@@ -202,15 +195,7 @@ impl ResultStore for MemoryStore {
         let mut pending: Vec<PendingTransition> = t
             .outbox
             .iter()
-            .filter(|p| {
-                let k = &p.transition.key;
-                resources.contains(&(
-                    k.account_id.clone(),
-                    k.aws_region.clone(),
-                    k.resource_type.clone(),
-                    k.resource_id.clone(),
-                ))
-            })
+            .filter(|p| resources.contains(&resource_of(&p.transition.key)))
             .cloned()
             .collect();
         pending.sort_by(|a, b| (&a.transition.key, a.at).cmp(&(&b.transition.key, b.at)));
