@@ -2,9 +2,12 @@
 //! for Cloud's plans, from an AWS Config snapshot, before anything is deployed.
 
 mod html;
+mod inputs;
+mod mirror;
 mod report;
 mod store;
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +18,6 @@ use shared::domain::checks::{Trigger, ALL};
 use shared::domain::engine::{self, ScanResult};
 use shared::domain::graph::ResourceGraph;
 use shared::domain::settings::Settings;
-use shared::domain::snapshot;
 
 #[derive(Parser)]
 #[command(
@@ -53,18 +55,15 @@ enum ChecksFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Evaluate an AWS Config snapshot (or a JSON array of configuration items; .gz accepted).
+    /// Evaluate AWS Config snapshots (one per account and region, as Config delivers them), or
+    /// other inputs holding configuration items (.gz accepted), merged by newest capture.
     Scan {
-        /// The snapshot file (same as --snapshot).
-        #[arg(
-            value_name = "FILE",
-            required_unless_present = "snapshot",
-            conflicts_with = "snapshot"
-        )]
-        file: Option<PathBuf>,
-        /// The snapshot file.
+        /// Inputs: files, directories (every .json and .json.gz below them), `-` for standard input.
+        #[arg(value_name = "FILE", required_unless_present = "snapshot")]
+        files: Vec<PathBuf>,
+        /// An input file (same as giving it as FILE).
         #[arg(long, value_name = "FILE")]
-        snapshot: Option<PathBuf>,
+        snapshot: Vec<PathBuf>,
         /// Settings file (TOML or JSON): plans switched on, roles, audiences, declared facts.
         #[arg(long, value_name = "FILE")]
         settings: Option<PathBuf>,
@@ -194,7 +193,7 @@ fn default_db() -> PathBuf {
 }
 
 struct ScanArgs {
-    path: PathBuf,
+    paths: Vec<PathBuf>,
     settings: Option<PathBuf>,
     format: Format,
     db: Option<PathBuf>,
@@ -231,45 +230,168 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             "settings recorded_types: `{t}` is not a resource type the checks read"
         ));
     }
-    let source = args.path.display().to_string();
-    let bytes = snapshot::read_bytes(&args.path).map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| format!("{source}: not UTF-8: {e}"))?;
-    let raw = snapshot::split(text, &source).map_err(|e| e.to_string())?;
-    let pb = progress_bar(raw.items.len(), "parsing");
-    let (items, errors) =
-        snapshot::parse_items(&raw, args.keep_going, |n| pb.set_position(n as u64)).map_err(|e| e.to_string())?;
-    pb.finish_and_clear();
-    let input_time = items.iter().filter_map(|i| i.capture_time).max();
-    let mut graph = ResourceGraph::build(items);
-    // Only a snapshot file is a complete recording of its account and region: elsewhere the
-    // absence of a resource proves nothing.
-    if raw.shape == snapshot::COMPLETE_RECORDING {
-        graph.mark_recorded(&settings.recorded_types);
-    } else {
-        graph.mark_partial();
+    let paths = inputs::expand(&args.paths)?;
+    let mut read = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let mut pb: Option<ProgressBar> = None;
+        let input = inputs::read(path, args.keep_going, &settings.recorded_types, |n, total| {
+            pb.get_or_insert_with(|| progress_bar(total, "reading"))
+                .set_position(n as u64);
+        })?;
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        read.push(input);
     }
-    // Items skipped with --keep-going were there: no check may conclude from their absence.
-    for e in &errors {
-        if let shared::Error::Item { location, .. } = e {
-            if let (Some(t), Some(id)) = (&location.resource_type, &location.resource_id) {
-                graph.mark_unreadable(t, id);
+    let accounts = mirror::accounts(&read);
+    let mut store = args
+        .db
+        .as_deref()
+        .map(store::Store::open)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let (stored, coverage) = match &store {
+        Some(s) => (
+            s.stored_items(&accounts).map_err(|e| e.to_string())?,
+            s.coverage(&accounts).map_err(|e| e.to_string())?,
+        ),
+        None => Default::default(),
+    };
+    let merged = mirror::merge(stored, coverage, &read);
+    let unreadable: HashSet<(String, String)> = read
+        .iter()
+        .flat_map(|i| &i.errors)
+        .filter_map(|e| match e {
+            shared::Error::Item { location, .. } => {
+                Some((location.resource_type.clone()?, location.resource_id.clone()?))
+            }
+            _ => None,
+        })
+        .collect();
+    let readable = |k: &mirror::Key| !unreadable.contains(&(k.1.clone(), k.2.clone()));
+    // The newest item of every resource of the accounts concerned: from the inputs, else the store.
+    let from_store: HashSet<&mirror::Key> = merged
+        .newest
+        .iter()
+        .filter(|(k, n)| !n.deleted && n.holder == mirror::Holder::Stored && readable(k))
+        .map(|(k, _)| k)
+        .collect();
+    let mut items = match &store {
+        Some(s) if !from_store.is_empty() => s.items_of(&from_store).map_err(|e| e.to_string())?,
+        _ => Vec::new(),
+    };
+    let mut bodies: Vec<Vec<Box<str>>> = Vec::with_capacity(read.len());
+    let mut parsed: Vec<Vec<Option<shared::domain::model::ConfigurationItem>>> = Vec::with_capacity(read.len());
+    for input in &mut read {
+        let (p, b) = std::mem::take(&mut input.items)
+            .into_iter()
+            .map(|i| (Some(i.item), i.body))
+            .unzip();
+        parsed.push(p);
+        bodies.push(b);
+    }
+    for (k, n) in &merged.newest {
+        if let (false, mirror::Holder::Input(i, j)) = (n.deleted, n.holder) {
+            if readable(k) {
+                items.extend(parsed[i][j].take());
             }
         }
     }
+    drop(parsed);
+    // One order whatever the inputs' order (joins that name one item take the last).
+    items.sort_unstable_by(|a, b| {
+        (&a.account_id, &a.region, &a.resource_type, &a.resource_id).cmp(&(
+            &b.account_id,
+            &b.region,
+            &b.resource_type,
+            &b.resource_id,
+        ))
+    });
+    let mut graph = ResourceGraph::build(items);
+    // Absence is evidence only inside the complete recordings seen for each account and region.
+    graph.mark_partial();
+    for ((account, region), c) in &merged.coverage {
+        graph.mark_complete(account, region, c.types.iter().map(String::as_str));
+    }
+    // Items skipped with --keep-going were there: no check may conclude from their absence.
+    for (t, id) in &unreadable {
+        graph.mark_unreadable(t, id);
+    }
     let pb = progress_bar(graph.items().len(), "evaluating");
-    let result: ScanResult = engine::scan_graph(&graph, &settings, |n| pb.set_position(n as u64));
+    let mut result: ScanResult = engine::scan_graph(&graph, &settings, |n| pb.set_position(n as u64));
     pb.finish_and_clear();
-    let recording = match args.db {
+    drop(graph);
+    result.items = read.iter().map(|i| i.read).sum();
+    result.ignored_types = BTreeMap::new();
+    for input in &read {
+        for (t, n) in &input.ignored {
+            *result.ignored_types.entry(t.clone()).or_default() += n;
+        }
+    }
+    let source = match read.as_slice() {
+        [one] => one.source.clone(),
+        many => format!("{} inputs", many.len()),
+    };
+    let snapshot_id = match read.as_slice() {
+        [one] => one.snapshot_id.clone(),
+        _ => None,
+    };
+    let recording = match store.as_mut() {
         None => None,
-        Some(db) => {
-            let mut store = store::Store::open(&db).map_err(|e| e.to_string())?;
+        Some(store) => {
+            let writes = merged
+                .newest
+                .iter()
+                .filter(|(_, n)| n.write)
+                .map(|(k, n)| store::ItemWrite {
+                    key: k,
+                    region: &n.region,
+                    capture_time: n.capture_time,
+                    body: match (n.deleted, n.holder) {
+                        (false, mirror::Holder::Input(i, j)) => Some(&*bodies[i][j]),
+                        _ => None,
+                    },
+                })
+                .collect();
+            let sources: Vec<&str> = read.iter().map(|i| i.source.as_str()).collect();
+            let joined = sources.join(", ");
             Some(
                 store
-                    .record(&result, &source, raw.snapshot_id.as_deref(), input_time)
+                    .record(&store::ScanRecord {
+                        result: &result,
+                        accounts: &accounts,
+                        source: &joined,
+                        snapshot_id: snapshot_id.as_deref(),
+                        items: writes,
+                        coverage: merged
+                            .coverage
+                            .iter()
+                            .filter(|(k, _)| merged.coverage_changed.contains(*k))
+                            .collect(),
+                        stale: merged.stale,
+                        tombstoned: merged.tombstoned,
+                        unreadable: &unreadable,
+                    })
                     .map_err(|e| e.to_string())?,
             )
         }
     };
+    let errors: Vec<&shared::Error> = read.iter().flat_map(|i| &i.errors).collect();
+    let input_lines: Vec<String> = read
+        .iter()
+        .map(|i| format!("{}: {}, {} items", i.source, i.shape, i.read))
+        .collect();
+    let mut complete: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for ((account, region), c) in &merged.coverage {
+        let at = c
+            .time
+            .map(|t| t.format(" (%Y-%m-%d %H:%M UTC)").to_string())
+            .unwrap_or_default();
+        complete
+            .entry(account.clone())
+            .or_default()
+            .push(format!("{region}{at}"));
+    }
     let error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     match args.format {
         Format::Json => {
@@ -290,9 +412,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Format::Text => {
             let input = report::ReportInput {
                 source: &source,
-                snapshot_id: raw.snapshot_id.as_deref(),
+                snapshot_id: snapshot_id.as_deref(),
                 recording: recording.as_ref(),
                 errors: &error_messages,
+                inputs: &input_lines,
+                complete: &complete,
                 verbose: args.verbose,
             };
             print!("{}", report::render(&result, &input));
@@ -372,7 +496,7 @@ fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Scan {
-            file,
+            mut files,
             snapshot,
             settings,
             format,
@@ -382,14 +506,14 @@ fn main() -> ExitCode {
             fail_on_blocked,
             verbose,
         } => {
-            let path = file.or(snapshot).unwrap_or_default();
+            files.extend(snapshot);
             let db = if no_store {
                 None
             } else {
                 Some(db.unwrap_or_else(default_db))
             };
             scan(ScanArgs {
-                path,
+                paths: files,
                 settings,
                 format,
                 db,

@@ -22,6 +22,10 @@ pub struct ReportInput<'a> {
     pub recording: Option<&'a Recording>,
     /// Items skipped with --keep-going, as messages.
     pub errors: &'a [String],
+    /// One line per input (what it was, how many items).
+    pub inputs: &'a [String],
+    /// Account → the regions (`global` for IAM) with a complete recording, where absence counts.
+    pub complete: &'a BTreeMap<String, Vec<String>>,
     /// List unverified checks and every transition.
     pub verbose: bool,
 }
@@ -74,6 +78,22 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             String::new()
         }
     );
+    if input.inputs.len() > 1 || input.verbose {
+        for line in input.inputs {
+            let _ = writeln!(out, "  {}", dim.apply_to(line));
+        }
+    }
+    let complete = if input.complete.is_empty() {
+        "none (the absence of a resource is evidence nowhere)".to_owned()
+    } else {
+        input
+            .complete
+            .iter()
+            .map(|(a, regions)| format!("{a} {}", regions.join(", ")))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let _ = writeln!(out, "{} {complete}", dim.apply_to("complete recordings:"));
     let mut by_account: BTreeMap<&str, Vec<&shared::domain::plans::PlanReadiness>> = BTreeMap::new();
     for p in &result.plans {
         by_account.entry(&p.account_id).or_default().push(p);

@@ -1,16 +1,21 @@
-//! The embedded state store: an SQLite database holding the current result per resource × check,
-//! plan readiness, and the history of transitions and scans, so that a scan can say what changed
-//! since the previous one. The comparison itself is `shared::domain::state::diff`.
+//! The embedded state store: an SQLite database holding the newest configuration item of every
+//! resource scanned (tombstones for deleted ones), the complete recordings seen per account and
+//! region, the current result per resource × check, plan readiness, and the history of
+//! transitions and scans, so that a scan can say what changed since the previous one. What to
+//! keep is decided by `crate::mirror`; the comparison of results is `shared::domain::state`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use shared::domain::engine::ScanResult;
+use shared::domain::model::ConfigurationItem;
 use shared::domain::plans::PlanStatus;
 use shared::domain::state::{self, Diff, EvalKey, PlanTransition, Recorded};
 use shared::domain::vocab::{Compliance, Plan};
+
+use crate::mirror::{Coverage, Key, StoredItem};
 
 /// Errors of the store, naming the database file.
 #[derive(Debug, thiserror::Error)]
@@ -26,14 +31,22 @@ pub enum StoreError {
     Corrupt { path: String, message: String },
 }
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, source TEXT NOT NULL, snapshot_id TEXT,
   items INTEGER NOT NULL, evaluations INTEGER NOT NULL, written INTEGER NOT NULL,
-  removed INTEGER NOT NULL, stale INTEGER NOT NULL);
+  removed INTEGER NOT NULL, stale INTEGER NOT NULL, tombstoned INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+  account_id TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, aws_region TEXT NOT NULL,
+  capture_time TEXT, deleted INTEGER NOT NULL, body TEXT, scan_id INTEGER NOT NULL,
+  PRIMARY KEY (account_id, resource_type, resource_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS coverage (
+  account_id TEXT NOT NULL, aws_region TEXT NOT NULL, captured_at TEXT, resource_types TEXT NOT NULL,
+  source TEXT NOT NULL, scan_id INTEGER NOT NULL,
+  PRIMARY KEY (account_id, aws_region)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS evaluations (
   account_id TEXT NOT NULL, aws_region TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL,
   check_id TEXT NOT NULL, plan TEXT NOT NULL, compliance TEXT NOT NULL, annotation TEXT NOT NULL,
@@ -87,20 +100,32 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+            .map_err(sql)?;
         let version: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
             .optional()
             .map_err(sql)?;
         match version.as_deref().map(str::parse::<i64>) {
             None => {
+                conn.execute_batch(SCHEMA).map_err(sql)?;
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
                     [SCHEMA_VERSION.to_string()],
                 )
                 .map_err(sql)?;
             }
-            Some(Ok(SCHEMA_VERSION)) => {}
+            Some(Ok(SCHEMA_VERSION)) => conn.execute_batch(SCHEMA).map_err(sql)?,
+            Some(Ok(older)) if older < SCHEMA_VERSION => {
+                return Err(StoreError::Corrupt {
+                    path: p,
+                    message: format!(
+                        "written by an earlier version (schema {older}), which kept results but not the \
+                         configuration items this version merges: move it away or pass another --db, \
+                         and scan again"
+                    ),
+                })
+            }
             Some(_) => {
                 return Err(StoreError::Corrupt {
                     path: p,
@@ -154,10 +179,7 @@ impl Store {
                 let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
                 let compliance = Compliance::parse(&compliance)
                     .ok_or_else(|| self.corrupt(format!("unknown compliance `{compliance}`")))?;
-                let capture_time = capture
-                    .map(|c| DateTime::parse_from_rfc3339(&c).map(|t| t.with_timezone(&Utc)))
-                    .transpose()
-                    .map_err(|e| self.corrupt(format!("bad capture time: {e}")))?;
+                let capture_time = self.time(capture)?;
                 out.insert(
                     EvalKey {
                         account_id: account.clone(),
@@ -252,17 +274,122 @@ impl Store {
         Ok(out)
     }
 
+    /// The recorded resources of `accounts` (without their text).
+    pub fn stored_items(&self, accounts: &BTreeSet<String>) -> Result<HashMap<Key, StoredItem>, StoreError> {
+        let mut out = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT resource_type, resource_id, aws_region, capture_time, deleted FROM items WHERE account_id = ?1",
+            )
+            .map_err(self.sql())?;
+        for account in accounts {
+            let rows = stmt
+                .query_map([account], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, bool>(4)?,
+                    ))
+                })
+                .map_err(self.sql())?;
+            for row in rows {
+                let (rtype, rid, region, capture, deleted) = row.map_err(self.sql())?;
+                out.insert(
+                    (account.clone(), rtype, rid),
+                    StoredItem {
+                        region,
+                        capture_time: self.time(capture)?,
+                        deleted,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn time(&self, t: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        t.map(|c| DateTime::parse_from_rfc3339(&c).map(|t| t.with_timezone(&Utc)))
+            .transpose()
+            .map_err(|e| self.corrupt(format!("bad time: {e}")))
+    }
+
+    /// The complete recordings of `accounts`, per account and region.
+    pub fn coverage(&self, accounts: &BTreeSet<String>) -> Result<BTreeMap<(String, String), Coverage>, StoreError> {
+        let mut out = BTreeMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT aws_region, captured_at, resource_types, source FROM coverage WHERE account_id = ?1")
+            .map_err(self.sql())?;
+        for account in accounts {
+            let rows = stmt
+                .query_map([account], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(self.sql())?;
+            for row in rows {
+                let (region, time, types, source) = row.map_err(self.sql())?;
+                let types = serde_json::from_str(&types).map_err(|e| self.corrupt(format!("coverage types: {e}")))?;
+                out.insert(
+                    (account.clone(), region),
+                    Coverage {
+                        time: self.time(time)?,
+                        types,
+                        source,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The recorded configuration items `wanted` (each must be recorded and not deleted).
+    pub fn items_of(&self, wanted: &HashSet<&Key>) -> Result<Vec<ConfigurationItem>, StoreError> {
+        let accounts: BTreeSet<&str> = wanted.iter().map(|k| k.0.as_str()).collect();
+        let mut out = Vec::with_capacity(wanted.len());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT resource_type, resource_id, body FROM items WHERE account_id = ?1 AND deleted = 0")
+            .map_err(self.sql())?;
+        for account in accounts {
+            let mut rows = stmt.query([account]).map_err(self.sql())?;
+            while let Some(r) = rows.next().map_err(self.sql())? {
+                let key: Key = (
+                    account.to_owned(),
+                    r.get(0).map_err(self.sql())?,
+                    r.get(1).map_err(self.sql())?,
+                );
+                if !wanted.contains(&key) {
+                    continue;
+                }
+                let body: Option<String> = r.get(2).map_err(self.sql())?;
+                let body = body.ok_or_else(|| self.corrupt(format!("item {} {} has no text", key.1, key.2)))?;
+                let item = ConfigurationItem::from_json(&body, None)
+                    .map_err(|e| self.corrupt(format!("recorded item {} {}: {e}", key.1, key.2)))?;
+                out.push(item);
+            }
+        }
+        if out.len() != wanted.len() {
+            return Err(self.corrupt(format!(
+                "{} recorded items could not be found",
+                wanted.len() - out.len()
+            )));
+        }
+        Ok(out)
+    }
+
     /// Records a scan in one transaction: nothing is half-written if it fails.
-    pub fn record(
-        &mut self,
-        result: &ScanResult,
-        source: &str,
-        snapshot_id: Option<&str>,
-        input_time: Option<DateTime<Utc>>,
-    ) -> Result<Recording, StoreError> {
-        let accounts: BTreeSet<String> = result.evaluations.iter().map(|e| e.account_id.clone()).collect();
-        let previous = self.load(&accounts)?;
-        let previous_plans = self.load_plans(&accounts)?;
+    pub fn record(&mut self, scan: &ScanRecord<'_>) -> Result<Recording, StoreError> {
+        let result = scan.result;
+        let previous = self.load(scan.accounts)?;
+        let previous_plans = self.load_plans(scan.accounts)?;
         let previous_scan: Option<String> = self
             .conn
             .query_row("SELECT MAX(started_at) FROM scans", [], |r| r.get(0))
@@ -270,9 +397,18 @@ impl Store {
         let previous_scan = previous_scan
             .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|t| t.with_timezone(&Utc));
-        let diff = state::diff(&previous, &result.evaluations, &accounts, input_time);
+        let mut diff = state::replace(&previous, &result.evaluations, scan.accounts);
+        // The results of a resource the input held but could not read are kept as they are.
+        let kept = |k: &EvalKey| {
+            scan.unreadable
+                .contains(&(k.resource_type.clone(), k.resource_id.clone()))
+        };
+        diff.removals.retain(|k| !kept(k));
+        diff.transitions.retain(|t| t.current.is_some() || !kept(&t.key));
+        diff.stale = scan.stale;
         let plan_transitions = state::plan_diff(&previous_plans, &result.plans);
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
@@ -283,30 +419,63 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql)?;
         tx.execute(
-            "INSERT INTO scans (started_at, source, snapshot_id, items, evaluations, written, removed, stale)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO scans (started_at, source, snapshot_id, items, evaluations, written, removed, stale, tombstoned)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 now,
-                source,
-                snapshot_id,
+                scan.source,
+                scan.snapshot_id,
                 result.items as i64,
                 result.evaluations.len() as i64,
                 diff.upserts.len() as i64,
                 diff.removals.len() as i64,
-                diff.stale as i64
+                diff.stale as i64,
+                scan.tombstoned as i64
             ],
         )
         .map_err(sql)?;
         let scan_id = tx.last_insert_rowid();
         {
+            let mut put = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
+                       deleted, body, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(sql)?;
+            for w in &scan.items {
+                put.execute(params![
+                    w.key.0,
+                    w.key.1,
+                    w.key.2,
+                    w.region,
+                    time(w.capture_time),
+                    w.body.is_none(),
+                    w.body,
+                    scan_id
+                ])
+                .map_err(sql)?;
+            }
+            let mut cov = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO coverage (account_id, aws_region, captured_at, resource_types, source, scan_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sql)?;
+            for ((account, region), c) in &scan.coverage {
+                cov.execute(params![
+                    account,
+                    region,
+                    time(c.time),
+                    serde_json::to_string(&c.types).unwrap_or_else(|_| "[]".to_owned()),
+                    c.source,
+                    scan_id
+                ])
+                .map_err(sql)?;
+            }
             let mut up = tx
                 .prepare(
-                    "INSERT INTO evaluations (account_id, aws_region, resource_type, resource_id, check_id, plan,
-                       compliance, annotation, capture_time, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT DO UPDATE SET plan = excluded.plan, compliance = excluded.compliance,
-                       annotation = excluded.annotation, capture_time = excluded.capture_time, scan_id = excluded.scan_id
-                     WHERE evaluations.capture_time IS NULL OR excluded.capture_time IS NULL
-                       OR excluded.capture_time >= evaluations.capture_time",
+                    "INSERT OR REPLACE INTO evaluations (account_id, aws_region, resource_type, resource_id, check_id,
+                       plan, compliance, annotation, capture_time, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql)?;
             for (k, r) in &diff.upserts {
@@ -319,8 +488,7 @@ impl Store {
                     r.plan.as_str(),
                     r.compliance.as_str(),
                     r.annotation,
-                    r.capture_time
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                    time(r.capture_time),
                     scan_id
                 ])
                 .map_err(sql)?;
@@ -361,6 +529,13 @@ impl Store {
                     t.annotation
                 ])
                 .map_err(sql)?;
+            }
+            // Plan rows are the rollup of the results just recorded, for the whole accounts.
+            let mut clear = tx
+                .prepare("DELETE FROM plan_status WHERE account_id = ?1")
+                .map_err(sql)?;
+            for account in scan.accounts {
+                clear.execute([account]).map_err(sql)?;
             }
             let mut ps = tx
                 .prepare(
@@ -406,6 +581,40 @@ impl Store {
             plan_transitions,
         })
     }
+}
+
+/// One resource to write: its newest item (`body`), or a tombstone (`body` None).
+pub struct ItemWrite<'a> {
+    /// The resource.
+    pub key: &'a Key,
+    /// Its region.
+    pub region: &'a str,
+    /// Capture time of the item, or of the recording it was absent from.
+    pub capture_time: Option<DateTime<Utc>>,
+    /// The item's JSON text (None: deleted).
+    pub body: Option<&'a str>,
+}
+
+/// What a scan records.
+pub struct ScanRecord<'a> {
+    /// The evaluation of the whole accounts concerned, from their newest items.
+    pub result: &'a ScanResult,
+    /// The accounts concerned.
+    pub accounts: &'a BTreeSet<String>,
+    /// The inputs, named.
+    pub source: &'a str,
+    /// Snapshot id, with one snapshot input.
+    pub snapshot_id: Option<&'a str>,
+    /// Items and tombstones to write.
+    pub items: Vec<ItemWrite<'a>>,
+    /// Coverage rows to write.
+    pub coverage: Vec<(&'a (String, String), &'a Coverage)>,
+    /// Input items older than what was recorded.
+    pub stale: usize,
+    /// Resources newly marked deleted.
+    pub tombstoned: usize,
+    /// (type, id) of items the inputs held but could not read: their results are kept.
+    pub unreadable: &'a HashSet<(String, String)>,
 }
 
 fn port_error(e: StoreError) -> shared::app::ports::PortError {

@@ -20,10 +20,14 @@ pub type ItemId = usize;
 pub struct ResourceGraph {
     items: Vec<ConfigurationItem>,
     by_key: HashMap<(String, String, String), ItemId>,
-    recorded: HashSet<(String, String)>,
+    /// (account, region key, type) of every item: what a complete input shows recorded.
+    recorded: HashSet<(String, String, String)>,
     joins: HashMap<JoinKey, Vec<ItemId>>,
     unreadable: HashSet<(String, String)>,
+    /// (account, type) declared recorded in every region of the account.
     declared_recorded: HashSet<(String, String)>,
+    /// (account, region key, type) of the complete recordings declared with `mark_complete`.
+    complete: HashSet<(String, String, String)>,
     partial: bool,
     account_item: HashMap<String, ItemId>,
     regions_by_account: HashMap<String, BTreeSet<String>>,
@@ -31,6 +35,15 @@ pub struct ResourceGraph {
 
 fn key3(a: &str, b: &str, c: &str) -> (String, String, String) {
     (a.to_owned(), b.to_owned(), c.to_owned())
+}
+
+/// The region under which AWS Config records a resource of `resource_type` seen in `region`:
+/// [`GLOBAL_REGION`] for global types (IAM), which one region's recorder records for the account.
+pub fn region_key<'a>(resource_type: &str, region: &'a str) -> &'a str {
+    match types::by_name(resource_type) {
+        Some(t) if t.recording == types::Recording::Global => GLOBAL_REGION,
+        _ => region,
+    }
 }
 
 impl ResourceGraph {
@@ -74,7 +87,8 @@ impl ResourceGraph {
         for (id, item) in self.items.iter().enumerate() {
             let acct = item.account_id.as_str();
             let region = item.region.as_str();
-            self.recorded.insert((acct.to_owned(), item.resource_type.clone()));
+            self.recorded
+                .insert(key3(acct, region_key(&item.resource_type, region), &item.resource_type));
             if region != GLOBAL_REGION {
                 self.regions_by_account
                     .entry(acct.to_owned())
@@ -110,7 +124,6 @@ impl ResourceGraph {
     pub fn mark_recorded(&mut self, resource_types: &[String]) {
         for account in self.account_item.keys() {
             for t in resource_types {
-                self.recorded.insert((account.clone(), t.clone()));
                 self.declared_recorded.insert((account.clone(), t.clone()));
             }
         }
@@ -121,6 +134,27 @@ impl ResourceGraph {
     /// types it holds, unless a type was declared recorded ([`Self::mark_recorded`]).
     pub fn mark_partial(&mut self) {
         self.partial = true;
+    }
+
+    /// Declares that AWS Config's recording of `account` in `region` (a region, or
+    /// [`GLOBAL_REGION`] for the global types) was complete for `resource_types` when captured: the
+    /// absence of such a resource there is evidence, whatever else the graph holds. Used with
+    /// [`Self::mark_partial`] for inputs merged from several recordings and partial reads.
+    pub fn mark_complete<'t>(
+        &mut self,
+        account: &str,
+        region: &str,
+        resource_types: impl IntoIterator<Item = &'t str>,
+    ) {
+        if region != GLOBAL_REGION {
+            self.regions_by_account
+                .entry(account.to_owned())
+                .or_default()
+                .insert(region.to_owned());
+        }
+        for t in resource_types {
+            self.complete.insert(key3(account, region_key(t, region), t));
+        }
     }
 
     /// Declares that the input held an item of `resource_type` / `resource_id` that could not be
@@ -164,15 +198,21 @@ impl ResourceGraph {
             .unwrap_or_default()
     }
 
-    /// Whether the absence of a resource of `resource_type` in `account` is evidence that it does
-    /// not exist: the input is a complete recording (a snapshot file, a live read) and the type is
-    /// recorded there (the input holds items of it, or the recorder was declared to record it).
-    pub fn records(&self, account: &str, resource_type: &str) -> bool {
-        let key = (account.to_owned(), resource_type.to_owned());
-        if self.partial {
-            return self.declared_recorded.contains(&key);
+    /// Whether the absence of a resource of `resource_type` in `account` and `region` is evidence
+    /// that it does not exist there: the input is a complete recording of that account and region
+    /// (a snapshot file, a live read) and the type is recorded there (the input holds items of it
+    /// in that region, or the recorder was declared to record it). For global types the region is
+    /// ignored: they are recorded once per account.
+    pub fn records(&self, account: &str, region: &str, resource_type: &str) -> bool {
+        let region = region_key(resource_type, region);
+        if self
+            .declared_recorded
+            .contains(&(account.to_owned(), resource_type.to_owned()))
+            || self.complete.contains(&key3(account, region, resource_type))
+        {
+            return true;
         }
-        self.recorded.contains(&key)
+        !self.partial && self.recorded.contains(&key3(account, region, resource_type))
     }
 
     /// The role named `name` (IAM names are case-insensitive).

@@ -26,20 +26,27 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 
 /// [`read_bytes`] with another limit (bytes, after inflating).
 pub fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: name.clone(),
+        source,
+    })?;
+    read_from(file, &name, limit)
+}
+
+/// Reads an input from `reader` (a file, standard input) named `name` in errors, inflating it if
+/// it is gzip (by content), refusing more than `limit` bytes after inflating.
+pub fn read_from(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>> {
     let io = |source| Error::Io {
-        path: path.display().to_string(),
+        path: name.to_owned(),
         source,
     };
     let too_big = || Error::Input {
-        source_name: path.display().to_string(),
+        source_name: name.to_owned(),
         message: format!("larger than {limit} bytes (after inflating): split the snapshot by account or region"),
     };
     let mut raw = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(limit + 1)
-        .read_to_end(&mut raw)
-        .map_err(io)?;
+    reader.take(limit + 1).read_to_end(&mut raw).map_err(io)?;
     if raw.len() as u64 > limit {
         return Err(too_big());
     }
@@ -225,10 +232,24 @@ pub fn parse_items(
     mut progress: impl FnMut(usize),
 ) -> Result<(Vec<ConfigurationItem>, Vec<Error>)> {
     let mut items = Vec::with_capacity(raw.items.len());
+    let errors = parse_each(raw, keep_going, |i, item| {
+        items.push(item);
+        progress(i + 1);
+    })?;
+    Ok((items, errors))
+}
+
+/// [`parse_items`] handing each good item to `each` with its index in `raw.items` (so that a
+/// caller can keep the item's text beside it), returning the errors kept with `keep_going`.
+pub fn parse_each(
+    raw: &RawSnapshot<'_>,
+    keep_going: bool,
+    mut each: impl FnMut(usize, ConfigurationItem),
+) -> Result<Vec<Error>> {
     let mut errors = Vec::new();
     for (i, r) in raw.items.iter().enumerate() {
         match ConfigurationItem::from_json(r.get(), Some(i)) {
-            Ok(item) => items.push(item),
+            Ok(item) => each(i, item),
             Err(Error::Item {
                 mut location,
                 field,
@@ -253,9 +274,8 @@ pub fn parse_items(
             Err(e) if keep_going => errors.push(e),
             Err(e) => return Err(e),
         }
-        progress(i + 1);
     }
-    Ok((items, errors))
+    Ok(errors)
 }
 
 /// Reads, splits and parses a snapshot file in one call.

@@ -1,5 +1,6 @@
 //! `containers.audit-pipeline`: the CloudWatch → Firehose → S3 → SQS audit-log pipeline exists.
 
+use crate::domain::vocab::GLOBAL_REGION;
 use crate::domain::checks::support::eks::cluster;
 use crate::domain::checks::{Check, Ctx, Outcome, Trigger};
 use crate::domain::model::types::{eks, iam};
@@ -20,7 +21,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
         .map(|alts| alts.join(" or "))
         .collect();
     if !missing.is_empty() {
-        if !ctx.graph.records(account, iam::ROLE.name) {
+        if !ctx.graph.records(account, GLOBAL_REGION, iam::ROLE.name) {
             return Outcome::unknown(
                 "the audit-log pipeline roles cannot be confirmed: no AWS::IAM::Role items in the input",
             );

@@ -1,5 +1,6 @@
 //! `containers.ecr-repo`: the image assessment role can read the repository.
 
+use crate::domain::vocab::GLOBAL_REGION;
 use crate::domain::checks::support::roles::ROLE_PERMISSIONS;
 use crate::domain::checks::{Check, Ctx, Outcome, Trigger};
 use crate::domain::model::types::{ecr, iam};
@@ -33,7 +34,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     let account = &ctx.item.account_id;
     let names = &ctx.settings.roles.containers_image_assessment;
     let Some(role_item) = names.iter().find_map(|n| ctx.graph.role_by_name(account, n)) else {
-        if ctx.graph.records(account, iam::ROLE.name) {
+        if ctx.graph.records(account, GLOBAL_REGION, iam::ROLE.name) {
             return Outcome::non_compliant(format!("role {} does not exist", names.join(" or ")));
         }
         return Outcome::unknown(format!(

@@ -1,5 +1,6 @@
 //! `cspm.oidc-provider`: the Defender OIDC identity provider exists with the connector's audiences.
 
+use crate::domain::vocab::GLOBAL_REGION;
 use crate::domain::checks::support::IAM;
 use crate::domain::checks::{Check, Ctx, Outcome, Trigger};
 use crate::domain::model::types::iam;
@@ -61,7 +62,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
             });
             match found {
                 Some(p) => provider_outcome(ctx, p),
-                None if ctx.graph.records(account, iam::OIDC_PROVIDER.name) => Outcome::non_compliant(format!(
+                None if ctx.graph.records(account, GLOBAL_REGION, iam::OIDC_PROVIDER.name) => Outcome::non_compliant(format!(
                     "no IAM OIDC provider for {} in account {account}: deploy the connector's CloudFormation stack",
                     ctx.settings.oidc.provider_url
                 )),

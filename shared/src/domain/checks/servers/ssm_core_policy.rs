@@ -1,5 +1,6 @@
 //! `servers.ssm-core-policy`: the instance profile's role has AmazonSSMManagedInstanceCore.
 
+use crate::domain::vocab::GLOBAL_REGION;
 use crate::domain::checks::support::ec2::instance_or_na;
 use crate::domain::checks::support::IAM;
 use crate::domain::checks::{Check, Ctx, Outcome, Trigger};
@@ -33,7 +34,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::non_compliant("no instance profile, so no role grants AmazonSSMManagedInstanceCore");
     };
     let Some(role_item) = ctx.graph.role_for_profile(profile) else {
-        if ctx.graph.records(&ctx.item.account_id, iam::ROLE.name) {
+        if ctx.graph.records(&ctx.item.account_id, GLOBAL_REGION, iam::ROLE.name) {
             return Outcome::non_compliant(format!("no recorded IAM role belongs to instance profile {profile}"));
         }
         return Outcome::unknown(format!(

@@ -77,7 +77,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     match egress(ctx, inst) {
         Egress::Internet(target) => Outcome::compliant(format!("default route to the SSM endpoints via {target}")),
         Egress::Proxy => Outcome::compliant("a proxy is declared (settings servers.proxy_declared)"),
-        Egress::None(why) if !missing.is_empty() && !ctx.graph.records(&ctx.item.account_id, ec2::VPC_ENDPOINT.name) => {
+        Egress::None(why) if !missing.is_empty() && !ctx.graph.records(&ctx.item.account_id, &ctx.item.region, ec2::VPC_ENDPOINT.name) => {
             Outcome::unknown(format!(
                 "not verified: {why}, and whether the VPC has endpoints for {} is not in the input (no \
                  AWS::EC2::VPCEndpoint items recorded for this account)",

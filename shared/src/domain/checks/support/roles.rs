@@ -3,6 +3,7 @@
 use crate::domain::checks::support::IAM;
 use crate::domain::checks::{Ctx, Outcome, Trigger};
 use crate::domain::model::types::iam;
+use crate::domain::vocab::GLOBAL_REGION;
 
 /// Trust-policy and policy changes of a connector role.
 pub(crate) const ROLE_TRIGGERS: &[Trigger] = &[
@@ -87,7 +88,7 @@ pub(crate) fn account_roles_outcome(
             found.join(", ")
         ));
     }
-    if !ctx.graph.records(account, iam::ROLE.name) {
+    if !ctx.graph.records(account, GLOBAL_REGION, iam::ROLE.name) {
         let needed: Vec<String> = reqs
             .iter()
             .map(|r| format!("{} ({})", r.names.join(" or "), r.what))

@@ -1,0 +1,255 @@
+//! The scan's inputs: files, directories (every `.json` / `.json.gz` below them) and standard
+//! input, each read into the configuration items the checks read, with what the input covers.
+//!
+//! An AWS Config snapshot file is a complete recording of the accounts and regions it holds items
+//! of (and of the account and region its delivery file name states): inside that scope, a
+//! resource of a type it records that is absent from it did not exist when it was captured.
+//! Every other input (an event, an API output, a list of items) covers only the resources it
+//! holds.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use shared::domain::graph::region_key;
+use shared::domain::model::types;
+use shared::domain::model::ConfigurationItem;
+use shared::domain::snapshot;
+use shared::domain::vocab::GLOBAL_REGION;
+
+/// One item of an input, with its JSON text (what the store keeps).
+pub struct Incoming {
+    /// The parsed item.
+    pub item: ConfigurationItem,
+    /// Its JSON text as the input held it.
+    pub body: Box<str>,
+}
+
+/// What a complete recording covers.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// When it was captured: the time in the snapshot's delivery file name, else the newest
+    /// capture time of its items (a lower bound of the snapshot's time). None: no way to tell.
+    pub time: Option<DateTime<Utc>>,
+    /// (account, region or `global`) → the resource types recorded there (those it holds items
+    /// of, and those the settings declare recorded).
+    pub covers: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+/// One input, read.
+pub struct Input {
+    /// Its name (a path, or `-` for standard input).
+    pub source: String,
+    /// What it was, in words.
+    pub shape: &'static str,
+    /// `configSnapshotId`, for a snapshot file.
+    pub snapshot_id: Option<String>,
+    /// Items in the input, of any type.
+    pub read: usize,
+    /// Items of types no check reads, by type (not kept).
+    pub ignored: BTreeMap<String, usize>,
+    /// Items of the types the checks read.
+    pub items: Vec<Incoming>,
+    /// Items skipped with keep-going.
+    pub errors: Vec<shared::Error>,
+    /// What the input covers in full (None: only its own items).
+    pub scope: Option<Scope>,
+}
+
+/// Expands the command line's inputs: `-` is standard input, a directory stands for every
+/// `.json` and `.json.gz` file below it (sorted). An input named twice is read once.
+pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for a in args {
+        if a.as_os_str() == "-" {
+            out.push(a.clone());
+        } else if a.is_dir() {
+            let before = out.len();
+            walk(a, &mut out).map_err(|e| format!("{}: {e}", a.display()))?;
+            if out.len() == before {
+                return Err(format!("{}: no .json or .json.gz files in this directory", a.display()));
+            }
+        } else {
+            out.push(a.clone());
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if name.ends_with(".json") || name.ends_with(".json.gz") {
+                out.push(p);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The account, region and time of an AWS Config snapshot's delivery file name
+/// (`123456789012_Config_us-east-2_ConfigSnapshot_20160927T183939Z_<id>.json.gz`).
+pub fn delivery_name(path: &Path) -> Option<(String, String, DateTime<Utc>)> {
+    let name = path.file_name()?.to_str()?;
+    let mut parts = name.split('_');
+    let account = parts.next()?;
+    let (config, region, kind, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if config != "Config"
+        || kind != "ConfigSnapshot"
+        || account.len() != 12
+        || !account.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let time = NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
+    Some((account.to_owned(), region.to_owned(), time))
+}
+
+/// Reads one input. `declared` are the types the settings declare recorded in every complete
+/// recording.
+pub fn read(
+    path: &Path,
+    keep_going: bool,
+    declared: &[String],
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Input, String> {
+    let stdin = path.as_os_str() == "-";
+    let source = if stdin {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let bytes = if stdin {
+        snapshot::read_from(std::io::stdin().lock(), &source, snapshot::MAX_SNAPSHOT_BYTES)
+    } else {
+        snapshot::read_bytes(path)
+    }
+    .map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| format!("{source}: not UTF-8: {e}"))?;
+    let raw = snapshot::split(text, &source).map_err(|e| e.to_string())?;
+    let total = raw.items.len();
+    let mut items = Vec::new();
+    let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
+    let mut covers: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let complete = raw.shape == snapshot::COMPLETE_RECORDING;
+    let errors = snapshot::parse_each(&raw, keep_going, |i, item| {
+        progress(i + 1, total);
+        let known = types::is_recorded_type(&item.resource_type);
+        if complete {
+            let scope = covers
+                .entry((
+                    item.account_id.clone(),
+                    region_key(&item.resource_type, &item.region).to_owned(),
+                ))
+                .or_default();
+            if known {
+                scope.insert(item.resource_type.clone());
+            }
+        }
+        if known {
+            items.push(Incoming {
+                body: raw.items[i].get().into(),
+                item,
+            });
+        } else {
+            *ignored.entry(item.resource_type.clone()).or_default() += 1;
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let scope = complete.then(|| {
+        let named = if stdin { None } else { delivery_name(path) };
+        let time = named
+            .as_ref()
+            .map(|n| n.2)
+            .or_else(|| items.iter().filter_map(|i| i.item.capture_time).max());
+        if let Some((account, region, _)) = named {
+            covers.entry((account, region)).or_default();
+        }
+        // Declared types: regional ones in every region the recording covers, global ones once
+        // per account it covers.
+        let accounts: BTreeSet<String> = covers.keys().map(|(a, _)| a.clone()).collect();
+        for t in declared {
+            if region_key(t, "") == GLOBAL_REGION {
+                for a in &accounts {
+                    covers
+                        .entry((a.clone(), GLOBAL_REGION.to_owned()))
+                        .or_default()
+                        .insert(t.clone());
+                }
+            } else {
+                for ((_, region), recorded) in covers.iter_mut() {
+                    if region != GLOBAL_REGION {
+                        recorded.insert(t.clone());
+                    }
+                }
+            }
+        }
+        Scope { time, covers }
+    });
+    Ok(Input {
+        source,
+        shape: raw.shape,
+        snapshot_id: raw.snapshot_id.clone(),
+        read: total,
+        ignored,
+        items,
+        errors,
+        scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_account_region_and_time_of_a_delivery_file_name() {
+        // The key AWS Config's snapshot delivery notification names (AWS Config developer guide,
+        // "Example Configuration Snapshot Delivery Notification").
+        let p = Path::new("AWSLogs/123456789012/Config/us-east-2/2016/9/27/ConfigSnapshot/123456789012_Config_us-east-2_ConfigSnapshot_20160927T183939Z_16da64e4-cb65-4846-b061-e6c3ba43cb96.json.gz");
+        let (a, r, t) = delivery_name(p).unwrap();
+        assert_eq!(
+            (a.as_str(), r.as_str(), t.to_rfc3339()),
+            ("123456789012", "us-east-2", "2016-09-27T18:39:39+00:00".to_owned())
+        );
+        for other in [
+            "snapshot.json",
+            "123456789012_Config_us-east-2_ConfigHistory_AWS::EC2::Instance_20160927T183939Z_x.json.gz",
+            "12345_Config_us-east-2_ConfigSnapshot_20160927T183939Z_x.json",
+            "123456789012_Config_us-east-2_ConfigSnapshot_2016-09-27_x.json",
+        ] {
+            assert!(delivery_name(Path::new(other)).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_directory_stands_for_its_json_files_and_each_input_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        for f in ["a/b/2.json.gz", "a/1.json", "a/notes.txt", "3.json"] {
+            std::fs::write(dir.path().join(f), "[]").unwrap();
+        }
+        let got = expand(&[dir.path().to_path_buf(), dir.path().join("3.json")]).unwrap();
+        let names: Vec<String> = got
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["3.json", "a/1.json", "a/b/2.json.gz"]);
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(expand(&[empty]).unwrap_err().contains("no .json or .json.gz files"));
+        assert!(
+            expand(&["-".into(), "-".into()]).is_ok(),
+            "the same input named twice is read once"
+        );
+    }
+}
