@@ -230,6 +230,7 @@ pub fn merge(
             if n.capture_time <= Some(*time) && types.contains(rtype) {
                 n.tombstone(*time);
                 m.tombstoned += 1;
+                m.stale += 1;
             }
         }
     }
@@ -351,7 +352,10 @@ mod tests {
             t(2),
         );
         let m2 = merge(stored_after(&m), m.coverage.clone(), &[old]);
-        assert_eq!(m2.stale, 1);
+        assert_eq!(
+            m2.stale, 2,
+            "i-a older than recorded, i-b older than the recording it is absent from"
+        );
         assert_eq!(m2.newest[&key("i-a")].capture_time, t(5));
         assert!(m2.coverage_changed.is_empty());
         assert!(m2.newest[&key("i-b")].deleted);

@@ -601,3 +601,191 @@ fn declared_recorded_types_make_absence_in_a_snapshot_evidence() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("VPCEndpiont"), "{}", stderr(&o));
 }
+
+/// The demo snapshot of account 111122223333 as AWS Config delivers it: one snapshot file per
+/// region, named as the delivery channel names them, IAM (global) in the us-east-1 file.
+fn per_region_snapshots(dir: &Path, stamp: &str, keep: impl Fn(&Value) -> bool) -> Vec<PathBuf> {
+    let snap = demo_items();
+    let items = snap["configurationItems"].as_array().unwrap();
+    ["us-east-1", "eu-west-1", "eu-south-1"]
+        .iter()
+        .map(|region| {
+            let mine: Vec<Value> = items
+                .iter()
+                .filter(|i| i["awsAccountId"] == "111122223333")
+                .filter(|i| i["awsRegion"] == *region || (*region == "us-east-1" && i["awsRegion"] == "global"))
+                .filter(|i| keep(i))
+                .cloned()
+                .collect();
+            let doc = serde_json::json!({
+                "fileVersion": "1.0", "configSnapshotId": format!("{region}-{stamp}"), "configurationItems": mine
+            });
+            write_json(
+                dir,
+                &format!("111122223333_Config_{region}_ConfigSnapshot_{stamp}_{region}.json"),
+                &doc,
+            )
+        })
+        .collect()
+}
+
+fn compliance_by_key(v: &Value) -> std::collections::BTreeMap<String, String> {
+    v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!(
+                    "{} {} {} {}",
+                    e["awsRegion"], e["resourceType"], e["resourceId"], e["checkId"]
+                ),
+                format!("{} {}", e["compliance"], e["annotation"]),
+            )
+        })
+        .collect()
+}
+
+fn scan_many(files: &[&Path], db: Option<&Path>) -> Value {
+    let settings = demo_settings();
+    let mut args: Vec<String> = vec!["scan".into()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    args.extend(["--format", "json", "--settings"].map(String::from));
+    args.push(settings.display().to_string());
+    match db {
+        Some(db) => args.extend(["--db".to_owned(), db.display().to_string()]),
+        None => args.push("--no-store".into()),
+    }
+    let o = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "scan failed: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn per_region_snapshots_merge_in_any_order_and_never_wipe_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = per_region_snapshots(dir.path(), "20261120T090000Z", |_| true);
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    // All regions in one scan: the reference.
+    let together = scan_many(&refs, None);
+    let expected = compliance_by_key(&together);
+    assert!(
+        expected.keys().any(|k| k.starts_with("\"eu-south-1\""))
+            && expected.keys().any(|k| k.starts_with("\"us-east-1\""))
+    );
+
+    // One region per scan into one store, in both orders: the last scan shows every region,
+    // each result as in the reference (the roles of us-east-1's file serve the other regions).
+    for order in [[0, 1, 2], [2, 1, 0]] {
+        let db = dir.path().join(format!("state-{}.db", order[0]));
+        let mut last = Value::Null;
+        for i in order {
+            last = scan_many(&[&files[i]], Some(&db));
+        }
+        assert_eq!(compliance_by_key(&last), expected, "order {order:?}");
+        assert_eq!(last["plans"], together["plans"], "order {order:?}");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM evaluations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows as usize, expected.len());
+    }
+
+    // A directory of them, and one of them on standard input.
+    let from_dir = scan_many(&[dir.path()], None);
+    assert_eq!(compliance_by_key(&from_dir), expected);
+    let mut child = Command::new(BIN)
+        .args(["scan", "-", "--format", "json", "--no-store"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&files[1]).unwrap())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["resourceType"] == "AWS::CloudFormation::Stack"));
+}
+
+#[test]
+fn an_older_snapshot_never_brings_back_what_a_newer_one_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_dir = dir.path().join("old");
+    let new_dir = dir.path().join("new");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    std::fs::create_dir_all(&new_dir).unwrap();
+    let old = per_region_snapshots(&old_dir, "20261120T090000Z", |_| true);
+    let new = per_region_snapshots(&new_dir, "20261121T090000Z", |i| {
+        i["resourceId"] != "i-0old000000000004"
+    });
+    let db = dir.path().join("state.db");
+    let newest = scan_many(&[&new[0]], Some(&db));
+    let gone = |v: &Value| {
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["resourceId"] != "i-0old000000000004")
+    };
+    assert!(gone(&newest));
+    // The older snapshot again, alone and then with the newer one: the instance stays deleted,
+    // nothing is reported new, and the state is the newer snapshot's.
+    let again = scan_many(&[&old[0]], Some(&db));
+    assert!(gone(&again), "the older snapshot brought the deleted instance back");
+    assert!(again["changes"]["stale"].as_u64().unwrap() > 0);
+    assert_eq!(again["changes"]["transitions"].as_array().unwrap().len(), 0);
+    assert_eq!(compliance_by_key(&again), compliance_by_key(&newest));
+    let both = scan_many(&[&new[0], &old[0]], None);
+    assert!(gone(&both));
+    assert_eq!(compliance_by_key(&both), compliance_by_key(&newest));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tombstone: (i64, String) = conn
+        .query_row(
+            "SELECT deleted, capture_time FROM items WHERE resource_id = 'i-0old000000000004'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(tombstone, (1, "2026-11-21T09:00:00.000Z".to_owned()));
+
+    // Every blocker a plan row names is a recorded NON_COMPLIANT result.
+    let mut stmt = conn.prepare("SELECT account_id, blockers FROM plan_status").unwrap();
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut cited = 0;
+    for (account, blockers) in rows {
+        for b in serde_json::from_str::<Vec<Value>>(&blockers).unwrap() {
+            if b["kind"] != "check" {
+                continue;
+            }
+            let c: String = conn
+                .query_row(
+                    "SELECT compliance FROM evaluations WHERE account_id = ?1 AND resource_type = ?2
+                     AND resource_id = ?3 AND check_id = ?4",
+                    [
+                        account.as_str(),
+                        b["resourceType"].as_str().unwrap(),
+                        b["resourceId"].as_str().unwrap(),
+                        b["checkId"].as_str().unwrap(),
+                    ],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(c, "NON_COMPLIANT", "{b}");
+            cited += 1;
+        }
+    }
+    assert!(cited > 0);
+}
