@@ -381,37 +381,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         .iter()
         .map(|i| format!("{}: {}, {} items", i.source, i.shape, i.read))
         .collect();
-    // Account → its complete regions, with their capture time (once when they share it).
-    let mut by_account: BTreeMap<&str, Vec<(&str, Option<chrono::DateTime<chrono::Utc>>)>> = BTreeMap::new();
-    for ((account, region), c) in &merged.coverage {
-        by_account.entry(account).or_default().push((region, c.time));
-    }
-    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.format(" (%Y-%m-%d %H:%M UTC)").to_string())
-            .unwrap_or_default()
-    };
-    let complete: BTreeMap<String, Vec<String>> = by_account
-        .into_iter()
-        .map(|(account, regions)| {
-            let shared_time = regions.iter().all(|r| r.1 == regions[0].1);
-            let mut names: Vec<String> = regions
-                .iter()
-                .map(|(r, t)| {
-                    if shared_time {
-                        (*r).to_owned()
-                    } else {
-                        format!("{r}{}", at(*t))
-                    }
-                })
-                .collect();
-            if shared_time {
-                if let Some(last) = names.last_mut() {
-                    last.push_str(&at(regions[0].1));
-                }
-            }
-            (account.to_owned(), names)
-        })
-        .collect();
+    let complete = report::complete_regions(&merged.coverage);
     let error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     match args.format {
         Format::Json => {

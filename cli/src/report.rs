@@ -10,6 +10,7 @@ use shared::domain::plans::{Blocker, PlanStatus};
 use shared::domain::state::Transition;
 use shared::domain::vocab::{Compliance, Plan};
 
+use crate::mirror::Coverage;
 use crate::store::Recording;
 
 /// What the text report shows besides the scan itself.
@@ -277,6 +278,40 @@ fn render_changes(out: &mut String, rec: &Recording, verbose: bool) {
     if !verbose && interesting.len() > LIMIT {
         let _ = writeln!(out, "  … {} more (use --verbose)", interesting.len() - LIMIT);
     }
+}
+
+/// Account → its regions (`global` for IAM) with a complete recording, with their capture time
+/// (once, when they share it).
+pub fn complete_regions(coverage: &BTreeMap<(String, String), Coverage>) -> BTreeMap<String, Vec<String>> {
+    type Time = Option<chrono::DateTime<chrono::Utc>>;
+    let mut by_account: BTreeMap<&str, Vec<(&str, Time)>> = BTreeMap::new();
+    for ((account, region), c) in coverage {
+        by_account.entry(account).or_default().push((region, c.time));
+    }
+    let at = |t: Time| {
+        t.map(|t| t.format(" (%Y-%m-%d %H:%M UTC)").to_string())
+            .unwrap_or_default()
+    };
+    by_account
+        .into_iter()
+        .map(|(account, regions)| {
+            let shared_time = regions.iter().all(|r| r.1 == regions[0].1);
+            let mut names: Vec<String> = regions
+                .iter()
+                .map(|(r, t)| {
+                    if shared_time {
+                        (*r).to_owned()
+                    } else {
+                        format!("{r}{}", at(*t))
+                    }
+                })
+                .collect();
+            if let (true, Some(last)) = (shared_time, names.last_mut()) {
+                last.push_str(&at(regions[0].1));
+            }
+            (account.to_owned(), names)
+        })
+        .collect()
 }
 
 /// Whether any plan is blocked.
