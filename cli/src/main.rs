@@ -4,10 +4,12 @@
 mod html;
 mod inputs;
 mod mirror;
+mod output;
 mod report;
 mod store;
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,8 +44,37 @@ enum Color {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// The report for people (a summary when it would be long).
     Text,
+    /// One JSON document: evaluations, plans, and changes when recorded.
     Json,
+    /// One evaluation per line, as JSON, streamed.
+    Jsonl,
+    /// The evaluations as CSV, streamed.
+    Csv,
+}
+
+/// A plan on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanArg {
+    Cspm,
+    Servers,
+    Sql,
+    Containers,
+    Oss,
+}
+
+impl PlanArg {
+    fn plan(self) -> shared::domain::vocab::Plan {
+        use shared::domain::vocab::Plan;
+        match self {
+            Self::Cspm => Plan::Cspm,
+            Self::Servers => Plan::Servers,
+            Self::Sql => Plan::Sql,
+            Self::Containers => Plan::Containers,
+            Self::Oss => Plan::Oss,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +116,27 @@ enum Command {
         /// List unverified checks and every change.
         #[arg(long, short)]
         verbose: bool,
+        /// Show only these plans (repeatable).
+        #[arg(long, value_enum)]
+        plan: Vec<PlanArg>,
+        /// Show only these accounts (repeatable).
+        #[arg(long, value_name = "ID")]
+        account: Vec<String>,
+        /// Show only these regions (repeatable; account-level and IAM results count in every region).
+        #[arg(long, value_name = "REGION")]
+        region: Vec<String>,
+        /// Show only plan rows with these statuses (repeatable).
+        #[arg(long, value_enum)]
+        status: Vec<output::Status>,
+        /// Show only evaluations with these results (repeatable), e.g. `--only non-compliant`.
+        #[arg(long, value_enum)]
+        only: Vec<output::Only>,
+        /// Text: counts per account and plan and the top blockers, whatever the size.
+        #[arg(long, conflicts_with = "full")]
+        summary: bool,
+        /// Text: every blocker, whatever the size (the default below 60 blocker lines).
+        #[arg(long)]
+        full: bool,
     },
     /// List the prerequisite checks.
     Checks {
@@ -200,6 +252,8 @@ struct ScanArgs {
     keep_going: bool,
     fail_on_blocked: bool,
     verbose: bool,
+    filter: output::Filter,
+    summary: Option<bool>,
 }
 
 fn progress_bar(len: usize, message: &'static str) -> ProgressBar {
@@ -383,23 +437,56 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         .collect();
     let complete = report::complete_regions(&merged.coverage);
     let error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    match args.format {
+    // Filters choose what is shown, after everything was evaluated and recorded.
+    let result = args.filter.apply(result);
+    let transitions: Vec<&shared::domain::state::Transition> = recording
+        .iter()
+        .flat_map(|r| &r.diff.transitions)
+        .filter(|t| args.filter.transition(t))
+        .collect();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match args.format {
         Format::Json => {
             let mut doc = json!({ "evaluations": result.evaluations, "plans": result.plans });
             if let Some(rec) = &recording {
+                let plan_transitions: Vec<_> = rec
+                    .plan_transitions
+                    .iter()
+                    .filter(|t| {
+                        args.filter.plan(&shared::domain::plans::PlanReadiness {
+                            account_id: t.account_id.clone(),
+                            aws_region: t.aws_region.clone(),
+                            plan: t.plan,
+                            status: t.current,
+                            blockers: Vec::new(),
+                            unverified: Vec::new(),
+                        })
+                    })
+                    .collect();
                 doc["changes"] = json!({
                     "since": rec.previous_scan,
-                    "transitions": rec.diff.transitions,
-                    "planTransitions": rec.plan_transitions,
+                    "transitions": transitions,
+                    "planTransitions": plan_transitions,
                     "stale": rec.diff.stale,
                 });
             }
             if args.keep_going {
                 doc["errors"] = json!(error_messages);
             }
-            println!("{doc}");
+            serde_json::to_writer(&mut out, &doc)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
         }
+        Format::Jsonl => output::write_jsonl(&result.evaluations, &mut out),
+        Format::Csv => output::write_csv(&result.evaluations, &mut out),
         Format::Text => {
+            let mut command = vec!["defender-prereqs scan".to_owned()];
+            command.extend(args.paths.iter().map(|p| shell_word(&p.display().to_string())));
+            if let Some(s) = &args.settings {
+                command.push(format!("--settings {}", shell_word(&s.display().to_string())));
+            }
+            let command = command.join(" ");
             let input = report::ReportInput {
                 source: &source,
                 snapshot_id: snapshot_id.as_deref(),
@@ -408,15 +495,37 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 inputs: &input_lines,
                 complete: &complete,
                 verbose: args.verbose,
+                summary: args
+                    .summary
+                    .unwrap_or_else(|| report::blocker_lines(&result) > report::SUMMARY_ABOVE),
+                command: &command,
             };
-            print!("{}", report::render(&result, &input));
+            write!(out, "{}", report::render(&result, &input)).and_then(|()| out.flush())
         }
+    };
+    match written {
+        Ok(()) => {}
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(format!("writing the output: {e}")),
     }
     Ok(if args.fail_on_blocked && report::any_blocked(&result) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `word` as a shell would need it in a suggested command.
+fn shell_word(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn trigger_text(t: &Trigger) -> String {
@@ -471,6 +580,16 @@ fn list_checks(format: ChecksFormat) {
                     c.title,
                     if c.inferred { " [inferred]" } else { "" }
                 );
+                let triggers: Vec<String> = c.triggers.iter().map(trigger_text).collect();
+                println!("    reports on   {}", c.resource_types.join(", "));
+                println!("    triggers     {}", triggers.join(", "));
+                if !c.permissions.is_empty() {
+                    println!("    permissions  {}", c.permissions.join(", "));
+                }
+                if !c.gating {
+                    println!("    advisory     gates no plan");
+                }
+                println!("    fix          {}\n", c.remediation);
             }
             println!("\n{} checks; plans: {}", ALL.len(), report::plan_names());
         }
@@ -495,6 +614,13 @@ fn main() -> ExitCode {
             keep_going,
             fail_on_blocked,
             verbose,
+            plan,
+            account,
+            region,
+            status,
+            only,
+            summary,
+            full,
         } => {
             files.extend(snapshot);
             let db = if no_store {
@@ -510,6 +636,20 @@ fn main() -> ExitCode {
                 keep_going,
                 fail_on_blocked,
                 verbose,
+                filter: output::Filter {
+                    plans: plan.into_iter().map(PlanArg::plan).collect(),
+                    accounts: account,
+                    regions: region,
+                    statuses: status,
+                    only,
+                },
+                summary: if summary {
+                    Some(true)
+                } else if full {
+                    Some(false)
+                } else {
+                    None
+                },
             })
         }
         Command::Checks { format } => {

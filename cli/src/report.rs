@@ -29,6 +29,18 @@ pub struct ReportInput<'a> {
     pub complete: &'a BTreeMap<String, Vec<String>>,
     /// List unverified checks and every transition.
     pub verbose: bool,
+    /// Counts per account × plan and the top blockers instead of every blocker.
+    pub summary: bool,
+    /// The command line that produced the report, to suggest narrower ones.
+    pub command: &'a str,
+}
+
+/// Blocker lines above which the text report is a summary unless --full.
+pub const SUMMARY_ABOVE: usize = 60;
+
+/// Lines the full text report would print for blockers.
+pub fn blocker_lines(result: &ScanResult) -> usize {
+    result.plans.iter().map(|p| p.blockers.len()).sum()
 }
 
 fn status_style(s: PlanStatus) -> (Style, &'static str) {
@@ -98,6 +110,10 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
     let mut by_account: BTreeMap<&str, Vec<&shared::domain::plans::PlanReadiness>> = BTreeMap::new();
     for p in &result.plans {
         by_account.entry(&p.account_id).or_default().push(p);
+    }
+    if input.summary {
+        render_summary(&mut out, result, &by_account, input.command);
+        by_account.clear();
     }
     for (account, plans) in by_account {
         let _ = writeln!(out, "\n{}", bold.apply_to(format!("Account {account}")));
@@ -201,6 +217,103 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
         }
     }
     out
+}
+
+/// Counts per account × plan, the checks blocking the most resources, and narrower commands.
+fn render_summary(
+    out: &mut String,
+    result: &ScanResult,
+    by_account: &BTreeMap<&str, Vec<&shared::domain::plans::PlanReadiness>>,
+    command: &str,
+) {
+    let bold = Style::new().bold();
+    let dim = Style::new().dim();
+    let _ = writeln!(
+        out,
+        "\n{} regions per plan that are {}",
+        bold.apply_to("Summary:"),
+        dim.apply_to("BLOCKED / UNVERIFIED / READY (not applicable left out)")
+    );
+    let _ = write!(out, "  {:<14}", "account");
+    for plan in Plan::ALL {
+        let _ = write!(out, " {:<12}", plan.as_str());
+    }
+    let _ = writeln!(out);
+    for (account, plans) in by_account {
+        let _ = write!(out, "  {account:<14}");
+        for plan in Plan::ALL {
+            let n = |s: PlanStatus| plans.iter().filter(|p| p.plan == plan && p.status == s).count();
+            let (b, u, r) = (n(PlanStatus::Blocked), n(PlanStatus::Unverified), n(PlanStatus::Ready));
+            let cell = format!("{b}/{u}/{r}");
+            let style = if b > 0 {
+                Style::new().red()
+            } else if u > 0 {
+                Style::new().yellow()
+            } else {
+                Style::new().green()
+            };
+            let _ = write!(out, " {}", style.apply_to(format!("{cell:<12}")));
+        }
+        let _ = writeln!(out);
+    }
+    // Distinct resources per blocking check (an account-level result blocks every region).
+    let mut blocked: BTreeMap<&str, BTreeSet<(&str, &str, &str)>> = BTreeMap::new();
+    for p in &result.plans {
+        for b in &p.blockers {
+            if let Blocker::Check {
+                check_id,
+                resource_type,
+                resource_id,
+                ..
+            } = b
+            {
+                blocked
+                    .entry(check_id)
+                    .or_default()
+                    .insert((&p.account_id, resource_type, resource_id));
+            }
+        }
+    }
+    let mut top: Vec<(&str, usize, usize)> = blocked
+        .iter()
+        .map(|(id, r)| (*id, r.len(), r.iter().map(|x| x.0).collect::<BTreeSet<_>>().len()))
+        .collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if !top.is_empty() {
+        let _ = writeln!(out, "\n{}", bold.apply_to("Top blockers:"));
+    }
+    for (id, resources, accounts) in top.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "  {} {} resource{} in {} account{}",
+            Style::new().red().apply_to(format!("{id:<30}")),
+            resources,
+            if *resources == 1 { "" } else { "s" },
+            accounts,
+            if *accounts == 1 { "" } else { "s" }
+        );
+        if let Some(c) = checks::by_id(id) {
+            // The first sentence; the full text is in `--full` and `defender-prereqs checks`.
+            let fix = c.remediation.split_once(". ").map_or(c.remediation, |(first, _)| first);
+            let _ = writeln!(out, "    {} {fix}", Style::new().cyan().apply_to("fix"));
+        }
+    }
+    if top.len() > 10 {
+        let _ = writeln!(out, "  … {} more checks block resources", top.len() - 10);
+    }
+    let account = by_account.keys().next().copied().unwrap_or("ACCOUNT");
+    let plan = top
+        .first()
+        .and_then(|(id, ..)| checks::by_id(id))
+        .map_or("servers", |c| c.plan.as_str());
+    let _ = writeln!(out, "\n{}", bold.apply_to("Where to look next:"));
+    let _ = writeln!(out, "  {command} --account {account} --plan {plan} --full");
+    let _ = writeln!(out, "  {command} --only non-compliant --format csv > non-compliant.csv");
+    let _ = writeln!(
+        out,
+        "  defender-prereqs report     {}",
+        dim.apply_to("(HTML report of the recorded state)")
+    );
 }
 
 fn render_changes(out: &mut String, rec: &Recording, verbose: bool) {

@@ -789,3 +789,111 @@ fn an_older_snapshot_never_brings_back_what_a_newer_one_deleted() {
     }
     assert!(cited > 0);
 }
+
+/// The demo snapshot plus `n` running instances without an instance profile.
+fn large_snapshot(dir: &Path, n: usize) -> PathBuf {
+    let mut snap = demo_items();
+    let items = snap["configurationItems"].as_array_mut().unwrap();
+    let template = items
+        .iter()
+        .find(|i| i["resourceId"] == "i-0bat000000000002")
+        .unwrap()
+        .clone();
+    for k in 0..n {
+        let mut i = template.clone();
+        let id = format!("i-0fleet{k:09}");
+        i["resourceId"] = id.clone().into();
+        i["configuration"]["instanceId"] = id.into();
+        items.push(i);
+    }
+    write_json(dir, "large.json", &snap)
+}
+
+#[test]
+fn large_outputs_are_summarised_filtered_and_exported_as_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = large_snapshot(dir.path(), 120);
+    let settings = demo_settings();
+    let (file, settings) = (large.to_str().unwrap(), settings.to_str().unwrap());
+    let text = |extra: &[&str]| {
+        let mut args = vec!["scan", file, "--settings", settings, "--no-store", "--color", "never"];
+        args.extend(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    // Large: a summary by default, with the top blocker counted per distinct resource.
+    let summary = text(&[]);
+    assert!(
+        summary.contains("Summary:") && summary.contains("Where to look next:"),
+        "{summary}"
+    );
+    let top = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("servers.instance-profile"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(top.contains("121 resources in 1 account"), "{top}");
+    assert!(summary.lines().count() < 80, "{} lines", summary.lines().count());
+    let full = text(&["--full"]);
+    assert!(!full.contains("Summary:"));
+    assert!(full.matches("servers.instance-profile AWS::EC2::Instance").count() >= 121);
+    // Small: the full report unless asked.
+    let (_, small) = (text(&[]), run(&["scan", demo().to_str().unwrap(), "--no-store"]));
+    assert!(!stdout(&small).contains("Summary:"));
+
+    // Filters apply to every format; the streams hold exactly the filtered evaluations.
+    let filter = ["--plan", "servers", "--only", "non-compliant", "--region", "us-east-1"];
+    let mut json_args = vec!["--format", "json"];
+    json_args.extend(filter);
+    let v: Value = serde_json::from_str(&text(&json_args)).unwrap();
+    let evals = v["evaluations"].as_array().unwrap();
+    assert!(evals.len() > 240, "{}", evals.len());
+    assert!(evals
+        .iter()
+        .all(|e| e["plan"] == "servers" && e["compliance"] == "NON_COMPLIANT"));
+    assert!(v["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["plan"] == "servers" && p["awsRegion"] == "us-east-1"));
+    let mut jsonl_args = vec!["--format", "jsonl"];
+    jsonl_args.extend(filter);
+    let lines: Vec<Value> = text(&jsonl_args)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(&lines, evals);
+    let mut csv_args = vec!["--format", "csv"];
+    csv_args.extend(filter);
+    let csv = text(&csv_args);
+    assert_eq!(
+        csv.lines().next(),
+        Some("accountId,awsRegion,plan,checkId,resourceType,resourceId,compliance,annotation")
+    );
+    assert_eq!(csv.lines().count(), evals.len() + 1);
+    assert!(csv.contains("i-0fleet000000119,NON_COMPLIANT"), "{csv}");
+    let blocked = text(&["--status", "ready", "--format", "json"]);
+    let v: Value = serde_json::from_str(&blocked).unwrap();
+    assert!(v["plans"].as_array().unwrap().iter().all(|p| p["status"] == "READY"));
+}
+
+#[test]
+fn checks_text_lists_triggers_permissions_and_fix_of_every_check() {
+    let text = stdout(&run(&["checks"]));
+    let v: Value = serde_json::from_slice(&run(&["checks", "--format", "json"]).stdout).unwrap();
+    for c in v["checks"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let block = text
+            .split("\n\n")
+            .find(|b| b.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} missing"));
+        assert!(block.contains("    triggers     "), "{block}");
+        assert!(
+            block.contains(&format!("    fix          {}", c["remediation"].as_str().unwrap())),
+            "{block}"
+        );
+        for p in c["permissions"].as_array().unwrap() {
+            assert!(block.contains(p.as_str().unwrap()), "{id}: {p}");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! What a scan prints beyond the text report: the filters every output honours, and the
+//! streaming exports of evaluations (JSON Lines, CSV) for inputs too large to read on a screen.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use shared::domain::engine::ScanResult;
+use shared::domain::plans::{PlanReadiness, PlanStatus};
+use shared::domain::state::Transition;
+use shared::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
+
+/// A compliance value on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Only {
+    /// COMPLIANT.
+    Compliant,
+    /// NON_COMPLIANT.
+    NonCompliant,
+    /// INSUFFICIENT_DATA.
+    InsufficientData,
+    /// NOT_APPLICABLE.
+    NotApplicable,
+}
+
+impl Only {
+    fn compliance(self) -> Compliance {
+        match self {
+            Self::Compliant => Compliance::Compliant,
+            Self::NonCompliant => Compliance::NonCompliant,
+            Self::InsufficientData => Compliance::InsufficientData,
+            Self::NotApplicable => Compliance::NotApplicable,
+        }
+    }
+}
+
+/// A plan status on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Status {
+    /// READY.
+    Ready,
+    /// BLOCKED.
+    Blocked,
+    /// UNVERIFIED.
+    Unverified,
+    /// NOT_APPLICABLE.
+    NotApplicable,
+}
+
+impl Status {
+    fn status(self) -> PlanStatus {
+        match self {
+            Self::Ready => PlanStatus::Ready,
+            Self::Blocked => PlanStatus::Blocked,
+            Self::Unverified => PlanStatus::Unverified,
+            Self::NotApplicable => PlanStatus::NotApplicable,
+        }
+    }
+}
+
+/// What to show. Empty lists mean everything. Filters choose what is shown and exported, never
+/// what is evaluated or recorded.
+#[derive(Default)]
+pub struct Filter {
+    /// Plans.
+    pub plans: Vec<Plan>,
+    /// Account ids.
+    pub accounts: Vec<String>,
+    /// Regions (account-level and IAM results, recorded under `global`, count in every region).
+    pub regions: Vec<String>,
+    /// Plan statuses (plan rows).
+    pub statuses: Vec<Status>,
+    /// Compliance values (evaluations).
+    pub only: Vec<Only>,
+}
+
+impl Filter {
+    fn place(&self, account: &str, region: &str, plan: Plan) -> bool {
+        (self.plans.is_empty() || self.plans.contains(&plan))
+            && (self.accounts.is_empty() || self.accounts.iter().any(|a| a == account))
+            && (self.regions.is_empty() || region == GLOBAL_REGION || self.regions.iter().any(|r| r == region))
+    }
+
+    /// Whether a plan row is shown.
+    pub fn plan(&self, p: &PlanReadiness) -> bool {
+        self.place(&p.account_id, &p.aws_region, p.plan)
+            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s.status() == p.status))
+    }
+
+    /// Whether an evaluation is shown.
+    pub fn evaluation(&self, e: &Evaluation) -> bool {
+        self.place(&e.account_id, &e.aws_region, e.plan)
+            && (self.only.is_empty() || self.only.iter().any(|o| o.compliance() == e.compliance))
+    }
+
+    /// Whether a change is shown.
+    pub fn transition(&self, t: &Transition) -> bool {
+        self.place(&t.key.account_id, &t.key.aws_region, t.plan)
+    }
+
+    /// Whether anything is filtered.
+    pub fn is_empty(&self) -> bool {
+        self.plans.is_empty()
+            && self.accounts.is_empty()
+            && self.regions.is_empty()
+            && self.statuses.is_empty()
+            && self.only.is_empty()
+    }
+
+    /// The part of `result` shown.
+    pub fn apply(&self, result: ScanResult) -> ScanResult {
+        if self.is_empty() {
+            return result;
+        }
+        ScanResult {
+            evaluations: result.evaluations.into_iter().filter(|e| self.evaluation(e)).collect(),
+            plans: result.plans.into_iter().filter(|p| self.plan(p)).collect(),
+            ..result
+        }
+    }
+}
+
+/// Writes one JSON object per evaluation and line (the JSON output's `evaluations` entries).
+pub fn write_jsonl(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::Result<()> {
+    for e in evaluations {
+        serde_json::to_writer(&mut *out, e)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// The CSV columns.
+pub const CSV_HEADER: &str = "accountId,awsRegion,plan,checkId,resourceType,resourceId,compliance,annotation";
+
+/// Writes the evaluations as CSV (RFC 4180: fields with a comma, quote or line break quoted).
+/// A field a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, tab or
+/// carriage return) is prefixed with `'`: resource names and tags come from the accounts scanned.
+pub fn write_csv(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "{CSV_HEADER}")?;
+    for e in evaluations {
+        let fields = [
+            e.account_id.as_str(),
+            e.aws_region.as_str(),
+            e.plan.as_str(),
+            e.check_id.as_str(),
+            e.resource_type.as_str(),
+            e.resource_id.as_str(),
+            e.compliance.as_str(),
+            e.annotation.as_str(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        writeln!(out, "{}", line.join(","))?;
+    }
+    out.flush()
+}
+
+fn csv_field(f: &str) -> String {
+    let guarded = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{f}")
+    } else {
+        f.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+    }
+}
