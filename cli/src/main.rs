@@ -516,6 +516,52 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     })
 }
 
+/// The default settings (`toml`, as serialized) with one comment line per key and section, and
+/// the declared facts, which have no default, listed commented out.
+fn commented_settings(toml: &str) -> String {
+    use shared::domain::settings::KEY_DOCS;
+    let doc = |key: &str| KEY_DOCS.iter().find(|(k, _)| *k == key).map(|(_, d)| *d);
+    let mut out = String::from(
+        "# defender-prereqs settings (TOML). Every key is optional: a missing key keeps the default shown.\n\n",
+    );
+    let mut section = String::new();
+    for line in toml.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            if let Some(d) = doc(name) {
+                out.push_str(&format!("# {d}\n"));
+            }
+            out.push_str(line);
+            out.push('\n');
+            if name == "facts" {
+                for (k, d) in KEY_DOCS
+                    .iter()
+                    .filter_map(|(k, d)| Some((k.strip_prefix("facts.")?, d)))
+                {
+                    out.push_str(&format!("# {d}\n# {k} = true\n"));
+                }
+            }
+            if name == "accounts" {
+                out.push_str("# [accounts.\"111122223333\"]\n# arc_egress_allowed = false\n");
+            }
+            continue;
+        }
+        let key = line.split_once(" = ").map(|(k, _)| k).filter(|k| !k.starts_with(' '));
+        if let Some(d) = key.and_then(|k| {
+            if section.is_empty() {
+                doc(k)
+            } else {
+                doc(&format!("{section}.{k}"))
+            }
+        }) {
+            out.push_str(&format!("# {d}\n"));
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// `word` as a shell would need it in a suggested command.
 fn shell_word(word: &str) -> String {
     if word
@@ -658,7 +704,7 @@ fn main() -> ExitCode {
         }
         Command::Settings => toml::to_string_pretty(&Settings::default())
             .map(|s| {
-                print!("{s}");
+                print!("{}", commented_settings(&s));
                 ExitCode::SUCCESS
             })
             .map_err(|e| e.to_string()),

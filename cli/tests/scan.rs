@@ -372,6 +372,15 @@ fn checks_and_settings_commands() {
     assert!(o.status.success());
     let text = stdout(&o);
     assert!(text.contains("cspm_monitor = \"CspmMonitorAws\""), "{text}");
+    // Every key has its comment line right above it; the declared facts are listed, commented.
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        let is_key = l.contains(" = ") && !l.starts_with([' ', '#', '"', ']']);
+        if is_key || l.starts_with('[') {
+            assert!(i > 0 && lines[i - 1].starts_with("# "), "no comment above `{l}`");
+        }
+    }
+    assert!(text.contains("\n# sensor_egress_allowed = true\n"), "{text}");
     // The printed defaults are themselves a valid settings file.
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().join("defaults.toml");

@@ -437,9 +437,95 @@ impl Settings {
     }
 }
 
+/// One line per settings key (`section.key`), for the commented defaults `settings` prints.
+/// The settings tests check it names every key and nothing else.
+pub const KEY_DOCS: &[(&str, &str)] = &[
+    ("plans", "Plans switched on in Azure; the checks of a plan not listed are NOT_APPLICABLE"),
+    ("connector_regions", "AWS regions the connector covers; empty means every region"),
+    ("azure_tenant_id", "Azure tenant id (used in annotations only)"),
+    ("oidc", "The connector's OIDC identity provider"),
+    ("roles", "IAM role names created by the connector stack"),
+    ("features", "Connector features switched on (they decide which feature roles must exist)"),
+    ("connector_stack_names", "CloudFormation stack names of the connector; `cspm.stack-healthy` is NOT_APPLICABLE to every other stack"),
+    ("recorded_types", "Resource types the snapshots' recorders record: absent from a snapshot, such a resource does not exist"),
+    ("servers", "Defender for Servers options"),
+    ("sql", "Defender for SQL options"),
+    ("containers", "Defender for Containers options"),
+    ("oss", "Defender for open-source relational databases options"),
+    ("facts", "Declared facts that no configuration item shows (egress, SCPs, quotas), for every account"),
+    ("accounts", "Per-account overrides of `facts`, keyed by account id"),
+    ("oidc.provider_url", "Provider URL without scheme"),
+    ("oidc.audiences", "Audiences (`ClientIdList`) the connector needs"),
+    ("roles.cspm_monitor", "Default `CspmMonitorAws` (\"confirm the role name configured\")"),
+    ("roles.agentless_scanner", "Default `DefenderForCloud-AgentlessScanner`"),
+    ("roles.data_discovery", "Default `SensitiveDataDiscovery`, `DefenderForCloud-DataSecurityPostureDB`"),
+    ("roles.ciem", "Default `DefenderForCloud-Ciem`, `DefenderForCloud-OidcCiem`"),
+    ("roles.arc_autoprovisioning", "Default `DefenderForCloud-ArcAutoProvisioning`"),
+    ("roles.servers_jit", "Default `DefenderForCloud-DefenderForServers` (JIT network access)"),
+    ("roles.oss_threat_protection", "Default `DefenderForCloud-DataThreatProtectionDB`"),
+    ("roles.containers_k8s_discovery", "Either name: `MDCContainersAgentlessDiscoveryK8sRole`"),
+    ("roles.containers_image_assessment", "Either name: `MDCContainersImageAssessmentRole`"),
+    ("roles.containers_pipeline", "The four audit-log pipeline roles; each entry lists the accepted names (current, legacy)"),
+    ("features.agentless_scanning", "Agentless scanning (Defender CSPM / Servers)"),
+    ("features.data_discovery", "Sensitive data discovery"),
+    ("features.ciem", "Permissions management (CIEM)"),
+    ("features.k8s_api_access", "Agentless Kubernetes API access (Containers / CSPM)"),
+    ("features.registry_access", "Registry vulnerability assessment (ECR)"),
+    ("features.arc_autoprovisioning", "Arc auto-provisioning for Servers"),
+    ("features.jit_access", "Just-in-time VM access"),
+    ("servers.exclusion_tags", "Instances with any of these tags are out of scope (inferred)"),
+    ("servers.ssm_core_policy_arn", "Managed policy SSM needs"),
+    ("servers.accept_equivalent_inline_policy", "Accept an inline policy granting `ssm:UpdateInstanceInformation` and the `ssmmessages:*` channel actions as equivalent (inferred)"),
+    ("servers.default_host_management", "Default Host Management Configuration is on in every connector region (SSM then manages instances without a profile policy) (inferred)"),
+    ("servers.proxy_declared", "A proxy is declared for instances without a direct internet route"),
+    ("sql.target_tag", "A tag that marks an EC2 instance as running SQL Server (inferred)"),
+    ("sql.rds_custom_host_name_prefix", "Name-tag prefix of the EC2 host RDS Custom creates for a DB instance, followed by the DB instance identifier (inferred)"),
+    ("containers.min_eks_version", "Oldest EKS version AWS still supports (standard or extended) (inferred)"),
+    ("containers.required_log_types", "Control-plane log types that must be on"),
+    ("containers.api_server_cidrs", "Source CIDRs Defender reaches the API server from"),
+    ("oss.excluded_regions", "Regions the plan does not support"),
+    ("oss.engines", "Supported engines (Config `engine` strings) (inferred)"),
+    ("oss.mysql_min_80", "Oldest MySQL 8.0 version with the audit plugin"),
+    ("oss.mariadb_min", "Oldest MariaDB version with the audit plugin"),
+    ("oss.default_group_is_blocker", "An instance still on a `default.*` parameter group is NON_COMPLIANT (Defender replaces it with `defenderfordatabases*` once the plan is on) (inferred)"),
+    ("facts.sts_active_in_connector_regions", "STS is active in every connector region"),
+    ("facts.no_scp_denies_defender", "No SCP or permissions boundary denies the Defender roles' actions"),
+    ("facts.defender_tags_allowed", "Tag policies allow the Defender tags (`AccountId`, `Cloud`, `InstanceId`, `MDFCSecurityConnector`)"),
+    ("facts.arc_egress_allowed", "Instances can reach the Azure Arc endpoints (firewall/proxy allow-list in place)"),
+    ("facts.sql_egress_allowed", "Instances can reach `*.<region>.arcdataservices.com` (SQL)"),
+    ("facts.sensor_egress_allowed", "EKS nodes can reach `*.cloud.defender.microsoft.com:443` without a TLS-inspecting proxy"),
+    ("facts.rds_group_quota_ok", "RDS parameter/option-group quotas leave room for the groups Defender creates"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_key_has_one_line_of_docs_and_every_documented_key_exists() {
+        let defaults = serde_json::to_value(Settings::default()).unwrap();
+        let mut keys = Vec::new();
+        for (k, v) in defaults.as_object().unwrap() {
+            keys.push(k.clone());
+            if let (Some(table), false) = (v.as_object(), k == "accounts") {
+                keys.extend(table.keys().map(|sub| format!("{k}.{sub}")));
+            }
+        }
+        let documented: Vec<&str> = KEY_DOCS.iter().map(|(k, _)| *k).collect();
+        for k in &keys {
+            assert!(documented.contains(&k.as_str()), "{k} has no line in KEY_DOCS");
+        }
+        // Facts are absent from the defaults (undeclared): each documented one must parse.
+        for (k, doc) in KEY_DOCS {
+            assert!(!doc.is_empty() && !doc.contains('\n'), "{k}");
+            if let Some(fact) = k.strip_prefix("facts.") {
+                Settings::parse(&format!("[facts]\n{fact} = true"), true, "s.toml")
+                    .unwrap_or_else(|e| panic!("{k}: {e}"));
+            } else {
+                assert!(keys.iter().any(|x| x == k), "{k} is documented but not a key");
+            }
+        }
+    }
 
     #[test]
     fn typos_are_rejected_with_the_key_named() {
