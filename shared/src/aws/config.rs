@@ -165,8 +165,32 @@ fn invalid(operation: &'static str, e: impl std::fmt::Display) -> PortError {
     }
 }
 
-impl ConfigReader for ConfigApi {
-    async fn batch_get(&self, keys: &[ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
+/// A resource in an aggregator: its source account and region, type and id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AggregateKey {
+    /// Source account.
+    pub account_id: String,
+    /// Source region.
+    pub region: String,
+    /// Type and id.
+    pub key: ResourceKey,
+}
+
+impl ConfigApi {
+    /// The IAM actions reading an organization through a Config aggregator needs.
+    pub const AGGREGATE_PERMISSIONS: &'static [&'static str] = &[
+        "config:SelectAggregateResourceConfig",
+        "config:BatchGetAggregateResourceConfig",
+    ];
+
+    /// Every resource of `resource_type` AWS Config records here (SelectResourceConfig).
+    pub async fn all_of_type(&self, resource_type: &'static str) -> Result<Vec<ResourceKey>, PortError> {
+        self.select(&Lookup::AllOfType(resource_type)).await
+    }
+
+    /// The items of `keys` as the JSON our parser reads (BatchGetResourceConfig, 100 keys a
+    /// call, unprocessed keys retried with backoff).
+    pub async fn batch_get_json(&self, keys: &[ResourceKey]) -> Result<Vec<Value>, PortError> {
         const OP: &str = "config:BatchGetResourceConfig";
         let mut pending: Vec<SdkKey> = keys
             .iter()
@@ -189,9 +213,7 @@ impl ConfigReader for ConfigApi {
                 .send()
                 .await
                 .map_err(|e| port_error(OP, e))?;
-            for i in resp.base_configuration_items() {
-                out.push(parse(&base_item(i), OP)?);
-            }
+            out.extend(resp.base_configuration_items().iter().map(base_item));
             let unprocessed = resp.unprocessed_resource_keys();
             if !unprocessed.is_empty() {
                 attempts += 1;
@@ -207,6 +229,135 @@ impl ConfigReader for ConfigApi {
             }
         }
         Ok(out)
+    }
+
+    /// Every resource of `resource_types` an aggregator holds (SelectAggregateResourceConfig).
+    pub async fn aggregate_keys(
+        &self,
+        aggregator: &str,
+        resource_types: &[&str],
+    ) -> Result<Vec<AggregateKey>, PortError> {
+        const OP: &str = "config:SelectAggregateResourceConfig";
+        if resource_types.iter().any(|t| t.contains('\'') || t.contains('\\')) {
+            return Err(invalid(OP, "a resource type cannot be quoted"));
+        }
+        let types: Vec<String> = resource_types.iter().map(|t| format!("'{t}'")).collect();
+        let expression = format!(
+            "SELECT resourceType, resourceId, accountId, awsRegion WHERE resourceType IN ({})",
+            types.join(", ")
+        );
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let resp = self
+                .client
+                .select_aggregate_resource_config()
+                .configuration_aggregator_name(aggregator)
+                .expression(&expression)
+                .limit(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| port_error(OP, e))?;
+            for r in resp.results() {
+                let v: Value = serde_json::from_str(r).map_err(|e| invalid(OP, format!("result is not JSON: {e}")))?;
+                let field = |k: &str| v.get(k).and_then(Value::as_str);
+                match (
+                    field("accountId"),
+                    field("awsRegion"),
+                    field("resourceType"),
+                    field("resourceId"),
+                ) {
+                    (Some(a), Some(region), Some(t), Some(id)) => keys.push(AggregateKey {
+                        account_id: a.to_owned(),
+                        region: region.to_owned(),
+                        key: ResourceKey::new(t, id),
+                    }),
+                    _ => {
+                        return Err(invalid(
+                            OP,
+                            "a result without accountId, awsRegion, resourceType or resourceId",
+                        ))
+                    }
+                }
+            }
+            match resp.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The items of `keys` from an aggregator (BatchGetAggregateResourceConfig, 100 a call,
+    /// unprocessed identifiers retried with backoff), as the JSON our parser reads.
+    pub async fn aggregate_items_json(&self, aggregator: &str, keys: &[AggregateKey]) -> Result<Vec<Value>, PortError> {
+        use aws_sdk_config::types::AggregateResourceIdentifier;
+        const OP: &str = "config:BatchGetAggregateResourceConfig";
+        let mut pending: Vec<AggregateResourceIdentifier> = keys
+            .iter()
+            .map(|k| {
+                AggregateResourceIdentifier::builder()
+                    .source_account_id(&k.account_id)
+                    .source_region(&k.region)
+                    .resource_type(ResourceType::from(k.key.resource_type.as_str()))
+                    .resource_id(&k.key.resource_id)
+                    .build()
+                    .map_err(|e| invalid(OP, e))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        let mut attempts = 0u32;
+        while !pending.is_empty() {
+            let batch: Vec<AggregateResourceIdentifier> = pending.drain(..pending.len().min(100)).collect();
+            let resp = self
+                .client
+                .batch_get_aggregate_resource_config()
+                .configuration_aggregator_name(aggregator)
+                .set_resource_identifiers(Some(batch))
+                .send()
+                .await
+                .map_err(|e| port_error(OP, e))?;
+            out.extend(resp.base_configuration_items().iter().map(base_item));
+            let unprocessed = resp.unprocessed_resource_identifiers();
+            if !unprocessed.is_empty() {
+                attempts += 1;
+                if attempts > 5 {
+                    return Err(PortError {
+                        operation: OP,
+                        message: format!("{} identifiers still unprocessed after 5 retries", unprocessed.len()),
+                        retryable: true,
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempts)).await;
+                pending.extend(unprocessed.iter().cloned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The account id in the role ARN of the region's configuration recorder, if there is one.
+    pub async fn recorder_account(&self) -> Result<Option<String>, PortError> {
+        let out = self
+            .client
+            .describe_configuration_recorders()
+            .send()
+            .await
+            .map_err(|e| port_error("config:DescribeConfigurationRecorders", e))?;
+        Ok(out
+            .configuration_recorders()
+            .iter()
+            .filter_map(|r| r.role_arn())
+            .filter_map(|arn| arn.split(':').nth(4))
+            .find(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned))
+    }
+}
+
+impl ConfigReader for ConfigApi {
+    async fn batch_get(&self, keys: &[ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
+        const OP: &str = "config:BatchGetResourceConfig";
+        self.batch_get_json(keys).await?.iter().map(|v| parse(v, OP)).collect()
     }
 
     async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
