@@ -23,6 +23,8 @@ pub struct Incoming {
     pub item: ConfigurationItem,
     /// Its JSON text as the input held it.
     pub body: Box<str>,
+    /// Service-API facts a live read attached to it (JSON of `LiveFacts`), kept beside the item.
+    pub facts: Option<Box<str>>,
 }
 
 /// What a complete recording covers.
@@ -159,6 +161,7 @@ pub fn read(
             items.push(Incoming {
                 body: raw.items[i].get().into(),
                 item,
+                facts: None,
             });
         } else {
             *ignored.entry(item.resource_type.clone()).or_default() += 1;

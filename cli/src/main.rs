@@ -3,6 +3,7 @@
 
 mod html;
 mod inputs;
+mod live;
 mod mirror;
 mod output;
 mod report;
@@ -84,14 +85,37 @@ enum ChecksFormat {
     Md,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate AWS Config snapshots (one per account and region, as Config delivers them), or
     /// other inputs holding configuration items (.gz accepted), merged by newest capture.
     Scan {
         /// Inputs: files, directories (every .json and .json.gz below them), `-` for standard input.
-        #[arg(value_name = "FILE", required_unless_present = "snapshot")]
+        #[arg(value_name = "FILE", required_unless_present_any = ["snapshot", "live"])]
         files: Vec<PathBuf>,
+        /// Read AWS Config itself (with the usual AWS credentials) instead of, or besides, files.
+        #[arg(long)]
+        live: bool,
+        /// --live: the named profile of the shared AWS config files.
+        #[arg(long, value_name = "NAME", requires = "live")]
+        profile: Option<String>,
+        /// --live: regions to read, comma-separated, or `all` [default: the profile's region].
+        #[arg(
+            long,
+            value_name = "LIST",
+            value_delimiter = ',',
+            requires = "live",
+            conflicts_with = "aggregator"
+        )]
+        regions: Vec<String>,
+        /// --live: read the whole organization through this AWS Config aggregator.
+        #[arg(long, value_name = "NAME", requires = "live")]
+        aggregator: Option<String>,
+        /// --live: regions read at once.
+        #[arg(long, value_name = "N", default_value_t = 4, requires = "live")]
+        concurrency: usize,
         /// An input file (same as giving it as FILE).
         #[arg(long, value_name = "FILE")]
         snapshot: Vec<PathBuf>,
@@ -246,6 +270,7 @@ fn default_db() -> PathBuf {
 
 struct ScanArgs {
     paths: Vec<PathBuf>,
+    live: Option<live::LiveArgs>,
     settings: Option<PathBuf>,
     format: Format,
     db: Option<PathBuf>,
@@ -286,6 +311,28 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     }
     let paths = inputs::expand(&args.paths)?;
     let mut read = Vec::with_capacity(paths.len());
+    let (mut live_notes, mut live_failures) = (Vec::new(), Vec::new());
+    if let Some(live) = &args.live {
+        let spinner = ProgressBar::new_spinner();
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner.set_message("reading AWS Config");
+        let got = live::read(live, &settings.recorded_types, &spinner)?;
+        spinner.finish_and_clear();
+        if !got.failures.is_empty() && !args.keep_going {
+            return Err(format!(
+                "could not read {} (nothing recorded; --keep-going scans what could be read and lists the rest):\n  {}",
+                if got.failures.len() == 1 {
+                    "one region".to_owned()
+                } else {
+                    format!("{} regions", got.failures.len())
+                },
+                got.failures.join("\n  ")
+            ));
+        }
+        live_failures = got.failures;
+        live_notes = got.notes;
+        read.extend(got.inputs);
+    }
     for path in &paths {
         let mut pb: Option<ProgressBar> = None;
         let input = inputs::read(path, args.keep_going, &settings.recorded_types, |n, total| {
@@ -334,12 +381,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Some(s) if !from_store.is_empty() => s.items_of(&from_store).map_err(|e| e.to_string())?,
         _ => Vec::new(),
     };
-    let mut bodies: Vec<Vec<Box<str>>> = Vec::with_capacity(read.len());
+    // Per input, per item: its JSON text and the live facts read with it.
+    type Texts = (Box<str>, Option<Box<str>>);
+    let mut bodies: Vec<Vec<Texts>> = Vec::with_capacity(read.len());
     let mut parsed: Vec<Vec<Option<shared::domain::model::ConfigurationItem>>> = Vec::with_capacity(read.len());
     for input in &mut read {
         let (p, b) = std::mem::take(&mut input.items)
             .into_iter()
-            .map(|i| (Some(i.item), i.body))
+            .map(|i| (Some(i.item), (i.body, i.facts)))
             .unzip();
         parsed.push(p);
         bodies.push(b);
@@ -402,7 +451,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                     region: &n.region,
                     capture_time: n.capture_time,
                     body: match (n.deleted, n.holder) {
-                        (false, mirror::Holder::Input(i, j)) => Some(&*bodies[i][j]),
+                        (false, mirror::Holder::Input(i, j)) => Some(&*bodies[i][j].0),
+                        _ => None,
+                    },
+                    facts: match (n.deleted, n.holder) {
+                        (false, mirror::Holder::Input(i, j)) => bodies[i][j].1.as_deref(),
                         _ => None,
                     },
                 })
@@ -436,7 +489,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         .map(|i| format!("{}: {}, {} items", i.source, i.shape, i.read))
         .collect();
     let complete = report::complete_regions(&merged.coverage);
-    let error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let mut error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    error_messages.extend(live_failures.iter().map(|f| format!("not read: {f}")));
     // Filters choose what is shown, after everything was evaluated and recorded.
     let result = args.filter.apply(result);
     let transitions: Vec<&shared::domain::state::Transition> = recording
@@ -474,6 +528,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             if args.keep_going {
                 doc["errors"] = json!(error_messages);
             }
+            if !live_notes.is_empty() {
+                doc["notes"] = json!(live_notes);
+            }
             serde_json::to_writer(&mut out, &doc)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out))
@@ -494,6 +551,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 errors: &error_messages,
                 inputs: &input_lines,
                 complete: &complete,
+                notes: &live_notes,
                 verbose: args.verbose,
                 summary: args
                     .summary
@@ -653,6 +711,11 @@ fn main() -> ExitCode {
         Command::Scan {
             mut files,
             snapshot,
+            live,
+            profile,
+            regions,
+            aggregator,
+            concurrency,
             settings,
             format,
             db,
@@ -676,6 +739,12 @@ fn main() -> ExitCode {
             };
             scan(ScanArgs {
                 paths: files,
+                live: live.then_some(live::LiveArgs {
+                    profile,
+                    regions,
+                    aggregator,
+                    concurrency,
+                }),
                 settings,
                 format,
                 db,

@@ -266,6 +266,7 @@ mod tests {
         Incoming {
             item: ConfigurationItem::from_json(&body, None).unwrap(),
             body: body.into(),
+            facts: None,
         }
     }
 

@@ -27,6 +27,8 @@ pub struct ReportInput<'a> {
     pub inputs: &'a [String],
     /// Account → the regions (`global` for IAM) with a complete recording, where absence counts.
     pub complete: &'a BTreeMap<String, Vec<String>>,
+    /// What the inputs cannot show (a live read's limits).
+    pub notes: &'a [String],
     /// List unverified checks and every transition.
     pub verbose: bool,
     /// Counts per account × plan and the top blockers instead of every blocker.
@@ -107,6 +109,9 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             .join(" · ")
     };
     let _ = writeln!(out, "{} {complete}", dim.apply_to("complete recordings:"));
+    for n in input.notes {
+        let _ = writeln!(out, "{} {n}", Style::new().yellow().apply_to("note:"));
+    }
     let mut by_account: BTreeMap<&str, Vec<&shared::domain::plans::PlanReadiness>> = BTreeMap::new();
     for p in &result.plans {
         by_account.entry(&p.account_id).or_default().push(p);
@@ -208,7 +213,7 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
     if !input.errors.is_empty() {
         let _ = writeln!(
             out,
-            "\n{} {} items skipped:",
+            "\n{} {} not read:",
             Style::new().red().bold().apply_to("Errors:"),
             input.errors.len()
         );

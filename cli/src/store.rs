@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use shared::domain::engine::ScanResult;
-use shared::domain::model::ConfigurationItem;
+use shared::domain::model::{ConfigurationItem, LiveFacts};
 use shared::domain::plans::PlanStatus;
 use shared::domain::state::{self, Diff, EvalKey, PlanTransition, Recorded};
 use shared::domain::vocab::{Compliance, Plan};
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS scans (
   removed INTEGER NOT NULL, stale INTEGER NOT NULL, tombstoned INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
   account_id TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, aws_region TEXT NOT NULL,
-  capture_time TEXT, deleted INTEGER NOT NULL, body TEXT, scan_id INTEGER NOT NULL,
+  capture_time TEXT, deleted INTEGER NOT NULL, body TEXT, facts TEXT, scan_id INTEGER NOT NULL,
   PRIMARY KEY (account_id, resource_type, resource_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS coverage (
   account_id TEXT NOT NULL, aws_region TEXT NOT NULL, captured_at TEXT, resource_types TEXT NOT NULL,
@@ -356,7 +356,7 @@ impl Store {
         let mut out = Vec::with_capacity(wanted.len());
         let mut stmt = self
             .conn
-            .prepare("SELECT resource_type, resource_id, body FROM items WHERE account_id = ?1 AND deleted = 0")
+            .prepare("SELECT resource_type, resource_id, body, facts FROM items WHERE account_id = ?1 AND deleted = 0")
             .map_err(self.sql())?;
         for account in accounts {
             let mut rows = stmt.query([account]).map_err(self.sql())?;
@@ -371,8 +371,16 @@ impl Store {
                 }
                 let body: Option<String> = r.get(2).map_err(self.sql())?;
                 let body = body.ok_or_else(|| self.corrupt(format!("item {} {} has no text", key.1, key.2)))?;
-                let item = ConfigurationItem::from_json(&body, None)
+                let mut item = ConfigurationItem::from_json(&body, None)
                     .map_err(|e| self.corrupt(format!("recorded item {} {}: {e}", key.1, key.2)))?;
+                let facts: Option<String> = r.get(3).map_err(self.sql())?;
+                if let Some(facts) = facts {
+                    let facts: LiveFacts = serde_json::from_str(&facts)
+                        .map_err(|e| self.corrupt(format!("recorded facts of {} {}: {e}", key.1, key.2)))?;
+                    item.resource
+                        .apply_live(facts)
+                        .map_err(|e| self.corrupt(format!("recorded facts of {} {}: {e}", key.1, key.2)))?;
+                }
                 out.push(item);
             }
         }
@@ -439,7 +447,7 @@ impl Store {
             let mut put = tx
                 .prepare(
                     "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
-                       deleted, body, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       deleted, body, facts, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(sql)?;
             for w in &scan.items {
@@ -451,6 +459,7 @@ impl Store {
                     time(w.capture_time),
                     w.body.is_none(),
                     w.body,
+                    w.facts,
                     scan_id
                 ])
                 .map_err(sql)?;
@@ -593,6 +602,8 @@ pub struct ItemWrite<'a> {
     pub capture_time: Option<DateTime<Utc>>,
     /// The item's JSON text (None: deleted).
     pub body: Option<&'a str>,
+    /// Service-API facts read with it (JSON).
+    pub facts: Option<&'a str>,
 }
 
 /// What a scan records.

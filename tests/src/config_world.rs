@@ -145,6 +145,40 @@ impl ConfigWorld {
                         ),
                     }
                 }
+                // An aggregator over every item, whatever its account and region.
+                "SelectAggregateResourceConfig" => {
+                    let expression = body["Expression"].as_str().unwrap_or_default();
+                    let types = quoted(expression);
+                    let results: Vec<String> = items
+                        .iter()
+                        .filter(|(_, ci)| types.contains(&ci.resource_type))
+                        .map(|(_, ci)| {
+                            json!({"resourceType": ci.resource_type, "resourceId": ci.resource_id,
+                                "accountId": ci.account_id, "awsRegion": ci.region})
+                            .to_string()
+                        })
+                        .collect();
+                    (200, json!({"Results": results}).to_string())
+                }
+                "BatchGetAggregateResourceConfig" => {
+                    let ids = body["ResourceIdentifiers"].as_array().cloned().unwrap_or_default();
+                    let found: Vec<Value> = items
+                        .iter()
+                        .filter(|(r, _)| {
+                            ids.iter().any(|k| {
+                                k["ResourceType"] == r["resourceType"]
+                                    && k["ResourceId"] == r["resourceId"]
+                                    && k["SourceAccountId"] == r["awsAccountId"]
+                                    && k["SourceRegion"] == r["awsRegion"]
+                            })
+                        })
+                        .map(|(r, _)| api_form(r, false))
+                        .collect();
+                    (
+                        200,
+                        json!({"BaseConfigurationItems": found, "UnprocessedResourceIdentifiers": []}).to_string(),
+                    )
+                }
                 "PutEvaluations" => (200, json!({"FailedEvaluations": []}).to_string()),
                 // The default recorder of a region that records everything, global types included.
                 "DescribeConfigurationRecorders" => (

@@ -230,3 +230,28 @@ impl crate::app::ports::FactReader for LiveReader {
         self.facts.facts(items).await
     }
 }
+
+/// Every region AWS lists, from the public SSM parameters under
+/// `/aws/service/global-infrastructure/regions` (`ssm:GetParametersByPath`).
+pub async fn listed_regions(ssm: &aws_sdk_ssm::Client) -> Result<Vec<String>, PortError> {
+    const OP: &str = "ssm:GetParametersByPath";
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let resp = ssm
+            .get_parameters_by_path()
+            .path("/aws/service/global-infrastructure/regions")
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        out.extend(resp.parameters().iter().filter_map(|p| p.value().map(str::to_owned)));
+        match resp.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}

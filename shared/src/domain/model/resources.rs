@@ -98,20 +98,26 @@ impl Resource {
 /// Facts that only service APIs know, attached to an item by a live reader (or a test):
 /// `ssm:DescribeInstanceInformation`, `eks:ListAccessEntries`, `eks:DescribeNodegroup`,
 /// `logs:DescribeSubscriptionFilters`, `rds:DescribeDBParameters`. Absent = not known.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LiveFacts {
     /// EC2: SSM `PingStatus` (`""` when not registered).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ssm_ping_status: Option<String>,
     /// EKS: access entry principal ARNs.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_entry_principals: Option<Vec<String>>,
     /// EKS: node group AMI types.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nodegroup_ami_types: Option<Vec<String>>,
     /// EKS: whether the cluster's log group is subscribed to Firehose.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_log_subscription: Option<bool>,
     /// EKS: `accessConfig.authenticationMode` from DescribeCluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication_mode: Option<String>,
     /// RDS: parameter values of the instance's (or its cluster's) parameter group.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<BTreeMap<String, String>>,
 }
 

@@ -1,0 +1,261 @@
+//! `defender-prereqs scan --live`, the built binary against AWS Config's stand-in and a service-API
+//! stub on 127.0.0.1 (real HTTP, the SDK's own requests).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use integration_tests::config_world::ConfigWorld;
+use integration_tests::fixtures::{demo_items, root};
+use integration_tests::stub::Stub;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
+const PROD: &str = "111122223333";
+
+/// The demo's items of account 111122223333 in us-east-1 and global: what that region's recorder
+/// (recording global types) holds.
+fn east_items() -> Vec<Value> {
+    demo_items()
+        .into_iter()
+        .filter(|i| i["awsAccountId"] == PROD && (i["awsRegion"] == "us-east-1" || i["awsRegion"] == "global"))
+        .collect()
+}
+
+/// SSM answers that one instance's agent is online; EKS and Logs deny (facts unknown).
+async fn facts_stub() -> Stub {
+    Stub::start(|target, _| match target {
+        t if t.ends_with(".DescribeInstanceInformation") => (
+            200,
+            json!({"InstanceInformationList": [
+                {"InstanceId": "i-0bat000000000002", "PingStatus": "Online", "AgentVersion": "3.3.40.0"}
+            ]})
+            .to_string(),
+        ),
+        _ => (
+            400,
+            json!({"__type": "AccessDeniedException", "message": "denied"}).to_string(),
+        ),
+    })
+    .await
+}
+
+async fn run(args: Vec<String>, config: &str, facts: &str) -> Output {
+    let (config, facts) = (config.to_owned(), facts.to_owned());
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .env_remove("DEFENDER_PREREQS_DB")
+            .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &config)
+            .env("AWS_ENDPOINT_URL_SSM", &facts)
+            .env("AWS_ENDPOINT_URL_EKS", &facts)
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &facts)
+            .env("AWS_ENDPOINT_URL", integration_tests::denied::endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(extra: &[&str], db: Option<&Path>) -> Vec<String> {
+    let settings = root().join("events/demo-settings.toml");
+    let mut a: Vec<String> = vec!["scan".into()];
+    a.extend(extra.iter().map(|s| (*s).to_owned()));
+    a.extend([
+        "--format".into(),
+        "json".into(),
+        "--settings".into(),
+        settings.display().to_string(),
+    ]);
+    match db {
+        Some(db) => a.extend(["--db".into(), db.display().to_string()]),
+        None => a.push("--no-store".into()),
+    }
+    a
+}
+
+fn json_of(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn by_key(v: &Value) -> BTreeMap<String, String> {
+    v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!("{} {} {}", e["resourceType"], e["resourceId"], e["checkId"]),
+                format!("{} {}", e["compliance"], e["annotation"]),
+            )
+        })
+        .collect()
+}
+
+fn result<'a>(v: &'a Value, id: &str, check: &str) -> &'a Value {
+    v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resourceId"] == id && e["checkId"] == check)
+        .unwrap_or_else(|| panic!("no {check} for {id}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_read_decides_like_the_snapshot_of_the_same_items_plus_the_service_facts() {
+    let world = ConfigWorld::start(east_items()).await;
+    let facts = facts_stub().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let live = json_of(
+        &run(
+            args(&["--live", "--regions", "us-east-1"], Some(&db)),
+            &world.stub.url,
+            &facts.url,
+        )
+        .await,
+    );
+
+    // The same items as a snapshot file of that region.
+    let snap = dir
+        .path()
+        .join("111122223333_Config_us-east-1_ConfigSnapshot_20261120T090000Z_x.json");
+    std::fs::write(
+        &snap,
+        json!({"fileVersion": "1.0", "configSnapshotId": "x", "configurationItems": east_items()}).to_string(),
+    )
+    .unwrap();
+    let file = json_of(&run(args(&[snap.to_str().unwrap()], None), &world.stub.url, &facts.url).await);
+    let (live_map, file_map) = (by_key(&live), by_key(&file));
+    assert_eq!(live_map.keys().collect::<Vec<_>>(), file_map.keys().collect::<Vec<_>>());
+    let differing: Vec<&String> = live_map
+        .iter()
+        .filter(|(k, v)| file_map[*k] != **v)
+        .map(|(k, _)| k)
+        .collect();
+    // Only what the agents' PingStatus decides, which only SSM knows, differs: the agent check
+    // of each running instance, and the SQL chain that needs it.
+    for k in &differing {
+        assert!(
+            k.ends_with("\"servers.ssm-agent-online\"") || k.ends_with("\"sql.servers-chain\""),
+            "{k}: {} live, {} from the file",
+            live_map[*k],
+            file_map[*k]
+        );
+    }
+    assert_eq!(differing.len(), 4, "{differing:?}");
+    let agent = result(&live, "i-0bat000000000002", "servers.ssm-agent-online");
+    assert_eq!(agent["compliance"], "COMPLIANT", "{agent}");
+    assert!(!world.stub.calls("DescribeConfigurationRecorders").is_empty());
+    assert!(!world.stub.calls("BatchGetResourceConfig").is_empty());
+
+    // The fact is kept with the item: scanning another region of the account into the same store
+    // re-evaluates the account from what is recorded, and the agent is still known online.
+    let west: Vec<Value> = demo_items()
+        .into_iter()
+        .filter(|i| i["awsAccountId"] == PROD && i["awsRegion"] == "eu-west-1")
+        .collect();
+    let west_file = dir
+        .path()
+        .join("111122223333_Config_eu-west-1_ConfigSnapshot_20261120T090000Z_y.json");
+    std::fs::write(
+        &west_file,
+        json!({"fileVersion": "1.0", "configSnapshotId": "y", "configurationItems": west}).to_string(),
+    )
+    .unwrap();
+    let after = json_of(
+        &run(
+            args(&[west_file.to_str().unwrap()], Some(&db)),
+            &world.stub.url,
+            &facts.url,
+        )
+        .await,
+    );
+    assert_eq!(
+        result(&after, "i-0bat000000000002", "servers.ssm-agent-online")["compliance"],
+        "COMPLIANT"
+    );
+    assert!(after["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["awsRegion"] == "eu-west-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aggregator_read_covers_every_account_but_proves_nothing_by_absence() {
+    let world = ConfigWorld::start(demo_items()).await;
+    let facts = facts_stub().await;
+    let v = json_of(
+        &run(
+            args(&["--live", "--aggregator", "org"], None),
+            &world.stub.url,
+            &facts.url,
+        )
+        .await,
+    );
+    let accounts: std::collections::BTreeSet<&str> = v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["accountId"].as_str())
+        .collect();
+    assert_eq!(accounts.into_iter().collect::<Vec<_>>(), [PROD, "444455556666"]);
+    let calls = world.stub.calls("SelectAggregateResourceConfig");
+    assert!(
+        calls.iter().all(|c| c["ConfigurationAggregatorName"] == "org"),
+        "{calls:?}"
+    );
+    assert!(!world.stub.calls("BatchGetAggregateResourceConfig").is_empty());
+    // The missing OIDC provider of 444455556666 is not NON_COMPLIANT: nothing says its recorder
+    // records IAM.
+    let oidc = result(&v, "444455556666", "cspm.oidc-provider");
+    assert_eq!(oidc["compliance"], "INSUFFICIENT_DATA", "{oidc}");
+    assert!(v["notes"][0].as_str().unwrap().contains("aggregator org"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_that_cannot_be_read_fails_the_scan_or_is_listed_with_keep_going() {
+    let denied = integration_tests::denied::endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let o = run(
+        args(&["--live", "--regions", "us-east-1,eu-west-1"], Some(&db)),
+        denied,
+        denied,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("could not read 2 regions") && e.contains("us-east-1: ") && e.contains("eu-west-1: "),
+        "{e}"
+    );
+    assert!(!e.contains("testing"), "the message quotes no credential: {e}");
+    let recorded: i64 = rusqlite::Connection::open(&db)
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM scans", [], |r| r.get(0)))
+        .unwrap_or(0);
+    assert_eq!(recorded, 0, "a failed scan records nothing");
+    let v = json_of(
+        &run(
+            args(&["--live", "--regions", "us-east-1", "--keep-going"], None),
+            denied,
+            denied,
+        )
+        .await,
+    );
+    assert!(
+        v["errors"][0].as_str().unwrap().starts_with("not read: us-east-1: "),
+        "{v}"
+    );
+}
