@@ -33,6 +33,9 @@ pub struct LiveArgs {
     pub regions: Vec<String>,
     /// Read the organization through this Config aggregator (in the profile's region).
     pub aggregator: Option<String>,
+    /// With an aggregator: a role of this name in every source account, assumed to read each
+    /// account's regions in full (recorder, items, service-API facts).
+    pub assume_role: Option<String>,
     /// Regions read at once.
     pub concurrency: usize,
 }
@@ -65,7 +68,7 @@ pub fn read(args: &LiveArgs, declared: &[String], progress: &ProgressBar) -> Res
         }
         let sdk = loader.load().await;
         match &args.aggregator {
-            Some(name) => read_aggregator(&sdk, name, progress).await,
+            Some(name) => read_aggregator(&sdk, name, args, declared, progress).await,
             None => read_regions(&sdk, args, declared, progress).await,
         }
     })
@@ -210,17 +213,100 @@ fn parse(json: Vec<serde_json::Value>) -> Result<Vec<Incoming>, String> {
         .collect()
 }
 
-/// The organization through a Config aggregator: one input per source account and region.
-async fn read_aggregator(sdk: &SdkConfig, name: &str, progress: &ProgressBar) -> Result<LiveRead, String> {
+/// The organization through a Config aggregator: one input per source account and region. With
+/// `--assume-role`, each source account's regions are read in full with the role instead (a
+/// complete recording, and the service-API facts); an account whose role cannot be assumed keeps
+/// the aggregator's items, and is listed.
+async fn read_aggregator(
+    sdk: &SdkConfig,
+    name: &str,
+    args: &LiveArgs,
+    declared: &[String],
+    progress: &ProgressBar,
+) -> Result<LiveRead, String> {
     let config = ConfigApi::new(aws_sdk_config::Client::new(sdk));
     let names: Vec<&str> = types::recorded().map(|t| t.name).collect();
     progress.set_message(format!("listing resources in aggregator {name}"));
     let keys = config.aggregate_keys(name, &names).await.map_err(|e| e.to_string())?;
-    progress.set_message(format!("reading {} resources from aggregator {name}", keys.len()));
-    let json = config
-        .aggregate_items_json(name, &keys)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut read = LiveRead {
+        inputs: Vec::new(),
+        failures: Vec::new(),
+        notes: Vec::new(),
+    };
+    // Source account → its regions with regional resources.
+    let mut sources: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for k in &keys {
+        let regions = sources.entry(k.account_id.clone()).or_default();
+        if region_key(&k.key.resource_type, &k.region) != GLOBAL_REGION {
+            regions.insert(k.region.clone());
+        }
+    }
+    let mut from_aggregator: Vec<&shared::aws::config::AggregateKey> = keys.iter().collect();
+    if let Some(role) = &args.assume_role {
+        let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (account, regions) in &sources {
+            let arn = format!("arn:aws:iam::{account}:role/{role}");
+            let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
+                .session_name("defender-prereqs")
+                .configure(sdk)
+                .build()
+                .await;
+            let member = sdk
+                .to_builder()
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .build();
+            let mut regions: Vec<String> = regions.iter().cloned().collect();
+            if regions.is_empty() {
+                regions.extend(sdk.region().map(ToString::to_string));
+            }
+            for region in regions {
+                let (member, limit, account) = (in_region(&member, &region), limit.clone(), account.clone());
+                let declared = declared.to_vec();
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    (account, region.clone(), read_region(&member, &region, &declared).await)
+                });
+            }
+        }
+        let mut assumed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut failed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut results = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            results.push(joined.map_err(|e| format!("a region's read stopped: {e}"))?);
+            progress.set_message(format!("read {} account regions", results.len()));
+        }
+        results.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        for (account, region, outcome) in results {
+            match outcome {
+                Ok((input, note)) => {
+                    assumed.insert(account);
+                    read.inputs.push(input);
+                    read.notes.extend(note);
+                }
+                Err(e) => {
+                    failed.insert(account.clone());
+                    read.failures.push(format!("{account} {region} (role {role}): {e}"));
+                }
+            }
+        }
+        // What the role read replaces the aggregator's items of that account; where the role
+        // could not read a region, the aggregator's items of the account stay.
+        from_aggregator.retain(|k| !assumed.contains(&k.account_id) || failed.contains(&k.account_id));
+    }
+    progress.set_message(format!(
+        "reading {} resources from aggregator {name}",
+        from_aggregator.len()
+    ));
+    let owned: Vec<shared::aws::config::AggregateKey> = from_aggregator.into_iter().cloned().collect();
+    let json = if owned.is_empty() {
+        Vec::new()
+    } else {
+        config
+            .aggregate_items_json(name, &owned)
+            .await
+            .map_err(|e| e.to_string())?
+    };
     let mut by_source: BTreeMap<(String, String), Vec<Incoming>> = BTreeMap::new();
     for incoming in parse(json)? {
         let i = &incoming.item;
@@ -229,9 +315,14 @@ async fn read_aggregator(sdk: &SdkConfig, name: &str, progress: &ProgressBar) ->
             .or_default()
             .push(incoming);
     }
-    let inputs = by_source
+    let partial: Vec<String> = by_source
+        .keys()
+        .map(|(a, _)| a.clone())
+        .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .map(|((account, region), items)| Input {
+        .collect();
+    read.inputs
+        .extend(by_source.into_iter().map(|((account, region), items)| Input {
             source: format!("aggregator {name}: {account} {region}"),
             shape: "a Config aggregator's items",
             snapshot_id: None,
@@ -240,15 +331,14 @@ async fn read_aggregator(sdk: &SdkConfig, name: &str, progress: &ProgressBar) ->
             items,
             errors: Vec::new(),
             scope: None,
-        })
-        .collect();
-    Ok(LiveRead {
-        inputs,
-        failures: Vec::new(),
-        notes: vec![format!(
-            "aggregator {name}: an aggregator does not show what its sources' recorders record, nor the \
-             SSM, EKS and CloudWatch Logs facts: absence is evidence nowhere and those checks stay \
-             INSUFFICIENT_DATA (scan each account with --live for them)"
-        )],
-    })
+        }));
+    if !partial.is_empty() {
+        read.notes.push(format!(
+            "aggregator {name}: for {} an aggregator does not show what the recorders record, nor the SSM, \
+             EKS and CloudWatch Logs facts: absence there proves nothing and those checks stay \
+             INSUFFICIENT_DATA (--assume-role ROLE reads each account in full)",
+            partial.join(", ")
+        ));
+    }
+    Ok(read)
 }

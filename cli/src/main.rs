@@ -113,6 +113,9 @@ enum Command {
         /// --live: read the whole organization through this AWS Config aggregator.
         #[arg(long, value_name = "NAME", requires = "live")]
         aggregator: Option<String>,
+        /// --live --aggregator: assume this role in every source account to read it in full.
+        #[arg(long, value_name = "ROLE", requires = "aggregator")]
+        assume_role: Option<String>,
         /// --live: regions read at once.
         #[arg(long, value_name = "N", default_value_t = 4, requires = "live")]
         concurrency: usize,
@@ -715,6 +718,7 @@ fn main() -> ExitCode {
             profile,
             regions,
             aggregator,
+            assume_role,
             concurrency,
             settings,
             format,
@@ -743,6 +747,7 @@ fn main() -> ExitCode {
                     profile,
                     regions,
                     aggregator,
+                    assume_role,
                     concurrency,
                 }),
                 settings,

@@ -217,10 +217,12 @@ async fn an_aggregator_read_covers_every_account_but_proves_nothing_by_absence()
         "{calls:?}"
     );
     assert!(!world.stub.calls("BatchGetAggregateResourceConfig").is_empty());
-    // The missing OIDC provider of 444455556666 is not NON_COMPLIANT: nothing says its recorder
-    // records IAM.
-    let oidc = result(&v, "444455556666", "cspm.oidc-provider");
-    assert_eq!(oidc["compliance"], "INSUFFICIENT_DATA", "{oidc}");
+    // The missing OIDC provider and Arc role of 444455556666 are not NON_COMPLIANT: nothing
+    // says its recorder records IAM.
+    for check in ["cspm.oidc-provider", "servers.arc-autoprov-role"] {
+        let r = result(&v, "444455556666", check);
+        assert_eq!(r["compliance"], "INSUFFICIENT_DATA", "{r}");
+    }
     assert!(v["notes"][0].as_str().unwrap().contains("aggregator org"), "{v}");
 }
 
@@ -258,4 +260,73 @@ async fn a_region_that_cannot_be_read_fails_the_scan_or_is_listed_with_keep_goin
         v["errors"][0].as_str().unwrap().starts_with("not read: us-east-1: "),
         "{v}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assuming_a_role_in_each_source_account_reads_it_in_full() {
+    // Each region is one account's recorder; STS is moto's.
+    let world = ConfigWorld::start_per_region(demo_items()).await;
+    let facts = facts_stub().await;
+    let moto = integration_tests::moto::endpoint();
+    let mut a = args(
+        &["--live", "--aggregator", "org", "--assume-role", "DefenderPrereqsRead"],
+        None,
+    );
+    a.push("--keep-going".into());
+    let (config, facts_url) = (world.stub.url.clone(), facts.url.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&a)
+            .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &config)
+            .env("AWS_ENDPOINT_URL_SSM", &facts_url)
+            .env("AWS_ENDPOINT_URL_EKS", &facts_url)
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &facts_url)
+            .env("AWS_ENDPOINT_URL_STS", moto)
+            .env("AWS_ENDPOINT_URL", integration_tests::denied::endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let v = json_of(&o);
+    assert!(
+        v.get("errors").is_none_or(|e| e.as_array().unwrap().is_empty()),
+        "{}",
+        v["errors"]
+    );
+    // Each account's regions were read with the role, its recorder included (global types, so
+    // IAM roles): the missing Arc role of 444455556666 is now evidence.
+    let role = result(&v, "444455556666", "servers.arc-autoprov-role");
+    assert_eq!(role["compliance"], "NON_COMPLIANT", "{role}");
+    let regions: std::collections::BTreeSet<Option<String>> = world
+        .stub
+        .requests()
+        .into_iter()
+        .filter(|r| r.target.ends_with("DescribeConfigurationRecorders"))
+        .map(|r| r.region)
+        .collect();
+    let expected: std::collections::BTreeSet<Option<String>> = ["eu-south-1", "eu-west-1", "us-east-1", "us-west-2"]
+        .iter()
+        .map(|r| Some((*r).to_owned()))
+        .collect();
+    assert_eq!(regions, expected);
+    // Nothing came from the aggregator's items once the roles read every account.
+    assert!(world.stub.calls("BatchGetAggregateResourceConfig").is_empty());
+    // The same as reading the accounts' items as snapshots.
+    let snap = json_of(
+        &run(
+            args(&[root().join("events/demo-snapshot.json").to_str().unwrap()], None),
+            &world.stub.url,
+            &facts.url,
+        )
+        .await,
+    );
+    let (live_map, snap_map) = (by_key(&v), by_key(&snap));
+    assert_eq!(live_map.keys().collect::<Vec<_>>(), snap_map.keys().collect::<Vec<_>>());
 }

@@ -98,13 +98,48 @@ fn parse_all(raw: Vec<Value>) -> Vec<(Value, ConfigurationItem)> {
         .collect()
 }
 
+/// The items a region's recorder holds in a world where each region belongs to one account (the
+/// account of the region's items): its regional items, and the global ones of that account.
+fn recorded_in<'a>(
+    items: &'a [(Value, ConfigurationItem)],
+    region: &str,
+) -> (Option<String>, Vec<&'a (Value, ConfigurationItem)>) {
+    let account = items
+        .iter()
+        .find(|(_, ci)| ci.region == region)
+        .map(|(_, ci)| ci.account_id.clone());
+    let mine = items
+        .iter()
+        .filter(|(_, ci)| ci.region == region || (ci.region == "global" && Some(&ci.account_id) == account.as_ref()))
+        .collect();
+    (account, mine)
+}
+
 impl ConfigWorld {
     /// Starts the stand-in over snapshot-form items.
     pub async fn start(raw_items: Vec<Value>) -> Self {
+        Self::start_with(raw_items, false).await
+    }
+
+    /// Starts the stand-in where each region is one account's recorder (the account of the
+    /// region's items): SelectResourceConfig, BatchGetResourceConfig and
+    /// DescribeConfigurationRecorders answer for the region the request was signed for. The
+    /// aggregate operations still see everything.
+    pub async fn start_per_region(raw_items: Vec<Value>) -> Self {
+        Self::start_with(raw_items, true).await
+    }
+
+    async fn start_with(raw_items: Vec<Value>, per_region: bool) -> Self {
         let items = Arc::new(Mutex::new(parse_all(raw_items)));
         let world = items.clone();
-        let stub = Stub::start(move |target, body| {
-            let items = world.lock().unwrap();
+        let stub = Stub::start_signed(move |target, body, region| {
+            let all = world.lock().unwrap();
+            let (owner, visible) = match (per_region, region) {
+                (true, Some(r)) => recorded_in(&all, r),
+                _ => (None, all.iter().collect()),
+            };
+            let items = visible;
+            let owner = owner.unwrap_or_else(|| "111122223333".to_owned());
             let op = target.rsplit('.').next().unwrap_or_default();
             match op {
                 "BatchGetResourceConfig" => {
@@ -149,7 +184,7 @@ impl ConfigWorld {
                 "SelectAggregateResourceConfig" => {
                     let expression = body["Expression"].as_str().unwrap_or_default();
                     let types = quoted(expression);
-                    let results: Vec<String> = items
+                    let results: Vec<String> = all
                         .iter()
                         .filter(|(_, ci)| types.contains(&ci.resource_type))
                         .map(|(_, ci)| {
@@ -162,7 +197,7 @@ impl ConfigWorld {
                 }
                 "BatchGetAggregateResourceConfig" => {
                     let ids = body["ResourceIdentifiers"].as_array().cloned().unwrap_or_default();
-                    let found: Vec<Value> = items
+                    let found: Vec<Value> = all
                         .iter()
                         .filter(|(r, _)| {
                             ids.iter().any(|k| {
@@ -185,7 +220,7 @@ impl ConfigWorld {
                     200,
                     json!({"ConfigurationRecorders": [{
                         "name": "default",
-                        "roleARN": "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+                        "roleARN": format!("arn:aws:iam::{owner}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"),
                         "recordingGroup": {"allSupported": true, "includeGlobalResourceTypes": true, "resourceTypes": [],
                             "exclusionByResourceTypes": {"resourceTypes": []},
                             "recordingStrategy": {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"}}

@@ -17,9 +17,11 @@ pub struct Request {
     pub target: String,
     /// The JSON body.
     pub body: Value,
+    /// The region the request was signed for (SigV4 credential scope), if signed.
+    pub region: Option<String>,
 }
 
-type Handler = dyn Fn(&str, &Value) -> (u16, String) + Send + Sync;
+type Handler = dyn Fn(&str, &Value, Option<&str>) -> (u16, String) + Send + Sync;
 
 /// The running stub.
 pub struct Stub {
@@ -32,6 +34,13 @@ pub struct Stub {
 impl Stub {
     /// Starts the stub; `handler(target, body)` returns the status and JSON body to send.
     pub async fn start(handler: impl Fn(&str, &Value) -> (u16, String) + Send + Sync + 'static) -> Self {
+        Self::start_signed(move |target, body, _| handler(target, body)).await
+    }
+
+    /// [`Self::start`] with a handler that also gets the region the request was signed for.
+    pub async fn start_signed(
+        handler: impl Fn(&str, &Value, Option<&str>) -> (u16, String) + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -56,10 +65,16 @@ impl Stub {
                                 format!("{method} {path}")
                             }
                         };
+                        // `Credential=<key>/<date>/<region>/<service>/aws4_request`.
+                        let region = request
+                            .header("authorization")
+                            .and_then(|a| a.split("Credential=").nth(1))
+                            .and_then(|c| c.split('/').nth(2))
+                            .map(str::to_owned);
                         let body = request.body;
                         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        let (status, reply) = handler(&target, &body);
-                        recorded.lock().unwrap().push(Request { target, body });
+                        let (status, reply) = handler(&target, &body, region.as_deref());
+                        recorded.lock().unwrap().push(Request { target, body, region });
                         let head = format!(
                             "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nx-amzn-RequestId: stub\r\n\r\n",
                             reply.len()
