@@ -505,35 +505,22 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.format {
         Format::Json => {
-            let mut doc = json!({ "evaluations": result.evaluations, "plans": result.plans });
-            if let Some(rec) = &recording {
-                let plan_transitions: Vec<_> = rec
-                    .plan_transitions
-                    .iter()
-                    .filter(|t| {
-                        args.filter.plan(&shared::domain::plans::PlanReadiness {
-                            account_id: t.account_id.clone(),
-                            aws_region: t.aws_region.clone(),
-                            plan: t.plan,
-                            status: t.current,
-                            blockers: Vec::new(),
-                            unverified: Vec::new(),
-                        })
-                    })
-                    .collect();
-                doc["changes"] = json!({
-                    "since": rec.previous_scan,
-                    "transitions": transitions,
-                    "planTransitions": plan_transitions,
-                    "stale": rec.diff.stale,
-                });
-            }
-            if args.keep_going {
-                doc["errors"] = json!(error_messages);
-            }
-            if !live_notes.is_empty() {
-                doc["notes"] = json!(live_notes);
-            }
+            let doc = output::Document {
+                evaluations: &result.evaluations,
+                plans: &result.plans,
+                changes: recording.as_ref().map(|rec| output::Changes {
+                    since: rec.previous_scan,
+                    transitions: transitions.clone(),
+                    plan_transitions: rec
+                        .plan_transitions
+                        .iter()
+                        .filter(|t| args.filter.plan_transition(t))
+                        .collect(),
+                    stale: rec.diff.stale,
+                }),
+                errors: args.keep_going.then_some(error_messages.as_slice()),
+                notes: &live_notes,
+            };
             serde_json::to_writer(&mut out, &doc)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out))

@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::ValueEnum;
 use shared::domain::engine::ScanResult;
 use shared::domain::plans::{PlanReadiness, PlanStatus};
-use shared::domain::state::Transition;
+use shared::domain::state::{PlanTransition, Transition};
 use shared::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
 
 /// A compliance value on the command line.
@@ -97,6 +97,12 @@ impl Filter {
         self.place(&t.key.account_id, &t.key.aws_region, t.plan)
     }
 
+    /// Whether a readiness change is shown.
+    pub fn plan_transition(&self, t: &PlanTransition) -> bool {
+        self.place(&t.account_id, &t.aws_region, t.plan)
+            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s.status() == t.current))
+    }
+
     /// Whether anything is filtered.
     pub fn is_empty(&self) -> bool {
         self.plans.is_empty()
@@ -117,6 +123,38 @@ impl Filter {
             ..result
         }
     }
+}
+
+/// The JSON output, serialized from borrowed parts (never copied into a JSON tree).
+#[derive(serde::Serialize)]
+pub struct Document<'a> {
+    /// Evaluations shown.
+    pub evaluations: &'a [Evaluation],
+    /// Plan rows shown.
+    pub plans: &'a [PlanReadiness],
+    /// What changed (recorded scans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes<'a>>,
+    /// What could not be read (with --keep-going).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<&'a [String]>,
+    /// What the inputs cannot show.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub notes: &'a [String],
+}
+
+/// The `changes` member.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Changes<'a> {
+    /// Start time of the previous scan.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Compliance changes shown.
+    pub transitions: Vec<&'a Transition>,
+    /// Readiness changes shown.
+    pub plan_transitions: Vec<&'a PlanTransition>,
+    /// Input items older than what was recorded.
+    pub stale: usize,
 }
 
 /// Writes one JSON object per evaluation and line (the JSON output's `evaluations` entries).

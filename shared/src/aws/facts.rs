@@ -231,6 +231,9 @@ impl crate::app::ports::FactReader for LiveReader {
     }
 }
 
+/// The IAM action [`listed_regions`] needs (the CLI's `--regions all`; never a function's).
+pub const REGION_LIST_PERMISSIONS: &[&str] = &["ssm:GetParametersByPath"];
+
 /// Every region AWS lists, from the public SSM parameters under
 /// `/aws/service/global-infrastructure/regions` (`ssm:GetParametersByPath`).
 pub async fn listed_regions(ssm: &aws_sdk_ssm::Client) -> Result<Vec<String>, PortError> {
