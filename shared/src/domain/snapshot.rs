@@ -101,15 +101,26 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
         message,
     };
     let invalid = |e: serde_json::Error| err(format!("invalid JSON: {}", crate::domain::error::redacted(&e)));
-    let line_of = |r: &RawValue| {
-        let start = r.get().as_ptr() as usize;
+    // The line each item starts on, counting newlines once over the text (items come in order).
+    let lines_of = |items: &[&'a RawValue]| -> Vec<Option<u32>> {
         let base = text.as_ptr() as usize;
-        (start >= base && start <= base + text.len())
-            .then(|| u32::try_from(text[..start - base].matches('\n').count() + 1).unwrap_or(u32::MAX))
+        let (mut at, mut line) = (0usize, 1usize);
+        items
+            .iter()
+            .map(|r| {
+                let start = (r.get().as_ptr() as usize).checked_sub(base)?;
+                if start > text.len() || start < at {
+                    return None;
+                }
+                line += newlines(&text.as_bytes()[at..start]);
+                at = start;
+                Some(u32::try_from(line).unwrap_or(u32::MAX))
+            })
+            .collect()
     };
     let borrowed = |items: Vec<&'a RawValue>, snapshot_id: Option<String>, shape: &'static str| RawSnapshot {
         snapshot_id,
-        lines: items.iter().map(|r| line_of(r)).collect(),
+        lines: lines_of(&items),
         items: items.into_iter().map(Cow::Borrowed).collect(),
         shape,
     };
@@ -205,6 +216,10 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
         }
         _ => Err(err(format!("not JSON: {ACCEPTED}"))),
     }
+}
+
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Why an invoking event holds no item, in words.
@@ -402,6 +417,13 @@ mod tests {
         assert!(e.contains("ScheduledNotification"), "{e}");
         let e = split(r#"{"foo": 1}"#, "in.json").unwrap_err().to_string();
         assert!(e.contains("expected an AWS Config snapshot"), "{e}");
+    }
+
+    #[test]
+    fn each_item_knows_the_line_it_starts_on() {
+        let text = format!("{{\"configurationItems\": [\n{ITEM},\n\n{ITEM}, {ITEM},\n{ITEM}]}}");
+        assert_eq!(split(&text, "x").unwrap().lines, [Some(2), Some(4), Some(4), Some(5)]);
+        assert_eq!(split(&format!("[{ITEM}]"), "x").unwrap().lines, [Some(1)]);
     }
 
     #[test]
