@@ -225,6 +225,7 @@ fn write_report(
         .map_err(|e| e.to_string())?;
     let data = rt.block_on(async {
         match table {
+            #[cfg(feature = "aws")]
             Some(table) => {
                 let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
                 if let Some(url) = endpoint_url {
@@ -233,6 +234,11 @@ fn write_report(
                 let sdk = loader.load().await;
                 let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
                 report_data(&store, format!("DynamoDB table {table}")).await
+            }
+            #[cfg(not(feature = "aws"))]
+            Some(_) => {
+                let _ = endpoint_url;
+                Err(live::NO_AWS.to_owned())
             }
             None => {
                 let path = db.unwrap_or_else(default_db);
