@@ -303,6 +303,18 @@ fn progress_bar(len: usize, message: &'static str) -> ProgressBar {
     pb
 }
 
+/// A spinner naming the phase, for inputs large enough to wait on (hidden when stderr is not a
+/// terminal).
+fn spinner(items: usize, message: &'static str) -> ProgressBar {
+    if items < 20_000 {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb.set_message(message);
+    pb
+}
+
 fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let settings = match &args.settings {
         Some(p) => Settings::from_file(p).map_err(|e| e.to_string())?,
@@ -360,6 +372,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         .map(store::Store::open)
         .transpose()
         .map_err(|e| e.to_string())?;
+    let total: usize = read.iter().map(|i| i.read).sum();
+    let phase = spinner(total, "reading the store");
     let (stored, coverage) = match &store {
         Some(s) => (
             s.stored_items(&accounts).map_err(|e| e.to_string())?,
@@ -386,6 +400,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         .filter(|(k, n)| !n.deleted && n.holder == mirror::Holder::Stored && readable(k))
         .map(|(k, _)| k)
         .collect();
+    phase.set_message("reading recorded items");
     let mut items = match &store {
         Some(s) if !from_store.is_empty() => s.items_of(&from_store).map_err(|e| e.to_string())?,
         _ => Vec::new(),
@@ -429,6 +444,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     for (t, id) in &unreadable {
         graph.mark_unreadable(t, id);
     }
+    phase.finish_and_clear();
     let pb = progress_bar(graph.items().len(), "evaluating");
     let mut result: ScanResult = engine::scan_graph(&graph, &settings, |n| pb.set_position(n as u64));
     pb.finish_and_clear();
@@ -448,6 +464,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         [one] => one.snapshot_id.clone(),
         _ => None,
     };
+    let phase = spinner(total, "recording");
     let recording = match store.as_mut() {
         None => None,
         Some(store) => {
@@ -492,6 +509,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             )
         }
     };
+    phase.finish_and_clear();
     let errors: Vec<&shared::Error> = read.iter().flat_map(|i| &i.errors).collect();
     let input_lines: Vec<String> = read
         .iter()
