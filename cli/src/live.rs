@@ -105,6 +105,7 @@ mod aws_read {
         declared: &[String],
         progress: &ProgressBar,
     ) -> Result<LiveRead, String> {
+        let every = matches!(args.regions.as_slice(), [all] if all == "all");
         let regions = match args.regions.as_slice() {
             [] => vec![sdk
                 .region()
@@ -145,10 +146,22 @@ mod aws_read {
                     read.inputs.push(input);
                     read.notes.extend(note);
                 }
+                // `--regions all` lists opt-in regions the account may not have enabled: there
+                // the credentials are not recognised, and the region is skipped with a note.
+                Err(e) if every && not_enabled(&e) => read.notes.push(format!(
+                    "{region}: not enabled for this account (the credentials are not recognised there), skipped"
+                )),
                 Err(e) => read.failures.push(format!("{region}: {e}")),
             }
         }
         Ok(read)
+    }
+
+    /// Whether a region's error says the account has not enabled that (opt-in) region.
+    fn not_enabled(error: &str) -> bool {
+        ["UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure"]
+            .iter()
+            .any(|code| error.contains(code))
     }
 
     /// One region of the credentials' account: the recorder, every item of the types the checks read,

@@ -330,3 +330,41 @@ async fn assuming_a_role_in_each_source_account_reads_it_in_full() {
     let (live_map, snap_map) = (by_key(&v), by_key(&snap));
     assert_eq!(live_map.keys().collect::<Vec<_>>(), snap_map.keys().collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_region_skips_the_ones_the_account_has_not_enabled() {
+    let world = ConfigWorld::start_per_region(east_items()).await;
+    world.disable_region("af-south-1");
+    // SSM's public parameters list the regions; the agent fact as before.
+    let ssm = Stub::start(|target, _| match target {
+        t if t.ends_with(".GetParametersByPath") => (
+            200,
+            json!({"Parameters": [
+                {"Name": "/aws/service/global-infrastructure/regions/af-south-1", "Type": "String", "Value": "af-south-1"},
+                {"Name": "/aws/service/global-infrastructure/regions/us-east-1", "Type": "String", "Value": "us-east-1"}
+            ]})
+            .to_string(),
+        ),
+        _ => (
+            400,
+            json!({"__type": "AccessDeniedException", "message": "denied"}).to_string(),
+        ),
+    })
+    .await;
+    let v = json_of(&run(args(&["--live", "--regions", "all"], None), &world.stub.url, &ssm.url).await);
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("af-south-1: not enabled for this account"), "{notes}");
+    assert!(v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["awsRegion"] == "us-east-1"));
+    // Named explicitly, the same region is a failure.
+    let o = run(
+        args(&["--live", "--regions", "us-east-1,af-south-1"], None),
+        &world.stub.url,
+        &ssm.url,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+}

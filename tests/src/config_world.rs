@@ -15,6 +15,7 @@ pub struct ConfigWorld {
     /// The HTTP stub (its `url` is the Config endpoint).
     pub stub: Stub,
     items: Arc<Mutex<Vec<(Value, ConfigurationItem)>>>,
+    disabled: Arc<Mutex<Vec<String>>>,
 }
 
 fn static_type(t: &str) -> &'static str {
@@ -131,8 +132,18 @@ impl ConfigWorld {
 
     async fn start_with(raw_items: Vec<Value>, per_region: bool) -> Self {
         let items = Arc::new(Mutex::new(parse_all(raw_items)));
-        let world = items.clone();
+        let disabled: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (world, off) = (items.clone(), disabled.clone());
         let stub = Stub::start_signed(move |target, body, region| {
+            // An opt-in region the account has not enabled does not know its credentials.
+            if region.is_some_and(|r| off.lock().unwrap().iter().any(|d| d == r)) {
+                return (
+                    400,
+                    json!({"__type": "UnrecognizedClientException",
+                        "message": "The security token included in the request is invalid."})
+                    .to_string(),
+                );
+            }
             let all = world.lock().unwrap();
             let (owner, visible) = match (per_region, region) {
                 (true, Some(r)) => recorded_in(&all, r),
@@ -234,7 +245,12 @@ impl ConfigWorld {
             }
         })
         .await;
-        Self { stub, items }
+        Self { stub, items, disabled }
+    }
+
+    /// Makes requests signed for `region` fail as in an opt-in region the account has not enabled.
+    pub fn disable_region(&self, region: &str) {
+        self.disabled.lock().unwrap().push(region.to_owned());
     }
 
     /// Replaces what Config has recorded.
