@@ -229,3 +229,31 @@ async fn throttling_and_5xx_are_retryable_validation_is_not() {
         assert_eq!(e.operation, "config:GetResourceConfigHistory");
     }
 }
+
+#[tokio::test]
+async fn a_lookup_too_long_for_one_query_is_split_and_finds_every_resource() {
+    // 150 instances, one per subnet, all in one route table: the instances related to its subnets.
+    let subnets: Vec<String> = (0..150).map(|n| format!("subnet-0{n:016x}")).collect();
+    let items: Vec<Value> = subnets
+        .iter()
+        .enumerate()
+        .map(|(n, s)| {
+            json!({"awsAccountId": "111122223333", "awsRegion": "us-east-1", "resourceType": "AWS::EC2::Instance",
+                "resourceId": format!("i-0{n:016x}"), "configurationItemCaptureTime": "2026-11-20T08:15:42.517Z",
+                "configuration": {"subnetId": s},
+                "relationships": [{"resourceType": "AWS::EC2::Subnet", "resourceId": s, "name": "Is contained in Subnet"}]})
+        })
+        .collect();
+    let world = integration_tests::config_world::ConfigWorld::start(items).await;
+    let keys = client(&world.stub.url)
+        .select(&Lookup::RelatedTo(vec!["AWS::EC2::Instance"], subnets))
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 150);
+    let calls = world.stub.calls("SelectResourceConfig");
+    assert!(calls.len() >= 2, "{} queries", calls.len());
+    for c in &calls {
+        let e = c["Expression"].as_str().unwrap();
+        assert!(e.len() <= 4096, "{} characters", e.len());
+    }
+}

@@ -362,36 +362,42 @@ impl ConfigReader for ConfigApi {
 
     async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
         const OP: &str = "config:SelectResourceConfig";
-        let Some(expression) = crate::contracts::config_query::select_expression(lookup) else {
+        let Some(expressions) = crate::contracts::config_query::select_expressions(lookup) else {
             return Err(invalid(OP, format!("cannot express {lookup:?} safely")));
         };
         let mut keys = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let resp = self
-                .client
-                .select_resource_config()
-                .expression(&expression)
-                .limit(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| port_error(OP, e))?;
-            for r in resp.results() {
-                let v: Value = serde_json::from_str(r).map_err(|e| invalid(OP, format!("result is not JSON: {e}")))?;
-                match (
-                    v.get("resourceType").and_then(Value::as_str),
-                    v.get("resourceId").and_then(Value::as_str),
-                ) {
-                    (Some(t), Some(id)) => keys.push(ResourceKey::new(t, id)),
-                    _ => return Err(invalid(OP, format!("result without resourceType/resourceId: {r}"))),
+        for expression in expressions {
+            let mut token: Option<String> = None;
+            loop {
+                let resp = self
+                    .client
+                    .select_resource_config()
+                    .expression(&expression)
+                    .limit(100)
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| port_error(OP, e))?;
+                for r in resp.results() {
+                    let v: Value =
+                        serde_json::from_str(r).map_err(|e| invalid(OP, format!("result is not JSON: {e}")))?;
+                    match (
+                        v.get("resourceType").and_then(Value::as_str),
+                        v.get("resourceId").and_then(Value::as_str),
+                    ) {
+                        (Some(t), Some(id)) => keys.push(ResourceKey::new(t, id)),
+                        _ => return Err(invalid(OP, "a result without resourceType or resourceId")),
+                    }
+                }
+                match resp.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                    _ => break,
                 }
             }
-            match resp.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
         }
+        // A resource can match more than one part: keep its first place.
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| seen.insert(k.clone()));
         Ok(keys)
     }
 
