@@ -22,7 +22,8 @@ pub fn select_expressions(lookup: &Lookup) -> Option<Vec<String>> {
     if whole.len() <= MAX_EXPRESSION {
         return Some(vec![whole]);
     }
-    let (values, rebuild): (&[String], Box<dyn Fn(Vec<String>) -> Lookup + '_>) = match lookup {
+    type Rebuild<'a> = Box<dyn Fn(Vec<String>) -> Lookup + 'a>;
+    let (values, rebuild): (&[String], Rebuild<'_>) = match lookup {
         Lookup::RolesInProfiles(v) => (v, Box::new(Lookup::RolesInProfiles)),
         Lookup::InstancesWithProfiles(v) => (v, Box::new(Lookup::InstancesWithProfiles)),
         Lookup::RelatedTo(types, v) => (v, Box::new(move |ids| Lookup::RelatedTo(types.clone(), ids))),
