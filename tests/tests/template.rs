@@ -539,3 +539,61 @@ async fn the_template_table_is_the_one_the_store_creates() {
     );
     assert_eq!(p["SSESpecification"]["SSEEnabled"], Y::Bool(true));
 }
+
+/// The template as CloudFormation receives it: translated by SAM's own translator
+/// (`tests/sam_translate.py`, samtranslator from the aws-sam-cli that `.ci/run` installs into
+/// `.ci/venv-sam`).
+fn translated() -> serde_json::Value {
+    let python = root().join(".ci/venv-sam/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `bash .ci/run` (it installs aws-sam-cli there)",
+        python.display()
+    );
+    let out = std::process::Command::new(&python)
+        .arg(root().join("tests/sam_translate.py"))
+        .arg(root().join("template.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "SAM translation failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn as_sam_translates_it_every_failed_delivery_reaches_the_one_watched_queue() {
+    let cfn = translated();
+    let resources = cfn["Resources"].as_object().unwrap();
+    let of_type = |t: &str| -> Vec<(&String, &serde_json::Value)> {
+        resources.iter().filter(|(_, r)| r["Type"] == t).collect()
+    };
+    // One queue: SAM creates no queue of its own for a rule's dead letters.
+    let queues: Vec<&String> = of_type("AWS::SQS::Queue").into_iter().map(|(k, _)| k).collect();
+    assert_eq!(queues, ["FailedEventsQueue"]);
+    let to_queue = serde_json::json!({"Arn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}});
+    let rules = of_type("AWS::Events::Rule");
+    assert!(rules.len() >= 7, "{} rules", rules.len());
+    for (name, rule) in &rules {
+        let targets = rule["Properties"]["Targets"].as_array().unwrap();
+        for t in targets {
+            assert_eq!(t["DeadLetterConfig"], to_queue, "{name}");
+            assert!(t["RetryPolicy"].is_object(), "{name}: no retry policy");
+        }
+        // The queue policy admits rules named `<stack>-...`: how CloudFormation names a rule
+        // without a Name, and how a named one must be named.
+        if let Some(n) = rule["Properties"].get("Name") {
+            assert!(
+                n["Fn::Sub"].as_str().is_some_and(|s| s.starts_with("${AWS::StackName}-")),
+                "{name}: its Name {n} is not one the queue policy admits"
+            );
+        }
+    }
+    // The queue admits them, and an alarm watches it.
+    let policy = &resources["FailedEventsQueuePolicy"]["Properties"];
+    let allow = &policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(allow["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(allow["Action"], "sqs:SendMessage");
+    assert!(allow["Condition"]["ArnLike"]["aws:SourceArn"].to_string().contains("rule/${AWS::StackName}-*"));
+    assert!(of_type("AWS::CloudWatch::Alarm").iter().any(|(_, a)| a["Properties"]["Dimensions"]
+        .to_string()
+        .contains("FailedEventsQueue")));
+}
