@@ -555,7 +555,11 @@ fn translated() -> serde_json::Value {
         .arg(root().join("template.yaml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "SAM translation failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "SAM translation failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -563,9 +567,8 @@ fn translated() -> serde_json::Value {
 fn as_sam_translates_it_every_failed_delivery_reaches_the_one_watched_queue() {
     let cfn = translated();
     let resources = cfn["Resources"].as_object().unwrap();
-    let of_type = |t: &str| -> Vec<(&String, &serde_json::Value)> {
-        resources.iter().filter(|(_, r)| r["Type"] == t).collect()
-    };
+    let of_type =
+        |t: &str| -> Vec<(&String, &serde_json::Value)> { resources.iter().filter(|(_, r)| r["Type"] == t).collect() };
     // One queue: SAM creates no queue of its own for a rule's dead letters.
     let queues: Vec<&String> = of_type("AWS::SQS::Queue").into_iter().map(|(k, _)| k).collect();
     assert_eq!(queues, ["FailedEventsQueue"]);
@@ -582,7 +585,9 @@ fn as_sam_translates_it_every_failed_delivery_reaches_the_one_watched_queue() {
         // without a Name, and how a named one must be named.
         if let Some(n) = rule["Properties"].get("Name") {
             assert!(
-                n["Fn::Sub"].as_str().is_some_and(|s| s.starts_with("${AWS::StackName}-")),
+                n["Fn::Sub"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("${AWS::StackName}-")),
                 "{name}: its Name {n} is not one the queue policy admits"
             );
         }
@@ -592,8 +597,65 @@ fn as_sam_translates_it_every_failed_delivery_reaches_the_one_watched_queue() {
     let allow = &policy["PolicyDocument"]["Statement"][0];
     assert_eq!(allow["Principal"]["Service"], "events.amazonaws.com");
     assert_eq!(allow["Action"], "sqs:SendMessage");
-    assert!(allow["Condition"]["ArnLike"]["aws:SourceArn"].to_string().contains("rule/${AWS::StackName}-*"));
-    assert!(of_type("AWS::CloudWatch::Alarm").iter().any(|(_, a)| a["Properties"]["Dimensions"]
+    assert!(allow["Condition"]["ArnLike"]["aws:SourceArn"]
         .to_string()
-        .contains("FailedEventsQueue")));
+        .contains("rule/${AWS::StackName}-*"));
+    assert!(of_type("AWS::CloudWatch::Alarm")
+        .iter()
+        .any(|(_, a)| a["Properties"]["Dimensions"].to_string().contains("FailedEventsQueue")));
+}
+
+#[test]
+fn writes_publishing_and_invocation_are_scoped_to_what_each_needs() {
+    let cfn = translated();
+    let r = &cfn["Resources"];
+    // The rollup writes plan rows and their history, never a result row.
+    let rollup = r["RollupRole"]["Properties"]["Policies"].as_array().unwrap();
+    let statements: Vec<&serde_json::Value> = rollup
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+        .collect();
+    let writes: Vec<&&serde_json::Value> = statements
+        .iter()
+        .filter(|s| {
+            s["Action"].to_string().contains("dynamodb:PutItem")
+                || s["Action"].to_string().contains("dynamodb:UpdateItem")
+        })
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(
+        writes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+        serde_json::json!(["PLANS", "PLANHIST#*"])
+    );
+    // Every partition key the readiness writer uses is one of those.
+    let readiness = std::fs::read_to_string(root().join("shared/src/aws/dynamo/readiness.rs")).unwrap();
+    assert!(readiness.contains(r#"s("PLANS")"#) && readiness.contains(r#"format!("PLANHIST#"#));
+    // Only the three function roles publish on the bus.
+    let bus = &r["EventBusPolicy"]["Properties"]["Statement"];
+    assert_eq!(
+        (bus["Effect"].as_str(), bus["Action"].as_str()),
+        (Some("Deny"), Some("events:PutEvents"))
+    );
+    let allowed: Vec<String> = bus["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["Fn::GetAtt"][0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(allowed, ["ConfigRuleRole", "ReevaluatorRole", "RollupRole"]);
+    let publishers: BTreeSet<String> = r
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v["Type"] == "AWS::IAM::Role" && v.to_string().contains("events:PutEvents"))
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(publishers.into_iter().collect::<Vec<_>>(), allowed);
+    // Config may invoke the rule function only for this account's rules in this region.
+    let permission = &r["ConfigRulePermission"]["Properties"];
+    assert_eq!(permission["Principal"], "config.amazonaws.com");
+    assert!(
+        permission["SourceArn"].to_string().contains(":config-rule/*"),
+        "{permission}"
+    );
 }
