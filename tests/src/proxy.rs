@@ -24,6 +24,8 @@ pub enum Fault {
     ForwardThenHang,
     /// Do not forward; never answer.
     Hang,
+    /// Wait, then forward it and relay the answer (a slow call).
+    DelayThenForward(std::time::Duration),
 }
 
 impl Fault {
@@ -193,6 +195,10 @@ impl FaultProxy {
                             Fault::Hang => {
                                 std::future::pending::<()>().await;
                                 None
+                            }
+                            Fault::DelayThenForward(d) => {
+                                tokio::time::sleep(d).await;
+                                forward(&upstream, &head, &body).await
                             }
                         };
                         let Some(answer) = answer else { return };

@@ -24,6 +24,7 @@ use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
 use shared::domain::settings::Settings;
+use shared::domain::vocab::{Compliance, Evaluation, Plan};
 
 /// The demo items after a DetachRolePolicy on web-ssm-role.
 fn items_after_detach() -> Vec<Value> {
@@ -412,4 +413,56 @@ async fn a_function_killed_mid_batch_and_retried_leaves_the_clean_state() {
     // invocation as a transaction hang (writes run concurrently), so two or three kills.
     assert!(failures >= 2, "expected at least two kills, saw {failures}");
     assert_same(&faulty, clean);
+}
+
+/// A resource recorded after others (more resources than are recorded at once, the first ones
+/// slow) is dated when its own recording starts, not when the batch began: transition times never
+/// go backwards against writes made in between.
+#[tokio::test]
+async fn each_resource_is_dated_when_it_is_recorded() {
+    let sdk = moto::sdk_config();
+    let table = moto::unique("dates");
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table)
+        .create_table()
+        .await
+        .unwrap();
+    // The first eight resources' reads take 1.5 s; the ninth starts when one of them is done.
+    let proxy = FaultProxy::start(moto::endpoint(), |s| {
+        if s.target.ends_with(".Query") && s.nth < 8 {
+            Fault::DelayThenForward(std::time::Duration::from_millis(1500))
+        } else {
+            Fault::Forward
+        }
+    })
+    .await;
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(&proxy.url)
+            .build(),
+    );
+    let evaluations: Vec<Evaluation> = (0..9)
+        .map(|n| Evaluation {
+            account_id: "111122223333".into(),
+            aws_region: "us-east-1".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: format!("i-{n:017}"),
+            check_id: "servers.instance-profile".into(),
+            plan: Plan::Servers,
+            compliance: Compliance::NonCompliant,
+            annotation: "no IAM instance profile attached".into(),
+            // No capture time: a transition is dated when it is recorded.
+            capture_time: None,
+        })
+        .collect();
+    let pending = shared::app::ports::ResultStore::record(&DynamoStore::new(ddb, &table), &evaluations)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 9);
+    let first = pending.iter().map(|p| p.at).min().unwrap();
+    let last = pending.iter().map(|p| p.at).max().unwrap();
+    assert!(
+        last - first >= chrono::Duration::milliseconds(1400),
+        "the last resource recorded is dated {} after the first",
+        last - first
+    );
 }

@@ -236,15 +236,18 @@ impl ResultStore for DynamoStore {
                 .or_default()
                 .push(e.clone());
         }
-        // Stored times are millisecond ISO strings: keep `now` exactly representable.
-        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
-        // Resources are independent: record up to CONCURRENCY of them at once.
+        // Resources are independent: record up to CONCURRENCY of them at once. Each is dated when
+        // its recording starts (a periodic run records some minutes after others), in
+        // millisecond ISO strings: keep the time exactly representable.
         const CONCURRENCY: usize = 8;
         let mut work = by_resource.into_iter();
         let mut running = tokio::task::JoinSet::new();
         let spawn = |set: &mut tokio::task::JoinSet<_>, (pk, evals): (String, Vec<Evaluation>)| {
             let this = self.clone();
-            set.spawn(async move { this.record_one(&pk, &evals, now).await });
+            set.spawn(async move {
+                let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
+                this.record_one(&pk, &evals, now).await
+            });
         };
         for job in work.by_ref().take(CONCURRENCY) {
             spawn(&mut running, job);
