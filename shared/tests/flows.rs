@@ -415,3 +415,76 @@ async fn an_event_dated_in_the_future_is_refused_and_changes_nothing() {
     assert!(err.to_string().contains("configurationItemCaptureTime"), "{err}");
     assert!(w.store.history().is_empty() && w.publisher.events().is_empty());
 }
+
+/// Issue: a resource SelectResourceConfig missed for a moment (index lag) was dated with the
+/// notification time, so its real item, captured earlier, was "stale" for ever after.
+#[tokio::test]
+async fn a_resource_a_scheduled_run_missed_comes_back_with_its_item() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    flows::config_rule(
+        &w.ports(&reader),
+        &w.reporter,
+        &invocation(&event("config-rule/change-ec2-instance.json")),
+    )
+    .await
+    .unwrap();
+    let lagging: Vec<ConfigurationItem> = demo_items()
+        .into_iter()
+        .filter(|i| i.resource_id != "i-0bat000000000002")
+        .collect();
+    flows::config_rule(
+        &w.ports(&MemoryReader::new(lagging)),
+        &w.reporter,
+        &invocation(&event("config-rule/scheduled.json")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.compliance("i-0bat000000000002", "servers.instance-profile"),
+        Some(Compliance::NotApplicable)
+    );
+    // The index caught up; the instance's state changes: its item (captured before the scheduled
+    // run) decides again.
+    w.instance_changed(&reader, "i-0bat000000000002").await;
+    assert_eq!(
+        w.compliance("i-0bat000000000002", "servers.instance-profile"),
+        Some(Compliance::NonCompliant)
+    );
+}
+
+/// Issue: a scheduled run of a rule scoped to one plan marked every other plan's resources "no
+/// longer recorded".
+#[tokio::test]
+async fn a_plan_scoped_scheduled_run_retires_only_its_own_plans_resources() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    // Every plan's results, from an unscoped scheduled run.
+    flows::config_rule(
+        &w.ports(&reader),
+        &w.reporter,
+        &invocation(&event("config-rule/scheduled.json")),
+    )
+    .await
+    .unwrap();
+    let cluster = |w: &World| {
+        w.store
+            .result("AWS::EKS::Cluster", "prod-apps", "containers.eks-version")
+            .map(|r| (r.compliance, r.annotation))
+    };
+    let before = cluster(&w).expect("the cluster's result");
+    let events_before = w.publisher.events().len();
+    // The servers rule's scheduled run sees only what its plan reads.
+    let mut servers = event("config-rule/scheduled.json");
+    servers["ruleParameters"] = r#"{"plans":"servers"}"#.into();
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&servers))
+        .await
+        .unwrap();
+    assert_eq!(cluster(&w), Some(before));
+    let retired: Vec<Value> = w.publisher.events()[events_before..]
+        .iter()
+        .map(|e| e.detail.clone())
+        .filter(|d| d.to_string().contains("no longer recorded"))
+        .collect();
+    assert!(retired.is_empty(), "{retired:?}");
+}

@@ -304,16 +304,19 @@ async fn scheduled<R: ConfigReader + FactReader, S: ResultStore, P: EventPublish
             e.capture_time = Some(when);
         }
     }
-    // Resources recorded before but gone now: NOT_APPLICABLE in Config and in the table.
+    // Resources recorded before but gone now: NOT_APPLICABLE in Config and in the table; only
+    // the results of this rule's checks (another plan's resources are not listed by this run).
     let current: BTreeSet<(String, String)> = evaluations
         .iter()
         .map(|e| (e.resource_type.clone(), e.resource_id.clone()))
         .collect();
+    let in_scope: BTreeSet<&str> = ALL.iter().filter(|c| scope.includes(c)).map(|c| c.id).collect();
     let mut gone: Vec<Evaluation> = ports
         .store
         .account_results(account)
         .await?
         .into_iter()
+        .filter(|e| in_scope.contains(e.check_id.as_str()))
         .filter(|e| !current.contains(&(e.resource_type.clone(), e.resource_id.clone())))
         .filter(|e| {
             e.compliance != crate::domain::vocab::Compliance::NotApplicable || e.annotation != NO_LONGER_RECORDED
@@ -321,7 +324,9 @@ async fn scheduled<R: ConfigReader + FactReader, S: ResultStore, P: EventPublish
         .map(|mut e| {
             e.compliance = crate::domain::vocab::Compliance::NotApplicable;
             e.annotation = NO_LONGER_RECORDED.to_owned();
-            e.capture_time = Some(when);
+            // Dated with the last capture known, not this run's time: a listing can miss a
+            // resource for a while (index lag), and its item, captured before this run, must
+            // still decide when it shows up again.
             e
         })
         .collect();
