@@ -488,3 +488,47 @@ async fn a_plan_scoped_scheduled_run_retires_only_its_own_plans_resources() {
         .collect();
     assert!(retired.is_empty(), "{retired:?}");
 }
+
+/// The change event of i-0bat000000000002 captured at `time`, with or without an instance
+/// profile.
+fn bat_change(time: &str, profile: bool) -> Value {
+    let mut e = event("config-rule/change-ec2-instance.json");
+    let mut inner: Value = serde_json::from_str(e["invokingEvent"].as_str().unwrap()).unwrap();
+    let item = &mut inner["configurationItem"];
+    item["configurationItemCaptureTime"] = time.into();
+    if profile {
+        item["configuration"]["iamInstanceProfile"] =
+            serde_json::json!({"arn": "arn:aws:iam::111122223333:instance-profile/web-ssm", "id": "AIPAWEB"});
+    }
+    e["invokingEvent"] = inner.to_string().into();
+    e
+}
+
+/// Issue A: an unchanged result wrote nothing, so its row kept the older capture time, and a late
+/// event captured in between won over the newest capture.
+#[tokio::test]
+async fn a_late_event_never_wins_over_a_newer_capture_of_the_same_result() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    for (time, profile) in [
+        ("2026-11-20T01:00:00.000Z", false),
+        ("2026-11-20T03:00:00.000Z", false),
+        // Delivered late: captured at 02:00, when a profile was attached for a while.
+        ("2026-11-20T02:00:00.000Z", true),
+    ] {
+        flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&bat_change(time, profile)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        w.compliance("i-0bat000000000002", "servers.instance-profile"),
+        Some(Compliance::NonCompliant),
+        "the 03:00 capture says no profile"
+    );
+    let flips: Vec<Value> = w
+        .published("Prerequisite Compliance Changed")
+        .into_iter()
+        .filter(|d| d["resourceId"] == "i-0bat000000000002" && d["checkId"] == "servers.instance-profile")
+        .collect();
+    assert_eq!(flips.len(), 1, "only the first result is a transition: {flips:?}");
+}

@@ -115,6 +115,9 @@ pub struct Diff {
     pub stale: usize,
     /// Results identical to what is recorded (nothing to write).
     pub unchanged: usize,
+    /// Results identical to what is recorded but from a newer capture: rewritten with its time
+    /// only (in `upserts`, with no transition).
+    pub redated: usize,
 }
 
 /// Compares a scan's results with what is recorded. `covered_accounts` are the accounts the
@@ -164,7 +167,16 @@ fn compare(
             {
                 d.stale += 1;
             }
-            Some(old) if old.compliance == rec.compliance && old.annotation == rec.annotation => d.unchanged += 1,
+            Some(old) if old.compliance == rec.compliance && old.annotation == rec.annotation => {
+                // The same result from a newer capture: re-date the row (no transition), so that a
+                // late event captured in between cannot win over this newer evidence.
+                if rec.capture_time > old.capture_time {
+                    d.redated += 1;
+                    d.upserts.push((key, rec));
+                } else {
+                    d.unchanged += 1;
+                }
+            }
             Some(old) => {
                 if old.compliance != rec.compliance {
                     d.transitions.push(Transition {
