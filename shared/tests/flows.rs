@@ -511,10 +511,10 @@ async fn a_late_event_never_wins_over_a_newer_capture_of_the_same_result() {
     let w = World::new();
     let reader = MemoryReader::new(demo_items());
     for (time, profile) in [
-        ("2026-11-20T01:00:00.000Z", false),
-        ("2026-11-20T03:00:00.000Z", false),
-        // Delivered late: captured at 02:00, when a profile was attached for a while.
-        ("2026-11-20T02:00:00.000Z", true),
+        ("2026-11-20T09:00:00.000Z", false),
+        ("2026-11-20T11:00:00.000Z", false),
+        // Delivered late: captured at 10:00, when a profile was attached for a while.
+        ("2026-11-20T10:00:00.000Z", true),
     ] {
         flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&bat_change(time, profile)))
             .await
@@ -523,7 +523,7 @@ async fn a_late_event_never_wins_over_a_newer_capture_of_the_same_result() {
     assert_eq!(
         w.compliance("i-0bat000000000002", "servers.instance-profile"),
         Some(Compliance::NonCompliant),
-        "the 03:00 capture says no profile"
+        "the 11:00 capture says no profile"
     );
     let flips: Vec<Value> = w
         .published("Prerequisite Compliance Changed")
@@ -531,4 +531,45 @@ async fn a_late_event_never_wins_over_a_newer_capture_of_the_same_result() {
         .filter(|d| d["resourceId"] == "i-0bat000000000002" && d["checkId"] == "servers.instance-profile")
         .collect();
     assert_eq!(flips.len(), 1, "only the first result is a transition: {flips:?}");
+}
+
+/// Issue B: a late event of a role, captured before its policy was detached, flipped the
+/// instances using it back to COMPLIANT: a dependant's result was dated by its own capture, not by
+/// the newest evidence it was computed from.
+#[tokio::test]
+async fn a_late_change_of_a_dependency_never_rolls_back_its_dependants() {
+    let w = World::new();
+    let before = MemoryReader::new(demo_items());
+    for id in ["i-0web000000000001", "i-0sql000000000003"] {
+        w.instance_changed(&before, id).await;
+    }
+    // The policy is detached; AWS Config records the role again, at 08:16:30.
+    let detached: Vec<ConfigurationItem> = items_after_detach()
+        .into_iter()
+        .map(|mut i| {
+            if i.resource_name.as_deref() == Some("web-ssm-role") {
+                i.capture_time = "2026-11-20T08:16:30.000Z".parse().ok();
+            }
+            i
+        })
+        .collect();
+    let after = MemoryReader::new(detached);
+    let e = event("event-reevaluator/cloudtrail-detach-role-policy.json");
+    flows::reevaluate(&w.ports(&after), e["detail-type"].as_str().unwrap(), &e["detail"])
+        .await
+        .unwrap();
+    let published = w.published("Prerequisite Compliance Changed").len();
+    // Late: the Config change of the role captured at 08:15:42, policy still attached.
+    let late = event("event-reevaluator/config-item-change-iam-role.json");
+    flows::reevaluate(&w.ports(&after), late["detail-type"].as_str().unwrap(), &late["detail"])
+        .await
+        .unwrap();
+    for id in ["i-0web000000000001", "i-0sql000000000003"] {
+        assert_eq!(
+            w.compliance(id, "servers.ssm-core-policy"),
+            Some(Compliance::NonCompliant),
+            "{id} rolled back by an older capture of its role"
+        );
+    }
+    assert_eq!(w.published("Prerequisite Compliance Changed").len(), published);
 }

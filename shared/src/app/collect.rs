@@ -65,6 +65,39 @@ async fn fetch<R: ConfigReader + FactReader>(
     Ok(items)
 }
 
+/// Each changed item as the event carried it, or as AWS Config records it now when that capture
+/// is newer: an event delivered late (or out of order) then never evaluates the resource, nor the
+/// resources that depend on it, from an older capture than one already seen.
+async fn newest_of<R: ConfigReader + FactReader>(
+    reader: &R,
+    changed: Vec<ConfigurationItem>,
+) -> Result<Vec<ConfigurationItem>, PortError> {
+    let keys: Vec<ResourceKey> = changed
+        .iter()
+        .filter(|i| i.resource_type != ACCOUNT_TYPE)
+        .map(|i| ResourceKey::new(i.resource_type.clone(), i.resource_id.clone()))
+        .collect();
+    if keys.is_empty() {
+        return Ok(changed);
+    }
+    let mut current = reader.batch_get(&keys).await?;
+    Ok(changed
+        .into_iter()
+        .map(|item| {
+            let newer = current.iter().position(|c| {
+                c.account_id == item.account_id
+                    && c.resource_type == item.resource_type
+                    && c.resource_id == item.resource_id
+                    && c.capture_time > item.capture_time
+            });
+            match newer {
+                Some(n) => current.swap_remove(n),
+                None => item,
+            }
+        })
+        .collect())
+}
+
 /// Collects `changed` items, their dependants (when `with_dependants`) and everything those need,
 /// then builds the graph. `recorded_types` are the types the recorder records (from its recording
 /// group): for those, a resource that was not found is known to be absent.
@@ -75,6 +108,7 @@ pub async fn collect<R: ConfigReader + FactReader>(
     with_dependants: bool,
     recorded_types: &[String],
 ) -> Result<Collected, PortError> {
+    let changed = newest_of(reader, changed).await?;
     let mut seen: HashSet<ResourceKey> = changed
         .iter()
         .map(|i| ResourceKey::new(i.resource_type.clone(), i.resource_id.clone()))
