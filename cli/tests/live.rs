@@ -43,10 +43,17 @@ async fn facts_stub() -> Stub {
 }
 
 async fn run(args: Vec<String>, config: &str, facts: &str) -> Output {
+    run_with(args, config, facts, &[]).await
+}
+
+/// [`run`] with more environment (another service's endpoint).
+async fn run_with(args: Vec<String>, config: &str, facts: &str, env: &[(&str, &str)]) -> Output {
     let (config, facts) = (config.to_owned(), facts.to_owned());
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     tokio::task::spawn_blocking(move || {
         Command::new(BIN)
             .args(&args)
+            .envs(env)
             .env_remove("DEFENDER_PREREQS_DB")
             .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &config)
             .env("AWS_ENDPOINT_URL_SSM", &facts)
@@ -273,27 +280,7 @@ async fn assuming_a_role_in_each_source_account_reads_it_in_full() {
         None,
     );
     a.push("--keep-going".into());
-    let (config, facts_url) = (world.stub.url.clone(), facts.url.clone());
-    let o = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&a)
-            .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &config)
-            .env("AWS_ENDPOINT_URL_SSM", &facts_url)
-            .env("AWS_ENDPOINT_URL_EKS", &facts_url)
-            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &facts_url)
-            .env("AWS_ENDPOINT_URL_STS", moto)
-            .env("AWS_ENDPOINT_URL", integration_tests::denied::endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let o = run_with(a, &world.stub.url, &facts.url, &[("AWS_ENDPOINT_URL_STS", moto)]).await;
     let v = json_of(&o);
     assert!(
         v.get("errors").is_none_or(|e| e.as_array().unwrap().is_empty()),

@@ -165,6 +165,35 @@ fn invalid(operation: &'static str, e: impl std::fmt::Display) -> PortError {
     }
 }
 
+/// Sends `keys` 100 at a time through `call` (a BatchGet: items and unprocessed keys back),
+/// sending unprocessed keys again with backoff, up to 5 times.
+async fn in_batches<K, F, Fut>(operation: &'static str, mut pending: Vec<K>, call: F) -> Result<Vec<Value>, PortError>
+where
+    F: Fn(Vec<K>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<Value>, Vec<K>), PortError>>,
+{
+    let mut out = Vec::new();
+    let mut attempts = 0u32;
+    while !pending.is_empty() {
+        let batch: Vec<K> = pending.drain(..pending.len().min(100)).collect();
+        let (items, unprocessed) = call(batch).await?;
+        out.extend(items);
+        if !unprocessed.is_empty() {
+            attempts += 1;
+            if attempts > 5 {
+                return Err(PortError {
+                    operation,
+                    message: format!("{} keys still unprocessed after 5 retries", unprocessed.len()),
+                    retryable: true,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 << attempts)).await;
+            pending.extend(unprocessed);
+        }
+    }
+    Ok(out)
+}
+
 /// A resource in an aggregator: its source account and region, type and id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct AggregateKey {
@@ -192,7 +221,7 @@ impl ConfigApi {
     /// call, unprocessed keys retried with backoff).
     pub async fn batch_get_json(&self, keys: &[ResourceKey]) -> Result<Vec<Value>, PortError> {
         const OP: &str = "config:BatchGetResourceConfig";
-        let mut pending: Vec<SdkKey> = keys
+        let keys: Vec<SdkKey> = keys
             .iter()
             .map(|k| {
                 SdkKey::builder()
@@ -202,10 +231,7 @@ impl ConfigApi {
                     .map_err(|e| invalid(OP, e))
             })
             .collect::<Result<_, _>>()?;
-        let mut out = Vec::new();
-        let mut attempts = 0u32;
-        while !pending.is_empty() {
-            let batch: Vec<SdkKey> = pending.drain(..pending.len().min(100)).collect();
+        in_batches(OP, keys, |batch| async move {
             let resp = self
                 .client
                 .batch_get_resource_config()
@@ -213,22 +239,12 @@ impl ConfigApi {
                 .send()
                 .await
                 .map_err(|e| port_error(OP, e))?;
-            out.extend(resp.base_configuration_items().iter().map(base_item));
-            let unprocessed = resp.unprocessed_resource_keys();
-            if !unprocessed.is_empty() {
-                attempts += 1;
-                if attempts > 5 {
-                    return Err(PortError {
-                        operation: OP,
-                        message: format!("{} keys still unprocessed after 5 retries", unprocessed.len()),
-                        retryable: true,
-                    });
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100 << attempts)).await;
-                pending.extend(unprocessed.iter().cloned());
-            }
-        }
-        Ok(out)
+            Ok((
+                resp.base_configuration_items().iter().map(base_item).collect(),
+                resp.unprocessed_resource_keys().to_vec(),
+            ))
+        })
+        .await
     }
 
     /// Every resource of `resource_types` an aggregator holds (SelectAggregateResourceConfig).
@@ -294,7 +310,7 @@ impl ConfigApi {
     pub async fn aggregate_items_json(&self, aggregator: &str, keys: &[AggregateKey]) -> Result<Vec<Value>, PortError> {
         use aws_sdk_config::types::AggregateResourceIdentifier;
         const OP: &str = "config:BatchGetAggregateResourceConfig";
-        let mut pending: Vec<AggregateResourceIdentifier> = keys
+        let ids: Vec<AggregateResourceIdentifier> = keys
             .iter()
             .map(|k| {
                 AggregateResourceIdentifier::builder()
@@ -306,10 +322,7 @@ impl ConfigApi {
                     .map_err(|e| invalid(OP, e))
             })
             .collect::<Result<_, _>>()?;
-        let mut out = Vec::new();
-        let mut attempts = 0u32;
-        while !pending.is_empty() {
-            let batch: Vec<AggregateResourceIdentifier> = pending.drain(..pending.len().min(100)).collect();
+        in_batches(OP, ids, |batch| async move {
             let resp = self
                 .client
                 .batch_get_aggregate_resource_config()
@@ -318,22 +331,12 @@ impl ConfigApi {
                 .send()
                 .await
                 .map_err(|e| port_error(OP, e))?;
-            out.extend(resp.base_configuration_items().iter().map(base_item));
-            let unprocessed = resp.unprocessed_resource_identifiers();
-            if !unprocessed.is_empty() {
-                attempts += 1;
-                if attempts > 5 {
-                    return Err(PortError {
-                        operation: OP,
-                        message: format!("{} identifiers still unprocessed after 5 retries", unprocessed.len()),
-                        retryable: true,
-                    });
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100 << attempts)).await;
-                pending.extend(unprocessed.iter().cloned());
-            }
-        }
-        Ok(out)
+            Ok((
+                resp.base_configuration_items().iter().map(base_item).collect(),
+                resp.unprocessed_resource_identifiers().to_vec(),
+            ))
+        })
+        .await
     }
 
     /// The account id in the role ARN of the region's configuration recorder, if there is one.
