@@ -305,3 +305,44 @@ async fn plan_readiness_is_announced_once_per_net_change() {
     assert_eq!(all.count(), 1);
     assert_eq!(all.items()[0]["status"].as_s().unwrap(), "READY");
 }
+
+/// Issue: a plan row stored every blocker; 2,000 instances without a profile made a 954 KB item,
+/// over DynamoDB's 400 KB, and the account's readiness was never updated again.
+#[tokio::test]
+async fn a_plan_row_of_thousands_of_blockers_fits_an_item() {
+    use shared::domain::plans::Blocker;
+    let (store, client, table) = store().await;
+    let blockers: Vec<Blocker> = (0..5000)
+        .map(|n| Blocker::Check {
+            check_id: "servers.instance-profile".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: format!("i-{n:017}"),
+            annotation: "no IAM instance profile attached (the connector's 30-day automation only fixes instances that existed when its stack was created)".into(),
+        })
+        .collect();
+    let plan = PlanReadiness {
+        account_id: "111122223333".into(),
+        aws_region: "us-east-1".into(),
+        plan: Plan::Servers,
+        status: PlanStatus::Blocked,
+        blockers,
+        unverified: Vec::new(),
+    };
+    let transitions = store.record_plans("111122223333", std::slice::from_ref(&plan)).await.unwrap();
+    assert_eq!(transitions.len(), 1);
+    let row = client
+        .get_item()
+        .table_name(&table)
+        .key("PK", AttributeValue::S("PLANS".into()))
+        .key("SK", AttributeValue::S("111122223333#us-east-1#servers".into()))
+        .send()
+        .await
+        .unwrap();
+    let item = row.item().unwrap();
+    assert_eq!(item["blockerCount"].as_n().unwrap(), "5000");
+    let stored = item["blockers"].as_s().unwrap();
+    assert!(stored.len() < 100 * 1024, "{} bytes of blockers", stored.len());
+    // Recording the same readiness again succeeds too (the transition stays to announce until
+    // it is published).
+    assert_eq!(store.record_plans("111122223333", &[plan]).await.unwrap().len(), 1);
+}

@@ -44,6 +44,10 @@ pub fn compliance_event(p: &PendingTransition) -> OutboundEvent {
 /// How many unverified checks a readiness event lists (`unverifiedCount` has them all).
 pub const UNVERIFIED_LISTED: usize = 20;
 
+/// How many blockers a readiness event lists (`blockerCount` has them all): an account with
+/// thousands of blocked instances still fits one event (PutEvents takes 256 KB an entry).
+pub const BLOCKERS_LISTED: usize = 20;
+
 /// The event of a readiness transition: the new status, what blocks it, and what could not be
 /// verified (schema: `schemas/plan-readiness-changed.json`).
 pub fn readiness_event(t: &PlanTransition, now: &PlanReadiness) -> OutboundEvent {
@@ -51,10 +55,51 @@ pub fn readiness_event(t: &PlanTransition, now: &PlanReadiness) -> OutboundEvent
         detail_type: READINESS_CHANGED,
         detail: json!({
             "accountId": t.account_id, "awsRegion": t.aws_region, "plan": t.plan,
-            "previous": t.previous, "current": t.current, "blockers": now.blockers,
+            "previous": t.previous, "current": t.current,
+            "blockers": now.blockers.iter().take(BLOCKERS_LISTED).collect::<Vec<_>>(),
+            "blockerCount": now.blockers.len(),
             "unverified": now.unverified.iter().take(UNVERIFIED_LISTED).collect::<Vec<_>>(),
             "unverifiedCount": now.unverified.len(),
         }),
         time: Utc::now(),
+    }
+}
+
+#[cfg(test)]
+mod readiness_tests {
+    use super::*;
+    use crate::domain::plans::{Blocker, PlanStatus};
+    use crate::domain::vocab::Plan;
+
+    #[test]
+    fn a_readiness_event_of_thousands_of_blockers_fits_one_entry() {
+        let blockers: Vec<Blocker> = (0..5000)
+            .map(|n| Blocker::Check {
+                check_id: "servers.instance-profile".into(),
+                resource_type: "AWS::EC2::Instance".into(),
+                resource_id: format!("i-{n:017}"),
+                annotation: "no IAM instance profile attached (the connector's 30-day automation only fixes instances that existed when its stack was created)".into(),
+            })
+            .collect();
+        let now = PlanReadiness {
+            account_id: "111122223333".into(),
+            aws_region: "us-east-1".into(),
+            plan: Plan::Servers,
+            status: PlanStatus::Blocked,
+            blockers,
+            unverified: vec!["x".into(); 3000],
+        };
+        let t = PlanTransition {
+            account_id: now.account_id.clone(),
+            aws_region: now.aws_region.clone(),
+            plan: now.plan,
+            previous: Some(PlanStatus::Ready),
+            current: PlanStatus::Blocked,
+        };
+        let e = readiness_event(&t, &now);
+        assert!(e.detail.to_string().len() < 64 * 1024, "{} bytes", e.detail.to_string().len());
+        assert_eq!(e.detail["blockers"].as_array().unwrap().len(), BLOCKERS_LISTED);
+        assert_eq!(e.detail["blockerCount"], 5000);
+        assert_eq!(e.detail["unverifiedCount"], 3000);
     }
 }

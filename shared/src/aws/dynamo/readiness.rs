@@ -14,6 +14,9 @@ use crate::domain::plans::{PlanReadiness, PlanStatus};
 use crate::domain::state::PlanTransition;
 use crate::domain::vocab::{Evaluation, Plan};
 
+/// How many blockers a plan row keeps (`blockerCount` has them all).
+pub const BLOCKERS_STORED: usize = 100;
+
 impl ReadinessStore for DynamoStore {
     async fn record_plans(&self, account: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
         const OP: &str = "dynamodb:Query";
@@ -38,6 +41,7 @@ impl ReadinessStore for DynamoStore {
                 StoredPlan {
                     status,
                     blockers: get(&item, "blockers").unwrap_or("").to_owned(),
+                    blocker_count: number(&item, "blockerCount"),
                     announced,
                     version,
                 },
@@ -47,9 +51,13 @@ impl ReadinessStore for DynamoStore {
         let mut transitions = Vec::new();
         for p in plans {
             let before = stored.get(&(p.aws_region.clone(), p.plan));
-            let blockers = serde_json::to_string(&p.blockers).map_err(invalid)?;
+            // A plan row holds the first blockers and their count, never all of a large account's
+            // (DynamoDB items are capped at 400 KB; every blocked result is its own row anyway).
+            let listed = &p.blockers[..p.blockers.len().min(BLOCKERS_STORED)];
+            let blockers = serde_json::to_string(listed).map_err(invalid)?;
+            let count = p.blockers.len() as u64;
             let announced = before.and_then(|b| b.announced);
-            if before.is_none_or(|b| b.status != p.status || b.blockers != blockers) {
+            if before.is_none_or(|b| b.status != p.status || b.blockers != blockers || b.blocker_count != count) {
                 self.put_plan(p, &blockers, announced, before.map(|b| b.version), now)
                     .await?;
                 if before.is_none_or(|b| b.status != p.status) {
@@ -108,6 +116,7 @@ impl ReadinessReader for DynamoStore {
 struct StoredPlan {
     status: PlanStatus,
     blockers: String,
+    blocker_count: u64,
     announced: Option<PlanStatus>,
     version: u64,
 }
@@ -137,6 +146,7 @@ impl DynamoStore {
         item.insert("plan".into(), s(p.plan.as_str()));
         item.insert("status".into(), s(p.status.as_str()));
         item.insert("blockers".into(), s(blockers));
+        item.insert("blockerCount".into(), AttributeValue::N(p.blockers.len().to_string()));
         item.insert("announced".into(), s(announced.map_or("", PlanStatus::as_str)));
         item.insert("unverified".into(), AttributeValue::N(p.unverified.len().to_string()));
         item.insert("evaluatedAt".into(), s(iso(now)));
