@@ -257,3 +257,20 @@ async fn a_lookup_too_long_for_one_query_is_split_and_finds_every_resource() {
         assert!(e.len() <= 4096, "{} characters", e.len());
     }
 }
+
+#[tokio::test]
+async fn an_aws_error_is_reported_by_its_code_and_message_not_the_raw_response() {
+    let stub = Stub::start(|_, _| {
+        (
+            400,
+            json!({"__type": "InvalidExpressionException", "message": "The expression is not valid"}).to_string(),
+        )
+    })
+    .await;
+    let e = client(&stub.url)
+        .select(&Lookup::AllOfType("AWS::EC2::Instance"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.message, "InvalidExpressionException: The expression is not valid");
+    assert!(!e.retryable);
+}

@@ -328,7 +328,10 @@ async fn a_plan_row_of_thousands_of_blockers_fits_an_item() {
         blockers,
         unverified: Vec::new(),
     };
-    let transitions = store.record_plans("111122223333", std::slice::from_ref(&plan)).await.unwrap();
+    let transitions = store
+        .record_plans("111122223333", std::slice::from_ref(&plan))
+        .await
+        .unwrap();
     assert_eq!(transitions.len(), 1);
     let row = client
         .get_item()

@@ -27,9 +27,23 @@ where
         || code.as_deref().is_some_and(|c| {
             c.contains("Throttl") || c == "RequestLimitExceeded" || c == "ProvisionedThroughputExceededException"
         });
+    // AWS's own code and message, never the SDK's debug dump of the raw response (headers, body).
+    let message = match &err {
+        SdkError::ServiceError(e) => format!(
+            "{}: {}",
+            e.err().code().unwrap_or("error"),
+            e.err().message().unwrap_or("no message")
+        ),
+        SdkError::ResponseError(_) => format!(
+            "an answer that could not be read (HTTP {})",
+            status.map_or_else(|| "?".to_owned(), |s| s.to_string())
+        ),
+        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        other => DisplayErrorContext(other).to_string(),
+    };
     PortError {
         operation,
-        message: DisplayErrorContext(&err).to_string(),
+        message,
         retryable,
     }
 }

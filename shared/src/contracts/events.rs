@@ -97,7 +97,11 @@ mod readiness_tests {
             current: PlanStatus::Blocked,
         };
         let e = readiness_event(&t, &now);
-        assert!(e.detail.to_string().len() < 64 * 1024, "{} bytes", e.detail.to_string().len());
+        assert!(
+            e.detail.to_string().len() < 64 * 1024,
+            "{} bytes",
+            e.detail.to_string().len()
+        );
         assert_eq!(e.detail["blockers"].as_array().unwrap().len(), BLOCKERS_LISTED);
         assert_eq!(e.detail["blockerCount"], 5000);
         assert_eq!(e.detail["unverifiedCount"], 3000);
