@@ -65,10 +65,11 @@ async fn fetch<R: ConfigReader + FactReader>(
     Ok(items)
 }
 
-/// Each changed item as the event carried it, or as AWS Config records it now when that capture
-/// is newer: an event delivered late (or out of order) then never evaluates the resource, nor the
-/// resources that depend on it, from an older capture than one already seen.
-async fn newest_of<R: ConfigReader + FactReader>(
+/// Each item as an event carried it, or as AWS Config records it now when that capture is newer:
+/// an event delivered late (or out of order) then never evaluates the resource, nor the resources
+/// that depend on it, from an older capture than one already seen. Only for items an event
+/// carries: items read from Config are already its current ones.
+pub async fn newest_of<R: ConfigReader>(
     reader: &R,
     changed: Vec<ConfigurationItem>,
 ) -> Result<Vec<ConfigurationItem>, PortError> {
@@ -108,7 +109,6 @@ pub async fn collect<R: ConfigReader + FactReader>(
     with_dependants: bool,
     recorded_types: &[String],
 ) -> Result<Collected, PortError> {
-    let changed = newest_of(reader, changed).await?;
     let mut seen: HashSet<ResourceKey> = changed
         .iter()
         .map(|i| ResourceKey::new(i.resource_type.clone(), i.resource_id.clone()))

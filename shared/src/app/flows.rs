@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::app::collect::{collect, evaluate_targets};
+use crate::app::collect::{collect, evaluate_targets, newest_of};
 use crate::app::error::HandlerError;
 use crate::app::ports::{
     ConfigReader, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessStore, ResultStore,
@@ -177,6 +177,7 @@ where
                 *item,
                 notification_time.unwrap_or(now),
                 inv.event_left_scope,
+                true,
             )
             .await?
         }
@@ -190,7 +191,7 @@ where
                 .or(notification_time)
                 .unwrap_or(now);
             match ports.reader.latest(&key).await? {
-                Some(item) => change(ports, &scope, item, when, inv.event_left_scope).await?,
+                Some(item) => change(ports, &scope, item, when, inv.event_left_scope, false).await?,
                 None => (
                     Vec::new(),
                     vec![config_rule::not_applicable(
@@ -231,6 +232,7 @@ async fn change<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>
     item: ConfigurationItem,
     when: DateTime<Utc>,
     left_scope: bool,
+    from_event: bool,
 ) -> Result<(Vec<Evaluation>, Vec<ConfigEvaluation>), PortError> {
     let ordering = item.capture_time.unwrap_or(when);
     let (rtype, rid) = (item.resource_type.clone(), item.resource_id.clone());
@@ -245,7 +247,12 @@ async fn change<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>
             )],
         ));
     }
-    let evaluations = evaluate_changed(ports, vec![item], false).await?;
+    let changed = if from_event {
+        newest_of(ports.reader, vec![item]).await?
+    } else {
+        vec![item]
+    };
+    let evaluations = evaluate_changed(ports, changed, false).await?;
     let mut report = config_rule::aggregate(&evaluations, scope, |e| e.capture_time.unwrap_or(ordering));
     if !report
         .iter()
@@ -346,7 +353,7 @@ pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPu
         "Config Configuration Item Change" => match InvokingEvent::parse(detail)? {
             InvokingEvent::Change { item, .. } => {
                 not_in_the_future(item.capture_time, "configurationItemCaptureTime", Utc::now())?;
-                vec![*item]
+                newest_of(ports.reader, vec![*item]).await?
             }
             InvokingEvent::Oversized { summary, .. } => {
                 let key = ResourceKey::new(summary.resource_type, summary.resource_id);
