@@ -232,3 +232,33 @@ async fn a_payload_of_another_shape_fails_as_malformed_and_quotes_nothing() {
         assert!(!body.contains("AKIAEXAMPLESECRET"), "{name} quoted the payload: {body}");
     }
 }
+
+/// A late Config change of a role, captured before its policy was detached, reaches the
+/// event-reevaluator binary: the role and the instances using it are evaluated from the newer
+/// capture AWS Config records, not from the event's older item.
+#[tokio::test]
+async fn a_late_event_is_evaluated_from_the_newer_capture_config_records() {
+    let stack = Stack::start().await;
+    let detached: Vec<Value> = demo_items()
+        .into_iter()
+        .map(|mut i| {
+            if i["resourceName"] == "web-ssm-role" {
+                let list = i["configuration"]["attachedManagedPolicies"].as_array_mut().unwrap();
+                list.retain(|p| {
+                    !p["policyArn"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .ends_with("AmazonSSMManagedInstanceCore")
+                });
+                i["configurationItemCaptureTime"] = "2026-11-20T08:16:30.000Z".into();
+            }
+            i
+        })
+        .collect();
+    stack.config.set_items(detached);
+    // The event still carries the role as it was at 08:15:42, with the policy attached.
+    let late = event_json("event-reevaluator/config-item-change-iam-role.json");
+    stack.invoke("event-reevaluator", &late).await;
+    let (compliance, annotation) = stack.result("i-0web000000000001", "servers.ssm-core-policy").await;
+    assert_eq!(compliance, Compliance::NonCompliant, "{annotation}");
+}
