@@ -181,19 +181,24 @@ mod aws_read {
             keys.extend(config.all_of_type(t.name).await.map_err(|e| e.to_string())?);
         }
         let json = config.batch_get_json(&keys).await.map_err(|e| e.to_string())?;
-        let mut items = parse(json)?;
+        let (mut plain, bodies): (Vec<ConfigurationItem>, Vec<Box<str>>) =
+            parse(json)?.into_iter().map(|i| (i.item, i.body)).unzip();
         let facts = ServiceFacts::new(
             aws_sdk_ssm::Client::new(sdk),
             aws_sdk_eks::Client::new(sdk),
             aws_sdk_cloudwatchlogs::Client::new(sdk),
         );
-        let plain: Vec<ConfigurationItem> = items.iter().map(|i| i.item.clone()).collect();
+        let mut texts: Vec<Option<Box<str>>> = vec![None; plain.len()];
         for (n, f) in facts.facts(&plain).await.map_err(|e| e.to_string())? {
-            let text = serde_json::to_string(&f).map_err(|e| e.to_string())?;
-            let incoming = &mut items[n];
-            incoming.item.resource.apply_live(f).map_err(|e| e.to_string())?;
-            incoming.facts = Some(text.into());
+            texts[n] = Some(serde_json::to_string(&f).map_err(|e| e.to_string())?.into());
+            plain[n].resource.apply_live(f).map_err(|e| e.to_string())?;
         }
+        let items: Vec<Incoming> = plain
+            .into_iter()
+            .zip(bodies)
+            .zip(texts)
+            .map(|((item, body), facts)| Incoming { item, body, facts })
+            .collect();
         let account = account.or_else(|| items.first().map(|i| i.item.account_id.clone()));
         let (scope, note) = match (&account, scopes.is_empty()) {
             (Some(account), false) => {
