@@ -19,9 +19,10 @@ fuzz_target!(|data: &[u8]| {
     let graph = shared::domain::graph::ResourceGraph::build(demo_items().to_vec());
     let settings = Settings::default();
     let results = shared::domain::engine::scan_graph(&graph, &settings, |_| {}).evaluations;
-    let set = accounts.into_iter().map(|(a, _)| a).collect();
+    let set = accounts.iter().map(|c| c.account.clone()).collect();
+    let versions: Vec<_> = accounts.into_iter().flat_map(|c| c.versions).collect();
     block_on(async {
         let _ = store.record(&results).await;
-        let _ = shared::app::flows::rollup(&store, &Sink, &settings, &set).await;
+        let _ = shared::app::flows::rollup(&store, &Sink, &settings, &set, &versions).await;
     });
 });

@@ -222,7 +222,7 @@ async fn the_rollup_announces_each_readiness_change_once() {
         .await
         .unwrap();
     let accounts = BTreeSet::from([PROD.to_owned()]);
-    let out = flows::rollup(&w.store, &w.publisher, &w.settings, &accounts)
+    let out = flows::rollup(&w.store, &w.publisher, &w.settings, &accounts, &[])
         .await
         .unwrap();
     let readiness = w.published("Plan Readiness Changed");
@@ -231,7 +231,7 @@ async fn the_rollup_announces_each_readiness_change_once() {
         .iter()
         .any(|d| d["plan"] == "servers" && d["current"] == "BLOCKED" && d["previous"].is_null()));
     // Nothing changed since: nothing to announce.
-    let again = flows::rollup(&w.store, &w.publisher, &w.settings, &accounts)
+    let again = flows::rollup(&w.store, &w.publisher, &w.settings, &accounts, &[])
         .await
         .unwrap();
     assert_eq!(again.plan_transitions, 0);

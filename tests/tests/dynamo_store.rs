@@ -5,9 +5,10 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use integration_tests::moto;
-use shared::app::ports::{ReadinessStore, ResultStore};
+use shared::app::ports::{PortError, ReadinessStore, ResultStore};
 use shared::aws::dynamo::{resource_pk, DynamoStore};
 use shared::domain::plans::{PlanReadiness, PlanStatus};
+use shared::domain::state::PlanTransition;
 use shared::domain::vocab::{Compliance, Evaluation, Plan};
 
 async fn store() -> (DynamoStore, aws_sdk_dynamodb::Client, String) {
@@ -231,6 +232,19 @@ async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history(
     assert_eq!(outbox.count(), 0, "nothing left unpublished");
 }
 
+/// Records plan readiness as a rollup does: the rows read first, then recorded over them.
+async fn record_plans(
+    store: &DynamoStore,
+    account: &str,
+    plans: &[PlanReadiness],
+) -> Result<Vec<PlanTransition>, PortError> {
+    let read = store.plan_rows(account).await?;
+    Ok(store
+        .record_plans(account, plans, &read)
+        .await?
+        .expect("no other rollup records concurrently"))
+}
+
 #[tokio::test]
 async fn plan_readiness_is_announced_once_per_net_change() {
     let (store, client, table) = store().await;
@@ -241,40 +255,40 @@ async fn plan_readiness_is_announced_once_per_net_change() {
         plan: Plan::Servers,
         status,
         blockers: vec![],
+        blocker_count: 0,
         unverified: vec![],
+        unverified_count: 0,
+        non_compliant_resources: 0,
     };
-    let first = store.record_plans(acct, &[p(PlanStatus::Blocked)]).await.unwrap();
+    let first = record_plans(&store, acct, &[p(PlanStatus::Blocked)]).await.unwrap();
     assert_eq!((first[0].previous, first[0].current), (None, PlanStatus::Blocked));
     // Not announced yet (say the publish failed): a retry announces it again.
-    let again = store.record_plans(acct, &[p(PlanStatus::Blocked)]).await.unwrap();
+    let again = record_plans(&store, acct, &[p(PlanStatus::Blocked)]).await.unwrap();
     assert_eq!(again, first);
     store.mark_plans_announced(&again).await.unwrap();
-    assert!(store
-        .record_plans(acct, &[p(PlanStatus::Blocked)])
+    assert!(record_plans(&store, acct, &[p(PlanStatus::Blocked)])
         .await
         .unwrap()
         .is_empty());
     // BLOCKED → READY recorded but never announced, then back to BLOCKED: no net change to announce.
-    let t = store.record_plans(acct, &[p(PlanStatus::Ready)]).await.unwrap();
+    let t = record_plans(&store, acct, &[p(PlanStatus::Ready)]).await.unwrap();
     assert_eq!(
         (t[0].previous, t[0].current),
         (Some(PlanStatus::Blocked), PlanStatus::Ready)
     );
-    assert!(store
-        .record_plans(acct, &[p(PlanStatus::Blocked)])
+    assert!(record_plans(&store, acct, &[p(PlanStatus::Blocked)])
         .await
         .unwrap()
         .is_empty());
     // A late announcement of the READY that no longer holds changes nothing.
     store.mark_plans_announced(&t).await.unwrap();
-    let t = store.record_plans(acct, &[p(PlanStatus::Ready)]).await.unwrap();
+    let t = record_plans(&store, acct, &[p(PlanStatus::Ready)]).await.unwrap();
     assert_eq!(
         (t[0].previous, t[0].current),
         (Some(PlanStatus::Blocked), PlanStatus::Ready)
     );
     store.mark_plans_announced(&t).await.unwrap();
-    assert!(store
-        .record_plans(acct, &[p(PlanStatus::Ready)])
+    assert!(record_plans(&store, acct, &[p(PlanStatus::Ready)])
         .await
         .unwrap()
         .is_empty());
@@ -325,11 +339,13 @@ async fn a_plan_row_of_thousands_of_blockers_fits_an_item() {
         aws_region: "us-east-1".into(),
         plan: Plan::Servers,
         status: PlanStatus::Blocked,
+        blocker_count: blockers.len(),
         blockers,
         unverified: Vec::new(),
+        unverified_count: 0,
+        non_compliant_resources: 5000,
     };
-    let transitions = store
-        .record_plans("111122223333", std::slice::from_ref(&plan))
+    let transitions = record_plans(&store, "111122223333", std::slice::from_ref(&plan))
         .await
         .unwrap();
     assert_eq!(transitions.len(), 1);
@@ -347,5 +363,5 @@ async fn a_plan_row_of_thousands_of_blockers_fits_an_item() {
     assert!(stored.len() < 100 * 1024, "{} bytes of blockers", stored.len());
     // Recording the same readiness again succeeds too (the transition stays to announce until
     // it is published).
-    assert_eq!(store.record_plans("111122223333", &[plan]).await.unwrap().len(), 1);
+    assert_eq!(record_plans(&store, "111122223333", &[plan]).await.unwrap().len(), 1);
 }

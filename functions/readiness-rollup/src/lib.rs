@@ -22,10 +22,11 @@ use shared::app::flows;
 use shared::app::ports::{EventPublisher, ReadinessStore, ResultStore};
 use shared::domain::settings::Settings;
 
-/// The accounts a batch touches, each with the sequence number of its first record, in stream
-/// order. Rows other than results (history, plan readiness) are ignored.
-pub fn accounts_of(event: &Event) -> Result<Vec<(String, String)>, HandlerError> {
-    let mut out: Vec<(String, String)> = Vec::new();
+/// The accounts a batch touches, in stream order, each with the sequence number of its first
+/// record and the result versions its records announce (the rollup must read at least those).
+/// Rows other than results (history, plan readiness) are ignored.
+pub fn accounts_of(event: &Event) -> Result<Vec<AccountChanges>, HandlerError> {
+    let mut out: Vec<AccountChanges> = Vec::new();
     for (i, r) in event.records.iter().enumerate() {
         let keys = serde_json::to_value(&r.change.keys)
             .map_err(|e| HandlerError::Malformed(format!("Records[{i}].dynamodb.Keys: {e}")))?;
@@ -43,11 +44,43 @@ pub fn accounts_of(event: &Event) -> Result<Vec<(String, String)>, HandlerError>
             .clone()
             .filter(|s| !s.is_empty())
             .ok_or_else(|| HandlerError::Malformed(format!("Records[{i}].dynamodb has no `SequenceNumber`")))?;
-        if !out.iter().any(|(a, _)| a == account) {
-            out.push((account.to_owned(), seq));
+        let removed = r.event_name == "REMOVE";
+        let image = if removed {
+            &r.change.old_image
+        } else {
+            &r.change.new_image
+        };
+        let image = serde_json::to_value(image)
+            .map_err(|e| HandlerError::Malformed(format!("Records[{i}].dynamodb image: {e}")))?;
+        let version = shared::contracts::stream::row_version(&image, removed).filter(|v| v.key.account_id == account);
+        match out.iter_mut().find(|c| c.account == account) {
+            Some(c) => {
+                // The last record of a row is the version to read (a write then its removal:
+                // the removal).
+                if let Some(v) = version {
+                    c.versions.retain(|o| o.key != v.key);
+                    c.versions.push(v);
+                }
+            }
+            None => out.push(AccountChanges {
+                account: account.to_owned(),
+                first_sequence: seq,
+                versions: version.into_iter().collect(),
+            }),
         }
     }
     Ok(out)
+}
+
+/// One account's records in a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChanges {
+    /// The account.
+    pub account: String,
+    /// The sequence number of its first record (where a retry starts).
+    pub first_sequence: String,
+    /// The result versions its records announce (the last of each row).
+    pub versions: Vec<shared::domain::state::RowVersion>,
 }
 
 /// Handles one batch as Lambda delivers it: the payload is parsed here, so that one of another
@@ -83,9 +116,14 @@ where
     })?;
     let mut failures = Vec::new();
     let mut published = 0;
-    for (account, first_seq) in &accounts {
+    for AccountChanges {
+        account,
+        first_sequence: first_seq,
+        versions,
+    } in &accounts
+    {
         let one = BTreeSet::from([account.clone()]);
-        match flows::rollup(store, publisher, settings, &one).await {
+        match flows::rollup(store, publisher, settings, &one, versions).await {
             Ok(s) => {
                 published += s.plan_transitions;
                 for line in &s.metrics {

@@ -423,14 +423,27 @@ pub struct RollupSummary {
 }
 
 /// Recomputes, records and announces the plan readiness of `accounts` (see
-/// [`crate::app::record::roll_up`]).
+/// [`crate::app::record::roll_up_account`]); `expected`: the result versions each account's
+/// rollup must read (from the table's stream).
 pub async fn rollup<S: ResultStore + ReadinessStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     settings: &Settings,
     accounts: &BTreeSet<String>,
+    expected: &[crate::domain::state::RowVersion],
 ) -> Result<RollupSummary, HandlerError> {
-    let (plan_transitions, metrics) = crate::app::record::roll_up(store, publisher, settings, accounts).await?;
+    let mut plan_transitions = 0;
+    let mut metrics = Vec::new();
+    for account in accounts {
+        let mine: Vec<_> = expected
+            .iter()
+            .filter(|v| &v.key.account_id == account)
+            .cloned()
+            .collect();
+        let (n, m) = crate::app::record::roll_up_account(store, publisher, settings, account, &mine).await?;
+        plan_transitions += n;
+        metrics.extend(m);
+    }
     Ok(RollupSummary {
         accounts: accounts.len(),
         plan_transitions,

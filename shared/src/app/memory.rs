@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use crate::app::ports::{
-    ConfigReader, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessReader, ReadinessStore,
-    ResultStore,
+    ConfigReader, EvaluationReporter, EventPublisher, FactReader, PlanRow, PlanRows, PortError, ReadinessReader,
+    ReadinessStore, ResultStore,
 };
 use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
@@ -119,6 +119,7 @@ struct Tables {
     outbox: Vec<PendingTransition>,
     history: Vec<PendingTransition>,
     plans: BTreeMap<(String, String, Plan), (PlanReadiness, Option<PlanStatus>)>,
+    rollup_versions: HashMap<String, u64>,
 }
 
 /// The state store in memory, with the DynamoDB adapter's semantics: per resource, only new or
@@ -218,11 +219,67 @@ impl ResultStore for MemoryStore {
         out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
     }
+
+    async fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
+        &self,
+        account: &str,
+        mut f: F,
+    ) -> Result<(), PortError> {
+        for e in self.account_results(account).await? {
+            f(e, None);
+        }
+        Ok(())
+    }
+}
+
+fn digest(p: &PlanReadiness) -> String {
+    format!(
+        "{:?}",
+        (
+            p.status,
+            &p.blockers,
+            p.blocker_count,
+            &p.unverified,
+            p.unverified_count
+        )
+    )
 }
 
 impl ReadinessStore for MemoryStore {
-    async fn record_plans(&self, account: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
+    async fn plan_rows(&self, account: &str) -> Result<PlanRows, PortError> {
+        let t = self.lock();
+        Ok(PlanRows {
+            version: t.rollup_versions.get(account).copied().unwrap_or(0),
+            rows: t
+                .plans
+                .iter()
+                .filter(|((a, _, _), _)| a == account)
+                .map(|((_, region, plan), (p, announced))| {
+                    (
+                        (region.clone(), *plan),
+                        PlanRow {
+                            status: p.status,
+                            announced: *announced,
+                            digest: digest(p),
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    async fn record_plans(
+        &self,
+        account: &str,
+        plans: &[PlanReadiness],
+        read: &PlanRows,
+    ) -> Result<Option<Vec<PlanTransition>>, PortError> {
         let mut t = self.lock();
+        let version = t.rollup_versions.entry(account.to_owned()).or_default();
+        if *version != read.version {
+            return Ok(None);
+        }
+        *version += 1;
         let mut out = Vec::new();
         for p in plans.iter().filter(|p| p.account_id == account) {
             let key = (p.account_id.clone(), p.aws_region.clone(), p.plan);
@@ -238,7 +295,7 @@ impl ReadinessStore for MemoryStore {
                 });
             }
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     async fn mark_plans_announced(&self, transitions: &[PlanTransition]) -> Result<(), PortError> {
@@ -268,7 +325,7 @@ impl ReadinessReader for MemoryStore {
                 plan: p.plan,
                 status: p.status,
                 blockers: p.blockers.clone(),
-                unverified: p.unverified.len(),
+                unverified: p.unverified_count,
             })
             .collect())
     }

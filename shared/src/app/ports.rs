@@ -1,14 +1,17 @@
 //! Ports: what the use cases need from the outside world, as narrow traits. The AWS adapters
 //! (`aws` feature) implement them over the SDK; tests use in-memory implementations.
 
+use std::collections::BTreeMap;
 use std::future::Future;
+
+use chrono::{DateTime, Utc};
 
 use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
 use crate::domain::model::{ConfigurationItem, LiveFacts, Lookup};
-use crate::domain::plans::{PlanReadiness, ReadinessRow};
+use crate::domain::plans::{PlanReadiness, PlanStatus, ReadinessRow};
 use crate::domain::state::{PendingTransition, PlanTransition};
-use crate::domain::vocab::{Evaluation, ResourceKey};
+use crate::domain::vocab::{Evaluation, Plan, ResourceKey};
 
 /// A failed call to an outside service.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -68,20 +71,54 @@ pub trait ResultStore: Sync {
     ) -> impl Future<Output = Result<Vec<PendingTransition>, PortError>> + Send;
     /// Marks transitions as published (clears the outbox).
     fn mark_published(&self, transitions: &[PendingTransition]) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// Every recorded result of an account (the input of its plan rollup).
+    /// Every recorded result of an account.
     fn account_results(&self, account: &str) -> impl Future<Output = Result<Vec<Evaluation>, PortError>> + Send;
+    /// Calls `f` with every recorded result of an account and when it was written, a page at a
+    /// time (the input of its plan rollup: memory stays bounded by a page, not by the account).
+    fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
+        &self,
+        account: &str,
+        f: F,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// A recorded plan readiness row, as a rollup read it before reading the results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRow {
+    /// The recorded status.
+    pub status: PlanStatus,
+    /// The status last announced.
+    pub announced: Option<PlanStatus>,
+    /// What the row says, in the store's terms (to skip writing what did not change).
+    pub digest: String,
+}
+
+/// An account's plan readiness as a rollup read it, before reading the results.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanRows {
+    /// The account's rollup version: every rollup that records claims the next one, and only
+    /// over the version it read, so rollups of one account are recorded one after the other,
+    /// each from results read after the previous one was recorded.
+    pub version: u64,
+    /// The rows, by region and plan.
+    pub rows: BTreeMap<(String, Plan), PlanRow>,
 }
 
 /// Per account × region × plan readiness and its announcement outbox.
 pub trait ReadinessStore: Sync {
-    /// Records an account's plan readiness (never over a concurrent writer's: a conflict is a
-    /// retryable error). Returns, for every plan whose status differs from the one last
-    /// announced, the transition from the announced status to the current one.
+    /// An account's plan readiness rows, read before its results (consistently).
+    fn plan_rows(&self, account: &str) -> impl Future<Output = Result<PlanRows, PortError>> + Send;
+    /// Records an account's plan readiness, computed from results read after `read`: claims the
+    /// next version of the account's rollup (`None`: another rollup claimed it since `read`;
+    /// read again and recompute), then writes the rows that changed, each only if no later
+    /// version wrote it. Returns, for every plan whose status differs
+    /// from the one last announced, the transition from the announced status to the current one.
     fn record_plans(
         &self,
         account: &str,
         plans: &[PlanReadiness],
-    ) -> impl Future<Output = Result<Vec<PlanTransition>, PortError>> + Send;
+        read: &PlanRows,
+    ) -> impl Future<Output = Result<Option<Vec<PlanTransition>>, PortError>> + Send;
     /// Marks transitions announced (their events were published).
     fn mark_plans_announced(
         &self,

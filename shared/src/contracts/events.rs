@@ -57,9 +57,9 @@ pub fn readiness_event(t: &PlanTransition, now: &PlanReadiness) -> OutboundEvent
             "accountId": t.account_id, "awsRegion": t.aws_region, "plan": t.plan,
             "previous": t.previous, "current": t.current,
             "blockers": now.blockers.iter().take(BLOCKERS_LISTED).collect::<Vec<_>>(),
-            "blockerCount": now.blockers.len(),
+            "blockerCount": now.blocker_count,
             "unverified": now.unverified.iter().take(UNVERIFIED_LISTED).collect::<Vec<_>>(),
-            "unverifiedCount": now.unverified.len(),
+            "unverifiedCount": now.unverified_count,
         }),
         time: Utc::now(),
     }
@@ -86,8 +86,11 @@ mod readiness_tests {
             aws_region: "us-east-1".into(),
             plan: Plan::Servers,
             status: PlanStatus::Blocked,
+            blocker_count: blockers.len(),
             blockers,
             unverified: vec!["x".into(); 3000],
+            unverified_count: 3000,
+            non_compliant_resources: 5000,
         };
         let t = PlanTransition {
             account_id: now.account_id.clone(),

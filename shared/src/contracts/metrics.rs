@@ -2,12 +2,9 @@
 //! ships to CloudWatch Logs and CloudWatch turns into metrics, with no PutMetricData call and no
 //! extra permission. The template's dashboard reads these metrics.
 
-use std::collections::BTreeSet;
-
 use serde_json::{json, Map, Value};
 
 use crate::domain::plans::{PlanReadiness, PlanStatus};
-use crate::domain::vocab::{Compliance, Evaluation};
 
 /// The metric namespace.
 pub const NAMESPACE: &str = "DefenderPrereqs";
@@ -57,20 +54,11 @@ pub fn invocation(function: &str, counters: &[(&str, usize)], timestamp_ms: i64)
 /// Readiness records, one per account × region × plan: `Ready`, `Unverified` and `Blocked` (0 or 1) and
 /// `NonCompliantResources`, by (`AccountId`, `AwsRegion`, `Plan`) and by `Plan` alone.
 /// NOT_APPLICABLE plans are skipped.
-pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: i64) -> Vec<String> {
+pub fn readiness(plans: &[PlanReadiness], timestamp_ms: i64) -> Vec<String> {
     plans
         .iter()
         .filter(|p| p.status != PlanStatus::NotApplicable)
         .map(|p| {
-            let non_compliant: BTreeSet<(&str, &str)> = results
-                .iter()
-                .filter(|e| {
-                    e.plan == p.plan
-                        && e.compliance == Compliance::NonCompliant
-                        && (e.aws_region == p.aws_region || e.aws_region == crate::domain::vocab::GLOBAL_REGION)
-                })
-                .map(|e| (e.resource_type.as_str(), e.resource_id.as_str()))
-                .collect();
             let is = |status: PlanStatus| f64::from(u8::from(p.status == status));
             record(
                 &[
@@ -83,7 +71,7 @@ pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: 
                     ("Ready", is(PlanStatus::Ready), "None"),
                     ("Unverified", is(PlanStatus::Unverified), "None"),
                     ("Blocked", is(PlanStatus::Blocked), "None"),
-                    ("NonCompliantResources", non_compliant.len() as f64, "Count"),
+                    ("NonCompliantResources", p.non_compliant_resources as f64, "Count"),
                 ],
                 timestamp_ms,
             )
@@ -94,7 +82,7 @@ pub fn readiness(plans: &[PlanReadiness], results: &[Evaluation], timestamp_ms: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::vocab::Plan;
+    use crate::domain::vocab::{Compliance, Evaluation, Plan};
 
     #[test]
     fn records_follow_the_embedded_metric_format() {
@@ -118,14 +106,6 @@ mod tests {
 
     #[test]
     fn readiness_counts_distinct_non_compliant_resources_per_region_and_plan() {
-        let p = |region: &str, status| PlanReadiness {
-            account_id: "111122223333".into(),
-            aws_region: region.into(),
-            plan: Plan::Servers,
-            status,
-            blockers: vec![],
-            unverified: vec![],
-        };
         let e = |region: &str, id: &str, check: &str, c| Evaluation {
             account_id: "111122223333".into(),
             aws_region: region.into(),
@@ -143,15 +123,16 @@ mod tests {
             e("us-east-1", "i-2", "a", Compliance::Compliant),
             e("eu-west-1", "i-3", "a", Compliance::NonCompliant),
         ];
-        let lines = readiness(
-            &[
-                p("us-east-1", PlanStatus::Blocked),
-                p("eu-west-1", PlanStatus::Ready),
-                p("ap-south-1", PlanStatus::NotApplicable),
-            ],
+        let regions = ["us-east-1", "eu-west-1", "ap-south-1"].map(String::from).to_vec();
+        let plans: Vec<PlanReadiness> = crate::domain::plans::rollup(
             &results,
-            0,
-        );
+            &std::collections::BTreeMap::from([("111122223333".to_owned(), regions)]),
+            &crate::domain::settings::Settings::default(),
+        )
+        .into_iter()
+        .filter(|p| p.plan == Plan::Servers)
+        .collect();
+        let lines = readiness(&plans, 0);
         assert_eq!(lines.len(), 2, "NOT_APPLICABLE is skipped");
         let v: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(

@@ -101,109 +101,221 @@ pub struct PlanReadiness {
     pub plan: Plan,
     /// READY / BLOCKED / NOT_APPLICABLE.
     pub status: PlanStatus,
-    /// Why it is blocked (empty unless BLOCKED).
+    /// Why it is blocked (empty unless BLOCKED): all of it, or the first ones when the rollup
+    /// keeps a bounded number ([`AccountRollup::new`]).
     pub blockers: Vec<Blocker>,
+    /// How many blockers there are in all (the stores and events carry it; not in the CLI's
+    /// JSON, which lists them all).
+    #[serde(skip)]
+    pub blocker_count: usize,
     /// Gating checks the input could not decide, and why (`checkId resourceType resourceId: why`),
-    /// and the plans it needs that are unverified (`plan <plan>: unverified`).
+    /// and the plans it needs that are unverified (`plan <plan>: unverified`); all or the first
+    /// ones, like `blockers`.
     pub unverified: Vec<String>,
+    /// How many unverified checks there are in all (like `blocker_count`).
+    #[serde(skip)]
+    pub unverified_count: usize,
+    /// Distinct resources with a NON_COMPLIANT result of this plan (gating or not) in this region
+    /// or global.
+    #[serde(skip)]
+    pub non_compliant_resources: usize,
 }
 
 /// Rolls evaluations up per account × region × plan. Regions are those with regional items;
 /// account-level and IAM (`global`) results count in every region of their account. A region's
 /// plan is NOT_APPLICABLE when the plan is not declared, or (for plans other than the connector)
 /// when no regional resource is in its scope. Only gating checks ([`crate::domain::checks::Check::gating`])
-/// block a plan or leave it UNVERIFIED.
+/// block a plan or leave it UNVERIFIED. Every blocker and unverified check is listed.
 pub fn rollup(
     evaluations: &[Evaluation],
     regions_by_account: &BTreeMap<String, Vec<String>>,
     settings: &Settings,
 ) -> Vec<PlanReadiness> {
-    #[derive(Default)]
-    struct Acc {
-        blockers: BTreeSet<Blocker>,
-        unverified: BTreeSet<String>,
-        in_scope: bool,
-    }
-    let mut acc: BTreeMap<(&str, &str, Plan), Acc> = BTreeMap::new();
-    let empty = Vec::new();
+    let mut accounts: BTreeMap<&str, AccountRollup> = regions_by_account
+        .keys()
+        .map(|a| (a.as_str(), AccountRollup::new(None)))
+        .collect();
     for e in evaluations {
-        let regions: Vec<&str> = if e.aws_region == GLOBAL_REGION {
-            regions_by_account
-                .get(&e.account_id)
-                .unwrap_or(&empty)
-                .iter()
-                .map(String::as_str)
-                .collect()
-        } else {
-            vec![e.aws_region.as_str()]
-        };
-        for region in regions {
-            let a = acc.entry((e.account_id.as_str(), region, e.plan)).or_default();
-            if e.aws_region != GLOBAL_REGION && e.compliance != Compliance::NotApplicable {
-                a.in_scope = true;
-            }
-            let gating = crate::domain::checks::by_id(&e.check_id).is_none_or(|c| c.gating);
-            match e.compliance {
-                _ if !gating => {}
-                Compliance::NonCompliant => {
-                    a.blockers.insert(Blocker::Check {
-                        check_id: e.check_id.clone(),
-                        resource_type: e.resource_type.clone(),
-                        resource_id: e.resource_id.clone(),
-                        annotation: e.annotation.clone(),
-                    });
-                }
-                Compliance::InsufficientData => {
-                    a.unverified.insert(format!(
-                        "{} {} {}: {}",
-                        e.check_id, e.resource_type, e.resource_id, e.annotation
-                    ));
-                }
-                _ => {}
-            }
+        if let Some(acc) = accounts.get_mut(e.account_id.as_str()) {
+            acc.add(e);
         }
     }
     let mut out = Vec::new();
     for (account, regions) in regions_by_account {
+        if let Some(acc) = accounts.remove(account.as_str()) {
+            out.extend(acc.finish(account, regions, settings));
+        }
+    }
+    out
+}
+
+/// One account's readiness, folded a result at a time so that an account of any size is rolled
+/// up in memory bounded by what is kept: with a `cap`, the first `cap` blockers and unverified
+/// checks (in their sorted order) of each region × plan, and the counts of all of them.
+#[derive(Debug)]
+pub struct AccountRollup {
+    cap: Option<usize>,
+    acc: BTreeMap<(String, Plan), Acc>,
+    regions: BTreeSet<String>,
+}
+
+#[derive(Default, Debug)]
+struct Acc {
+    blockers: BTreeSet<Blocker>,
+    blocker_count: usize,
+    unverified: BTreeSet<String>,
+    unverified_count: usize,
+    in_scope: bool,
+    non_compliant: BTreeSet<(String, String)>,
+}
+
+fn keep<T: Ord>(set: &mut BTreeSet<T>, value: T, cap: Option<usize>) {
+    set.insert(value);
+    if cap.is_some_and(|c| set.len() > c) {
+        set.pop_last();
+    }
+}
+
+impl Acc {
+    /// Adds what another accumulator (the account's global results) holds.
+    fn absorb(&mut self, other: &Acc, cap: Option<usize>) {
+        for b in &other.blockers {
+            keep(&mut self.blockers, b.clone(), cap);
+        }
+        for u in &other.unverified {
+            keep(&mut self.unverified, u.clone(), cap);
+        }
+        self.blocker_count += other.blocker_count;
+        self.unverified_count += other.unverified_count;
+        self.non_compliant.extend(other.non_compliant.iter().cloned());
+    }
+}
+
+impl AccountRollup {
+    /// An empty rollup keeping at most `cap` blockers and unverified checks per region × plan
+    /// (`None`: all of them).
+    pub fn new(cap: Option<usize>) -> Self {
+        Self {
+            cap,
+            acc: BTreeMap::new(),
+            regions: BTreeSet::new(),
+        }
+    }
+
+    /// Folds one recorded result in (each resource × check once).
+    pub fn add(&mut self, e: &Evaluation) {
+        if e.aws_region != GLOBAL_REGION {
+            self.regions.insert(e.aws_region.clone());
+        }
+        let a = self.acc.entry((e.aws_region.clone(), e.plan)).or_default();
+        if e.aws_region != GLOBAL_REGION && e.compliance != Compliance::NotApplicable {
+            a.in_scope = true;
+        }
+        if e.compliance == Compliance::NonCompliant {
+            a.non_compliant.insert((e.resource_type.clone(), e.resource_id.clone()));
+        }
+        let gating = crate::domain::checks::by_id(&e.check_id).is_none_or(|c| c.gating);
+        match e.compliance {
+            _ if !gating => {}
+            Compliance::NonCompliant => {
+                a.blocker_count += 1;
+                keep(
+                    &mut a.blockers,
+                    Blocker::Check {
+                        check_id: e.check_id.clone(),
+                        resource_type: e.resource_type.clone(),
+                        resource_id: e.resource_id.clone(),
+                        annotation: e.annotation.clone(),
+                    },
+                    self.cap,
+                );
+            }
+            Compliance::InsufficientData => {
+                a.unverified_count += 1;
+                keep(
+                    &mut a.unverified,
+                    format!("{} {} {}: {}", e.check_id, e.resource_type, e.resource_id, e.annotation),
+                    self.cap,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// The regions the account has regional results in (the global pseudo-region only when
+    /// there is nothing else).
+    pub fn regions(&self) -> Vec<String> {
+        if self.regions.is_empty() {
+            vec![GLOBAL_REGION.to_owned()]
+        } else {
+            self.regions.iter().cloned().collect()
+        }
+    }
+
+    /// The readiness of `account` in each of `regions`.
+    pub fn finish(mut self, account: &str, regions: &[String], settings: &Settings) -> Vec<PlanReadiness> {
+        let global: BTreeMap<Plan, Acc> = Plan::ALL
+            .into_iter()
+            .filter_map(|p| self.acc.remove(&(GLOBAL_REGION.to_owned(), p)).map(|a| (p, a)))
+            .collect();
+        let mut out = Vec::new();
         for region in regions {
             let mut statuses: BTreeMap<Plan, PlanStatus> = BTreeMap::new();
             for plan in Plan::ALL {
-                let a = acc
-                    .remove(&(account.as_str(), region.as_str(), plan))
-                    .unwrap_or_default();
+                let mut a = self.acc.remove(&(region.clone(), plan)).unwrap_or_default();
+                if let Some(g) = global.get(&plan) {
+                    a.absorb(g, self.cap);
+                }
                 let mut blockers: Vec<Blocker> = a.blockers.into_iter().collect();
+                let mut blocker_count = a.blocker_count;
                 let mut unverified: Vec<String> = a.unverified.into_iter().collect();
+                let mut unverified_count = a.unverified_count;
                 if let Some(req) = plan.requires() {
                     match statuses.get(&req) {
-                        Some(PlanStatus::Blocked) => blockers.insert(0, Blocker::Plan { plan: req }),
-                        Some(PlanStatus::Unverified) => unverified.insert(0, format!("plan {req}: unverified")),
+                        Some(PlanStatus::Blocked) => {
+                            blockers.insert(0, Blocker::Plan { plan: req });
+                            blocker_count += 1;
+                        }
+                        Some(PlanStatus::Unverified) => {
+                            unverified.insert(0, format!("plan {req}: unverified"));
+                            unverified_count += 1;
+                        }
                         _ => {}
                     }
+                }
+                if let Some(c) = self.cap {
+                    blockers.truncate(c);
+                    unverified.truncate(c);
                 }
                 let status = if !settings.plan_declared(plan) || (plan != Plan::Cspm && !a.in_scope) {
                     blockers.clear();
                     unverified.clear();
+                    blocker_count = 0;
+                    unverified_count = 0;
                     PlanStatus::NotApplicable
-                } else if !blockers.is_empty() {
+                } else if blocker_count > 0 {
                     PlanStatus::Blocked
-                } else if !unverified.is_empty() {
+                } else if unverified_count > 0 {
                     PlanStatus::Unverified
                 } else {
                     PlanStatus::Ready
                 };
                 statuses.insert(plan, status);
                 out.push(PlanReadiness {
-                    account_id: account.clone(),
+                    account_id: account.to_owned(),
                     aws_region: region.clone(),
                     plan,
                     status,
                     blockers,
+                    blocker_count,
                     unverified,
+                    unverified_count,
+                    non_compliant_resources: a.non_compliant.len(),
                 });
             }
         }
+        out
     }
-    out
 }
 
 #[cfg(test)]

@@ -359,3 +359,28 @@ pub struct PendingTransition {
     /// When (the capture time of the configuration that caused it, else the evaluation time).
     pub at: chrono::DateTime<chrono::Utc>,
 }
+
+/// A version of one recorded result, as the table's stream announces it: the rollup that the
+/// change triggers must read at least this version (or, for a removal, no longer the removed one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowVersion {
+    /// Which result.
+    pub key: EvalKey,
+    /// When that version was written (`evaluatedAt`; strictly increasing per result).
+    pub evaluated_at: DateTime<Utc>,
+    /// The row was deleted (expired), not written.
+    pub removed: bool,
+}
+
+impl RowVersion {
+    /// Whether a read that found the result written at `found` (`None`: not found) includes
+    /// this version or a newer one.
+    pub fn seen_in(&self, found: Option<DateTime<Utc>>) -> bool {
+        match (self.removed, found) {
+            (false, Some(at)) => at >= self.evaluated_at,
+            (false, None) => false,
+            (true, Some(at)) => at > self.evaluated_at,
+            (true, None) => true,
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! | unpublished transition (outbox) | same as its result | `PENDING#<time>#<check>` | | |
 //! | plan readiness | `PLANS` | `<acct>#<region>#<plan>` | | |
 //! | readiness transition | `PLANHIST#<acct>#<region>#<plan>` | `HIST#<time>` | | `TRANSITIONS` / `<time>#<acct>#plan:<plan>` |
+//! | rollup version of an account | `ROLLUP#<acct>` | `VERSION` | | |
 
 mod readiness;
 mod results;
@@ -41,7 +42,7 @@ impl DynamoStore {
     ];
     /// The IAM actions the readiness rollup needs (table and its indexes).
     pub const ROLLUP_PERMISSIONS: &'static [&'static str] =
-        &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"];
+        &["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
 }
 
 impl DynamoStore {

@@ -9,17 +9,46 @@ use chrono::{DateTime, Utc};
 use super::super::port_error;
 use super::rows::{corrupt, get, invalid, iso, number, plan_row, s, Item};
 use super::DynamoStore;
-use crate::app::ports::{PortError, ReadinessReader, ReadinessStore, ResultStore};
+use crate::app::ports::{PlanRow, PlanRows, PortError, ReadinessReader, ReadinessStore, ResultStore};
 use crate::domain::plans::{PlanReadiness, PlanStatus};
 use crate::domain::state::PlanTransition;
-use crate::domain::vocab::{Evaluation, Plan};
+use crate::domain::vocab::Evaluation;
 
 /// How many blockers a plan row keeps (`blockerCount` has them all).
-pub const BLOCKERS_STORED: usize = 100;
+pub const BLOCKERS_STORED: usize = crate::app::record::BLOCKERS_KEPT;
+
+/// The partition key of an account's rollup version row.
+fn rollup_pk(account: &str) -> String {
+    format!("ROLLUP#{account}")
+}
+
+/// What a plan row says, to compare with a new readiness without rewriting an unchanged row.
+fn digest(status: PlanStatus, blockers: &str, blocker_count: u64, unverified_count: u64) -> String {
+    format!("{}|{blocker_count}|{unverified_count}|{blockers}", status.as_str())
+}
+
+/// The blockers a plan row lists, as stored.
+fn listed_blockers(p: &PlanReadiness) -> Result<String, PortError> {
+    // A plan row holds the first blockers and their count, never all of a large account's
+    // (DynamoDB items are capped at 400 KB; every blocked result is its own row anyway).
+    serde_json::to_string(&p.blockers[..p.blockers.len().min(BLOCKERS_STORED)]).map_err(invalid)
+}
 
 impl ReadinessStore for DynamoStore {
-    async fn record_plans(&self, account: &str, plans: &[PlanReadiness]) -> Result<Vec<PlanTransition>, PortError> {
+    async fn plan_rows(&self, account: &str) -> Result<PlanRows, PortError> {
         const OP: &str = "dynamodb:Query";
+        // The version first: rows written after it was read belong to a later version.
+        let v = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(rollup_pk(account)))
+            .key("SK", s("VERSION"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:GetItem", e))?;
+        let version = v.item().map_or(0, |i| number(i, "version"));
         let q = self
             .client
             .query()
@@ -28,41 +57,62 @@ impl ReadinessStore for DynamoStore {
             .expression_attribute_values(":pk", s("PLANS"))
             .expression_attribute_values(":a", s(format!("{account}#")))
             .consistent_read(true);
-        let mut stored: BTreeMap<(String, Plan), StoredPlan> = BTreeMap::new();
+        let mut rows = BTreeMap::new();
         for item in self.query_all(q).await? {
             let (region, plan, status) = plan_row(&item, OP)?;
             let announced = match get(&item, "announced").unwrap_or("") {
                 "" => None,
                 a => Some(PlanStatus::parse(a).ok_or_else(|| corrupt(OP, format!("bad announced status {a}")))?),
             };
-            let version = number(&item, "version");
-            stored.insert(
+            rows.insert(
                 (region.to_owned(), plan),
-                StoredPlan {
+                PlanRow {
                     status,
-                    blockers: get(&item, "blockers").unwrap_or("").to_owned(),
-                    blocker_count: number(&item, "blockerCount"),
                     announced,
-                    version,
+                    digest: digest(
+                        status,
+                        get(&item, "blockers").unwrap_or(""),
+                        number(&item, "blockerCount"),
+                        number(&item, "unverified"),
+                    ),
                 },
             );
         }
+        Ok(PlanRows { version, rows })
+    }
+
+    async fn record_plans(
+        &self,
+        account: &str,
+        plans: &[PlanReadiness],
+        read: &PlanRows,
+    ) -> Result<Option<Vec<PlanTransition>>, PortError> {
+        let version = read.version + 1;
+        if !self.claim_rollup(account, read.version).await? {
+            return Ok(None);
+        }
         let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
         let mut transitions = Vec::new();
-        for p in plans {
-            let before = stored.get(&(p.aws_region.clone(), p.plan));
-            // A plan row holds the first blockers and their count, never all of a large account's
-            // (DynamoDB items are capped at 400 KB; every blocked result is its own row anyway).
-            let listed = &p.blockers[..p.blockers.len().min(BLOCKERS_STORED)];
-            let blockers = serde_json::to_string(listed).map_err(invalid)?;
-            let count = p.blockers.len() as u64;
+        for p in plans.iter().filter(|p| p.account_id == account) {
+            let before = read.rows.get(&(p.aws_region.clone(), p.plan));
+            let blockers = listed_blockers(p)?;
             let announced = before.and_then(|b| b.announced);
-            if before.is_none_or(|b| b.status != p.status || b.blockers != blockers || b.blocker_count != count) {
-                self.put_plan(p, &blockers, announced, before.map(|b| b.version), now)
-                    .await?;
-                if before.is_none_or(|b| b.status != p.status) {
-                    self.put_plan_history(p, before.map(|b| b.status), now).await?;
-                }
+            let changed = before.is_none_or(|b| {
+                b.digest != digest(p.status, &blockers, p.blocker_count as u64, p.unverified_count as u64)
+            });
+            // Each row only over an older version's: a later rollup read newer results.
+            let mine = if changed {
+                self.put_plan(p, &blockers, announced, version, now).await?
+            } else if announced != Some(p.status) {
+                self.touch_plan(p, version).await?
+            } else {
+                true
+            };
+            if !mine {
+                continue;
+            }
+            if changed && before.is_none_or(|b| b.status != p.status) {
+                self.put_plan_history(p, before.map(|b| b.status), now).await?;
             }
             if announced != Some(p.status) {
                 transitions.push(PlanTransition {
@@ -74,7 +124,7 @@ impl ReadinessStore for DynamoStore {
                 });
             }
         }
-        Ok(transitions)
+        Ok(Some(transitions))
     }
 
     async fn mark_plans_announced(&self, transitions: &[PlanTransition]) -> Result<(), PortError> {
@@ -112,15 +162,6 @@ impl ReadinessReader for DynamoStore {
     }
 }
 
-/// A stored plan readiness row.
-struct StoredPlan {
-    status: PlanStatus,
-    blockers: String,
-    blocker_count: u64,
-    announced: Option<PlanStatus>,
-    version: u64,
-}
-
 fn is_conditional_failure<R>(
     e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
 ) -> bool {
@@ -129,15 +170,41 @@ fn is_conditional_failure<R>(
 }
 
 impl DynamoStore {
-    /// Writes a plan row if nobody else wrote it since it was read (`version`).
+    /// Claims the account's next rollup version over the one read (`false`: another rollup
+    /// claimed it first).
+    async fn claim_rollup(&self, account: &str, read: u64) -> Result<bool, PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(rollup_pk(account)))
+            .key("SK", s("VERSION"))
+            .update_expression("SET version = :n")
+            .expression_attribute_values(":n", AttributeValue::N((read + 1).to_string()));
+        let update = if read == 0 {
+            update.condition_expression("attribute_not_exists(PK)")
+        } else {
+            update
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(read.to_string()))
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(port_error("dynamodb:UpdateItem", e)),
+        }
+    }
+
+    /// Writes a plan row computed by rollup `version`, unless a later version wrote it
+    /// (`false`).
     async fn put_plan(
         &self,
         p: &PlanReadiness,
         blockers: &str,
         announced: Option<PlanStatus>,
-        version: Option<u64>,
+        version: u64,
         now: DateTime<Utc>,
-    ) -> Result<(), PortError> {
+    ) -> Result<bool, PortError> {
         let mut item = Item::new();
         item.insert("PK".into(), s("PLANS"));
         item.insert("SK".into(), s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)));
@@ -146,38 +213,49 @@ impl DynamoStore {
         item.insert("plan".into(), s(p.plan.as_str()));
         item.insert("status".into(), s(p.status.as_str()));
         item.insert("blockers".into(), s(blockers));
-        item.insert("blockerCount".into(), AttributeValue::N(p.blockers.len().to_string()));
+        item.insert("blockerCount".into(), AttributeValue::N(p.blocker_count.to_string()));
         item.insert("announced".into(), s(announced.map_or("", PlanStatus::as_str)));
-        item.insert("unverified".into(), AttributeValue::N(p.unverified.len().to_string()));
+        item.insert("unverified".into(), AttributeValue::N(p.unverified_count.to_string()));
         item.insert("evaluatedAt".into(), s(iso(now)));
-        item.insert(
-            "version".into(),
-            AttributeValue::N((version.unwrap_or(0) + 1).to_string()),
-        );
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        let put = match version {
-            None => put.condition_expression("attribute_not_exists(PK)"),
-            Some(v) => put
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
-        };
+        item.insert("basis".into(), AttributeValue::N(version.to_string()));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(basis) OR basis < :v")
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
         match put.send().await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error().is_some_and(
                     aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
                 ) =>
             {
-                Err(PortError {
-                    operation: "dynamodb:PutItem",
-                    message: format!(
-                        "{}#{}#{}: another rollup wrote this plan's readiness concurrently",
-                        p.account_id, p.aws_region, p.plan
-                    ),
-                    retryable: true,
-                })
+                Ok(false)
             }
             Err(e) => Err(port_error("dynamodb:PutItem", e)),
+        }
+    }
+
+    /// Marks an unchanged plan row as confirmed by rollup `version` before its status is
+    /// announced, unless a later version wrote it (`false`: that one announces).
+    async fn touch_plan(&self, p: &PlanReadiness, version: u64) -> Result<bool, PortError> {
+        let done = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s("PLANS"))
+            .key("SK", s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)))
+            .update_expression("SET basis = :v")
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(basis) OR basis < :v)")
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+            .send()
+            .await;
+        match done {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(port_error("dynamodb:UpdateItem", e)),
         }
     }
 

@@ -7,14 +7,20 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
 use super::super::port_error;
-use super::rows::{corrupt, get, invalid, iso, pending_sk, recorded_of, resource_pk, result_item, s, Item, PENDING};
+use super::rows::{
+    corrupt, evaluated_at, get, invalid, iso, pending_sk, recorded_of, resource_pk, result_item, s, Item, PENDING,
+};
 use super::DynamoStore;
 use crate::app::ports::{PortError, ResultStore};
 use crate::domain::state::{self, EvalKey, PendingTransition, Recorded, Transition};
 use crate::domain::vocab::{Compliance, Evaluation, Plan};
 
 impl DynamoStore {
-    async fn resource_state(&self, pk: &str) -> Result<HashMap<EvalKey, Recorded>, PortError> {
+    /// A resource's recorded results, and when each was written.
+    async fn resource_state(
+        &self,
+        pk: &str,
+    ) -> Result<(HashMap<EvalKey, Recorded>, HashMap<EvalKey, DateTime<Utc>>), PortError> {
         let q = self
             .client
             .query()
@@ -23,7 +29,16 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":c", s("CHECK#"))
             .consistent_read(true);
-        self.query_all(q).await?.iter().map(recorded_of).collect()
+        let mut state = HashMap::new();
+        let mut written = HashMap::new();
+        for item in self.query_all(q).await? {
+            let (k, r) = recorded_of(&item)?;
+            if let Some(at) = evaluated_at(&item) {
+                written.insert(k.clone(), at);
+            }
+            state.insert(k, r);
+        }
+        Ok((state, written))
     }
 
     fn history_item(&self, pk: &str, t: &Transition, at: DateTime<Utc>) -> Item {
@@ -116,7 +131,7 @@ impl DynamoStore {
     /// Records one resource's results. `false`: a concurrent writer changed the rows read (the
     /// caller re-reads and tries again).
     async fn record_resource(&self, pk: &str, evals: &[Evaluation], now: DateTime<Utc>) -> Result<bool, PortError> {
-        let previous = self.resource_state(pk).await?;
+        let (previous, written) = self.resource_state(pk).await?;
         let d = state::diff(&previous, evals, &BTreeSet::new(), None);
         if d.upserts.is_empty() {
             return Ok(true);
@@ -126,7 +141,15 @@ impl DynamoStore {
             // Optimistic: the row is still what was read (or still absent).
             let mut put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(result_item(k, r, now)));
+                // `evaluatedAt` is the row's version (the rollup waits until its index shows it):
+                // strictly increasing per row, whatever the writers' clocks.
+                .set_item(Some(result_item(
+                    k,
+                    r,
+                    written
+                        .get(k)
+                        .map_or(now, |at| now.max(*at + chrono::Duration::milliseconds(1))),
+                )));
             put = match previous.get(k) {
                 None => put.condition_expression("attribute_not_exists(PK)"),
                 Some(old) => put
@@ -204,21 +227,31 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// Every result of one plan in one account (one Query on GSI1, paged).
-    async fn plan_results(&self, account: &str, plan: Plan) -> Result<Vec<Evaluation>, PortError> {
-        let mut out = Vec::new();
-        let q = self
+    /// Every result of one plan in one account (one Query on GSI1, paged), a page at a time.
+    async fn fold_plan_results<F: FnMut(Evaluation, Option<DateTime<Utc>>)>(
+        &self,
+        account: &str,
+        plan: Plan,
+        f: &mut F,
+    ) -> Result<(), PortError> {
+        let mut q = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("GSI1")
             .key_condition_expression("GSI1PK = :p")
             .expression_attribute_values(":p", s(format!("{account}#{plan}")));
-        for item in self.query_all(q).await? {
-            let (k, r) = recorded_of(&item)?;
-            out.push(r.into_evaluation(k));
+        loop {
+            let resp = q.clone().send().await.map_err(|e| port_error("dynamodb:Query", e))?;
+            for item in resp.items() {
+                let (k, r) = recorded_of(item)?;
+                f(r.into_evaluation(k), evaluated_at(item));
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => q = q.set_exclusive_start_key(Some(k.clone())),
+                _ => return Ok(()),
+            }
         }
-        Ok(out)
     }
 }
 
@@ -333,21 +366,21 @@ impl ResultStore for DynamoStore {
     }
 
     async fn account_results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
-        // One Query per plan, all at once.
-        let mut running = tokio::task::JoinSet::new();
-        for plan in Plan::ALL {
-            let (this, account) = (self.clone(), account.to_owned());
-            running.spawn(async move { this.plan_results(&account, plan).await });
-        }
         let mut out = Vec::new();
-        while let Some(done) = running.join_next().await {
-            out.extend(done.map_err(|e| PortError {
-                operation: "dynamodb:Query",
-                message: format!("query task failed: {e}"),
-                retryable: true,
-            })??);
-        }
+        self.fold_results(account, |e, _| out.push(e)).await?;
         out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
+    }
+
+    async fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
+        &self,
+        account: &str,
+        mut f: F,
+    ) -> Result<(), PortError> {
+        // One plan after the other: only one page is held at a time.
+        for plan in Plan::ALL {
+            self.fold_plan_results(account, plan, &mut f).await?;
+        }
+        Ok(())
     }
 }

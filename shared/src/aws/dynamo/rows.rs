@@ -141,3 +141,10 @@ pub(super) fn recorded_of(item: &Item) -> Result<(EvalKey, Recorded), PortError>
         },
     ))
 }
+
+/// When a row was written (`evaluatedAt`), if it says.
+pub(super) fn evaluated_at(item: &Item) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(get(item, "evaluatedAt")?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
