@@ -365,3 +365,109 @@ async fn a_plan_row_of_thousands_of_blockers_fits_an_item() {
     // it is published).
     assert_eq!(record_plans(&store, "111122223333", &[plan]).await.unwrap().len(), 1);
 }
+
+fn servers(status: PlanStatus) -> PlanReadiness {
+    PlanReadiness {
+        account_id: "111122223333".into(),
+        aws_region: "us-east-1".into(),
+        plan: Plan::Servers,
+        status,
+        blockers: vec![],
+        blocker_count: 0,
+        unverified: vec![],
+        unverified_count: 0,
+        non_compliant_resources: 0,
+    }
+}
+
+async fn servers_status(client: &aws_sdk_dynamodb::Client, table: &str) -> String {
+    let row = client
+        .get_item()
+        .table_name(table)
+        .key("PK", AttributeValue::S("PLANS".into()))
+        .key("SK", AttributeValue::S("111122223333#us-east-1#servers".into()))
+        .send()
+        .await
+        .unwrap();
+    row.item().unwrap()["status"].as_s().unwrap().clone()
+}
+
+/// Issue: rollup X read the account's results, rollup Y read newer ones and recorded, then X
+/// read the plan row's version Y had just written and recorded its older readiness over it.
+/// Now every rollup reads the rows (and the account's rollup version) before the results and
+/// records only over the version it read; interleaved here deterministically: X's row write held
+/// back by a proxy while Y reads, records and finishes.
+#[tokio::test]
+async fn of_two_concurrent_rollups_the_one_that_read_older_results_never_records_last() {
+    use integration_tests::proxy::{Fault, FaultProxy};
+    let acct = "111122223333";
+    let (store, client, table) = store().await;
+
+    // Both read the same version; Y records first: X must read again, and records nothing.
+    let x_read = store.plan_rows(acct).await.unwrap();
+    let y_read = store.plan_rows(acct).await.unwrap();
+    let y = store
+        .record_plans(acct, &[servers(PlanStatus::Ready)], &y_read)
+        .await
+        .unwrap();
+    assert_eq!(y.map(|t| t.len()), Some(1));
+    let x = store
+        .record_plans(acct, &[servers(PlanStatus::Blocked)], &x_read)
+        .await
+        .unwrap();
+    assert_eq!(x, None, "X read before Y recorded: it reads again");
+    assert_eq!(servers_status(&client, &table).await, "READY");
+
+    // X claims the next version first, but its row write is slow; Y reads after X's claim
+    // (newer results), records and finishes; X's write then lands and is refused.
+    let slow = FaultProxy::start(moto::endpoint(), |seen| {
+        if seen.target.ends_with(".PutItem") && seen.body["Item"]["PK"]["S"] == "PLANS" {
+            Fault::DelayThenForward(std::time::Duration::from_millis(1500))
+        } else {
+            Fault::Forward
+        }
+    })
+    .await;
+    let x_store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&moto::sdk_config())
+                .endpoint_url(&slow.url)
+                .build(),
+        ),
+        &table,
+    );
+    let x_read = x_store.plan_rows(acct).await.unwrap();
+    let x_version = x_read.version;
+    let x = tokio::spawn(async move {
+        x_store
+            .record_plans(acct, &[servers(PlanStatus::Blocked)], &x_read)
+            .await
+    });
+    // Y reads once X's claim is in (the version moved on), then records.
+    let y_read = loop {
+        let r = store.plan_rows(acct).await.unwrap();
+        if r.version > x_version {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let y = store
+        .record_plans(acct, &[servers(PlanStatus::Unverified)], &y_read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (y[0].previous, y[0].current),
+        (None, PlanStatus::Unverified),
+        "READY was never announced"
+    );
+    assert_eq!(servers_status(&client, &table).await, "UNVERIFIED");
+    let x = x.await.unwrap().unwrap();
+    assert_eq!(x, Some(Vec::new()), "X's row was refused: it announces nothing");
+    assert_eq!(
+        servers_status(&client, &table).await,
+        "UNVERIFIED",
+        "the later rollup's readiness stays"
+    );
+    assert!(slow.count("DynamoDB_20120810.PutItem") >= 1);
+}

@@ -8,17 +8,21 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::config_world::ConfigWorld;
 use integration_tests::fixtures::{demo_items, event_json};
 use integration_tests::lambda::{self, Target};
 use integration_tests::moto;
+use integration_tests::proxy::{Fault, FaultProxy};
 use integration_tests::runtime_api::RuntimeApi;
+use integration_tests::stream::StreamReader;
 use integration_tests::stub::Stub;
 use serde_json::{json, Value};
 use shared::app::ports::{ReadinessReader, ResultStore};
 use shared::aws::dynamo::DynamoStore;
+use shared::domain::plans::PlanStatus;
 use shared::domain::settings::Settings;
-use shared::domain::vocab::Compliance;
+use shared::domain::vocab::{Compliance, Evaluation, Plan};
 
 const PROD: &str = "111122223333";
 
@@ -98,6 +102,11 @@ impl Stack {
 
     /// Runs the function binary `name` for one event: whether it succeeded, and its answer.
     async fn answer(&self, name: &str, event: &Value) -> (bool, String) {
+        self.answer_with(name, event, &[]).await
+    }
+
+    /// [`Self::answer`], with more environment variables (an endpoint through a proxy).
+    async fn answer_with(&self, name: &str, event: &Value, env: &[(&str, &str)]) -> (bool, String) {
         let api = RuntimeApi::start().await;
         let target = Target {
             runtime_api: &api.address,
@@ -109,6 +118,7 @@ impl Stack {
         };
         let _function = lambda::command(&lambda::function_binary(name).await, &target)
             .env("AWS_MAX_ATTEMPTS", "1")
+            .envs(env.iter().copied())
             .spawn()
             .unwrap();
         api.send(event.to_string());
@@ -261,4 +271,137 @@ async fn a_late_event_is_evaluated_from_the_newer_capture_config_records() {
     stack.invoke("event-reevaluator", &late).await;
     let (compliance, annotation) = stack.result("i-0web000000000001", "servers.ssm-core-policy").await;
     assert_eq!(compliance, Compliance::NonCompliant, "{annotation}");
+}
+
+/// An item in DynamoDB's JSON wire format (result rows hold strings and numbers only).
+fn wire(item: &std::collections::HashMap<String, AttributeValue>) -> Value {
+    item.iter()
+        .map(|(k, v)| {
+            let v = match v {
+                AttributeValue::S(s) => json!({ "S": s }),
+                AttributeValue::N(n) => json!({ "N": n }),
+                other => panic!("unexpected attribute {other:?}"),
+            };
+            (k.clone(), v)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Issue: the rollup read the account's results from GSI1, which is eventually consistent: a
+/// stream record that arrived before the index caught up was rolled up from the older results,
+/// the older readiness recorded, and the record consumed, so nothing corrected it. Now the
+/// rollup binary, whose index still shows the instance COMPLIANT after it became NON_COMPLIANT,
+/// fails that record for a retry and records nothing; the retry, once the index shows the
+/// change, records BLOCKED.
+#[tokio::test]
+async fn a_rollup_waits_for_the_index_to_show_the_changes_it_rolls_up() {
+    let stack = Stack::start().await;
+    let sdk = moto::sdk_config();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let arn = ddb
+        .describe_table()
+        .table_name(&stack.table)
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .unwrap()
+        .to_owned();
+    let mut stream = StreamReader::open(&arn);
+    let result = |compliance, capture: &str| Evaluation {
+        account_id: PROD.into(),
+        aws_region: "us-east-1".into(),
+        resource_type: "AWS::EC2::Instance".into(),
+        resource_id: "i-0aaa000000000001".into(),
+        check_id: "servers.instance-profile".into(),
+        plan: Plan::Servers,
+        compliance,
+        annotation: String::new(),
+        capture_time: Some(capture.parse().unwrap()),
+    };
+    stack
+        .store
+        .record(&[result(Compliance::Compliant, "2026-11-20T08:00:00Z")])
+        .await
+        .unwrap();
+    let first = stream.next_event();
+    let out = stack.invoke("readiness-rollup", &first).await;
+    assert_eq!(out["batchItemFailures"], json!([]), "{out}");
+    let servers = |rows: Vec<shared::domain::plans::ReadinessRow>| {
+        rows.into_iter()
+            .find(|r| r.account_id == PROD && r.aws_region == "us-east-1" && r.plan == Plan::Servers)
+            .map(|r| r.status)
+    };
+    let before = servers(stack.store.readiness().await.unwrap()).unwrap();
+    assert_ne!(before, PlanStatus::Blocked);
+
+    // The index as it was: what a lagging GSI1 answers.
+    let stale: Vec<Value> = ddb
+        .query()
+        .table_name(&stack.table)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :p")
+        .expression_attribute_values(":p", AttributeValue::S(format!("{PROD}#servers")))
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(wire)
+        .collect();
+    assert_eq!(stale.len(), 1);
+    stack
+        .store
+        .record(&[result(Compliance::NonCompliant, "2026-11-20T09:00:00Z")])
+        .await
+        .unwrap();
+    let change = stream.next_event();
+    let lagging = FaultProxy::start(moto::endpoint(), move |seen| {
+        if seen.target.ends_with(".Query")
+            && seen.body["IndexName"] == "GSI1"
+            && seen.body["ExpressionAttributeValues"][":p"]["S"] == format!("{PROD}#servers")
+        {
+            let body = json!({"Items": stale, "Count": stale.len(), "ScannedCount": stale.len()});
+            Fault::Respond(200, body.to_string())
+        } else {
+            Fault::Forward
+        }
+    })
+    .await;
+    let (ok, body) = stack
+        .answer_with(
+            "readiness-rollup",
+            &change,
+            &[("AWS_ENDPOINT_URL_DYNAMODB", lagging.url.as_str())],
+        )
+        .await;
+    assert!(ok, "{body}");
+    let out: Value = serde_json::from_str(&body).unwrap();
+    let first_seq = change["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dynamodb"]["Keys"]["SK"]["S"].as_str().unwrap().starts_with("CHECK#"))
+        .unwrap()["dynamodb"]["SequenceNumber"]
+        .clone();
+    assert_eq!(
+        out["batchItemFailures"],
+        json!([{ "itemIdentifier": first_seq }]),
+        "the record is failed for a retry"
+    );
+    assert_eq!(
+        servers(stack.store.readiness().await.unwrap()),
+        Some(before),
+        "nothing recorded"
+    );
+
+    // Lambda retries from that record; the index has caught up.
+    let out = stack.invoke("readiness-rollup", &change).await;
+    assert_eq!(out["batchItemFailures"], json!([]), "{out}");
+    assert_eq!(
+        servers(stack.store.readiness().await.unwrap()),
+        Some(PlanStatus::Blocked)
+    );
 }

@@ -220,6 +220,11 @@ impl ResultStore for MemoryStore {
         Ok(out)
     }
 
+    async fn written_at(&self, _: &EvalKey) -> Result<Option<DateTime<Utc>>, PortError> {
+        // Results in memory carry no write time (nor does `fold_results`).
+        Ok(None)
+    }
+
     async fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
         &self,
         account: &str,

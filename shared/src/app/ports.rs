@@ -10,7 +10,7 @@ use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
 use crate::domain::model::{ConfigurationItem, LiveFacts, Lookup};
 use crate::domain::plans::{PlanReadiness, PlanStatus, ReadinessRow};
-use crate::domain::state::{PendingTransition, PlanTransition};
+use crate::domain::state::{EvalKey, PendingTransition, PlanTransition};
 use crate::domain::vocab::{Evaluation, Plan, ResourceKey};
 
 /// A failed call to an outside service.
@@ -73,6 +73,8 @@ pub trait ResultStore: Sync {
     fn mark_published(&self, transitions: &[PendingTransition]) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Every recorded result of an account.
     fn account_results(&self, account: &str) -> impl Future<Output = Result<Vec<Evaluation>, PortError>> + Send;
+    /// When one result was last written (`None`: it is not recorded), read consistently.
+    fn written_at(&self, key: &EvalKey) -> impl Future<Output = Result<Option<DateTime<Utc>>, PortError>> + Send;
     /// Calls `f` with every recorded result of an account and when it was written, a page at a
     /// time (the input of its plan rollup: memory stays bounded by a page, not by the account).
     fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(

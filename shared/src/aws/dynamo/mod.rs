@@ -41,8 +41,12 @@ impl DynamoStore {
         "dynamodb:BatchWriteItem",
     ];
     /// The IAM actions the readiness rollup needs (table and its indexes).
-    pub const ROLLUP_PERMISSIONS: &'static [&'static str] =
-        &["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
+    pub const ROLLUP_PERMISSIONS: &'static [&'static str] = &[
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ];
 }
 
 impl DynamoStore {

@@ -372,6 +372,26 @@ impl ResultStore for DynamoStore {
         Ok(out)
     }
 
+    async fn written_at(&self, key: &EvalKey) -> Result<Option<DateTime<Utc>>, PortError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK = :sk")
+            .expression_attribute_values(
+                ":pk",
+                s(resource_pk(
+                    &key.account_id,
+                    &key.aws_region,
+                    &key.resource_type,
+                    &key.resource_id,
+                )),
+            )
+            .expression_attribute_values(":sk", s(format!("CHECK#{}", key.check_id)))
+            .consistent_read(true);
+        Ok(self.query_all(q).await?.first().and_then(evaluated_at))
+    }
+
     async fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
         &self,
         account: &str,
