@@ -405,3 +405,62 @@ async fn a_rollup_waits_for_the_index_to_show_the_changes_it_rolls_up() {
         Some(PlanStatus::Blocked)
     );
 }
+
+/// Issue: a plan row stored every blocker and the readiness event carried them all, so from about
+/// 1,100 blockers every write failed (DynamoDB items are capped at 400 KB, PutEvents entries at
+/// 256 KB) and the account's readiness was never updated again. 5,000 instances without an
+/// instance profile, rolled up by the rollup binary from the table on moto: the row and the event
+/// hold the first blockers and the count of all.
+#[tokio::test]
+async fn an_account_with_5000_blockers_is_rolled_up_by_the_real_rollup() {
+    const N: usize = 5000;
+    let stack = Stack::start().await;
+    let started = std::time::Instant::now();
+    let evaluations: Vec<Evaluation> = (0..N)
+        .map(|n| Evaluation {
+            account_id: PROD.into(),
+            aws_region: "us-east-1".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: format!("i-{n:017x}"),
+            check_id: "servers.instance-profile".into(),
+            plan: Plan::Servers,
+            compliance: Compliance::NonCompliant,
+            annotation: "no IAM instance profile is attached (the connector's 30-day automation only fixes instances that existed when its stack was created)".into(),
+            capture_time: Some("2026-11-20T08:00:00Z".parse().unwrap()),
+        })
+        .collect();
+    stack.store.record(&evaluations).await.unwrap();
+    eprintln!("recorded {N} results in {:?}", started.elapsed());
+    let mut batch = event_json("readiness-rollup/stream-batch.json");
+    batch["Records"].as_array_mut().unwrap().truncate(1);
+    // The record names one of the 5,000 results, as written.
+    let image = &mut batch["Records"][0]["dynamodb"]["NewImage"];
+    let key = "RES#111122223333#us-east-1#AWS::EC2::Instance#i-00000000000000000";
+    image["PK"] = json!({ "S": key });
+    image["resourceId"] = json!({ "S": "i-00000000000000000" });
+    batch["Records"][0]["dynamodb"]["Keys"]["PK"] = json!({ "S": key });
+    let out = stack.invoke("readiness-rollup", &batch).await;
+    assert_eq!(out["batchItemFailures"], json!([]), "{out}");
+    let rows = stack.store.readiness().await.unwrap();
+    let servers = rows
+        .iter()
+        .find(|r| r.account_id == PROD && r.aws_region == "us-east-1" && r.plan == Plan::Servers)
+        .unwrap();
+    assert_eq!(servers.status, PlanStatus::Blocked);
+    assert_eq!(servers.blockers.len(), shared::app::record::BLOCKERS_KEPT);
+    let raw = aws_sdk_dynamodb::Client::new(&moto::sdk_config())
+        .get_item()
+        .table_name(&stack.table)
+        .key("PK", AttributeValue::S("PLANS".into()))
+        .key("SK", AttributeValue::S(format!("{PROD}#us-east-1#servers")))
+        .send()
+        .await
+        .unwrap();
+    let item = raw.item().unwrap();
+    assert_eq!(item["blockerCount"].as_n().unwrap(), &N.to_string());
+    let size: usize = item
+        .iter()
+        .map(|(k, v)| k.len() + v.as_s().map_or(8, String::len))
+        .sum();
+    assert!(size < 100 * 1024, "plan row of {size} bytes");
+}
