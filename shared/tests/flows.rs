@@ -114,6 +114,7 @@ impl World {
             &self.ports(reader),
             "EC2 Instance State-change Notification",
             &e["detail"],
+            e["id"].as_str().unwrap(),
         )
         .await
         .unwrap();
@@ -190,9 +191,14 @@ async fn a_role_change_re_evaluates_every_instance_using_it() {
 
     let after = MemoryReader::new(items_after_detach());
     let e = event("event-reevaluator/cloudtrail-detach-role-policy.json");
-    let out = flows::reevaluate(&w.ports(&after), e["detail-type"].as_str().unwrap(), &e["detail"])
-        .await
-        .unwrap();
+    let out = flows::reevaluate(
+        &w.ports(&after),
+        e["detail-type"].as_str().unwrap(),
+        &e["detail"],
+        e["id"].as_str().unwrap_or("event"),
+    )
+    .await
+    .unwrap();
     assert!(out.transitions >= 2, "{out:?}");
     for id in ["i-0web000000000001", "i-0sql000000000003"] {
         assert_eq!(
@@ -313,11 +319,12 @@ async fn malformed_events_fail_naming_what_is_wrong_and_write_nothing() {
         &w.ports(&reader),
         "EC2 Instance State-change Notification",
         &Value::Null,
+        "event",
     )
     .await
     .unwrap_err();
     assert!(err.to_string().contains("instance-id"), "{err}");
-    let err = flows::reevaluate(&w.ports(&reader), "Something Else", &Value::Null)
+    let err = flows::reevaluate(&w.ports(&reader), "Something Else", &Value::Null, "event")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Something Else"), "{err}");
@@ -401,17 +408,27 @@ async fn an_event_dated_in_the_future_is_refused_and_changes_nothing() {
     // A forged CloudTrail call dated 2099 would date the account's results after every real change.
     let mut e = event("event-reevaluator/cloudtrail-detach-role-policy.json");
     e["detail"]["eventTime"] = "2099-01-01T00:00:00Z".into();
-    let err = flows::reevaluate(&w.ports(&reader), e["detail-type"].as_str().unwrap(), &e["detail"])
-        .await
-        .unwrap_err();
+    let err = flows::reevaluate(
+        &w.ports(&reader),
+        e["detail-type"].as_str().unwrap(),
+        &e["detail"],
+        e["id"].as_str().unwrap_or("event"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), "MalformedEvent");
     assert!(err.to_string().contains("eventTime"), "{err}");
     // The same for a configuration item captured in the future.
     let mut e = event("event-reevaluator/config-item-change-iam-role.json");
     e["detail"]["configurationItem"]["configurationItemCaptureTime"] = "2099-01-01T00:00:00.000Z".into();
-    let err = flows::reevaluate(&w.ports(&reader), e["detail-type"].as_str().unwrap(), &e["detail"])
-        .await
-        .unwrap_err();
+    let err = flows::reevaluate(
+        &w.ports(&reader),
+        e["detail-type"].as_str().unwrap(),
+        &e["detail"],
+        e["id"].as_str().unwrap_or("event"),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("configurationItemCaptureTime"), "{err}");
     assert!(w.store.history().is_empty() && w.publisher.events().is_empty());
 }
@@ -555,15 +572,25 @@ async fn a_late_change_of_a_dependency_never_rolls_back_its_dependants() {
         .collect();
     let after = MemoryReader::new(detached);
     let e = event("event-reevaluator/cloudtrail-detach-role-policy.json");
-    flows::reevaluate(&w.ports(&after), e["detail-type"].as_str().unwrap(), &e["detail"])
-        .await
-        .unwrap();
+    flows::reevaluate(
+        &w.ports(&after),
+        e["detail-type"].as_str().unwrap(),
+        &e["detail"],
+        e["id"].as_str().unwrap_or("event"),
+    )
+    .await
+    .unwrap();
     let published = w.published("Prerequisite Compliance Changed").len();
     // Late: the Config change of the role captured at 08:15:42, policy still attached.
     let late = event("event-reevaluator/config-item-change-iam-role.json");
-    flows::reevaluate(&w.ports(&after), late["detail-type"].as_str().unwrap(), &late["detail"])
-        .await
-        .unwrap();
+    flows::reevaluate(
+        &w.ports(&after),
+        late["detail-type"].as_str().unwrap(),
+        &late["detail"],
+        late["id"].as_str().unwrap_or("event"),
+    )
+    .await
+    .unwrap();
     for id in ["i-0web000000000001", "i-0sql000000000003"] {
         assert_eq!(
             w.compliance(id, "servers.ssm-core-policy"),

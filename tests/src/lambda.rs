@@ -24,7 +24,11 @@ pub struct Target<'a> {
 
 /// The debug build of a function binary, built first if it is not there. `cargo build
 /// --workspace --all-targets` (what CI runs first) builds them all with the tests' features.
+/// `FUNCTION_BIN_DIR` runs other builds instead (e.g. an earlier commit's, to measure a change).
 pub async fn function_binary(name: &str) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("FUNCTION_BIN_DIR") {
+        return std::path::PathBuf::from(dir).join(name);
+    }
     let root = crate::fixtures::root();
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
     let bin = target.join("debug").join(name);

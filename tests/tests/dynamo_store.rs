@@ -62,19 +62,38 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
     let p = "servers.instance-profile";
     let n = "servers.ssm-network";
     let first = store
-        .record(&[
-            ev("i-1", p, Compliance::NonCompliant, 10),
-            ev("i-1", n, Compliance::Compliant, 10),
-        ])
+        .record(
+            &[
+                ev("i-1", p, Compliance::NonCompliant, 10),
+                ev("i-1", n, Compliance::Compliant, 10),
+            ],
+            "event-1",
+        )
         .await
         .unwrap();
     assert_eq!(first.len(), 2, "both results are new");
-    // Not yet published: a retry of the same event hands them out again (the outbox).
+    // Not yet published: a concurrent delivery of another event leaves them to the one that
+    // recorded them (no second copy of each event)...
+    let other = store
+        .record(
+            &[
+                ev("i-1", p, Compliance::NonCompliant, 10),
+                ev("i-1", n, Compliance::Compliant, 10),
+            ],
+            "event-2",
+        )
+        .await
+        .unwrap();
+    assert!(other.is_empty(), "{other:?}");
+    // ...and a retry of the same event hands them out again (the outbox).
     let retry = store
-        .record(&[
-            ev("i-1", p, Compliance::NonCompliant, 10),
-            ev("i-1", n, Compliance::Compliant, 10),
-        ])
+        .record(
+            &[
+                ev("i-1", p, Compliance::NonCompliant, 10),
+                ev("i-1", n, Compliance::Compliant, 10),
+            ],
+            "event-1",
+        )
         .await
         .unwrap();
     assert_eq!(retry, first);
@@ -85,10 +104,13 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
 
     // Duplicate delivery: nothing written, no transition.
     let dup = store
-        .record(&[
-            ev("i-1", p, Compliance::NonCompliant, 10),
-            ev("i-1", n, Compliance::Compliant, 10),
-        ])
+        .record(
+            &[
+                ev("i-1", p, Compliance::NonCompliant, 10),
+                ev("i-1", n, Compliance::Compliant, 10),
+            ],
+            "event-1",
+        )
         .await
         .unwrap();
     assert!(dup.is_empty());
@@ -100,7 +122,10 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
     );
 
     // A newer capture flips the profile check.
-    let fixed = store.record(&[ev("i-1", p, Compliance::Compliant, 20)]).await.unwrap();
+    let fixed = store
+        .record(&[ev("i-1", p, Compliance::Compliant, 20)], "event-3")
+        .await
+        .unwrap();
     assert_eq!(fixed.len(), 1);
     let t = &fixed[0].transition;
     assert_eq!(
@@ -111,7 +136,7 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
 
     // An older event arriving late changes nothing.
     let late = store
-        .record(&[ev("i-1", p, Compliance::NonCompliant, 15)])
+        .record(&[ev("i-1", p, Compliance::NonCompliant, 15)], "event-4")
         .await
         .unwrap();
     assert!(late.is_empty());
@@ -127,11 +152,14 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
 async fn dashboard_questions_are_single_queries() {
     let (store, client, table) = store().await;
     store
-        .record(&[
-            ev("i-1", "servers.instance-profile", Compliance::NonCompliant, 1),
-            ev("i-2", "servers.instance-profile", Compliance::Compliant, 1),
-            ev("i-3", "servers.ssm-network", Compliance::NonCompliant, 1),
-        ])
+        .record(
+            &[
+                ev("i-1", "servers.instance-profile", Compliance::NonCompliant, 1),
+                ev("i-2", "servers.instance-profile", Compliance::Compliant, 1),
+                ev("i-3", "servers.ssm-network", Compliance::NonCompliant, 1),
+            ],
+            "event-1",
+        )
         .await
         .unwrap();
     // All NON_COMPLIANT resources of plan servers in the account: one Query on GSI1.
@@ -194,7 +222,10 @@ async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history(
             Compliance::NonCompliant
         };
         tasks.push(tokio::spawn(async move {
-            let t = store.record(&[ev("i-9", check, c, t)]).await.unwrap();
+            let t = store
+                .record(&[ev("i-9", check, c, t)], &format!("writer-{t}"))
+                .await
+                .unwrap();
             store.mark_published(&t).await.unwrap();
             t
         }));

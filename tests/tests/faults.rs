@@ -193,9 +193,14 @@ async fn run(faults: Faults) -> (Outcome, usize) {
                             "event-reevaluator/cloudtrail-detach-role-policy.json"
                         };
                         let e = event_json(name);
-                        flows::reevaluate(&ports, e["detail-type"].as_str().unwrap(), &e["detail"])
-                            .await
-                            .map(|_| ())
+                        flows::reevaluate(
+                            &ports,
+                            e["detail-type"].as_str().unwrap(),
+                            &e["detail"],
+                            e["id"].as_str().unwrap(),
+                        )
+                        .await
+                        .map(|_| ())
                     }
                 }
             };
@@ -454,7 +459,7 @@ async fn each_resource_is_dated_when_it_is_recorded() {
             capture_time: None,
         })
         .collect();
-    let pending = shared::app::ports::ResultStore::record(&DynamoStore::new(ddb, &table), &evaluations)
+    let pending = shared::app::ports::ResultStore::record(&DynamoStore::new(ddb, &table), &evaluations, "event")
         .await
         .unwrap();
     assert_eq!(pending.len(), 9);

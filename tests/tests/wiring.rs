@@ -141,15 +141,22 @@ impl Stack {
     }
 }
 
-/// An EventBridge "Config Configuration Item Change" for one of the demo's items.
-fn config_change(resource_id: &str) -> Value {
+/// An EventBridge "Config Configuration Item Change" for one of `items`.
+fn config_change(items: &[Value], resource_id: &str) -> Value {
     let mut e = event_json("event-reevaluator/config-item-change-iam-role.json");
-    let item = demo_items()
-        .into_iter()
-        .find(|i| i["resourceId"] == resource_id)
-        .unwrap();
+    let item = items.iter().find(|i| i["resourceId"] == resource_id).unwrap().clone();
     e["resources"] = json!([]);
     e["detail"]["configurationItem"] = item;
+    e
+}
+
+/// The invocation of the Config rule of `plans` for a configuration change of one of `items`.
+fn rule_change(items: &[Value], resource_id: &str, plans: &str) -> Value {
+    let mut e = event_json("config-rule/change-ec2-instance.json");
+    let mut invoking: Value = serde_json::from_str(e["invokingEvent"].as_str().unwrap()).unwrap();
+    invoking["configurationItem"] = items.iter().find(|i| i["resourceId"] == resource_id).unwrap().clone();
+    e["invokingEvent"] = invoking.to_string().into();
+    e["ruleParameters"] = json!({ "plans": plans }).to_string().into();
     e
 }
 
@@ -157,9 +164,11 @@ fn config_change(resource_id: &str) -> Value {
 async fn every_function_reads_service_api_facts_through_its_real_wiring() {
     let stack = Stack::start().await;
 
-    // event-reevaluator: an EKS cluster's change, and an instance's state change.
-    let out = stack.invoke("event-reevaluator", &config_change("prod-apps")).await;
-    assert!(out["evaluations"].as_u64().unwrap() > 0, "{out}");
+    // config-rule (the containers rule): an EKS cluster's change.
+    let out = stack
+        .invoke("config-rule", &rule_change(&demo_items(), "prod-apps", "containers"))
+        .await;
+    assert!(out["reported"].as_u64().unwrap() > 0, "{out}");
     for (check, why) in [
         (
             "containers.eks-access-entry",
@@ -182,6 +191,7 @@ async fn every_function_reads_service_api_facts_through_its_real_wiring() {
             "{check} should be decided by {why}: {annotation}"
         );
     }
+    // event-reevaluator: an instance's state change.
     let mut state_change = event_json("event-reevaluator/ec2-state-change.json");
     state_change["detail"]["instance-id"] = "i-0bat000000000002".into();
     stack.invoke("event-reevaluator", &state_change).await;
@@ -200,7 +210,8 @@ async fn every_function_reads_service_api_facts_through_its_real_wiring() {
         .invoke("config-rule", &event_json("config-rule/change-ec2-instance.json"))
         .await;
     assert_eq!(out["reported"], 1, "{out}");
-    let put = &stack.config.put_evaluations()[0]["Evaluations"][0];
+    let puts = stack.config.put_evaluations();
+    let put = &puts.last().unwrap()["Evaluations"][0];
     assert_eq!(put["ComplianceResourceId"], "i-0bat000000000002");
     let (c, _) = stack.result("i-0bat000000000002", "servers.ssm-agent-online").await;
     assert_eq!(c, Compliance::Compliant);
@@ -246,10 +257,10 @@ async fn a_payload_of_another_shape_fails_as_malformed_and_quotes_nothing() {
 /// A late Config change of a role, captured before its policy was detached, reaches the
 /// event-reevaluator binary: the role and the instances using it are evaluated from the newer
 /// capture AWS Config records, not from the event's older item.
-#[tokio::test]
-async fn a_late_event_is_evaluated_from_the_newer_capture_config_records() {
-    let stack = Stack::start().await;
-    let detached: Vec<Value> = demo_items()
+/// The demo's items after AmazonSSMManagedInstanceCore was detached from web-ssm-role (captured
+/// at 08:16:30, after the demo's 08:15:42).
+fn items_after_detach() -> Vec<Value> {
+    demo_items()
         .into_iter()
         .map(|mut i| {
             if i["resourceName"] == "web-ssm-role" {
@@ -264,8 +275,13 @@ async fn a_late_event_is_evaluated_from_the_newer_capture_config_records() {
             }
             i
         })
-        .collect();
-    stack.config.set_items(detached);
+        .collect()
+}
+
+#[tokio::test]
+async fn a_late_event_is_evaluated_from_the_newer_capture_config_records() {
+    let stack = Stack::start().await;
+    stack.config.set_items(items_after_detach());
     // The event still carries the role as it was at 08:15:42, with the policy attached.
     let late = event_json("event-reevaluator/config-item-change-iam-role.json");
     stack.invoke("event-reevaluator", &late).await;
@@ -323,7 +339,7 @@ async fn a_rollup_waits_for_the_index_to_show_the_changes_it_rolls_up() {
     };
     stack
         .store
-        .record(&[result(Compliance::Compliant, "2026-11-20T08:00:00Z")])
+        .record(&[result(Compliance::Compliant, "2026-11-20T08:00:00Z")], "event-1")
         .await
         .unwrap();
     let first = stream.next_event();
@@ -354,7 +370,7 @@ async fn a_rollup_waits_for_the_index_to_show_the_changes_it_rolls_up() {
     assert_eq!(stale.len(), 1);
     stack
         .store
-        .record(&[result(Compliance::NonCompliant, "2026-11-20T09:00:00Z")])
+        .record(&[result(Compliance::NonCompliant, "2026-11-20T09:00:00Z")], "event-2")
         .await
         .unwrap();
     let change = stream.next_event();
@@ -429,7 +445,7 @@ async fn an_account_with_5000_blockers_is_rolled_up_by_the_real_rollup() {
             capture_time: Some("2026-11-20T08:00:00Z".parse().unwrap()),
         })
         .collect();
-    stack.store.record(&evaluations).await.unwrap();
+    stack.store.record(&evaluations, "event").await.unwrap();
     eprintln!("recorded {N} results in {:?}", started.elapsed());
     let mut batch = event_json("readiness-rollup/stream-batch.json");
     batch["Records"].as_array_mut().unwrap().truncate(1);
@@ -463,4 +479,166 @@ async fn an_account_with_5000_blockers_is_rolled_up_by_the_real_rollup() {
         .map(|(k, v)| k.len() + v.as_s().map_or(8, String::len))
         .sum();
     assert!(size < 100 * 1024, "plan row of {size} bytes");
+}
+
+/// What the deliveries of one change cost, counted by proxies in front of DynamoDB (moto) and
+/// EventBridge (moto), and by the Config stand-in.
+#[derive(Debug, Default)]
+struct Cost {
+    /// Query and GetItem requests.
+    reads: usize,
+    /// Items written or deleted (TransactWriteItems actions, PutItem, UpdateItem, BatchWriteItem
+    /// requests).
+    writes: usize,
+    /// PutEvents entries.
+    events: usize,
+    /// Consistent Queries of each resource's results (one per evaluation of that resource).
+    resource_reads: std::collections::BTreeMap<String, usize>,
+    /// Config API calls.
+    config_calls: usize,
+}
+
+/// Issue: every change was evaluated up to four times. A role change triggers the cspm, servers
+/// and oss Config rules (their scopes hold AWS::IAM::Role) and the EventBridge rule; each
+/// invocation evaluated and recorded every check, and drained outbox rows the others had not
+/// deleted yet. Here the one change of web-ssm-role (its SSM policy detached) is delivered to the
+/// four binaries as AWS delivers it: every resource it affects is read (evaluated) by one
+/// invocation only, and each transition is published once. Prints the cost per change
+/// (bench/README.md).
+#[tokio::test]
+async fn one_change_costs_one_evaluation_per_affected_resource() {
+    use std::sync::{Arc, Mutex};
+    let stack = Stack::start().await;
+    // The state before the change: the periodic run records everything.
+    stack
+        .invoke("config-rule", &event_json("config-rule/scheduled.json"))
+        .await;
+    let after = items_after_detach();
+    stack.config.set_items(after.clone());
+    let history_before = history_rows(&stack.table).await;
+
+    let seen: Arc<Mutex<Cost>> = Arc::default();
+    let log = seen.clone();
+    let ddb = FaultProxy::start(moto::endpoint(), move |s| {
+        let mut c = log.lock().unwrap();
+        let op = s.target.rsplit('.').next().unwrap_or("");
+        match op {
+            "Query" | "GetItem" => {
+                c.reads += 1;
+                let pk = s.body["ExpressionAttributeValues"][":pk"]["S"].as_str().unwrap_or("");
+                if pk.starts_with("RES#") && s.body["ExpressionAttributeValues"].get(":c").is_some() {
+                    *c.resource_reads.entry(pk.to_owned()).or_default() += 1;
+                }
+            }
+            "TransactWriteItems" => c.writes += s.body["TransactItems"].as_array().map_or(0, Vec::len),
+            "BatchWriteItem" => {
+                c.writes += s.body["RequestItems"]
+                    .as_object()
+                    .map_or(0, |t| t.values().map(|v| v.as_array().map_or(0, Vec::len)).sum())
+            }
+            "PutItem" | "UpdateItem" | "DeleteItem" => c.writes += 1,
+            _ => {}
+        }
+        Fault::Forward
+    })
+    .await;
+    let log = seen.clone();
+    let bus = FaultProxy::start(moto::endpoint(), move |s| {
+        if s.target.ends_with(".PutEvents") {
+            log.lock().unwrap().events += s.body["Entries"].as_array().map_or(0, Vec::len);
+        }
+        Fault::Forward
+    })
+    .await;
+    let config_before: usize = [
+        "SelectResourceConfig",
+        "BatchGetResourceConfig",
+        "GetResourceConfigHistory",
+    ]
+    .iter()
+    .map(|op| stack.config.stub.calls(op).len())
+    .sum();
+    let env = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", ddb.url.as_str()),
+        ("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.url.as_str()),
+    ];
+    let role = "AROA9F82C04AC152B02BA";
+    let deliveries = [
+        ("event-reevaluator", config_change(&after, role)),
+        ("config-rule", rule_change(&after, role, "cspm")),
+        ("config-rule", rule_change(&after, role, "servers")),
+        ("config-rule", rule_change(&after, role, "oss")),
+    ];
+    let mut per_delivery = Vec::new();
+    for (function, event) in &deliveries {
+        let (ok, body) = stack.answer_with(function, event, &env).await;
+        assert!(ok, "{function}: {body}");
+        per_delivery.push(std::mem::take(&mut seen.lock().unwrap().resource_reads));
+    }
+    let mut cost = std::mem::take(&mut *seen.lock().unwrap());
+    cost.config_calls = [
+        "SelectResourceConfig",
+        "BatchGetResourceConfig",
+        "GetResourceConfigHistory",
+    ]
+    .iter()
+    .map(|op| stack.config.stub.calls(op).len())
+    .sum::<usize>()
+        - config_before;
+    let mut evaluated: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for d in &per_delivery {
+        for (pk, n) in d {
+            *evaluated.entry(pk.clone()).or_default() += n;
+        }
+    }
+    let role_pk = format!("RES#{PROD}#global#AWS::IAM::Role#{role}");
+    eprintln!(
+        "one role change, 4 deliveries: {} DynamoDB reads, {} items written, {} PutEvents entries, {} Config API calls; {} resources evaluated, {} evaluations of a resource (the role {})",
+        cost.reads,
+        cost.writes,
+        cost.events,
+        cost.config_calls,
+        evaluated.len(),
+        evaluated.values().sum::<usize>(),
+        evaluated.get(&role_pk).copied().unwrap_or(0),
+    );
+    // The role's own checks: each plan's rule evaluates its plan's (three disjoint sets, one read
+    // of the role's rows each), the EventBridge path none of them.
+    assert_eq!(per_delivery[0].get(&role_pk), None, "{:?}", per_delivery[0]);
+    for d in &per_delivery[1..] {
+        assert_eq!(
+            d.keys().collect::<Vec<_>>(),
+            [&role_pk],
+            "a rule evaluates the changed resource only"
+        );
+    }
+    // What depends on the role (its instances, the account): the EventBridge path, once.
+    let twice: Vec<_> = evaluated.iter().filter(|(pk, n)| **n > 1 && **pk != role_pk).collect();
+    assert!(twice.is_empty(), "evaluated more than once: {twice:?}");
+    assert!(
+        per_delivery[0].keys().any(|pk| pk.contains("i-0web000000000001")),
+        "{:?}",
+        per_delivery[0]
+    );
+    let (c, _) = stack.result("i-0web000000000001", "servers.ssm-core-policy").await;
+    assert_eq!(c, Compliance::NonCompliant);
+    // Every transition of the change published once: as many events as transitions the
+    // deliveries recorded.
+    let recorded = history_rows(&stack.table).await - history_before;
+    assert!(recorded > 0);
+    assert_eq!(cost.events, recorded, "one event per transition");
+}
+
+/// How many compliance transitions the table's history holds.
+async fn history_rows(table: &str) -> usize {
+    aws_sdk_dynamodb::Client::new(&moto::sdk_config())
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .filter(|i| i["SK"].as_s().unwrap().starts_with("HIST#") && i["PK"].as_s().unwrap().starts_with("RES#"))
+        .count()
 }

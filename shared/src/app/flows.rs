@@ -65,6 +65,8 @@ pub struct RuleSummary {
     pub transitions: usize,
 }
 
+/// Evaluates changed resources; `with_dependants`: also the resources whose results they move
+/// (the instances using a changed role, and for IAM changes the account's own results).
 async fn evaluate_changed<R: ConfigReader + FactReader>(
     ports: &Ports<'_, R, impl ResultStore, impl EventPublisher>,
     changed: Vec<ConfigurationItem>,
@@ -73,7 +75,7 @@ async fn evaluate_changed<R: ConfigReader + FactReader>(
     let account_types = [iam::ROLE.name, iam::OIDC_PROVIDER.name];
     let accounts: BTreeSet<String> = changed
         .iter()
-        .filter(|i| account_types.contains(&i.resource_type.as_str()))
+        .filter(|i| with_dependants && account_types.contains(&i.resource_type.as_str()))
         .map(|i| i.account_id.clone())
         .collect();
     let mut c = collect(
@@ -215,7 +217,10 @@ where
     let pending = if token == TEST_MODE_TOKEN {
         Vec::new()
     } else {
-        ports.store.record(&to_record).await?
+        ports
+            .store
+            .record(&to_record, &crate::domain::state::origin_of(token))
+            .await?
     };
     let calls = put_all(reporter, token, &to_report).await?;
     let transitions = publish_pending(ports.store, ports.publisher, &pending).await?;
@@ -252,7 +257,11 @@ async fn change<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>
     } else {
         vec![item]
     };
-    let evaluations = evaluate_changed(ports, changed, false).await?;
+    // One evaluation per change and check: this rule records and reports its own plans' checks
+    // of the changed resource only. The other plans' rules evaluate theirs, and the EventBridge
+    // path the resources that depend on it (see `reevaluate`).
+    let mut evaluations = evaluate_changed(ports, changed, false).await?;
+    evaluations.retain(|e| e.resource_type == rtype && e.resource_id == rid && scope.includes_id(&e.check_id));
     let mut report = config_rule::aggregate(&evaluations, scope, |e| e.capture_time.unwrap_or(ordering));
     if !report
         .iter()
@@ -344,11 +353,16 @@ async fn scheduled<R: ConfigReader + FactReader, S: ResultStore, P: EventPublish
 
 /// Handles one EventBridge event: `detail-type` "Config Configuration Item Change", "AWS API
 /// Call via CloudTrail" or "EC2 Instance State-change Notification".
+///
+/// `delivery`: the event's identity (its `id`; a retry of the event has the same), which decides
+/// which recorded transitions this invocation publishes.
 pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>(
     ports: &Ports<'_, R, S, P>,
     detail_type: &str,
     detail: &Value,
+    delivery: &str,
 ) -> Result<Summary, HandlerError> {
+    let from_config = detail_type == "Config Configuration Item Change";
     let changed: Vec<ConfigurationItem> = match detail_type {
         "Config Configuration Item Change" => match InvokingEvent::parse(detail)? {
             InvokingEvent::Change { item, .. } => {
@@ -405,8 +419,21 @@ pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPu
     if changed.is_empty() {
         return Ok(Summary::default());
     }
-    let evaluations = evaluate_changed(ports, changed, true).await?;
-    Ok(record_and_publish(ports.store, ports.publisher, &evaluations).await?)
+    let own: BTreeSet<(String, String)> = changed
+        .iter()
+        .map(|i| (i.resource_type.clone(), i.resource_id.clone()))
+        .collect();
+    let mut evaluations = evaluate_changed(ports, changed, true).await?;
+    if from_config {
+        // AWS Config invokes the declared plans' rules with the same change (their scopes are
+        // their checks' resource types): those evaluate the changed resource's checks. This
+        // path evaluates what depends on it, and the checks no rule covers.
+        evaluations.retain(|e| {
+            !own.contains(&(e.resource_type.clone(), e.resource_id.clone())) || !ports.settings.plan_declared(e.plan)
+        });
+    }
+    let origin = crate::domain::state::origin_of(delivery);
+    Ok(record_and_publish(ports.store, ports.publisher, &evaluations, &origin).await?)
 }
 
 /// What one rollup invocation did.

@@ -167,7 +167,7 @@ fn resource_evaluated(e: &Evaluation) -> (&str, &str, &str, &str) {
 }
 
 impl ResultStore for MemoryStore {
-    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
+    async fn record(&self, evaluations: &[Evaluation], origin: &str) -> Result<Vec<PendingTransition>, PortError> {
         let now: DateTime<Utc> = Utc::now();
         let mut t = self.lock();
         let resources: BTreeSet<(&str, &str, &str, &str)> = evaluations.iter().map(resource_evaluated).collect();
@@ -188,7 +188,11 @@ impl ResultStore for MemoryStore {
                 t.results.insert(k, rec);
             }
             for transition in d.transitions {
-                let p = PendingTransition { transition, at: now };
+                let p = PendingTransition {
+                    transition,
+                    at: now,
+                    origin: origin.to_owned(),
+                };
                 t.history.push(p.clone());
                 t.outbox.push(p);
             }
@@ -196,7 +200,7 @@ impl ResultStore for MemoryStore {
         let mut pending: Vec<PendingTransition> = t
             .outbox
             .iter()
-            .filter(|p| resources.contains(&resource_of(&p.transition.key)))
+            .filter(|p| resources.contains(&resource_of(&p.transition.key)) && p.to_publish(origin, now))
             .cloned()
             .collect();
         pending.sort_by(|a, b| (&a.transition.key, a.at).cmp(&(&b.transition.key, b.at)));

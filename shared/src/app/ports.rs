@@ -62,12 +62,15 @@ pub trait EvaluationReporter: Sync {
 
 /// Per resource × check results, their transition history and its outbox.
 pub trait ResultStore: Sync {
-    /// Records results: writes only what is new or changed (never over a newer capture), with
-    /// their history rows, atomically per resource. Returns the transitions not yet published:
-    /// the new ones and any left pending by an earlier invocation for the same resources.
+    /// Records results for delivery `origin` ([`crate::domain::state::origin_of`]): writes only
+    /// what is new or changed (never over a newer capture), with their history rows, atomically
+    /// per resource. Returns the transitions this delivery is to publish: those it recorded
+    /// (now or in an earlier attempt) and any another delivery left unpublished for longer than
+    /// [`crate::domain::state::ORPHANED_AFTER`].
     fn record(
         &self,
         evaluations: &[Evaluation],
+        origin: &str,
     ) -> impl Future<Output = Result<Vec<PendingTransition>, PortError>> + Send;
     /// Marks transitions as published (clears the outbox).
     fn mark_published(&self, transitions: &[PendingTransition]) -> impl Future<Output = Result<(), PortError>> + Send;

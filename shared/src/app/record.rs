@@ -20,7 +20,8 @@ pub struct Summary {
     pub transitions: usize,
 }
 
-/// Records `evaluations`, publishes every compliance transition, then clears the outbox. A
+/// Records `evaluations` for delivery `origin` ([`crate::domain::state::origin_of`]), publishes
+/// its compliance transitions, then clears them from the outbox. A
 /// failure anywhere fails the whole call, and a retry publishes what an earlier attempt left
 /// pending. Plan readiness is not recomputed here: the rollup function does it from the table's
 /// stream ([`roll_up`]).
@@ -28,8 +29,9 @@ pub async fn record_and_publish<S: ResultStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     evaluations: &[Evaluation],
+    origin: &str,
 ) -> Result<Summary, PortError> {
-    let pending = store.record(evaluations).await?;
+    let pending = store.record(evaluations, origin).await?;
     let transitions = publish_pending(store, publisher, &pending).await?;
     Ok(Summary {
         evaluations: evaluations.len(),

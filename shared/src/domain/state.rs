@@ -358,6 +358,35 @@ pub struct PendingTransition {
     pub transition: crate::domain::state::Transition,
     /// When (the capture time of the configuration that caused it, else the evaluation time).
     pub at: chrono::DateTime<chrono::Utc>,
+    /// Which delivery recorded it ([`origin_of`] its identity; empty when unknown).
+    pub origin: String,
+}
+
+/// A short, stable identifier of a delivery (a Config result token, an EventBridge event id): a
+/// retry of the same delivery has the same one. FNV-1a, not a secret's digest: it only tells
+/// deliveries apart.
+pub fn origin_of(identity: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in identity.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// How long a transition may stay unpublished before a recording of its resource from another
+/// delivery takes it over: the delivery that recorded it publishes it (its retries too), so
+/// concurrent deliveries touching one resource do not publish each other's transitions twice;
+/// one that gave up leaves it to the next recording of the resource after this long (no
+/// invocation outlives Lambda's 15-minute limit).
+pub const ORPHANED_AFTER: chrono::Duration = chrono::Duration::minutes(15);
+
+impl PendingTransition {
+    /// Whether a recording by delivery `origin` at `now` publishes this one: its own (recorded by
+    /// this delivery or an earlier attempt of it), or one left behind.
+    pub fn to_publish(&self, origin: &str, now: DateTime<Utc>) -> bool {
+        self.origin == origin || self.at + ORPHANED_AFTER < now
+    }
 }
 
 /// A version of one recorded result, as the table's stream announces it: the rollup that the

@@ -74,10 +74,14 @@ impl DynamoStore {
     /// The outbox row of a transition: the history row's fields under `PENDING#`, deleted once
     /// its event is published. Reading the outbox is then a Query over the unpublished rows only,
     /// whatever the length of the history.
-    fn pending_item(&self, pk: &str, t: &Transition, at: DateTime<Utc>) -> Item {
+    fn pending_item(&self, pk: &str, t: &Transition, at: DateTime<Utc>, origin: &str) -> Item {
         let mut item = self.history_item(pk, t, at);
         item.remove("GSI2PK");
         item.remove("GSI2SK");
+        // Kept until published, whatever the history's TTL: an outbox row must not expire
+        // unpublished.
+        item.remove("expiresAt");
+        item.insert("origin".into(), s(origin));
         item.insert("SK".into(), s(pending_sk(at, &t.key.check_id)));
         item
     }
@@ -123,6 +127,7 @@ impl DynamoStore {
                     annotation: field("annotation")?.to_owned(),
                 },
                 at,
+                origin: get(&item, "origin").unwrap_or("").to_owned(),
             });
         }
         Ok(out)
@@ -130,7 +135,13 @@ impl DynamoStore {
 
     /// Records one resource's results. `false`: a concurrent writer changed the rows read (the
     /// caller re-reads and tries again).
-    async fn record_resource(&self, pk: &str, evals: &[Evaluation], now: DateTime<Utc>) -> Result<bool, PortError> {
+    async fn record_resource(
+        &self,
+        pk: &str,
+        evals: &[Evaluation],
+        now: DateTime<Utc>,
+        origin: &str,
+    ) -> Result<bool, PortError> {
         let (previous, written) = self.resource_state(pk).await?;
         let d = state::diff(&previous, evals, &BTreeSet::new(), None);
         if d.upserts.is_empty() {
@@ -163,7 +174,7 @@ impl DynamoStore {
         // History is keyed by when the change was recorded: a dependency's change (a role)
         // flips an instance's result while the instance's own capture time stays the same.
         for t in &d.transitions {
-            for item in [self.history_item(pk, t, now), self.pending_item(pk, t, now)] {
+            for item in [self.history_item(pk, t, now), self.pending_item(pk, t, now, origin)] {
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
@@ -196,21 +207,27 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// Records one resource: its pending transitions, then its results (re-read and retried
-    /// when a concurrent writer wins).
+    /// Records one resource's results (re-read and retried when a concurrent writer wins), then
+    /// returns the transitions delivery `origin` is to publish: those it recorded, and any
+    /// another delivery left unpublished for longer than [`state::ORPHANED_AFTER`]. Those a
+    /// concurrent delivery just recorded are that delivery's to publish.
     async fn record_one(
         &self,
         pk: &str,
         evals: &[Evaluation],
         first: DateTime<Utc>,
+        origin: &str,
     ) -> Result<Vec<PendingTransition>, PortError> {
         let mut now = first;
         for attempt in 1..=8u32 {
-            if self.record_resource(pk, evals, now).await? {
-                // Everything not yet published, read after writing: this write's transitions,
-                // any an earlier invocation left, and those of an attempt whose reply was lost
-                // (it was applied, the retry then found the rows changed and wrote nothing).
-                return self.pending(pk).await;
+            if self.record_resource(pk, evals, now, origin).await? {
+                // Read after writing: this write's transitions, those of an attempt whose reply
+                // was lost (it was applied, the retry then found the rows changed and wrote
+                // nothing) or of an earlier attempt of this delivery, and orphans.
+                let current = Utc::now();
+                let mut pending = self.pending(pk).await?;
+                pending.retain(|p| p.to_publish(origin, current));
+                return Ok(pending);
             }
             // A concurrent writer won: back off with jitter so writers do not retry in lockstep,
             // and take a new time so this attempt's history rows cannot collide with theirs.
@@ -256,7 +273,7 @@ impl DynamoStore {
 }
 
 impl ResultStore for DynamoStore {
-    async fn record(&self, evaluations: &[Evaluation]) -> Result<Vec<PendingTransition>, PortError> {
+    async fn record(&self, evaluations: &[Evaluation], origin: &str) -> Result<Vec<PendingTransition>, PortError> {
         let mut by_resource: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
         for e in evaluations {
             by_resource
@@ -277,9 +294,10 @@ impl ResultStore for DynamoStore {
         let mut running = tokio::task::JoinSet::new();
         let spawn = |set: &mut tokio::task::JoinSet<_>, (pk, evals): (String, Vec<Evaluation>)| {
             let this = self.clone();
+            let origin = origin.to_owned();
             set.spawn(async move {
                 let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
-                this.record_one(&pk, &evals, now).await
+                this.record_one(&pk, &evals, now, &origin).await
             });
         };
         for job in work.by_ref().take(CONCURRENCY) {
