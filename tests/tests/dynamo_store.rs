@@ -502,3 +502,42 @@ async fn of_two_concurrent_rollups_the_one_that_read_older_results_never_records
     );
     assert!(slow.count("DynamoDB_20120810.PutItem") >= 1);
 }
+
+/// Issue: result rows never expired, so every deleted (autoscaled, spot) instance added rows for
+/// ever that every rollup and periodic run read; and outbox rows copied the history's TTL, so an
+/// unpublished transition could expire unpublished. Now a result that only says its resource is
+/// gone expires after the retention (the history's days), a live result never, an outbox row
+/// never.
+#[tokio::test]
+async fn results_of_deleted_resources_expire_and_outbox_rows_do_not() {
+    let (store, client, table) = store().await;
+    let store = store.with_history_days(1);
+    let check = "servers.instance-profile";
+    let mut deleted = ev("i-gone", check, Compliance::NotApplicable, 5);
+    deleted.annotation = shared::domain::state::RESOURCE_DELETED.into();
+    let mut live_na = ev("i-na", check, Compliance::NotApplicable, 5);
+    live_na.annotation = "the plan does not apply to this instance".into();
+    store
+        .record(&[ev("i-gone", check, Compliance::NonCompliant, 1)], "event-1")
+        .await
+        .unwrap();
+    let pending = store.record(&[deleted, live_na], "event-2").await.unwrap();
+    assert!(!pending.is_empty(), "transitions to publish");
+    let rows = client.scan().table_name(&table).send().await.unwrap();
+    let expiry = |pk_part: &str, sk_prefix: &str| -> Vec<Option<i64>> {
+        rows.items()
+            .iter()
+            .filter(|i| i["PK"].as_s().unwrap().contains(pk_part) && i["SK"].as_s().unwrap().starts_with(sk_prefix))
+            .map(|i| i.get("expiresAt").map(|v| v.as_n().unwrap().parse().unwrap()))
+            .collect()
+    };
+    let now = Utc::now().timestamp();
+    let gone = expiry("i-gone", "CHECK#");
+    assert_eq!(gone.len(), 1);
+    let ttl = gone[0].expect("a retired result expires");
+    assert!((ttl - now - 86_400).abs() < 120, "after the retention: {ttl} vs {now}");
+    assert_eq!(expiry("i-na", "CHECK#"), [None], "a live result never expires");
+    let outbox = expiry("", "PENDING#");
+    assert!(!outbox.is_empty() && outbox.iter().all(Option::is_none), "{outbox:?}");
+    assert!(expiry("", "HIST#").iter().all(Option::is_some), "history keeps its TTL");
+}

@@ -24,6 +24,7 @@ use crate::domain::checks::ALL;
 use crate::domain::model::types::{ec2, iam};
 use crate::domain::model::{ConfigurationItem, Lookup};
 use crate::domain::settings::Settings;
+use crate::domain::state::NO_LONGER_RECORDED;
 use crate::domain::vocab::{Evaluation, ResourceKey, ACCOUNT_TYPE};
 
 /// What the use cases read, write and publish through.
@@ -276,9 +277,6 @@ async fn change<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>
     }
     Ok((evaluations, report))
 }
-
-/// The annotation of results whose resource Config no longer records.
-const NO_LONGER_RECORDED: &str = "no longer recorded by AWS Config";
 
 async fn scheduled<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>(
     ports: &Ports<'_, R, S, P>,

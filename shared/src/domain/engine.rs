@@ -19,7 +19,7 @@ pub fn evaluate_check(check: &Check, graph: &ResourceGraph, item: &Configuration
         return Outcome::not_applicable(format!("plan `{}` is not declared in settings.plans", check.plan));
     }
     if item.status.is_deleted() {
-        return Outcome::not_applicable("the resource was deleted");
+        return Outcome::not_applicable(crate::domain::state::RESOURCE_DELETED);
     }
     if !item.status.is_evaluable() {
         return Outcome::not_applicable("the resource type is not recorded by AWS Config");

@@ -39,6 +39,12 @@ impl EvalKey {
     }
 }
 
+/// The annotation of results whose resource was deleted.
+pub const RESOURCE_DELETED: &str = "the resource was deleted";
+
+/// The annotation of results whose resource AWS Config no longer records.
+pub const NO_LONGER_RECORDED: &str = "no longer recorded by AWS Config";
+
 /// One recorded result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
@@ -53,6 +59,14 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// Whether this result only says its resource is gone (deleted, or no longer recorded): a
+    /// store keeps it for a while (so the transition to it and a late event still compare with
+    /// it), then lets it expire instead of keeping a row per deleted resource for ever.
+    pub fn retired(&self) -> bool {
+        self.compliance == Compliance::NotApplicable
+            && (self.annotation == RESOURCE_DELETED || self.annotation == NO_LONGER_RECORDED)
+    }
+
     /// The evaluation this recorded result of `key` stands for.
     pub fn into_evaluation(self, key: EvalKey) -> Evaluation {
         Evaluation {

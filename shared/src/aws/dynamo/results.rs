@@ -160,6 +160,7 @@ impl DynamoStore {
                     written
                         .get(k)
                         .map_or(now, |at| now.max(*at + chrono::Duration::milliseconds(1))),
+                    self.history_days,
                 )));
             put = match previous.get(k) {
                 None => put.condition_expression("attribute_not_exists(PK)"),

@@ -76,7 +76,8 @@ pub fn resource_pk(account: &str, region: &str, resource_type: &str, resource_id
     format!("RES#{account}#{region}#{resource_type}#{resource_id}")
 }
 
-pub(super) fn result_item(k: &EvalKey, r: &Recorded, now: DateTime<Utc>) -> Item {
+/// A result row; `retain_days`: how long a retired result ([`Recorded::retired`]) is kept.
+pub(super) fn result_item(k: &EvalKey, r: &Recorded, now: DateTime<Utc>, retain_days: i64) -> Item {
     let mut item = Item::new();
     item.insert(
         "PK".into(),
@@ -106,6 +107,12 @@ pub(super) fn result_item(k: &EvalKey, r: &Recorded, now: DateTime<Utc>) -> Item
     item.insert("annotation".into(), s(&r.annotation));
     item.insert("captureTime".into(), s(r.capture_time.map(iso).unwrap_or_default()));
     item.insert("evaluatedAt".into(), s(iso(now)));
+    if r.retired() {
+        item.insert(
+            "expiresAt".into(),
+            AttributeValue::N((now.timestamp() + retain_days * 86_400).to_string()),
+        );
+    }
     item
 }
 
