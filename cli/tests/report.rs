@@ -82,7 +82,10 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     assert!(errors.is_empty());
     let graph = ResourceGraph::build(items);
     let scan = shared::domain::engine::scan_graph(&graph, &settings, |_| {});
-    store.record(&scan.evaluations, "scan").await.unwrap();
+    store
+        .record(&scan.evaluations, &shared::domain::state::Delivery::new("scan"))
+        .await
+        .unwrap();
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let bus = moto::unique("bus");
     eb.create_event_bus().name(&bus).send().await.unwrap();

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let set = accounts.iter().map(|c| c.account.clone()).collect();
     let versions: Vec<_> = accounts.into_iter().flat_map(|c| c.versions).collect();
     block_on(async {
-        let _ = store.record(&results).await;
+        let _ = store.record(&results, &shared::domain::state::Delivery::new("fuzz")).await;
         let _ = shared::app::flows::rollup(&store, &Sink, &settings, &set, &versions).await;
     });
 });

@@ -67,7 +67,7 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
                 ev("i-1", p, Compliance::NonCompliant, 10),
                 ev("i-1", n, Compliance::Compliant, 10),
             ],
-            "event-1",
+            &shared::domain::state::Delivery::new("event-1"),
         )
         .await
         .unwrap();
@@ -80,7 +80,7 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
                 ev("i-1", p, Compliance::NonCompliant, 10),
                 ev("i-1", n, Compliance::Compliant, 10),
             ],
-            "event-2",
+            &shared::domain::state::Delivery::new("event-2"),
         )
         .await
         .unwrap();
@@ -92,7 +92,7 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
                 ev("i-1", p, Compliance::NonCompliant, 10),
                 ev("i-1", n, Compliance::Compliant, 10),
             ],
-            "event-1",
+            &shared::domain::state::Delivery::new("event-1"),
         )
         .await
         .unwrap();
@@ -109,7 +109,7 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
                 ev("i-1", p, Compliance::NonCompliant, 10),
                 ev("i-1", n, Compliance::Compliant, 10),
             ],
-            "event-1",
+            &shared::domain::state::Delivery::new("event-1"),
         )
         .await
         .unwrap();
@@ -123,7 +123,10 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
 
     // A newer capture flips the profile check.
     let fixed = store
-        .record(&[ev("i-1", p, Compliance::Compliant, 20)], "event-3")
+        .record(
+            &[ev("i-1", p, Compliance::Compliant, 20)],
+            &shared::domain::state::Delivery::new("event-3"),
+        )
         .await
         .unwrap();
     assert_eq!(fixed.len(), 1);
@@ -136,7 +139,10 @@ async fn transitions_duplicates_and_out_of_order_delivery() {
 
     // An older event arriving late changes nothing.
     let late = store
-        .record(&[ev("i-1", p, Compliance::NonCompliant, 15)], "event-4")
+        .record(
+            &[ev("i-1", p, Compliance::NonCompliant, 15)],
+            &shared::domain::state::Delivery::new("event-4"),
+        )
         .await
         .unwrap();
     assert!(late.is_empty());
@@ -158,7 +164,7 @@ async fn dashboard_questions_are_single_queries() {
                 ev("i-2", "servers.instance-profile", Compliance::Compliant, 1),
                 ev("i-3", "servers.ssm-network", Compliance::NonCompliant, 1),
             ],
-            "event-1",
+            &shared::domain::state::Delivery::new("event-1"),
         )
         .await
         .unwrap();
@@ -223,7 +229,10 @@ async fn concurrent_writers_leave_one_consistent_state_and_no_duplicate_history(
         };
         tasks.push(tokio::spawn(async move {
             let t = store
-                .record(&[ev("i-9", check, c, t)], &format!("writer-{t}"))
+                .record(
+                    &[ev("i-9", check, c, t)],
+                    &shared::domain::state::Delivery::new(&format!("writer-{t}")),
+                )
                 .await
                 .unwrap();
             store.mark_published(&t).await.unwrap();
@@ -518,10 +527,16 @@ async fn results_of_deleted_resources_expire_and_outbox_rows_do_not() {
     let mut live_na = ev("i-na", check, Compliance::NotApplicable, 5);
     live_na.annotation = "the plan does not apply to this instance".into();
     store
-        .record(&[ev("i-gone", check, Compliance::NonCompliant, 1)], "event-1")
+        .record(
+            &[ev("i-gone", check, Compliance::NonCompliant, 1)],
+            &shared::domain::state::Delivery::new("event-1"),
+        )
         .await
         .unwrap();
-    let pending = store.record(&[deleted, live_na], "event-2").await.unwrap();
+    let pending = store
+        .record(&[deleted, live_na], &shared::domain::state::Delivery::new("event-2"))
+        .await
+        .unwrap();
     assert!(!pending.is_empty(), "transitions to publish");
     let rows = client.scan().table_name(&table).send().await.unwrap();
     let expiry = |pk_part: &str, sk_prefix: &str| -> Vec<Option<i64>> {
@@ -540,4 +555,45 @@ async fn results_of_deleted_resources_expire_and_outbox_rows_do_not() {
     let outbox = expiry("", "PENDING#");
     assert!(!outbox.is_empty() && outbox.iter().all(Option::is_none), "{outbox:?}");
     assert!(expiry("", "HIST#").iter().all(Option::is_some), "history keeps its TTL");
+}
+
+/// Issue: staleness was "capture time strictly older", and after a conflict a writer re-read the
+/// table but kept the evaluations computed from the service-API facts it had read earlier, so of
+/// two writers of the same capture the one with older facts (a periodic run's can be minutes old)
+/// could commit last and publish a false transition. Now of two results of the same capture the
+/// one from evidence read later stays, whichever commits last.
+#[tokio::test]
+async fn of_two_results_of_one_capture_the_one_from_older_facts_never_wins() {
+    use shared::domain::state::Delivery;
+    let (store, client, table) = store().await;
+    let check = "servers.ssm-agent-online";
+    // The periodic run read the SSM inventory first (agent offline)...
+    let periodic = Delivery::new("periodic");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // ...a state-change event read it later (agent online) and recorded first.
+    let event = Delivery::new("state-change");
+    let online = store
+        .record(&[ev("i-1", check, Compliance::Compliant, 10)], &event)
+        .await
+        .unwrap();
+    assert_eq!(online.len(), 1);
+    let late = store
+        .record(&[ev("i-1", check, Compliance::NonCompliant, 10)], &periodic)
+        .await
+        .unwrap();
+    assert!(late.is_empty(), "no transition from the older facts: {late:?}");
+    let r = store.account_results("111122223333").await.unwrap();
+    assert_eq!(r[0].compliance, Compliance::Compliant);
+    // A later reading of the same capture still replaces it.
+    let newer = Delivery::new("next-state-change");
+    let t = store
+        .record(&[ev("i-1", check, Compliance::NonCompliant, 10)], &newer)
+        .await
+        .unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        count(&client, &table).await,
+        1 + 2 + 2,
+        "one result, two history and two outbox rows"
+    );
 }

@@ -459,9 +459,13 @@ async fn each_resource_is_dated_when_it_is_recorded() {
             capture_time: None,
         })
         .collect();
-    let pending = shared::app::ports::ResultStore::record(&DynamoStore::new(ddb, &table), &evaluations, "event")
-        .await
-        .unwrap();
+    let pending = shared::app::ports::ResultStore::record(
+        &DynamoStore::new(ddb, &table),
+        &evaluations,
+        &shared::domain::state::Delivery::new("event"),
+    )
+    .await
+    .unwrap();
     assert_eq!(pending.len(), 9);
     let first = pending.iter().map(|p| p.at).min().unwrap();
     let last = pending.iter().map(|p| p.at).max().unwrap();

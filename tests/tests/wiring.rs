@@ -339,7 +339,10 @@ async fn a_rollup_waits_for_the_index_to_show_the_changes_it_rolls_up() {
     };
     stack
         .store
-        .record(&[result(Compliance::Compliant, "2026-11-20T08:00:00Z")], "event-1")
+        .record(
+            &[result(Compliance::Compliant, "2026-11-20T08:00:00Z")],
+            &shared::domain::state::Delivery::new("event-1"),
+        )
         .await
         .unwrap();
     let first = stream.next_event();
@@ -370,7 +373,10 @@ async fn a_rollup_waits_for_the_index_to_show_the_changes_it_rolls_up() {
     assert_eq!(stale.len(), 1);
     stack
         .store
-        .record(&[result(Compliance::NonCompliant, "2026-11-20T09:00:00Z")], "event-2")
+        .record(
+            &[result(Compliance::NonCompliant, "2026-11-20T09:00:00Z")],
+            &shared::domain::state::Delivery::new("event-2"),
+        )
         .await
         .unwrap();
     let change = stream.next_event();
@@ -445,7 +451,11 @@ async fn an_account_with_5000_blockers_is_rolled_up_by_the_real_rollup() {
             capture_time: Some("2026-11-20T08:00:00Z".parse().unwrap()),
         })
         .collect();
-    stack.store.record(&evaluations, "event").await.unwrap();
+    stack
+        .store
+        .record(&evaluations, &shared::domain::state::Delivery::new("event"))
+        .await
+        .unwrap();
     eprintln!("recorded {N} results in {:?}", started.elapsed());
     let mut batch = event_json("readiness-rollup/stream-batch.json");
     batch["Records"].as_array_mut().unwrap().truncate(1);

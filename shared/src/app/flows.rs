@@ -24,7 +24,7 @@ use crate::domain::checks::ALL;
 use crate::domain::model::types::{ec2, iam};
 use crate::domain::model::{ConfigurationItem, Lookup};
 use crate::domain::settings::Settings;
-use crate::domain::state::NO_LONGER_RECORDED;
+use crate::domain::state::{Delivery, NO_LONGER_RECORDED};
 use crate::domain::vocab::{Evaluation, ResourceKey, ACCOUNT_TYPE};
 
 /// What the use cases read, write and publish through.
@@ -167,6 +167,8 @@ where
         inv.invoking_event
             .ok_or_else(|| HandlerError::Malformed("missing `invokingEvent`".into()))?,
     )?;
+    // Before anything is read: the evidence is this recent at least.
+    let delivery = Delivery::new(token);
     let now = Utc::now();
     let (to_record, to_report): (Vec<Evaluation>, Vec<ConfigEvaluation>) = match event {
         InvokingEvent::Change {
@@ -218,10 +220,7 @@ where
     let pending = if token == TEST_MODE_TOKEN {
         Vec::new()
     } else {
-        ports
-            .store
-            .record(&to_record, &crate::domain::state::origin_of(token))
-            .await?
+        ports.store.record(&to_record, &delivery).await?
     };
     let calls = put_all(reporter, token, &to_report).await?;
     let transitions = publish_pending(ports.store, ports.publisher, &pending).await?;
@@ -360,6 +359,7 @@ pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPu
     detail: &Value,
     delivery: &str,
 ) -> Result<Summary, HandlerError> {
+    let delivery = Delivery::new(delivery);
     let from_config = detail_type == "Config Configuration Item Change";
     let changed: Vec<ConfigurationItem> = match detail_type {
         "Config Configuration Item Change" => match InvokingEvent::parse(detail)? {
@@ -430,8 +430,7 @@ pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPu
             !own.contains(&(e.resource_type.clone(), e.resource_id.clone())) || !ports.settings.plan_declared(e.plan)
         });
     }
-    let origin = crate::domain::state::origin_of(delivery);
-    Ok(record_and_publish(ports.store, ports.publisher, &evaluations, &origin).await?)
+    Ok(record_and_publish(ports.store, ports.publisher, &evaluations, &delivery).await?)
 }
 
 /// What one rollup invocation did.

@@ -14,7 +14,7 @@ use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
 use crate::domain::model::{ConfigurationItem, LiveFacts, Lookup};
 use crate::domain::plans::{PlanReadiness, PlanStatus, ReadinessRow};
-use crate::domain::state::{self, EvalKey, PendingTransition, PlanTransition, Recorded};
+use crate::domain::state::{self, Delivery, EvalKey, PendingTransition, PlanTransition, Recorded};
 use crate::domain::vocab::{Evaluation, Plan, ResourceKey};
 
 /// An in-memory [`ConfigReader`] and [`FactReader`] over a fixed set of items (tests, and
@@ -167,7 +167,13 @@ fn resource_evaluated(e: &Evaluation) -> (&str, &str, &str, &str) {
 }
 
 impl ResultStore for MemoryStore {
-    async fn record(&self, evaluations: &[Evaluation], origin: &str) -> Result<Vec<PendingTransition>, PortError> {
+    async fn record(
+        &self,
+        evaluations: &[Evaluation],
+        delivery: &Delivery,
+    ) -> Result<Vec<PendingTransition>, PortError> {
+        // One writer at a time here: no result can come from older evidence than the recorded one.
+        let origin = delivery.origin.as_str();
         let now: DateTime<Utc> = Utc::now();
         let mut t = self.lock();
         let resources: BTreeSet<(&str, &str, &str, &str)> = evaluations.iter().map(resource_evaluated).collect();

@@ -10,7 +10,7 @@ use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
 use crate::domain::model::{ConfigurationItem, LiveFacts, Lookup};
 use crate::domain::plans::{PlanReadiness, PlanStatus, ReadinessRow};
-use crate::domain::state::{EvalKey, PendingTransition, PlanTransition};
+use crate::domain::state::{Delivery, EvalKey, PendingTransition, PlanTransition};
 use crate::domain::vocab::{Evaluation, Plan, ResourceKey};
 
 /// A failed call to an outside service.
@@ -62,15 +62,15 @@ pub trait EvaluationReporter: Sync {
 
 /// Per resource × check results, their transition history and its outbox.
 pub trait ResultStore: Sync {
-    /// Records results for delivery `origin` ([`crate::domain::state::origin_of`]): writes only
-    /// what is new or changed (never over a newer capture), with their history rows, atomically
-    /// per resource. Returns the transitions this delivery is to publish: those it recorded
-    /// (now or in an earlier attempt) and any another delivery left unpublished for longer than
-    /// [`crate::domain::state::ORPHANED_AFTER`].
+    /// Records results for `delivery`: writes only what is new or changed (never over a newer
+    /// capture, nor over a result of the same capture from evidence read later), with their
+    /// history rows, atomically per resource. Returns the transitions this delivery is to
+    /// publish: those it recorded (now or in an earlier attempt) and any another delivery left
+    /// unpublished for longer than [`crate::domain::state::ORPHANED_AFTER`].
     fn record(
         &self,
         evaluations: &[Evaluation],
-        origin: &str,
+        delivery: &Delivery,
     ) -> impl Future<Output = Result<Vec<PendingTransition>, PortError>> + Send;
     /// Marks transitions as published (clears the outbox).
     fn mark_published(&self, transitions: &[PendingTransition]) -> impl Future<Output = Result<(), PortError>> + Send;

@@ -8,7 +8,7 @@ use crate::app::ports::{EventPublisher, PortError, ReadinessStore, ResultStore};
 use crate::contracts::events::{compliance_event, readiness_event, OutboundEvent};
 use crate::domain::plans::AccountRollup;
 use crate::domain::settings::Settings;
-use crate::domain::state::{EvalKey, PendingTransition, RowVersion};
+use crate::domain::state::{Delivery, EvalKey, PendingTransition, RowVersion};
 use crate::domain::vocab::Evaluation;
 
 /// What one recording did.
@@ -20,8 +20,8 @@ pub struct Summary {
     pub transitions: usize,
 }
 
-/// Records `evaluations` for delivery `origin` ([`crate::domain::state::origin_of`]), publishes
-/// its compliance transitions, then clears them from the outbox. A
+/// Records `evaluations` for `delivery`, publishes its compliance transitions, then clears them
+/// from the outbox. A
 /// failure anywhere fails the whole call, and a retry publishes what an earlier attempt left
 /// pending. Plan readiness is not recomputed here: the rollup function does it from the table's
 /// stream ([`roll_up`]).
@@ -29,9 +29,9 @@ pub async fn record_and_publish<S: ResultStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     evaluations: &[Evaluation],
-    origin: &str,
+    delivery: &Delivery,
 ) -> Result<Summary, PortError> {
-    let pending = store.record(evaluations, origin).await?;
+    let pending = store.record(evaluations, delivery).await?;
     let transitions = publish_pending(store, publisher, &pending).await?;
     Ok(Summary {
         evaluations: evaluations.len(),

@@ -376,6 +376,39 @@ pub struct PendingTransition {
     pub origin: String,
 }
 
+/// One delivery recording results: which ([`origin_of`] its identity) and when it started
+/// reading the evidence they were computed from (service-API facts are read after that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// [`origin_of`] the delivery's identity.
+    pub origin: String,
+    /// When it started reading its evidence.
+    pub evidence_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// A delivery identified by `identity` (a Config result token, an EventBridge event id)
+    /// that starts reading its evidence now.
+    pub fn new(identity: &str) -> Self {
+        Self {
+            origin: origin_of(identity),
+            evidence_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 3),
+        }
+    }
+}
+
+/// Whether a result of `capture` computed from evidence read from `evidence_at` is older than
+/// one recorded from the same capture with evidence read from `recorded_evidence_at`: of two
+/// results of the same configuration, the one whose service-API facts were read later wins.
+pub fn older_evidence(
+    capture: Option<DateTime<Utc>>,
+    evidence_at: DateTime<Utc>,
+    recorded_capture: Option<DateTime<Utc>>,
+    recorded_evidence_at: Option<DateTime<Utc>>,
+) -> bool {
+    capture == recorded_capture && recorded_evidence_at.is_some_and(|r| r > evidence_at)
+}
+
 /// A short, stable identifier of a delivery (a Config result token, an EventBridge event id): a
 /// retry of the same delivery has the same one. FNV-1a, not a secret's digest: it only tells
 /// deliveries apart.

@@ -12,15 +12,21 @@ use super::rows::{
 };
 use super::DynamoStore;
 use crate::app::ports::{PortError, ResultStore};
-use crate::domain::state::{self, EvalKey, PendingTransition, Recorded, Transition};
+use crate::domain::state::{self, Delivery, EvalKey, PendingTransition, Recorded, Transition};
+
+/// When a result row was written and the evidence it was computed from read.
+struct Written {
+    at: Option<DateTime<Utc>>,
+    evidence_at: Option<DateTime<Utc>>,
+}
 use crate::domain::vocab::{Compliance, Evaluation, Plan};
 
 impl DynamoStore {
-    /// A resource's recorded results, and when each was written.
+    /// A resource's recorded results, and when each was written and its evidence read.
     async fn resource_state(
         &self,
         pk: &str,
-    ) -> Result<(HashMap<EvalKey, Recorded>, HashMap<EvalKey, DateTime<Utc>>), PortError> {
+    ) -> Result<(HashMap<EvalKey, Recorded>, HashMap<EvalKey, Written>), PortError> {
         let q = self
             .client
             .query()
@@ -33,9 +39,15 @@ impl DynamoStore {
         let mut written = HashMap::new();
         for item in self.query_all(q).await? {
             let (k, r) = recorded_of(&item)?;
-            if let Some(at) = evaluated_at(&item) {
-                written.insert(k.clone(), at);
-            }
+            written.insert(
+                k.clone(),
+                Written {
+                    at: evaluated_at(&item),
+                    evidence_at: get(&item, "evidenceAt")
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| t.with_timezone(&Utc)),
+                },
+            );
             state.insert(k, r);
         }
         Ok((state, written))
@@ -140,10 +152,29 @@ impl DynamoStore {
         pk: &str,
         evals: &[Evaluation],
         now: DateTime<Utc>,
-        origin: &str,
+        delivery: &Delivery,
     ) -> Result<bool, PortError> {
         let (previous, written) = self.resource_state(pk).await?;
-        let d = state::diff(&previous, evals, &BTreeSet::new(), None);
+        let mut d = state::diff(&previous, evals, &BTreeSet::new(), None);
+        // Of two results of the same capture, the one from evidence read later stays (a writer
+        // whose facts are older cannot commit last).
+        let older: BTreeSet<EvalKey> = d
+            .upserts
+            .iter()
+            .filter(|(k, r)| {
+                previous.get(k).is_some_and(|old| {
+                    state::older_evidence(
+                        r.capture_time,
+                        delivery.evidence_at,
+                        old.capture_time,
+                        written.get(k).and_then(|w| w.evidence_at),
+                    )
+                })
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        d.upserts.retain(|(k, _)| !older.contains(k));
+        d.transitions.retain(|t| !older.contains(&t.key));
         if d.upserts.is_empty() {
             return Ok(true);
         }
@@ -154,14 +185,19 @@ impl DynamoStore {
                 .table_name(&self.table)
                 // `evaluatedAt` is the row's version (the rollup waits until its index shows it):
                 // strictly increasing per row, whatever the writers' clocks.
-                .set_item(Some(result_item(
-                    k,
-                    r,
-                    written
-                        .get(k)
-                        .map_or(now, |at| now.max(*at + chrono::Duration::milliseconds(1))),
-                    self.history_days,
-                )));
+                .set_item(Some({
+                    let mut item = result_item(
+                        k,
+                        r,
+                        written
+                            .get(k)
+                            .and_then(|w| w.at)
+                            .map_or(now, |at| now.max(at + chrono::Duration::milliseconds(1))),
+                        self.history_days,
+                    );
+                    item.insert("evidenceAt".into(), s(iso(delivery.evidence_at)));
+                    item
+                }));
             put = match previous.get(k) {
                 None => put.condition_expression("attribute_not_exists(PK)"),
                 Some(old) => put
@@ -175,7 +211,10 @@ impl DynamoStore {
         // History is keyed by when the change was recorded: a dependency's change (a role)
         // flips an instance's result while the instance's own capture time stays the same.
         for t in &d.transitions {
-            for item in [self.history_item(pk, t, now), self.pending_item(pk, t, now, origin)] {
+            for item in [
+                self.history_item(pk, t, now),
+                self.pending_item(pk, t, now, &delivery.origin),
+            ] {
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
@@ -217,17 +256,17 @@ impl DynamoStore {
         pk: &str,
         evals: &[Evaluation],
         first: DateTime<Utc>,
-        origin: &str,
+        delivery: &Delivery,
     ) -> Result<Vec<PendingTransition>, PortError> {
         let mut now = first;
         for attempt in 1..=8u32 {
-            if self.record_resource(pk, evals, now, origin).await? {
+            if self.record_resource(pk, evals, now, delivery).await? {
                 // Read after writing: this write's transitions, those of an attempt whose reply
                 // was lost (it was applied, the retry then found the rows changed and wrote
                 // nothing) or of an earlier attempt of this delivery, and orphans.
                 let current = Utc::now();
                 let mut pending = self.pending(pk).await?;
-                pending.retain(|p| p.to_publish(origin, current));
+                pending.retain(|p| p.to_publish(&delivery.origin, current));
                 return Ok(pending);
             }
             // A concurrent writer won: back off with jitter so writers do not retry in lockstep,
@@ -274,7 +313,11 @@ impl DynamoStore {
 }
 
 impl ResultStore for DynamoStore {
-    async fn record(&self, evaluations: &[Evaluation], origin: &str) -> Result<Vec<PendingTransition>, PortError> {
+    async fn record(
+        &self,
+        evaluations: &[Evaluation],
+        delivery: &Delivery,
+    ) -> Result<Vec<PendingTransition>, PortError> {
         let mut by_resource: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
         for e in evaluations {
             by_resource
@@ -295,10 +338,10 @@ impl ResultStore for DynamoStore {
         let mut running = tokio::task::JoinSet::new();
         let spawn = |set: &mut tokio::task::JoinSet<_>, (pk, evals): (String, Vec<Evaluation>)| {
             let this = self.clone();
-            let origin = origin.to_owned();
+            let delivery = delivery.clone();
             set.spawn(async move {
                 let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
-                this.record_one(&pk, &evals, now, &origin).await
+                this.record_one(&pk, &evals, now, &delivery).await
             });
         };
         for job in work.by_ref().take(CONCURRENCY) {
