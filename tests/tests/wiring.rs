@@ -637,6 +637,43 @@ async fn one_change_costs_one_evaluation_per_affected_resource() {
     let recorded = history_rows(&stack.table).await - history_before;
     assert!(recorded > 0);
     assert_eq!(cost.events, recorded, "one event per transition");
+    // The policy attached again, and this change delivered to the four at once: each transition
+    // is still published once (before, each invocation also published the outbox rows the
+    // others had written and not yet cleared).
+    let reattached: Vec<Value> = demo_items()
+        .into_iter()
+        .map(|mut i| {
+            if i["resourceName"] == "web-ssm-role" {
+                i["configurationItemCaptureTime"] = "2026-11-20T08:20:00.000Z".into();
+            }
+            i
+        })
+        .collect();
+    stack.config.set_items(reattached.clone());
+    let history_before = history_rows(&stack.table).await;
+    seen.lock().unwrap().events = 0;
+    let deliveries = [
+        ("event-reevaluator", config_change(&reattached, role)),
+        ("config-rule", rule_change(&reattached, role, "cspm")),
+        ("config-rule", rule_change(&reattached, role, "servers")),
+        ("config-rule", rule_change(&reattached, role, "oss")),
+    ];
+    let [a, b, c, d] = &deliveries;
+    let answers = tokio::join!(
+        stack.answer_with(a.0, &a.1, &env),
+        stack.answer_with(b.0, &b.1, &env),
+        stack.answer_with(c.0, &c.1, &env),
+        stack.answer_with(d.0, &d.1, &env),
+    );
+    let answers = [answers.0, answers.1, answers.2, answers.3];
+    assert!(answers.iter().all(|(ok, _)| *ok), "{answers:?}");
+    let recorded = history_rows(&stack.table).await - history_before;
+    assert!(recorded > 0);
+    assert_eq!(
+        seen.lock().unwrap().events,
+        recorded,
+        "one event per transition, delivered at once"
+    );
 }
 
 /// How many compliance transitions the table's history holds.
