@@ -107,6 +107,12 @@ impl Stack {
 
     /// [`Self::answer`], with more environment variables (an endpoint through a proxy).
     async fn answer_with(&self, name: &str, event: &Value, env: &[(&str, &str)]) -> (bool, String) {
+        let (ok, body, _) = self.answer_measured(name, event, env).await;
+        (ok, body)
+    }
+
+    /// [`Self::answer_with`], and the function's peak RSS (KiB) after answering.
+    async fn answer_measured(&self, name: &str, event: &Value, env: &[(&str, &str)]) -> (bool, String, u64) {
         let api = RuntimeApi::start().await;
         let target = Target {
             runtime_api: &api.address,
@@ -116,7 +122,7 @@ impl Stack {
             settings_json: &self.settings_json,
             facts_url: Some(&self.facts.url),
         };
-        let _function = lambda::command(&lambda::function_binary(name).await, &target)
+        let function = lambda::command(&lambda::function_binary(name).await, &target)
             .env("AWS_MAX_ATTEMPTS", "1")
             .envs(env.iter().copied())
             .spawn()
@@ -126,7 +132,9 @@ impl Stack {
             .await
             .unwrap_or_else(|_| panic!("{name} did not answer within 60 s"))
             .unwrap();
-        (outcome.ok, outcome.body)
+        // Still running (waiting for its next event): its high-water mark covers the invocation.
+        let rss = function.id().and_then(lambda::peak_rss_kb).unwrap_or(0);
+        (outcome.ok, outcome.body, rss)
     }
 
     async fn result(&self, resource_id: &str, check: &str) -> (Compliance, String) {
@@ -465,8 +473,22 @@ async fn an_account_with_5000_blockers_is_rolled_up_by_the_real_rollup() {
     image["PK"] = json!({ "S": key });
     image["resourceId"] = json!({ "S": "i-00000000000000000" });
     batch["Records"][0]["dynamodb"]["Keys"]["PK"] = json!({ "S": key });
-    let out = stack.invoke("readiness-rollup", &batch).await;
+    let mut small = batch.clone();
+    let small_image = &mut small["Records"][0]["dynamodb"]["NewImage"];
+    let small_key = "RES#999988887777#us-east-1#AWS::EC2::Instance#i-00000000000000000";
+    small_image["PK"] = json!({ "S": small_key });
+    small_image["accountId"] = json!({ "S": "999988887777" });
+    small["Records"][0]["dynamodb"]["Keys"]["PK"] = json!({ "S": small_key });
+    let (ok, body, reference) = stack.answer_measured("readiness-rollup", &small, &[]).await;
+    assert!(ok, "{body}");
+    let (ok, body, rss) = stack.answer_measured("readiness-rollup", &batch, &[]).await;
+    assert!(ok, "{body}");
+    let out: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(out["batchItemFailures"], json!([]), "{out}");
+    eprintln!(
+        "rollup peak RSS: {N} results {rss} KiB, 1 result {reference} KiB ({:.2}x)",
+        rss as f64 / reference.max(1) as f64
+    );
     let rows = stack.store.readiness().await.unwrap();
     let servers = rows
         .iter()
