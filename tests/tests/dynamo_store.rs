@@ -597,3 +597,66 @@ async fn of_two_results_of_one_capture_the_one_from_older_facts_never_wins() {
         "one result, two history and two outbox rows"
     );
 }
+
+/// The same, interleaved by a proxy as it happens between two invocations: the periodic run (older
+/// facts) reads the rows, its transaction is held back while the state-change event records
+/// from newer facts, then the periodic run's transaction fails its condition, it re-reads, and its
+/// retry (same evaluations, same older facts) must still lose.
+#[tokio::test]
+async fn a_writer_retrying_with_older_facts_after_a_conflict_loses() {
+    use integration_tests::proxy::{Fault, FaultProxy};
+    use shared::domain::state::Delivery;
+    let (store, _, table) = store().await;
+    let check = "servers.ssm-agent-online";
+    store
+        .record(&[ev("i-1", check, Compliance::Compliant, 5)], &Delivery::new("first"))
+        .await
+        .unwrap();
+    let held = FaultProxy::start(moto::endpoint(), |seen| {
+        if seen.target.ends_with(".TransactWriteItems") && seen.nth == 0 {
+            Fault::DelayThenForward(std::time::Duration::from_millis(1500))
+        } else {
+            Fault::Forward
+        }
+    })
+    .await;
+    let slow = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&moto::sdk_config())
+                .endpoint_url(&held.url)
+                .build(),
+        ),
+        &table,
+    );
+    let periodic = Delivery::new("periodic");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let event = Delivery::new("state-change");
+    let writer = tokio::spawn(async move {
+        slow.record(&[ev("i-1", check, Compliance::NonCompliant, 10)], &periodic)
+            .await
+    });
+    // Once the periodic run's transaction is on its way, the event records.
+    while held.count("DynamoDB_20120810.TransactWriteItems") == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let t = store
+        .record(&[ev("i-1", check, Compliance::NonCompliant, 10)], &event)
+        .await
+        .unwrap();
+    assert_eq!(t.len(), 1, "COMPLIANT -> NON_COMPLIANT from the event");
+    let mut online = ev("i-1", check, Compliance::Compliant, 10);
+    online.annotation = "agent Online".into();
+    let t = store.record(&[online], &event).await.unwrap();
+    assert_eq!(t.len(), 2, "and back to COMPLIANT, both its own");
+    let late = writer.await.unwrap().unwrap();
+    assert!(late.is_empty(), "the older facts recorded nothing: {late:?}");
+    assert!(
+        held.count("DynamoDB_20120810.TransactWriteItems") >= 1,
+        "the held transaction was sent"
+    );
+    let r = store.account_results("111122223333").await.unwrap();
+    assert_eq!(
+        (r[0].compliance, r[0].annotation.as_str()),
+        (Compliance::Compliant, "agent Online")
+    );
+}
