@@ -200,19 +200,23 @@ async fn dashboard_questions_are_single_queries() {
         .await
         .unwrap();
     assert_eq!(one.count(), 1);
-    // Transitions since a time: one Query on GSI2.
-    let since = client
-        .query()
-        .table_name(&table)
-        .index_name("GSI2")
-        .key_condition_expression("GSI2PK = :t AND GSI2SK >= :since")
-        .expression_attribute_values(":t", AttributeValue::S("TRANSITIONS".into()))
-        .expression_attribute_values(":since", AttributeValue::S("2026-01-01".into()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(since.count(), 3);
-    assert!(since.items().iter().all(|i| i.contains_key("expiresAt")));
+    // Transitions since a time: one Query on GSI2 per shard (written spread over them).
+    let mut since = Vec::new();
+    for pk in shared::aws::dynamo::all_transitions_pks() {
+        let page = client
+            .query()
+            .table_name(&table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :t AND GSI2SK >= :since")
+            .expression_attribute_values(":t", AttributeValue::S(pk))
+            .expression_attribute_values(":since", AttributeValue::S("2026-01-01".into()))
+            .send()
+            .await
+            .unwrap();
+        since.extend(page.items().iter().cloned());
+    }
+    assert_eq!(since.len(), 3);
+    assert!(since.iter().all(|i| i.contains_key("expiresAt")));
 }
 
 #[tokio::test]
@@ -347,17 +351,18 @@ async fn plan_readiness_is_announced_once_per_net_change() {
         .map(|i| i["current"].as_s().unwrap().as_str())
         .collect();
     assert_eq!(statuses, ["BLOCKED", "READY", "BLOCKED", "READY"]);
-    // Plan readiness of every account: one Query.
+    // Plan readiness of one account: one Query (of every account: one per shard).
     let all = client
         .query()
         .table_name(&table)
         .key_condition_expression("PK = :p")
-        .expression_attribute_values(":p", AttributeValue::S("PLANS".into()))
+        .expression_attribute_values(":p", AttributeValue::S(shared::aws::dynamo::plans_pk(acct)))
         .send()
         .await
         .unwrap();
     assert_eq!(all.count(), 1);
     assert_eq!(all.items()[0]["status"].as_s().unwrap(), "READY");
+    assert_eq!(store.readiness_rows().await.unwrap().len(), 1);
 }
 
 /// Issue: a plan row stored every blocker; 2,000 instances without a profile made a 954 KB item,
@@ -392,7 +397,7 @@ async fn a_plan_row_of_thousands_of_blockers_fits_an_item() {
     let row = client
         .get_item()
         .table_name(&table)
-        .key("PK", AttributeValue::S("PLANS".into()))
+        .key("PK", AttributeValue::S(shared::aws::dynamo::plans_pk("111122223333")))
         .key("SK", AttributeValue::S("111122223333#us-east-1#servers".into()))
         .send()
         .await
@@ -424,7 +429,7 @@ async fn servers_status(client: &aws_sdk_dynamodb::Client, table: &str) -> Strin
     let row = client
         .get_item()
         .table_name(table)
-        .key("PK", AttributeValue::S("PLANS".into()))
+        .key("PK", AttributeValue::S(shared::aws::dynamo::plans_pk("111122223333")))
         .key("SK", AttributeValue::S("111122223333#us-east-1#servers".into()))
         .send()
         .await
@@ -461,7 +466,11 @@ async fn of_two_concurrent_rollups_the_one_that_read_older_results_never_records
     // X claims the next version first, but its row write is slow; Y reads after X's claim
     // (newer results), records and finishes; X's write then lands and is refused.
     let slow = FaultProxy::start(moto::endpoint(), |seen| {
-        if seen.target.ends_with(".PutItem") && seen.body["Item"]["PK"]["S"] == "PLANS" {
+        if seen.target.ends_with(".PutItem")
+            && seen.body["Item"]["PK"]["S"]
+                .as_str()
+                .is_some_and(|pk| pk.starts_with("PLANS#"))
+        {
             Fault::DelayThenForward(std::time::Duration::from_millis(1500))
         } else {
             Fault::Forward

@@ -625,12 +625,12 @@ fn writes_publishing_and_invocation_are_scoped_to_what_each_needs() {
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert_eq!(
         writes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
-        serde_json::json!(["PLANS", "PLANHIST#*", "ROLLUP#*"])
+        serde_json::json!(["PLANS#*", "PLANHIST#*", "ROLLUP#*"])
     );
     // Every partition key the readiness writer uses is one of those.
     let readiness = std::fs::read_to_string(root().join("shared/src/aws/dynamo/readiness.rs")).unwrap();
     assert!(
-        readiness.contains(r#"s("PLANS")"#)
+        readiness.contains(r#"s(plans_pk("#)
             && readiness.contains(r#"format!("PLANHIST#"#)
             && readiness.contains(r#"format!("ROLLUP#"#)
     );

@@ -499,7 +499,7 @@ async fn an_account_with_5000_blockers_is_rolled_up_by_the_real_rollup() {
     let raw = aws_sdk_dynamodb::Client::new(&moto::sdk_config())
         .get_item()
         .table_name(&stack.table)
-        .key("PK", AttributeValue::S("PLANS".into()))
+        .key("PK", AttributeValue::S(shared::aws::dynamo::plans_pk(PROD)))
         .key("SK", AttributeValue::S(format!("{PROD}#us-east-1#servers")))
         .send()
         .await

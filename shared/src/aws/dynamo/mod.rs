@@ -3,10 +3,12 @@
 //! | item | PK | SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
 //! |---|---|---|---|---|
 //! | result | `RES#<acct>#<region>#<type>#<id>` | `CHECK#<check>` | `<acct>#<plan>` / `<COMPLIANCE>#<region>#<type>#<id>#<check>` | |
-//! | transition | same as its result | `HIST#<time>#<check>` | | `TRANSITIONS` / `<time>#<acct>#<check>#<type>#<id>` |
+//! | transition | same as its result | `HIST#<time>#<check>` | | `TRANSITIONS#<shard of PK>` / `<time>#<acct>#<check>#<type>#<id>` |
 //! | unpublished transition (outbox) | same as its result | `PENDING#<time>#<check>` | | |
-//! | plan readiness | `PLANS` | `<acct>#<region>#<plan>` | | |
-//! | readiness transition | `PLANHIST#<acct>#<region>#<plan>` | `HIST#<time>` | | `TRANSITIONS` / `<time>#<acct>#plan:<plan>` |
+//! | plan readiness | `PLANS#<shard of acct>` | `<acct>#<region>#<plan>` | | |
+//! | readiness transition | `PLANHIST#<acct>#<region>#<plan>` | `HIST#<time>` | | `TRANSITIONS#<shard of PK>` / `<time>#<acct>#plan:<plan>` |
+//!
+//! Shards: [`SHARDS`] partitions, `00`…`15` ([`rows::shard`]).
 //! | rollup version of an account | `ROLLUP#<acct>` | `VERSION` | | |
 
 mod readiness;
@@ -14,7 +16,7 @@ mod results;
 mod rows;
 mod table;
 
-pub use rows::resource_pk;
+pub use rows::{all_plans_pks, all_transitions_pks, plans_pk, resource_pk, shard, transitions_pk, SHARDS};
 
 use aws_sdk_dynamodb::Client;
 

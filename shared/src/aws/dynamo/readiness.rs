@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::super::port_error;
-use super::rows::{corrupt, get, invalid, iso, number, plan_row, s, Item};
+use super::rows::{all_plans_pks, corrupt, get, invalid, iso, number, plan_row, plans_pk, s, transitions_pk, Item};
 use super::DynamoStore;
 use crate::app::ports::{PlanRow, PlanRows, PortError, ReadinessReader, ReadinessStore, ResultStore};
 use crate::domain::plans::{PlanReadiness, PlanStatus};
@@ -54,7 +54,7 @@ impl ReadinessStore for DynamoStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :a)")
-            .expression_attribute_values(":pk", s("PLANS"))
+            .expression_attribute_values(":pk", s(plans_pk(account)))
             .expression_attribute_values(":a", s(format!("{account}#")))
             .consistent_read(true);
         let mut rows = BTreeMap::new();
@@ -133,7 +133,7 @@ impl ReadinessStore for DynamoStore {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key("PK", s("PLANS"))
+                .key("PK", s(plans_pk(&t.account_id)))
                 .key("SK", s(format!("{}#{}#{}", t.account_id, t.aws_region, t.plan)))
                 .update_expression("SET announced = :c")
                 // A newer rollup may have changed the status since: it announces that itself.
@@ -206,7 +206,7 @@ impl DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
         let mut item = Item::new();
-        item.insert("PK".into(), s("PLANS"));
+        item.insert("PK".into(), s(plans_pk(&p.account_id)));
         item.insert("SK".into(), s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)));
         item.insert("accountId".into(), s(&p.account_id));
         item.insert("awsRegion".into(), s(&p.aws_region));
@@ -245,7 +245,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("PK", s("PLANS"))
+            .key("PK", s(plans_pk(&p.account_id)))
             .key("SK", s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)))
             .update_expression("SET basis = :v")
             .condition_expression("attribute_exists(PK) AND (attribute_not_exists(basis) OR basis < :v)")
@@ -267,13 +267,11 @@ impl DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let when = iso(now);
+        let pk = format!("PLANHIST#{}#{}#{}", p.account_id, p.aws_region, p.plan);
         let mut item = Item::new();
-        item.insert(
-            "PK".into(),
-            s(format!("PLANHIST#{}#{}#{}", p.account_id, p.aws_region, p.plan)),
-        );
+        item.insert("GSI2PK".into(), s(transitions_pk(&pk)));
+        item.insert("PK".into(), s(pk));
         item.insert("SK".into(), s(format!("HIST#{when}")));
-        item.insert("GSI2PK".into(), s("TRANSITIONS"));
         item.insert("GSI2SK".into(), s(format!("{when}#{}#plan:{}", p.account_id, p.plan)));
         item.insert("accountId".into(), s(&p.account_id));
         item.insert("awsRegion".into(), s(&p.aws_region));
@@ -297,17 +295,33 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// The recorded readiness of every account × region × plan (one Query).
+    /// The recorded readiness of every account × region × plan: one Query per shard
+    /// ([`super::SHARDS`]), at most four at a time.
     pub async fn readiness_rows(&self) -> Result<Vec<crate::domain::plans::ReadinessRow>, PortError> {
         const OP: &str = "dynamodb:Query";
-        let q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s("PLANS"));
+        let mut items = Vec::new();
+        for shards in all_plans_pks().chunks(4) {
+            let mut running = tokio::task::JoinSet::new();
+            for pk in shards {
+                let q = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk")
+                    .expression_attribute_values(":pk", s(pk));
+                let this = self.clone();
+                running.spawn(async move { this.query_all(q).await });
+            }
+            while let Some(done) = running.join_next().await {
+                items.extend(done.map_err(|e| PortError {
+                    operation: OP,
+                    message: format!("query task failed: {e}"),
+                    retryable: true,
+                })??);
+            }
+        }
         let mut out = Vec::new();
-        for item in self.query_all(q).await? {
+        for item in items {
             let (region, plan, status) = plan_row(&item, OP)?;
             let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("plan item without {k}")));
             out.push(crate::domain::plans::ReadinessRow {
@@ -320,6 +334,10 @@ impl DynamoStore {
                 unverified: usize::try_from(number(&item, "unverified")).unwrap_or(usize::MAX),
             });
         }
+        // In the order of their sort keys (`<acct>#<region>#<plan>`), as one partition returned them.
+        out.sort_by(|a, b| {
+            (&a.account_id, &a.aws_region, a.plan.as_str()).cmp(&(&b.account_id, &b.aws_region, b.plan.as_str()))
+        });
         Ok(out)
     }
 }

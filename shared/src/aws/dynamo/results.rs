@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::super::port_error;
 use super::rows::{
-    corrupt, evaluated_at, get, invalid, iso, pending_sk, recorded_of, resource_pk, result_item, s, Item, PENDING,
+    corrupt, evaluated_at, get, invalid, iso, pending_sk, recorded_of, resource_pk, result_item, s, transitions_pk,
+    Item, PENDING,
 };
 use super::DynamoStore;
 use crate::app::ports::{PortError, ResultStore};
@@ -58,7 +59,7 @@ impl DynamoStore {
         let mut item = Item::new();
         item.insert("PK".into(), s(pk));
         item.insert("SK".into(), s(format!("HIST#{when}#{}", t.key.check_id)));
-        item.insert("GSI2PK".into(), s("TRANSITIONS"));
+        item.insert("GSI2PK".into(), s(transitions_pk(pk)));
         item.insert(
             "GSI2SK".into(),
             s(format!(

@@ -71,6 +71,45 @@ pub(super) fn invalid(e: impl std::fmt::Display) -> PortError {
     }
 }
 
+/// How many partitions the keys every account writes to (readiness rows, the transitions index)
+/// are spread over: each holds 1/16 of the accounts' readiness and of the transitions, so that a
+/// central table of 1,000 accounts stays far below DynamoDB's per-partition limits (see the
+/// README's arithmetic). Readers of every account query each shard.
+pub const SHARDS: u32 = 16;
+
+/// The shard of a key (FNV-1a), `00`…`15`.
+pub fn shard(key: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{:02}", h % SHARDS)
+}
+
+/// The partition key of an account's plan readiness rows (`PLANS#<shard of the account>`): one
+/// account's rows are one partition, every account's are [`SHARDS`] partitions.
+pub fn plans_pk(account: &str) -> String {
+    format!("PLANS#{}", shard(account))
+}
+
+/// Every partition key readiness rows can have.
+pub fn all_plans_pks() -> Vec<String> {
+    (0..SHARDS).map(|n| format!("PLANS#{n:02}")).collect()
+}
+
+/// The transitions index's partition key of a row whose table key is `pk` (`TRANSITIONS#<shard
+/// of pk>`): transitions of one resource or readiness row stay in one partition, a burst of an
+/// account's spreads over all of them.
+pub fn transitions_pk(pk: &str) -> String {
+    format!("TRANSITIONS#{}", shard(pk))
+}
+
+/// Every partition key of the transitions index.
+pub fn all_transitions_pks() -> Vec<String> {
+    (0..SHARDS).map(|n| format!("TRANSITIONS#{n:02}")).collect()
+}
+
 /// The partition key of a resource's results.
 pub fn resource_pk(account: &str, region: &str, resource_type: &str, resource_id: &str) -> String {
     format!("RES#{account}#{region}#{resource_type}#{resource_id}")
@@ -154,4 +193,28 @@ pub(super) fn evaluated_at(item: &Item) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(get(item, "evaluatedAt")?)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_and_resources_spread_over_every_shard() {
+        // 1,000 twelve-digit account ids, as an organization numbers them (no pattern to rely on).
+        let mut per_shard = std::collections::BTreeMap::<String, usize>::new();
+        for n in 0..1000u64 {
+            let account = format!("{:012}", 100_000_000_000 + n * 7_919_317);
+            *per_shard.entry(shard(&account)).or_default() += 1;
+            assert!(plans_pk(&account).starts_with("PLANS#"));
+        }
+        assert_eq!(per_shard.len(), SHARDS as usize, "{per_shard:?}");
+        let most = per_shard.values().max().copied().unwrap_or(0);
+        assert!(
+            most <= 1000 / SHARDS as usize * 2,
+            "hottest shard holds {most} of 1,000: {per_shard:?}"
+        );
+        assert!(all_plans_pks().contains(&plans_pk("111122223333")));
+        assert!(all_transitions_pks().contains(&transitions_pk(&resource_pk("1", "r", "t", "i"))));
+    }
 }
