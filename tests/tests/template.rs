@@ -663,3 +663,99 @@ fn writes_publishing_and_invocation_are_scoped_to_what_each_needs() {
         "{permission}"
     );
 }
+
+/// Notifications (optional): readiness changes filtered by plan and new status go to one SNS
+/// topic only this rule may publish to, in Amazon Q Developer's custom-notification format built
+/// from fields the readiness event really has; failed deliveries reach the watched queue.
+#[test]
+fn readiness_notifications_reach_their_topic_only_filtered_by_plan_and_status() {
+    let cfn = translated();
+    let r = &cfn["Resources"];
+    for id in ["ReadinessTopic", "ReadinessTopicPolicy", "ReadinessNotificationRule"] {
+        assert_eq!(r[id]["Condition"], "NotificationsOn", "{id}");
+    }
+    assert_eq!(r["ReadinessEmail"]["Condition"], "EmailNotifications");
+    let rule = &r["ReadinessNotificationRule"]["Properties"];
+    assert_eq!(rule["EventBusName"], serde_json::json!({"Ref": "EventBus"}));
+    let pattern = &rule["EventPattern"];
+    assert_eq!(pattern["source"], serde_json::json!(["defender-prereqs"]));
+    assert_eq!(
+        pattern["detail-type"],
+        serde_json::json!([shared::contracts::events::READINESS_CHANGED])
+    );
+    assert_eq!(
+        pattern["detail"]["plan"],
+        serde_json::json!({"Fn::Split": [",", {"Ref": "NotifyPlans"}]})
+    );
+    assert_eq!(
+        pattern["detail"]["current"],
+        serde_json::json!({"Fn::Split": [",", {"Ref": "NotifyStatuses"}]})
+    );
+    // The parameters' defaults and patterns are the product's plan and status names.
+    let params = &template()["Parameters"];
+    let plans: Vec<&str> = Plan::ALL.iter().map(|p| p.as_str()).collect();
+    assert_eq!(
+        params["NotifyPlans"]["Default"].as_str(),
+        Some(plans.join(",").as_str())
+    );
+    for status in shared::domain::plans::PlanStatus::ALL {
+        assert!(params["NotifyStatuses"]["AllowedPattern"]
+            .as_str()
+            .unwrap()
+            .contains(status.as_str()));
+    }
+    let target = &rule["Targets"][0];
+    assert_eq!(target["Arn"], serde_json::json!({"Ref": "ReadinessTopic"}));
+    assert_eq!(
+        target["DeadLetterConfig"]["Arn"],
+        serde_json::json!({"Fn::GetAtt": ["FailedEventsQueue", "Arn"]})
+    );
+    // The transformer reads fields a real readiness event has, and renders valid JSON.
+    let t = shared::domain::state::PlanTransition {
+        account_id: "111122223333".into(),
+        aws_region: "us-east-1".into(),
+        plan: Plan::Servers,
+        previous: None,
+        current: shared::domain::plans::PlanStatus::Blocked,
+    };
+    let now = shared::domain::plans::rollup(
+        &[],
+        &BTreeMap::from([("111122223333".to_owned(), vec!["us-east-1".to_owned()])]),
+        &shared::domain::settings::Settings::default(),
+    )
+    .into_iter()
+    .find(|p| p.plan == Plan::Servers)
+    .unwrap();
+    let event = shared::contracts::events::readiness_event(&t, &now);
+    let mut text = target["InputTransformer"]["InputTemplate"].as_str().unwrap().to_owned();
+    for (name, path) in target["InputTransformer"]["InputPathsMap"].as_object().unwrap() {
+        let field = path.as_str().unwrap().strip_prefix("$.detail.").unwrap();
+        let value = event
+            .detail
+            .get(field)
+            .unwrap_or_else(|| panic!("no `{field}` in the event"));
+        let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+        text = text.replace(&format!("<{name}>"), &shown);
+    }
+    let rendered: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(
+        (rendered["version"].as_str(), rendered["source"].as_str()),
+        (Some("1.0"), Some("custom"))
+    );
+    assert!(rendered["content"]["title"].as_str().unwrap().contains("servers"));
+    // Only this rule publishes to the topic.
+    let statement = &r["ReadinessTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        statement["Principal"],
+        serde_json::json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(
+        statement["Condition"]["ArnEquals"]["aws:SourceArn"],
+        serde_json::json!({"Fn::GetAtt": ["ReadinessNotificationRule", "Arn"]})
+    );
+    // The queue takes the dead letters of rules on the stack's bus too.
+    let queue = r["FailedEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Condition"]["ArnLike"]
+        ["aws:SourceArn"]
+        .to_string();
+    assert!(queue.contains("rule/${EventBusName}/${AWS::StackName}-*"), "{queue}");
+}
