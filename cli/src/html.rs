@@ -23,6 +23,98 @@ pub struct ReportData {
     pub readiness: Vec<ReadinessRow>,
     /// Recorded results per resource × check.
     pub results: Vec<Evaluation>,
+    /// What changed in the last `days` days.
+    pub changes: Vec<shared::domain::state::RecordedChange>,
+    /// How many days `changes` covers.
+    pub days: u32,
+}
+
+/// Readiness changes the report lists (the counts cover them all).
+pub const MAX_CHANGES_LISTED: usize = 200;
+
+/// The "Changes" section: every readiness change (newest first, up to
+/// [`MAX_CHANGES_LISTED`]), and the result changes counted per check and new status.
+fn changes_section(data: &ReportData) -> String {
+    let mut h = String::new();
+    let mut plans: Vec<&shared::domain::state::RecordedChange> =
+        data.changes.iter().filter(|c| c.result.is_none()).collect();
+    plans.sort_by(|a, b| b.cmp(a));
+    let results: Vec<&shared::domain::state::RecordedChange> =
+        data.changes.iter().filter(|c| c.result.is_some()).collect();
+    let _ = write!(
+        h,
+        r##"<section id="changes"><h2>Changes in the last {} days <span class="muted">({} readiness, {} results)</span></h2>"##,
+        data.days,
+        plans.len(),
+        results.len()
+    );
+    if data.changes.is_empty() {
+        h.push_str("<p>Nothing changed.</p></section>");
+        return h;
+    }
+    if !plans.is_empty() {
+        h.push_str(r##"<table id="readiness-changes"><thead><tr><th>When (UTC)</th><th>Account</th><th>Region</th><th>Plan</th><th>From</th><th>To</th></tr></thead><tbody>"##);
+        for c in plans.iter().take(MAX_CHANGES_LISTED) {
+            let shown = |s: &str| if s.is_empty() { "—".to_owned() } else { esc(s) };
+            let _ = write!(
+                h,
+                r##"<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class="s-{p}">{}</td><td class="s-{c}">{}</td></tr>"##,
+                c.at.format("%Y-%m-%d %H:%M"),
+                esc(&c.account_id),
+                esc(&c.aws_region),
+                c.plan.as_str(),
+                shown(&c.previous),
+                shown(&c.current),
+                p = esc(&c.previous),
+                c = esc(&c.current),
+            );
+        }
+        h.push_str("</tbody></table>");
+        if plans.len() > MAX_CHANGES_LISTED {
+            let _ = write!(
+                h,
+                r##"<p class="muted">and {} earlier readiness changes.</p>"##,
+                plans.len() - MAX_CHANGES_LISTED
+            );
+        }
+    }
+    if !results.is_empty() {
+        // Per check: how many results became each status (most changed checks first).
+        let mut per_check: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+        for c in &results {
+            if let Some((_, _, check)) = &c.result {
+                *per_check
+                    .entry(check.as_str())
+                    .or_default()
+                    .entry(if c.current.is_empty() {
+                        "removed"
+                    } else {
+                        c.current.as_str()
+                    })
+                    .or_default() += 1;
+            }
+        }
+        let mut rows: Vec<(&str, BTreeMap<&str, usize>)> = per_check.into_iter().collect();
+        rows.sort_by_key(|(id, n)| (std::cmp::Reverse(n.values().sum::<usize>()), *id));
+        h.push_str(r##"<table id="result-changes"><thead><tr><th>Check</th><th class="num">To NON_COMPLIANT</th><th class="num">To COMPLIANT</th><th class="num">To INSUFFICIENT_DATA</th><th class="num">Other</th></tr></thead><tbody>"##);
+        for (id, n) in rows {
+            let of = |k: &str| n.get(k).copied().unwrap_or(0);
+            let other = n.values().sum::<usize>() - of("NON_COMPLIANT") - of("COMPLIANT") - of("INSUFFICIENT_DATA");
+            let _ = write!(
+                h,
+                r##"<tr data-check="{}"><td><code>{}</code></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
+                esc(id),
+                esc(id),
+                of("NON_COMPLIANT"),
+                of("COMPLIANT"),
+                of("INSUFFICIENT_DATA"),
+                other
+            );
+        }
+        h.push_str("</tbody></table>");
+    }
+    h.push_str("</section>");
+    h
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -342,6 +434,8 @@ pub fn render(data: &ReportData) -> String {
     }
     h.push_str("</section>");
 
+    h.push_str(&changes_section(data));
+
     // Every account × region × plan.
     h.push_str(r##"<section id="details"><h2>Readiness details</h2><table><thead><tr><th>Account</th><th>Region</th><th>Plan</th><th>Status</th><th class="num">Blockers</th><th class="num">Unverified checks</th><th>Blocked by plan</th></tr></thead><tbody>"##);
     for r in rows {
@@ -399,6 +493,27 @@ mod tests {
                 annotation: nasty.into(),
                 capture_time: None,
             }],
+            changes: vec![
+                shared::domain::state::RecordedChange {
+                    at: Utc::now(),
+                    account_id: nasty.into(),
+                    aws_region: nasty.into(),
+                    plan: Plan::Servers,
+                    result: Some((nasty.into(), nasty.into(), nasty.into())),
+                    previous: nasty.into(),
+                    current: nasty.into(),
+                },
+                shared::domain::state::RecordedChange {
+                    at: Utc::now(),
+                    account_id: nasty.into(),
+                    aws_region: nasty.into(),
+                    plan: Plan::Servers,
+                    result: None,
+                    previous: nasty.into(),
+                    current: nasty.into(),
+                },
+            ],
+            days: 7,
         };
         let html = render(&data);
         assert!(!html.contains("<script>"), "{html}");

@@ -190,6 +190,9 @@ enum Command {
         /// Where to write the report.
         #[arg(long, short, value_name = "FILE", default_value = "defender-prereqs-report.html")]
         output: PathBuf,
+        /// How many days of recorded changes the report lists.
+        #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
     },
 }
 
@@ -198,6 +201,7 @@ enum Command {
 async fn report_data<R: shared::app::ports::ReadinessReader>(
     store: &R,
     source: String,
+    days: u32,
 ) -> Result<html::ReportData, String> {
     let readiness = store.readiness().await.map_err(|e| format!("{source}: {e}"))?;
     let accounts: std::collections::BTreeSet<&str> = readiness.iter().map(|r| r.account_id.as_str()).collect();
@@ -205,11 +209,18 @@ async fn report_data<R: shared::app::ports::ReadinessReader>(
     for a in accounts {
         results.extend(store.results(a).await.map_err(|e| format!("{source}: {e}"))?);
     }
+    let generated_at = chrono::Utc::now();
+    let changes = store
+        .changes(generated_at - chrono::Duration::days(i64::from(days)))
+        .await
+        .map_err(|e| format!("{source}: {e}"))?;
     Ok(html::ReportData {
         source,
-        generated_at: chrono::Utc::now(),
+        generated_at,
         readiness,
         results,
+        changes,
+        days,
     })
 }
 
@@ -218,6 +229,7 @@ fn write_report(
     endpoint_url: Option<String>,
     db: Option<PathBuf>,
     output: &std::path::Path,
+    days: u32,
 ) -> Result<ExitCode, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -233,7 +245,7 @@ fn write_report(
                 }
                 let sdk = loader.load().await;
                 let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
-                report_data(&store, format!("DynamoDB table {table}")).await
+                report_data(&store, format!("DynamoDB table {table}"), days).await
             }
             #[cfg(not(feature = "aws"))]
             Some(_) => {
@@ -249,7 +261,7 @@ fn write_report(
                     ));
                 }
                 let store = store::Store::open(&path).map_err(|e| e.to_string())?;
-                report_data(&store, path.display().to_string()).await
+                report_data(&store, path.display().to_string(), days).await
             }
         }
     })?;
@@ -798,7 +810,8 @@ fn main() -> ExitCode {
             endpoint_url,
             db,
             output,
-        } => write_report(table, endpoint_url, db, &output),
+            days,
+        } => write_report(table, endpoint_url, db, &output, days),
     };
     match outcome {
         Ok(code) => code,

@@ -647,4 +647,67 @@ impl shared::app::ports::ReadinessReader for Store {
     ) -> Result<Vec<shared::domain::vocab::Evaluation>, shared::app::ports::PortError> {
         Store::results(self, account).map_err(port_error)
     }
+
+    async fn changes(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<shared::domain::state::RecordedChange>, shared::app::ports::PortError> {
+        self.changes_since(since).map_err(port_error)
+    }
+}
+
+impl Store {
+    /// The changes recorded by scans that started at or after `since`.
+    pub fn changes_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<shared::domain::state::RecordedChange>, StoreError> {
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.started_at, t.account_id, t.aws_region, t.plan, t.resource_type, t.resource_id, t.check_id,
+                        COALESCE(t.previous, ''), COALESCE(t.current, '')
+                 FROM transitions t JOIN scans s ON s.id = t.scan_id WHERE s.started_at >= ?1
+                 UNION ALL
+                 SELECT s.started_at, p.account_id, p.aws_region, p.plan, NULL, NULL, NULL,
+                        COALESCE(p.previous, ''), p.current
+                 FROM plan_transitions p JOIN scans s ON s.id = p.scan_id WHERE s.started_at >= ?1",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([&since], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        for row in rows {
+            let (at, account_id, aws_region, plan, rtype, rid, check, previous, current) = row.map_err(self.sql())?;
+            out.push(shared::domain::state::RecordedChange {
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map_err(|e| self.corrupt(format!("scan time: {e}")))?
+                    .with_timezone(&Utc),
+                account_id,
+                aws_region,
+                plan: Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?,
+                result: match (rtype, rid, check) {
+                    (Some(t), Some(i), Some(c)) => Some((t, i, c)),
+                    _ => None,
+                },
+                previous,
+                current,
+            });
+        }
+        Ok(out)
+    }
 }

@@ -124,6 +124,18 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     assert!(dom.contains(r#"<svg id="readiness-chart""#) && dom.contains(r#"<svg id="noncompliant-chart""#));
     // The readiness chart shows exactly what the table holds, plan by plan.
     let rows = store.readiness_rows().await.unwrap();
+    // What changed, read from every shard of the transitions index: each readiness row and each
+    // result was first seen in this run.
+    assert!(
+        dom.contains(&format!(
+            "Changes in the last 7 days <span class=\"muted\">({} readiness, {} results)</span>",
+            rows.len(),
+            scan.evaluations.len()
+        )),
+        "{}",
+        &dom[dom.find(r#"<section id="changes">"#).unwrap_or(0)..][..300.min(dom.len())]
+    );
+    assert!(dom.contains(r#"<table id="readiness-changes">"#) && dom.contains(r#"<table id="result-changes">"#));
     assert!(rows.iter().any(|r| r.status == PlanStatus::Blocked));
     for plan in Plan::ALL {
         for status in PlanStatus::ALL {
@@ -228,6 +240,15 @@ fn html_report_from_the_local_store_and_clear_errors() {
     assert!(html.contains(r#"<tr data-account="111122223333">"#));
     assert!(html.contains(r#"<tr data-account="444455556666">"#));
     assert!(html.contains(r#"data-check="servers.instance-profile""#));
+    // The scan's changes (everything first seen), from the store's history.
+    assert!(
+        html.contains(r#"<table id="readiness-changes">"#),
+        "readiness changes listed"
+    );
+    assert!(
+        html.contains(r#"<tr data-check="servers.instance-profile"><td>"#),
+        "result changes counted"
+    );
     assert!(!html.contains("<script"), "the report runs no script");
     assert!(
         !html.contains(" src=") && !html.contains("href=\"http"),

@@ -348,6 +348,32 @@ impl ReadinessReader for MemoryStore {
     async fn results(&self, account: &str) -> Result<Vec<Evaluation>, PortError> {
         self.account_results(account).await
     }
+
+    async fn changes(&self, since: DateTime<Utc>) -> Result<Vec<state::RecordedChange>, PortError> {
+        // Readiness transitions are not kept in memory, only their announcements.
+        Ok(self
+            .lock()
+            .history
+            .iter()
+            .filter(|p| p.at >= since)
+            .map(|p| {
+                let t = &p.transition;
+                state::RecordedChange {
+                    at: p.at,
+                    account_id: t.key.account_id.clone(),
+                    aws_region: t.key.aws_region.clone(),
+                    plan: t.plan,
+                    result: Some((
+                        t.key.resource_type.clone(),
+                        t.key.resource_id.clone(),
+                        t.key.check_id.clone(),
+                    )),
+                    previous: t.previous.map_or("", |c| c.as_str()).to_owned(),
+                    current: t.current.map_or("", |c| c.as_str()).to_owned(),
+                }
+            })
+            .collect())
+    }
 }
 
 /// Keeps every event it is asked to publish.

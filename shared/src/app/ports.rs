@@ -138,6 +138,11 @@ pub trait ReadinessReader {
     fn readiness(&self) -> impl Future<Output = Result<Vec<ReadinessRow>, PortError>>;
     /// Every recorded result of one account.
     fn results(&self, account: &str) -> impl Future<Output = Result<Vec<Evaluation>, PortError>>;
+    /// The changes recorded since `since` (readiness and results), in any order.
+    fn changes(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<crate::domain::state::RecordedChange>, PortError>>;
 }
 
 /// Publishes events (EventBridge).

@@ -421,6 +421,25 @@ pub fn origin_of(identity: &str) -> String {
     format!("{h:016x}")
 }
 
+/// A recorded change, as a report lists it: a plan's readiness, or one resource × check.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordedChange {
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// Account id.
+    pub account_id: String,
+    /// Region (`global` for IAM).
+    pub aws_region: String,
+    /// The plan.
+    pub plan: Plan,
+    /// `None`: the plan's readiness changed; else (resource type, resource id, check id).
+    pub result: Option<(String, String, String)>,
+    /// Before (empty: first seen).
+    pub previous: String,
+    /// After (empty: removed).
+    pub current: String,
+}
+
 /// How long a transition may stay unpublished before a recording of its resource from another
 /// delivery takes it over: the delivery that recorded it publishes it (its retries too), so
 /// concurrent deliveries touching one resource do not publish each other's transitions twice;
