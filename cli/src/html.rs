@@ -29,6 +29,44 @@ pub struct ReportData {
     pub days: u32,
 }
 
+/// Whether `plan` needs `base`, directly or through the plans it needs.
+fn needs(plan: Plan, base: Plan) -> bool {
+    let mut p = Some(plan);
+    while let Some(q) = p {
+        if q == base {
+            return true;
+        }
+        p = q.requires();
+    }
+    false
+}
+
+/// Per failing check, the account × region × plan readiness rows it blocks: its own plan's and
+/// those of the plans that need it, where they are BLOCKED (an IAM or account-level result counts
+/// in every region of its account).
+fn impact<'a>(
+    rows: &'a [ReadinessRow],
+    failing: &[&'a Evaluation],
+) -> BTreeMap<&'a str, BTreeSet<(&'a str, &'a str, Plan)>> {
+    let mut out: BTreeMap<&str, BTreeSet<(&str, &str, Plan)>> = BTreeMap::new();
+    for e in failing {
+        let gating = checks::ALL.iter().find(|c| c.id == e.check_id).is_none_or(|c| c.gating);
+        let entry = out.entry(e.check_id.as_str()).or_default();
+        if !gating {
+            continue;
+        }
+        for r in rows.iter().filter(|r| {
+            r.account_id == e.account_id
+                && r.status == PlanStatus::Blocked
+                && (e.aws_region == shared::domain::vocab::GLOBAL_REGION || r.aws_region == e.aws_region)
+                && needs(r.plan, e.plan)
+        }) {
+            entry.insert((r.account_id.as_str(), r.aws_region.as_str(), r.plan));
+        }
+    }
+    out
+}
+
 /// Readiness changes the report lists (the counts cover them all).
 pub const MAX_CHANGES_LISTED: usize = 200;
 
@@ -374,29 +412,48 @@ pub fn render(data: &ReportData) -> String {
     }
     h.push_str("</tbody></table></section>");
 
-    // Blocking resources, grouped by check, with the fix.
+    // Blocking resources, grouped by check, with the fix; the fixes that unblock the most plan
+    // readiness rows (then resources) first.
     let mut by_check: BTreeMap<&str, Vec<&Evaluation>> = BTreeMap::new();
     for e in &non_compliant {
         by_check.entry(e.check_id.as_str()).or_default().push(e);
     }
+    let blocks = impact(rows, &non_compliant);
+    let mut ordered: Vec<(&str, &Vec<&Evaluation>)> = by_check.iter().map(|(k, v)| (*k, v)).collect();
+    ordered.sort_by_key(|(id, list)| {
+        (
+            std::cmp::Reverse(blocks.get(id).map_or(0, BTreeSet::len)),
+            std::cmp::Reverse(list.len()),
+            *id,
+        )
+    });
     let _ = write!(
         h,
-        r##"<section id="blockers"><h2>Blocking resources <span class="muted">({} checks failing)</span></h2>"##,
+        r##"<section id="blockers"><h2>Blocking resources <span class="muted">({} checks failing; the fixes that unblock the most plans first)</span></h2>"##,
         by_check.len()
     );
     if by_check.is_empty() {
         h.push_str("<p>No check is NON_COMPLIANT.</p>");
     }
-    for (check_id, list) in &by_check {
+    for (check_id, list) in &ordered {
         let check = checks::ALL.iter().find(|c| c.id == *check_id);
+        let unblocks = blocks.get(check_id).map_or(0, BTreeSet::len);
         let _ = write!(
             h,
-            r##"<article class="check" data-check="{id}"><h3><code>{id}</code> {title} <span class="muted">· {plan} · {n} resource{s}</span></h3>"##,
+            r##"<article class="check" data-check="{id}" data-blocks="{unblocks}"><h3><code>{id}</code> {title} <span class="muted">· {plan} · {n} resource{s} · {what}</span></h3>"##,
             id = esc(check_id),
             title = esc(check.map_or("(check not in this version's catalog)", |c| c.title)),
             plan = esc(check.map_or("?", |c| c.plan.as_str())),
             n = list.len(),
-            s = if list.len() == 1 { "" } else { "s" }
+            s = if list.len() == 1 { "" } else { "s" },
+            what = if check.is_some_and(|c| !c.gating) {
+                "advisory: blocks no plan".to_owned()
+            } else {
+                format!(
+                    "blocks {unblocks} plan{} (account × region × plan)",
+                    if unblocks == 1 { "" } else { "s" }
+                )
+            }
         );
         if let Some(c) = check {
             let _ = write!(
@@ -550,5 +607,74 @@ mod tests {
         };
         let chart = non_compliant_chart(&[e("i-1", "a"), e("i-1", "b"), e("i-2", "a")]);
         assert!(chart.contains(r##"data-plan="servers" data-count="2""##), "{chart}");
+    }
+
+    #[test]
+    fn fixes_are_ordered_by_the_plans_they_unblock() {
+        let row = |plan, status| ReadinessRow {
+            account_id: "111122223333".into(),
+            aws_region: "us-east-1".into(),
+            plan,
+            status,
+            blockers: vec![],
+            unverified: 0,
+        };
+        let e = |region: &str, rtype: &str, id: &str, check: &str, plan| Evaluation {
+            account_id: "111122223333".into(),
+            aws_region: region.into(),
+            resource_type: rtype.into(),
+            resource_id: id.into(),
+            check_id: check.into(),
+            plan,
+            compliance: Compliance::NonCompliant,
+            annotation: String::new(),
+            capture_time: None,
+        };
+        // The connector's role blocks CSPM and every plan that needs it; two instances without a
+        // profile block Servers and SQL on EC2.
+        let data = ReportData {
+            source: "t".into(),
+            generated_at: Utc::now(),
+            readiness: vec![
+                row(Plan::Cspm, PlanStatus::Blocked),
+                row(Plan::Servers, PlanStatus::Blocked),
+                row(Plan::Sql, PlanStatus::Blocked),
+                row(Plan::Containers, PlanStatus::Blocked),
+                row(Plan::Oss, PlanStatus::NotApplicable),
+            ],
+            results: vec![
+                e(
+                    "us-east-1",
+                    "AWS::EC2::Instance",
+                    "i-1",
+                    "servers.instance-profile",
+                    Plan::Servers,
+                ),
+                e(
+                    "us-east-1",
+                    "AWS::EC2::Instance",
+                    "i-2",
+                    "servers.instance-profile",
+                    Plan::Servers,
+                ),
+                e(
+                    "global",
+                    "AWS::::Account",
+                    "111122223333",
+                    "cspm.monitor-role",
+                    Plan::Cspm,
+                ),
+            ],
+            changes: vec![],
+            days: 7,
+        };
+        let html = render(&data);
+        let cspm = html
+            .find(r#"data-check="cspm.monitor-role" data-blocks="4""#)
+            .expect("cspm blocks 4");
+        let servers = html
+            .find(r#"data-check="servers.instance-profile" data-blocks="2""#)
+            .expect("servers blocks 2");
+        assert!(cspm < servers, "the fix that unblocks more comes first");
     }
 }
