@@ -67,6 +67,54 @@ fn impact<'a>(
     out
 }
 
+/// The "Unverified" section: gating checks the recorded data could not decide, grouped by check
+/// and why, with how many resources and accounts each leaves unverified (a plan they gate is not
+/// READY until they are decided).
+fn unverified_section(results: &[Evaluation]) -> String {
+    let mut by: BTreeMap<(&str, &str), (BTreeSet<(&str, &str, &str)>, BTreeSet<&str>)> = BTreeMap::new();
+    for e in results.iter().filter(|e| {
+        e.compliance == Compliance::InsufficientData
+            && checks::ALL.iter().find(|c| c.id == e.check_id).is_none_or(|c| c.gating)
+    }) {
+        let (resources, accounts) = by.entry((e.check_id.as_str(), e.annotation.as_str())).or_default();
+        resources.insert((e.account_id.as_str(), e.resource_type.as_str(), e.resource_id.as_str()));
+        accounts.insert(e.account_id.as_str());
+    }
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r##"<section id="unverified"><h2>Unverified checks <span class="muted">({} checks could not be decided from the recorded data)</span></h2>"##,
+        by.keys().map(|(c, _)| *c).collect::<BTreeSet<_>>().len()
+    );
+    if by.is_empty() {
+        h.push_str("<p>Every gating check was decided.</p></section>");
+        return h;
+    }
+    let mut rows: Vec<_> = by.into_iter().collect();
+    rows.sort_by_key(|((check, why), (resources, _))| (std::cmp::Reverse(resources.len()), *check, *why));
+    h.push_str(r##"<table><thead><tr><th>Check</th><th>Why</th><th class="num">Resources</th><th class="num">Accounts</th></tr></thead><tbody>"##);
+    for ((check, why), (resources, accounts)) in rows.iter().take(MAX_CHANGES_LISTED) {
+        let _ = write!(
+            h,
+            r##"<tr data-unverified="{c}"><td><code>{c}</code></td><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
+            esc(why),
+            resources.len(),
+            accounts.len(),
+            c = esc(check),
+        );
+    }
+    h.push_str("</tbody></table>");
+    if rows.len() > MAX_CHANGES_LISTED {
+        let _ = write!(
+            h,
+            r##"<p class="muted">and {} more.</p>"##,
+            rows.len() - MAX_CHANGES_LISTED
+        );
+    }
+    h.push_str("</section>");
+    h
+}
+
 /// Readiness changes the report lists (the counts cover them all).
 pub const MAX_CHANGES_LISTED: usize = 200;
 
@@ -491,6 +539,7 @@ pub fn render(data: &ReportData) -> String {
     }
     h.push_str("</section>");
 
+    h.push_str(&unverified_section(&data.results));
     h.push_str(&changes_section(data));
 
     // Every account × region × plan.
