@@ -71,7 +71,9 @@ fn impact<'a>(
 /// and why, with how many resources and accounts each leaves unverified (a plan they gate is not
 /// READY until they are decided).
 fn unverified_section(results: &[Evaluation]) -> String {
-    let mut by: BTreeMap<(&str, &str), (BTreeSet<(&str, &str, &str)>, BTreeSet<&str>)> = BTreeMap::new();
+    /// The resources (account, type, id) and the accounts one check leaves unverified, for one reason.
+    type Left<'a> = (BTreeSet<(&'a str, &'a str, &'a str)>, BTreeSet<&'a str>);
+    let mut by: BTreeMap<(&str, &str), Left<'_>> = BTreeMap::new();
     for e in results.iter().filter(|e| {
         e.compliance == Compliance::InsufficientData
             && checks::ALL.iter().find(|c| c.id == e.check_id).is_none_or(|c| c.gating)
