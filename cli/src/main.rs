@@ -190,6 +190,10 @@ enum Command {
         /// Where to write the report.
         #[arg(long, short, value_name = "FILE", default_value = "defender-prereqs-report.html")]
         output: PathBuf,
+        /// Also write every NON_COMPLIANT and INSUFFICIENT_DATA result of every account as CSV
+        /// (the columns of `scan --format csv`) to this file.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
         /// How many days of recorded changes the report lists.
         #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
@@ -229,6 +233,7 @@ fn write_report(
     endpoint_url: Option<String>,
     db: Option<PathBuf>,
     output: &std::path::Path,
+    csv: Option<&std::path::Path>,
     days: u32,
 ) -> Result<ExitCode, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -267,6 +272,19 @@ fn write_report(
     })?;
     let page = html::render(&data);
     std::fs::write(output, page).map_err(|e| format!("{}: {e}", output.display()))?;
+    if let Some(path) = csv {
+        use shared::domain::vocab::Compliance;
+        let mut open: Vec<shared::domain::vocab::Evaluation> = data
+            .results
+            .iter()
+            .filter(|e| matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData))
+            .cloned()
+            .collect();
+        open.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        output::write_csv(&open, &mut std::io::BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {} ({} results)", path.display(), open.len());
+    }
     eprintln!(
         "wrote {} ({} plan rows, {} results)",
         output.display(),
@@ -810,8 +828,9 @@ fn main() -> ExitCode {
             endpoint_url,
             db,
             output,
+            csv,
             days,
-        } => write_report(table, endpoint_url, db, &output, days),
+        } => write_report(table, endpoint_url, db, &output, csv.as_deref(), days),
     };
     match outcome {
         Ok(code) => code,

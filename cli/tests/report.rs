@@ -228,14 +228,33 @@ fn html_report_from_the_local_store_and_clear_errors() {
         .output()
         .unwrap();
     assert!(scan.status.success());
+    let csv = dir.path().join("open.csv");
     let ok = Command::new(BIN)
         .args(["report", "--db"])
         .arg(&db)
         .arg("-o")
         .arg(&page)
+        .arg("--csv")
+        .arg(&csv)
         .output()
         .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    // The CSV export: every open result (NON_COMPLIANT or INSUFFICIENT_DATA), scan's columns.
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("accountId,awsRegion,plan,checkId,resourceType,resourceId,compliance,annotation")
+    );
+    let statuses: std::collections::BTreeMap<&str, usize> = lines.fold(Default::default(), |mut m, l| {
+        let status = ["NON_COMPLIANT", "INSUFFICIENT_DATA"]
+            .into_iter()
+            .find(|s| l.contains(&format!(",{s},")))
+            .unwrap_or_else(|| panic!("not an open result: {l}"));
+        *m.entry(status).or_default() += 1;
+        m
+    });
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains(r#"<tr data-account="111122223333">"#));
     assert!(html.contains(r#"<tr data-account="444455556666">"#));
