@@ -117,6 +117,9 @@ fn unverified_section(results: &[Evaluation]) -> String {
     h
 }
 
+/// Pages of resources listed per check (the rest are counted).
+pub const MAX_PAGES: usize = 50;
+
 /// Readiness changes the report lists (the counts cover them all).
 pub const MAX_CHANGES_LISTED: usize = 200;
 
@@ -517,24 +520,42 @@ pub fn render(data: &ReportData) -> String {
                 }
             );
         }
-        h.push_str("<table><thead><tr><th>Account</th><th>Region</th><th>Resource type</th><th>Resource</th><th>Why</th></tr></thead><tbody>");
-        for e in list.iter().take(MAX_RESOURCES_PER_CHECK) {
-            let _ = write!(
-                h,
-                r##"<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"##,
-                esc(&e.account_id),
-                esc(&e.aws_region),
-                esc(&e.resource_type),
-                esc(&e.resource_id),
-                esc(&e.annotation)
-            );
+        // Pages of MAX_RESOURCES_PER_CHECK: the first open, the next ones folded (no script),
+        // up to MAX_PAGES; what is beyond is counted (`--csv` has every one).
+        let header = "<table><thead><tr><th>Account</th><th>Region</th><th>Resource type</th><th>Resource</th><th>Why</th></tr></thead><tbody>";
+        for (n, page) in list.chunks(MAX_RESOURCES_PER_CHECK).take(MAX_PAGES).enumerate() {
+            if n > 0 {
+                let first = n * MAX_RESOURCES_PER_CHECK + 1;
+                let _ = write!(
+                    h,
+                    r##"<details class="page"><summary>resources {first}–{} of {}</summary>"##,
+                    first + page.len() - 1,
+                    list.len()
+                );
+            }
+            h.push_str(header);
+            for e in page {
+                let _ = write!(
+                    h,
+                    r##"<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"##,
+                    esc(&e.account_id),
+                    esc(&e.aws_region),
+                    esc(&e.resource_type),
+                    esc(&e.resource_id),
+                    esc(&e.annotation)
+                );
+            }
+            h.push_str("</tbody></table>");
+            if n > 0 {
+                h.push_str("</details>");
+            }
         }
-        h.push_str("</tbody></table>");
-        if list.len() > MAX_RESOURCES_PER_CHECK {
+        let shown = MAX_RESOURCES_PER_CHECK * MAX_PAGES;
+        if list.len() > shown {
             let _ = write!(
                 h,
-                r##"<p class="muted">and {} more (query the table or the store for all).</p>"##,
-                list.len() - MAX_RESOURCES_PER_CHECK
+                r##"<p class="muted">and {} more (<code>report --csv</code> writes them all).</p>"##,
+                list.len() - shown
             );
         }
         h.push_str("</article>");
@@ -561,7 +582,7 @@ pub fn render(data: &ReportData) -> String {
             esc(&r.account_id),
             esc(&r.aws_region),
             r.plan.as_str(),
-            r.blockers.len(),
+            r.blocker_count,
             r.unverified,
             esc(&needs.join(", ")),
             s = r.status.as_str()
@@ -588,6 +609,7 @@ mod tests {
                 plan: Plan::Servers,
                 status: PlanStatus::Blocked,
                 blockers: vec![],
+                blocker_count: 0,
                 unverified: 0,
             }],
             results: vec![Evaluation {
@@ -636,6 +658,7 @@ mod tests {
             plan,
             status,
             blockers: vec![],
+            blocker_count: 0,
             unverified: 0,
         };
         let chart = readiness_chart(&[
@@ -668,6 +691,7 @@ mod tests {
             plan,
             status,
             blockers: vec![],
+            blocker_count: 0,
             unverified: 0,
         };
         let e = |region: &str, rtype: &str, id: &str, check: &str, plan| Evaluation {
@@ -727,5 +751,35 @@ mod tests {
             .find(r#"data-check="servers.instance-profile" data-blocks="2""#)
             .expect("servers blocks 2");
         assert!(cspm < servers, "the fix that unblocks more comes first");
+    }
+
+    #[test]
+    fn long_lists_are_paged_not_cut() {
+        let e = |n: usize| Evaluation {
+            account_id: "111122223333".into(),
+            aws_region: "us-east-1".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: format!("i-{n:05}"),
+            check_id: "servers.instance-profile".into(),
+            plan: Plan::Servers,
+            compliance: Compliance::NonCompliant,
+            annotation: String::new(),
+            capture_time: None,
+        };
+        let data = ReportData {
+            source: "t".into(),
+            generated_at: Utc::now(),
+            readiness: vec![],
+            results: (0..450).map(e).collect(),
+            changes: vec![],
+            days: 7,
+        };
+        let html = render(&data);
+        assert!(
+            (0..450).all(|n| html.contains(&format!("<code>i-{n:05}</code>"))),
+            "every resource listed"
+        );
+        assert_eq!(html.matches(r#"<details class="page">"#).count(), 2);
+        assert!(html.contains("resources 201–400 of 450") && html.contains("resources 401–450 of 450"));
     }
 }

@@ -261,13 +261,17 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (account_id, aws_region, plan, status, blockers, unverified) = row.map_err(self.sql())?;
+            // The store keeps every blocker.
+            let blockers: Vec<shared::domain::plans::Blocker> =
+                serde_json::from_str(&blockers).map_err(|e| self.corrupt(format!("blockers: {e}")))?;
             out.push(shared::domain::plans::ReadinessRow {
                 account_id,
                 aws_region,
                 plan: Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?,
                 status: PlanStatus::parse(&status)
                     .ok_or_else(|| self.corrupt(format!("unknown plan status `{status}`")))?,
-                blockers: serde_json::from_str(&blockers).map_err(|e| self.corrupt(format!("blockers: {e}")))?,
+                blocker_count: blockers.len(),
+                blockers,
                 unverified: usize::try_from(unverified).unwrap_or(0),
             });
         }

@@ -340,6 +340,7 @@ impl ReadinessReader for MemoryStore {
                 plan: p.plan,
                 status: p.status,
                 blockers: p.blockers.clone(),
+                blocker_count: p.blocker_count,
                 unverified: p.unverified_count,
             })
             .collect())

@@ -83,8 +83,10 @@ pub struct ReadinessRow {
     pub plan: Plan,
     /// READY / BLOCKED / NOT_APPLICABLE.
     pub status: PlanStatus,
-    /// Why it is blocked.
+    /// Why it is blocked (all of it, or the first ones a store keeps).
     pub blockers: Vec<Blocker>,
+    /// How many blockers there are in all.
+    pub blocker_count: usize,
     /// How many checks the input could not decide.
     pub unverified: usize,
 }

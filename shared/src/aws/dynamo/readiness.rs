@@ -391,6 +391,7 @@ impl DynamoStore {
                 status,
                 blockers: serde_json::from_str(field("blockers")?)
                     .map_err(|e| corrupt(OP, format!("blockers: {e}")))?,
+                blocker_count: usize::try_from(number(&item, "blockerCount")).unwrap_or(usize::MAX),
                 unverified: usize::try_from(number(&item, "unverified")).unwrap_or(usize::MAX),
             });
         }
