@@ -342,13 +342,35 @@ fn non_compliant_chart(results: &[Evaluation]) -> String {
         })
         .collect();
     let max = per_plan.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let min = per_plan.iter().map(|(_, n)| *n).filter(|n| *n > 0).min().unwrap_or(1);
+    // Counts that span orders of magnitude (one plan with 5 blocked resources, another with
+    // 5,000) are drawn on a log scale, said so, so that the small ones stay visible.
+    let log = max / min >= 100;
+    let height = |n: usize| -> f64 {
+        if n == 0 {
+            0.0
+        } else if log {
+            150.0 * (1.0 + n as f64).log10() / (1.0 + max as f64).log10()
+        } else {
+            150.0 * n as f64 / max as f64
+        }
+    };
     let (w, h, base, slot) = (520.0, 220.0, 180.0, 100.0);
     let mut svg = format!(
-        r##"<svg id="noncompliant-chart" role="img" aria-label="Non-compliant resources per plan" viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg"><line x1="10" y1="{base}" x2="{x2}" y2="{base}" stroke="#d9dee5"/>"##,
-        x2 = w - 10.0
+        r##"<svg id="noncompliant-chart" data-scale="{scale}" role="img" aria-label="Non-compliant resources per plan{note}" viewBox="0 0 {w} {h}" width="100%" xmlns="http://www.w3.org/2000/svg"><line x1="10" y1="{base}" x2="{x2}" y2="{base}" stroke="#d9dee5"/>"##,
+        x2 = w - 10.0,
+        scale = if log { "log" } else { "linear" },
+        note = if log { " (log scale)" } else { "" },
     );
+    if log {
+        let _ = write!(
+            svg,
+            r##"<text x="{x}" y="14" font-size="11" text-anchor="end" fill="#5f6b7a">log scale</text>"##,
+            x = w - 10.0
+        );
+    }
     for (i, (plan, n)) in per_plan.iter().enumerate() {
-        let bh = 150.0 * *n as f64 / max as f64;
+        let bh = height(*n);
         let x = 20.0 + slot * i as f64;
         let _ = write!(
             svg,
@@ -781,5 +803,44 @@ mod tests {
         );
         assert_eq!(html.matches(r#"<details class="page">"#).count(), 2);
         assert!(html.contains("resources 201–400 of 450") && html.contains("resources 401–450 of 450"));
+    }
+
+    #[test]
+    fn counts_spanning_orders_of_magnitude_are_drawn_on_a_log_scale() {
+        let e = |plan, n: usize| Evaluation {
+            account_id: "111122223333".into(),
+            aws_region: "us-east-1".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: format!("i-{n}"),
+            check_id: "c".into(),
+            plan,
+            compliance: Compliance::NonCompliant,
+            annotation: String::new(),
+            capture_time: None,
+        };
+        let close: Vec<Evaluation> = (0..30)
+            .map(|n| e(Plan::Servers, n))
+            .chain((0..3).map(|n| e(Plan::Oss, n)))
+            .collect();
+        assert!(non_compliant_chart(&close).contains(r#"data-scale="linear""#));
+        let wide: Vec<Evaluation> = (0..3000)
+            .map(|n| e(Plan::Servers, n))
+            .chain((0..3).map(|n| e(Plan::Oss, n)))
+            .collect();
+        let chart = non_compliant_chart(&wide);
+        assert!(chart.contains(r#"data-scale="log""#) && chart.contains(">log scale</text>"));
+        // The small bar stays visible: over a tenth of the tallest, not a thousandth.
+        let bar = |plan: &str| -> f64 {
+            let at = chart.find(&format!(r#"data-plan="{plan}""#)).unwrap();
+            let h = &chart[at..];
+            let start = h.find("height=\"").unwrap() + 8;
+            h[start..start + h[start..].find('"').unwrap()].parse().unwrap()
+        };
+        assert!(
+            bar("oss") > bar("servers") / 10.0,
+            "{} vs {}",
+            bar("oss"),
+            bar("servers")
+        );
     }
 }
