@@ -67,6 +67,32 @@ impl DynamoStore {
         self
     }
 
+    /// Runs queries of different partitions (the shards), four at a time, every page of each.
+    async fn query_partitions(
+        &self,
+        queries: Vec<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder>,
+    ) -> Result<Vec<Item>, PortError> {
+        let mut items = Vec::new();
+        let mut queries = queries.into_iter();
+        loop {
+            let mut running = tokio::task::JoinSet::new();
+            for q in queries.by_ref().take(4) {
+                let this = self.clone();
+                running.spawn(async move { this.query_all(q).await });
+            }
+            if running.is_empty() {
+                return Ok(items);
+            }
+            while let Some(done) = running.join_next().await {
+                items.extend(done.map_err(|e| PortError {
+                    operation: "dynamodb:Query",
+                    message: format!("query task failed: {e}"),
+                    retryable: true,
+                })??);
+            }
+        }
+    }
+
     async fn query_all(
         &self,
         mut q: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,

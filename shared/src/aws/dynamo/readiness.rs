@@ -167,56 +167,43 @@ impl ReadinessReader for DynamoStore {
         const OP: &str = "dynamodb:Query";
         let now = Utc::now().timestamp();
         let mut out = Vec::new();
-        // One Query per shard of the transitions index, four at a time.
-        for shards in all_transitions_pks().chunks(4) {
-            let mut running = tokio::task::JoinSet::new();
-            for pk in shards {
-                let q = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("GSI2")
-                    .key_condition_expression("GSI2PK = :pk AND GSI2SK >= :since")
-                    .expression_attribute_values(":pk", s(pk))
-                    .expression_attribute_values(":since", s(iso(since)));
-                let this = self.clone();
-                running.spawn(async move { this.query_all(q).await });
+        let queries = all_transitions_pks().into_iter().map(|pk| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :pk AND GSI2SK >= :since")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":since", s(iso(since)))
+        });
+        let items = self.query_partitions(queries.collect()).await?;
+        for item in items {
+            // TTL deletes lazily: an expired row is history no longer kept.
+            if item.contains_key("expiresAt") && i64::try_from(number(&item, "expiresAt")).unwrap_or(0) < now {
+                continue;
             }
-            while let Some(done) = running.join_next().await {
-                let items = done.map_err(|e| PortError {
-                    operation: OP,
-                    message: format!("query task failed: {e}"),
-                    retryable: true,
-                })??;
-                for item in items {
-                    // TTL deletes lazily: an expired row is history no longer kept.
-                    if item.contains_key("expiresAt") && i64::try_from(number(&item, "expiresAt")).unwrap_or(0) < now {
-                        continue;
-                    }
-                    let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("transition without {k}")));
-                    let at = chrono::DateTime::parse_from_rfc3339(field("at")?)
-                        .map_err(|e| corrupt(OP, e.to_string()))?
-                        .with_timezone(&Utc);
-                    let plan = Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?;
-                    let result = match get(&item, "checkId") {
-                        Some(check) => Some((
-                            field("resourceType")?.to_owned(),
-                            field("resourceId")?.to_owned(),
-                            check.to_owned(),
-                        )),
-                        None => None,
-                    };
-                    out.push(crate::domain::state::RecordedChange {
-                        at,
-                        account_id: field("accountId")?.to_owned(),
-                        aws_region: field("awsRegion")?.to_owned(),
-                        plan,
-                        result,
-                        previous: get(&item, "previous").unwrap_or("").to_owned(),
-                        current: get(&item, "current").unwrap_or("").to_owned(),
-                    });
-                }
-            }
+            let field = |k: &str| get(&item, k).ok_or_else(|| corrupt(OP, format!("transition without {k}")));
+            let at = chrono::DateTime::parse_from_rfc3339(field("at")?)
+                .map_err(|e| corrupt(OP, e.to_string()))?
+                .with_timezone(&Utc);
+            let plan = Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?;
+            let result = match get(&item, "checkId") {
+                Some(check) => Some((
+                    field("resourceType")?.to_owned(),
+                    field("resourceId")?.to_owned(),
+                    check.to_owned(),
+                )),
+                None => None,
+            };
+            out.push(crate::domain::state::RecordedChange {
+                at,
+                account_id: field("accountId")?.to_owned(),
+                aws_region: field("awsRegion")?.to_owned(),
+                plan,
+                result,
+                previous: get(&item, "previous").unwrap_or("").to_owned(),
+                current: get(&item, "current").unwrap_or("").to_owned(),
+            });
         }
         Ok(out)
     }
@@ -359,27 +346,20 @@ impl DynamoStore {
     /// ([`super::SHARDS`]), at most four at a time.
     pub async fn readiness_rows(&self) -> Result<Vec<crate::domain::plans::ReadinessRow>, PortError> {
         const OP: &str = "dynamodb:Query";
-        let mut items = Vec::new();
-        for shards in all_plans_pks().chunks(4) {
-            let mut running = tokio::task::JoinSet::new();
-            for pk in shards {
-                let q = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk")
-                    .expression_attribute_values(":pk", s(pk));
-                let this = self.clone();
-                running.spawn(async move { this.query_all(q).await });
-            }
-            while let Some(done) = running.join_next().await {
-                items.extend(done.map_err(|e| PortError {
-                    operation: OP,
-                    message: format!("query task failed: {e}"),
-                    retryable: true,
-                })??);
-            }
-        }
+        let items = self
+            .query_partitions(
+                all_plans_pks()
+                    .into_iter()
+                    .map(|pk| {
+                        self.client
+                            .query()
+                            .table_name(&self.table)
+                            .key_condition_expression("PK = :pk")
+                            .expression_attribute_values(":pk", s(pk))
+                    })
+                    .collect(),
+            )
+            .await?;
         let mut out = Vec::new();
         for item in items {
             let (region, plan, status) = plan_row(&item, OP)?;
