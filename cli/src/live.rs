@@ -288,23 +288,16 @@ mod aws_read {
         if let Some(role) = &args.assume_role {
             let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
             let mut tasks = tokio::task::JoinSet::new();
+            // One assumed role per account, its credentials shared by the account's regions.
+            let members = shared::aws::members::MemberConfigs::new(sdk, role.as_str(), "defender-prereqs");
             for (account, regions) in &sources {
-                let arn = format!("arn:aws:iam::{account}:role/{role}");
-                let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
-                    .session_name("defender-prereqs")
-                    .configure(sdk)
-                    .build()
-                    .await;
-                let member = sdk
-                    .to_builder()
-                    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
-                    .build();
                 let mut regions: Vec<String> = regions.iter().cloned().collect();
                 if regions.is_empty() {
                     regions.extend(sdk.region().map(ToString::to_string));
                 }
                 for region in regions {
-                    let (member, limit, account) = (in_region(&member, &region), limit.clone(), account.clone());
+                    let member = members.config(account, Some(&region)).await;
+                    let (limit, account) = (limit.clone(), account.clone());
                     let declared = declared.to_vec();
                     tasks.spawn(async move {
                         let _permit = limit.acquire_owned().await;

@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod env;
 pub mod events;
 pub mod facts;
+pub mod members;
 
 use aws_sdk_config::config::http::HttpResponse;
 use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};
