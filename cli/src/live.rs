@@ -289,19 +289,26 @@ mod aws_read {
             let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
             let mut tasks = tokio::task::JoinSet::new();
             // One assumed role per account, its credentials shared by the account's regions.
-            let members = shared::aws::members::MemberConfigs::new(sdk, role.as_str(), "defender-prereqs");
+            let members = Arc::new(shared::aws::members::MemberConfigs::new(
+                sdk,
+                role.as_str(),
+                "defender-prereqs",
+            ));
             for (account, regions) in &sources {
                 let mut regions: Vec<String> = regions.iter().cloned().collect();
                 if regions.is_empty() {
                     regions.extend(sdk.region().map(ToString::to_string));
                 }
                 for region in regions {
-                    let member = members.config(account, Some(&region)).await;
-                    let (limit, account) = (limit.clone(), account.clone());
+                    let (limit, account, members) = (limit.clone(), account.clone(), members.clone());
                     let declared = declared.to_vec();
                     tasks.spawn(async move {
                         let _permit = limit.acquire_owned().await;
-                        (account, region.clone(), read_region(&member, &region, &declared).await)
+                        let read = match members.config(&account, Some(&region)).await {
+                            Ok(member) => read_region(&member, &region, &declared).await,
+                            Err(e) => Err(e.to_string()),
+                        };
+                        (account, region.clone(), read)
                     });
                 }
             }

@@ -116,10 +116,67 @@ fn recorded_in<'a>(
     (account, mine)
 }
 
+/// The account an access key belongs to, as moto encodes it in the keys it hands out (AssumeRole
+/// credentials): `ASIA`, eight base-32 characters of half the account id plus an offset, and a
+/// character whose half of the alphabet gives the id's parity. `None` for other keys.
+pub fn account_of_access_key(key: &str) -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const OFFSET: u64 = 549_755_813_888;
+    let bytes = key.as_bytes();
+    if bytes.len() < 13 || !key.starts_with("ASIA") {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for c in &bytes[4..12] {
+        n = (n << 5) | ALPHABET.iter().position(|a| a == c)? as u64;
+    }
+    let odd = ALPHABET.iter().position(|a| *a == bytes[12])? >= 16;
+    Some(format!("{:012}", (n.checked_sub(OFFSET)? * 2) + u64::from(odd)))
+}
+
+/// Whose recorder answers a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorders {
+    /// One recorder holding everything.
+    One,
+    /// One per region (the account of the region's items).
+    PerRegion,
+    /// One per account × region: the account of the signing access key, the signing region.
+    PerAccount,
+}
+
+/// The account whose credentials the stand-in takes for its own (keys that name no account).
+pub const HOME_ACCOUNT: &str = "111122223333";
+
 impl ConfigWorld {
     /// Starts the stand-in over snapshot-form items.
     pub async fn start(raw_items: Vec<Value>) -> Self {
-        Self::start_with(raw_items, false).await
+        Self::start_with(raw_items, Recorders::One).await
+    }
+
+    /// Starts the stand-in where each account × region has its own recorder, as in an
+    /// organization: a request is answered from the items of the account its access key belongs
+    /// to ([`account_of_access_key`]; [`HOME_ACCOUNT`] for keys that name none) and of the region
+    /// it was signed for (plus that account's global items).
+    pub async fn start_per_account(raw_items: Vec<Value>) -> Self {
+        Self::start_with(raw_items, Recorders::PerAccount).await
+    }
+
+    /// The PutEvaluations request bodies so far, with the account whose credentials sent each.
+    pub fn put_evaluations_by_account(&self) -> Vec<(String, Value)> {
+        self.stub
+            .requests()
+            .into_iter()
+            .filter(|r| r.target.ends_with("PutEvaluations"))
+            .map(|r| {
+                let account = r
+                    .access_key
+                    .as_deref()
+                    .and_then(account_of_access_key)
+                    .unwrap_or_else(|| HOME_ACCOUNT.to_owned());
+                (account, r.body)
+            })
+            .collect()
     }
 
     /// Starts the stand-in where each region is one account's recorder (the account of the
@@ -127,14 +184,15 @@ impl ConfigWorld {
     /// DescribeConfigurationRecorders answer for the region the request was signed for. The
     /// aggregate operations still see everything.
     pub async fn start_per_region(raw_items: Vec<Value>) -> Self {
-        Self::start_with(raw_items, true).await
+        Self::start_with(raw_items, Recorders::PerRegion).await
     }
 
-    async fn start_with(raw_items: Vec<Value>, per_region: bool) -> Self {
+    async fn start_with(raw_items: Vec<Value>, recorders: Recorders) -> Self {
         let items = Arc::new(Mutex::new(parse_all(raw_items)));
         let disabled: Arc<Mutex<Vec<String>>> = Arc::default();
         let (world, off) = (items.clone(), disabled.clone());
-        let stub = Stub::start_signed(move |target, body, region| {
+        let stub = Stub::start_signer(move |target, body, signer| {
+            let region = signer.region;
             // An opt-in region the account has not enabled does not know its credentials.
             if region.is_some_and(|r| off.lock().unwrap().iter().any(|d| d == r)) {
                 return (
@@ -145,8 +203,19 @@ impl ConfigWorld {
                 );
             }
             let all = world.lock().unwrap();
-            let (owner, visible) = match (per_region, region) {
-                (true, Some(r)) => recorded_in(&all, r),
+            let (owner, visible) = match (recorders, region) {
+                (Recorders::PerRegion, Some(r)) => recorded_in(&all, r),
+                (Recorders::PerAccount, Some(r)) => {
+                    let account = signer
+                        .access_key
+                        .and_then(account_of_access_key)
+                        .unwrap_or_else(|| HOME_ACCOUNT.to_owned());
+                    let mine = all
+                        .iter()
+                        .filter(|(_, ci)| ci.account_id == account && (ci.region == r || ci.region == "global"))
+                        .collect();
+                    (Some(account), mine)
+                }
                 _ => (None, all.iter().collect()),
             };
             let items = visible;
@@ -261,5 +330,31 @@ impl ConfigWorld {
     /// The PutEvaluations request bodies so far.
     pub fn put_evaluations(&self) -> Vec<Value> {
         self.stub.calls("PutEvaluations")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_keys_name_their_account_as_moto_encodes_it() {
+        // moto's `generate_access_key_id_from_account_id("123456789012", "ASIA")` begins so
+        // (the rest is random): 123456789012 // 2 + offset = 0x8E5F4C8D0A, base-32 "RZPUZDIK",
+        // then a character of the first half of the alphabet (even id).
+        assert_eq!(
+            account_of_access_key("ASIARZPUZDIKCXYZABCD").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_of_access_key("ASIARZPUZDIKQXYZABCD").as_deref(),
+            Some("123456789013")
+        );
+        assert_eq!(
+            account_of_access_key("ASIAWO645SY5424HZU4X").as_deref(),
+            Some("444455556667")
+        );
+        assert_eq!(account_of_access_key("testing"), None);
+        assert_eq!(account_of_access_key("AKIAIOSFODNN7EXAMPLE"), None);
     }
 }

@@ -47,6 +47,8 @@ pub struct Seen<'a> {
     pub body: &'a Value,
     /// How many requests with this target came before this one.
     pub nth: usize,
+    /// The body as text (form-encoded query-protocol calls, such as STS, are not JSON).
+    pub raw: &'a str,
 }
 
 type Plan = dyn Fn(&Seen<'_>) -> Fault + Send + Sync;
@@ -175,10 +177,12 @@ impl FaultProxy {
                             *n += 1;
                             *n - 1
                         };
+                        let raw = String::from_utf8_lossy(&body);
                         let fault = plan(&Seen {
                             target: &target,
                             body: &json,
                             nth,
+                            raw: &raw,
                         });
                         let answer = match fault {
                             Fault::Forward => forward(&upstream, &head, &body).await,

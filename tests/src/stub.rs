@@ -19,9 +19,20 @@ pub struct Request {
     pub body: Value,
     /// The region the request was signed for (SigV4 credential scope), if signed.
     pub region: Option<String>,
+    /// The access key the request was signed with, if signed.
+    pub access_key: Option<String>,
 }
 
-type Handler = dyn Fn(&str, &Value, Option<&str>) -> (u16, String) + Send + Sync;
+/// Who signed a request: the SigV4 credential scope's access key and region.
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    /// The region the request was signed for.
+    pub region: Option<&'a str>,
+    /// The access key id.
+    pub access_key: Option<&'a str>,
+}
+
+type Handler = dyn Fn(&str, &Value, Signer<'_>) -> (u16, String) + Send + Sync;
 
 /// The running stub.
 pub struct Stub {
@@ -40,6 +51,13 @@ impl Stub {
     /// [`Self::start`] with a handler that also gets the region the request was signed for.
     pub async fn start_signed(
         handler: impl Fn(&str, &Value, Option<&str>) -> (u16, String) + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_signer(move |target, body, signer| handler(target, body, signer.region)).await
+    }
+
+    /// [`Self::start`] with a handler that also gets who signed the request.
+    pub async fn start_signer(
+        handler: impl Fn(&str, &Value, Signer<'_>) -> (u16, String) + Send + Sync + 'static,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -66,15 +84,32 @@ impl Stub {
                             }
                         };
                         // `Credential=<key>/<date>/<region>/<service>/aws4_request`.
-                        let region = request
+                        let scope: Vec<String> = request
                             .header("authorization")
                             .and_then(|a| a.split("Credential=").nth(1))
-                            .and_then(|c| c.split('/').nth(2))
-                            .map(str::to_owned);
+                            .map(|c| {
+                                c.split(',')
+                                    .next()
+                                    .unwrap_or_default()
+                                    .split('/')
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        let (access_key, region) = (scope.first().cloned(), scope.get(2).cloned());
                         let body = request.body;
                         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        let (status, reply) = handler(&target, &body, region.as_deref());
-                        recorded.lock().unwrap().push(Request { target, body, region });
+                        let signer = Signer {
+                            region: region.as_deref(),
+                            access_key: access_key.as_deref(),
+                        };
+                        let (status, reply) = handler(&target, &body, signer);
+                        recorded.lock().unwrap().push(Request {
+                            target,
+                            body,
+                            region,
+                            access_key,
+                        });
                         let head = format!(
                             "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nx-amzn-RequestId: stub\r\n\r\n",
                             reply.len()

@@ -35,7 +35,7 @@ async fn a_role_is_assumed_once_per_account_and_its_credentials_serve_every_regi
         ("444455556666", "ap-southeast-2"),
         ("777788889999", "us-east-1"),
     ] {
-        let conf = members.config(account, Some(region)).await;
+        let conf = members.config(account, Some(region)).await.unwrap();
         assert_eq!(conf.region().map(ToString::to_string).as_deref(), Some(region));
         tables(&conf).await;
     }
@@ -45,14 +45,16 @@ async fn a_role_is_assumed_once_per_account_and_its_credentials_serve_every_regi
 
     // A table made with one member's configuration is in that account only.
     let name = moto::unique("member-table");
-    let a = members.config("444455556666", Some("us-east-1")).await;
+    let a = members.config("444455556666", Some("us-east-1")).await.unwrap();
     shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&a), &name)
         .create_table()
         .await
         .unwrap();
     assert!(tables(&a).await.contains(&name));
-    assert!(!tables(&members.config("777788889999", Some("us-east-1")).await)
-        .await
-        .contains(&name));
+    assert!(
+        !tables(&members.config("777788889999", Some("us-east-1")).await.unwrap())
+            .await
+            .contains(&name)
+    );
     assert!(!tables(&base).await.contains(&name));
 }

@@ -13,21 +13,31 @@ use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports, RuleInvocation, RuleSummary};
 use shared::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, FactReader, ResultStore};
 
-/// Handles one invocation as Lambda delivers it: the payload is parsed here, so that one of another
-/// shape fails as `MalformedEvent` without quoting it.
-pub async fn handle_payload<R, E, S, P>(
-    ports: &Ports<'_, R, S, P>,
-    reporter: &E,
-    event: LambdaEvent<serde_json::Value>,
-) -> Result<RuleSummary, HandlerError>
-where
-    R: ConfigReader + FactReader,
-    E: EvaluationReporter,
-    S: ResultStore,
-    P: EventPublisher,
-{
-    let event = shared::app::error::parse_invocation(event, "an AWS Config rule invocation")?;
-    handler(ports, reporter, event).await
+/// The account and region an invocation is for: its `accountId` and its rule's region (an
+/// organization rule's invocations come from each member account), else the configuration
+/// item's (or a scheduled notification's account).
+pub fn origin(e: &ConfigEvent) -> (Option<String>, Option<String>) {
+    let invoking: Option<serde_json::Value> = e.invoking_event.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let field = |path: &[&str]| -> Option<String> {
+        let v = invoking.as_ref()?;
+        path.iter()
+            .find_map(|p| v.pointer(p).and_then(|x| x.as_str()))
+            .map(str::to_owned)
+    };
+    let account = e.account_id.clone().filter(|a| !a.is_empty()).or_else(|| {
+        field(&[
+            "/configurationItem/awsAccountId",
+            "/configurationItemSummary/awsAccountId",
+            "/awsAccountId",
+        ])
+    });
+    let region = e
+        .config_rule_arn
+        .as_deref()
+        .and_then(shared::aws::accounts::region_of_arn)
+        .map(str::to_owned)
+        .or_else(|| field(&["/configurationItem/awsRegion", "/configurationItemSummary/awsRegion"]));
+    (account, region)
 }
 
 /// Handles one invocation.

@@ -34,21 +34,6 @@ impl From<Summary> for Response {
     }
 }
 
-/// Handles one event as Lambda delivers it: the payload is parsed here, so that one of another
-/// shape fails as `MalformedEvent` without quoting it.
-pub async fn handle_payload<R, S, P>(
-    ports: &Ports<'_, R, S, P>,
-    event: LambdaEvent<Value>,
-) -> Result<Response, HandlerError>
-where
-    R: ConfigReader + FactReader,
-    S: ResultStore,
-    P: EventPublisher,
-{
-    let event = shared::app::error::parse_invocation(event, "an EventBridge event")?;
-    handler(ports, event).await
-}
-
 /// Handles one event.
 pub async fn handler<R, S, P>(
     ports: &Ports<'_, R, S, P>,

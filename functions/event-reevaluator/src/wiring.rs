@@ -1,17 +1,29 @@
 //! The deployed function's wiring, once per cold start: settings from the environment, the AWS
 //! clients, and the ports the handler runs on (AWS Config, the service APIs for the facts Config
-//! does not record, the state table, the bus). `main` is this.
+//! does not record, the state table, the bus). Deployed centrally, Config and the service APIs are
+//! those of the event's member account and region (see `shared::aws::accounts`). `main` is this.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run as serve, service_fn, tracing, Error, LambdaEvent};
+use serde_json::Value;
+use shared::aws::accounts::{account_of_arn, unavailable};
 use shared::aws::env::Adapters;
 
 /// Runs the function until the Lambda Runtime API stops handing out events.
 pub async fn run() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let (env, adapters) = Adapters::from_env().await?;
-    let ports = &adapters.ports(&env);
-    serve(service_fn(move |event: LambdaEvent<_>| async move {
-        crate::handle_payload(ports, event).await
+    let (env, adapters) = Adapters::from_env(true).await?;
+    let (env, adapters) = (&env, &adapters);
+    serve(service_fn(move |event: LambdaEvent<Value>| async move {
+        let event: LambdaEvent<EventBridgeEvent<Value>> =
+            shared::app::error::parse_invocation(event, "an EventBridge event")?;
+        let own = account_of_arn(&event.context.invoked_function_arn);
+        let member = adapters
+            .accounts
+            .for_event(own, event.payload.account.as_deref(), event.payload.region.as_deref())
+            .await
+            .map_err(|e| unavailable("event-reevaluator", e))?;
+        crate::handler(&adapters.ports(env, &member), event).await
     }))
     .await
 }

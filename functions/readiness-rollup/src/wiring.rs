@@ -7,7 +7,7 @@ use shared::aws::env::Adapters;
 /// Runs the function until the Lambda Runtime API stops handing out events.
 pub async fn run() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let (env, adapters) = Adapters::from_env().await?;
+    let (env, adapters) = Adapters::from_env(false).await?;
     let (store, publisher, settings) = (&adapters.store, &adapters.publisher, &env.settings);
     serve(service_fn(move |event: LambdaEvent<_>| async move {
         crate::handle_payload(store, publisher, settings, event).await

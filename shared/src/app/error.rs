@@ -19,6 +19,7 @@ impl HandlerError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Malformed(_) => "MalformedEvent",
+            Self::Port(p) if p.operation == crate::app::ports::ASSUME_ROLE => "MemberRoleUnavailable",
             Self::Port(p) if p.retryable => "Retryable",
             Self::Port(_) => "NonRetryable",
         }

@@ -25,6 +25,10 @@ pub struct PortError {
     pub retryable: bool,
 }
 
+/// The operation a [`PortError`] names when a member account's role could not be assumed (a
+/// central deployment reads and reports for member accounts through it).
+pub const ASSUME_ROLE: &str = "sts:AssumeRole";
+
 /// Reads recorded configuration (AWS Config).
 pub trait ConfigReader: Sync {
     /// The current items for `keys` (missing or deleted resources are simply absent).

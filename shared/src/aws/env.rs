@@ -1,6 +1,5 @@
 //! What every function reads from its environment once per cold start, and the adapters it builds.
 
-use crate::domain::model::types;
 use crate::domain::settings::Settings;
 
 /// The functions' configuration. Every variable is named in the error when it is wrong.
@@ -22,6 +21,9 @@ pub struct FunctionEnv {
     pub recorded_types_from_recorder: bool,
     /// `HISTORY_DAYS`: how long transition history is kept (default 90).
     pub history_days: i64,
+    /// `MEMBER_ROLE_NAME`: set in a central deployment, the role assumed in each member account
+    /// to read its configuration and report to its AWS Config.
+    pub member_role: Option<String>,
 }
 
 /// Variables that set one settings list each (comma separated), over `SETTINGS_JSON`. Besides
@@ -102,6 +104,12 @@ impl FunctionEnv {
             Some(v) => v.parse().map_err(|e| format!("HISTORY_DAYS `{v}`: {e}"))?,
             None => super::dynamo::DEFAULT_HISTORY_DAYS,
         };
+        let member_role = var("MEMBER_ROLE_NAME")?.map(|r| r.trim().to_owned());
+        if let Some(r) = &member_role {
+            if r.contains(['/', ':', ' ']) {
+                return Err("MEMBER_ROLE_NAME: a role name, without path or ARN".into());
+            }
+        }
         Ok(Self {
             table,
             bus,
@@ -109,17 +117,16 @@ impl FunctionEnv {
             recorded_types,
             recorded_types_from_recorder,
             history_days,
+            member_role,
         })
     }
 }
 
 /// The adapters, built once per cold start from one SDK configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Adapters {
-    /// AWS Config (PutEvaluations).
-    pub config: super::config::ConfigApi,
-    /// AWS Config plus the service APIs (reads).
-    pub reader: super::facts::LiveReader,
+    /// AWS Config and the service APIs, of the function's own account or of each member account.
+    pub accounts: super::accounts::Accounts,
     /// The state table.
     pub store: super::dynamo::DynamoStore,
     /// The bus.
@@ -127,10 +134,11 @@ pub struct Adapters {
 }
 
 impl Adapters {
-    /// The ports the use cases take, over these adapters and `env`.
+    /// The ports the use cases take, over these adapters, `env` and one account's clients.
     pub fn ports<'a>(
         &'a self,
         env: &'a FunctionEnv,
+        account: &'a super::accounts::AccountPorts,
     ) -> crate::app::flows::Ports<
         'a,
         super::facts::LiveReader,
@@ -138,50 +146,36 @@ impl Adapters {
         super::events::EventBridgePublisher,
     > {
         crate::app::flows::Ports {
-            reader: &self.reader,
+            reader: &account.reader,
             store: &self.store,
             publisher: &self.publisher,
             settings: &env.settings,
-            recorded_types: &env.recorded_types,
+            recorded_types: &account.recorded_types,
         }
     }
 
     /// Reads the environment and builds the clients from the default AWS configuration: what
-    /// every function does once per cold start.
-    pub async fn from_env() -> Result<(FunctionEnv, Self), String> {
-        let mut env = FunctionEnv::from_env()?;
+    /// every function does once per cold start. Deployed in one account, the recorder's types
+    /// are read now (unless `RECORDED_TYPES` declares them); centrally, each member's on its
+    /// first event. `reads_config`: whether the function reads AWS Config at all (the rollup
+    /// does not).
+    pub async fn from_env(reads_config: bool) -> Result<(FunctionEnv, Self), String> {
+        let env = FunctionEnv::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let adapters = Self::new(&sdk, &env);
-        if env.recorded_types_from_recorder {
-            match adapters.config.recording_scopes().await {
-                Ok(scopes) => {
-                    env.recorded_types = types::recorded_by(&scopes).into_iter().map(str::to_owned).collect();
-                }
-                // Nothing is then taken as recorded: absence proves nothing, which is safe.
-                Err(e) => tracing::warn!(error = %e, "the recorder's types could not be read"),
-            }
-        }
-        Ok((env, adapters))
-    }
-
-    /// Builds the clients.
-    pub fn new(sdk: &aws_config::SdkConfig, env: &FunctionEnv) -> Self {
-        let config = super::config::ConfigApi::new(aws_sdk_config::Client::new(sdk));
-        let facts = super::facts::ServiceFacts::new(
-            aws_sdk_ssm::Client::new(sdk),
-            aws_sdk_eks::Client::new(sdk),
-            aws_sdk_cloudwatchlogs::Client::new(sdk),
-        );
-        Self {
-            reader: super::facts::LiveReader {
-                config: config.clone(),
-                facts,
-            },
-            config,
-            store: super::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env.table)
+        let declared = (!env.recorded_types_from_recorder).then(|| env.recorded_types.clone());
+        let own = super::accounts::AccountPorts::new(&sdk, env.recorded_types.clone());
+        let accounts = match &env.member_role {
+            Some(role) if reads_config => super::accounts::Accounts::central(own, &sdk, role, declared),
+            _ if reads_config && declared.is_none() => super::accounts::Accounts::single(own.with_recorder(None).await),
+            _ => super::accounts::Accounts::single(own),
+        };
+        let adapters = Self {
+            accounts,
+            store: super::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &env.table)
                 .with_history_days(env.history_days),
-            publisher: super::events::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &env.bus),
-        }
+            publisher: super::events::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &env.bus),
+        };
+        Ok((env, adapters))
     }
 }
 

@@ -6,6 +6,11 @@
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+
+use crate::app::ports::PortError;
 
 /// Per member account configurations of one base configuration and role name.
 #[derive(Debug)]
@@ -13,7 +18,7 @@ pub struct MemberConfigs {
     base: SdkConfig,
     role: String,
     session: String,
-    accounts: tokio::sync::Mutex<BTreeMap<String, SdkConfig>>,
+    accounts: tokio::sync::Mutex<BTreeMap<String, std::sync::Arc<tokio::sync::OnceCell<SdkConfig>>>>,
 }
 
 /// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
@@ -55,40 +60,90 @@ impl MemberConfigs {
     }
 
     /// The configuration of `account` in `region` (the base's region when `None`): the role's
-    /// credentials, assumed once per account and shared by every region.
-    pub async fn config(&self, account: &str, region: Option<&str>) -> SdkConfig {
-        let member = {
+    /// credentials, assumed once per account and shared by every region. The role is assumed
+    /// here, the first time an account is asked for, so that a member account without the role
+    /// (or one whose role does not trust the caller) fails as `sts:AssumeRole`, naming the role,
+    /// and is asked again next time; the credentials obtained serve the first calls.
+    pub async fn config(&self, account: &str, region: Option<&str>) -> Result<SdkConfig, PortError> {
+        // One cell per account: accounts are assumed concurrently, each once at a time.
+        let cell = {
             let mut accounts = self.accounts.lock().await;
-            match accounts.get(account) {
-                Some(c) => c.clone(),
-                None => {
-                    let provider = aws_config::sts::AssumeRoleProvider::builder(self.role_arn(account))
-                        .session_name(&self.session)
-                        .configure(&self.base)
-                        .build()
-                        .await;
-                    // Its own cache, shared by every client of every region made from it: the
-                    // role is assumed again only when its credentials near expiry.
-                    let c = self
-                        .base
-                        .to_builder()
-                        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
-                        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
-                        .build();
-                    accounts.insert(account.to_owned(), c.clone());
-                    c
-                }
-            }
+            accounts.entry(account.to_owned()).or_default().clone()
         };
-        match region {
+        let member = cell
+            .get_or_try_init(|| async {
+                let arn = self.role_arn(account);
+                let provider = aws_config::sts::AssumeRoleProvider::builder(&arn)
+                    .session_name(&self.session)
+                    .configure(&self.base)
+                    .build()
+                    .await;
+                let first = provider
+                    .provide_credentials()
+                    .await
+                    .map_err(|e| assume_error(&arn, &e))?;
+                // Its own cache, shared by every client of every region made from it: the role
+                // is assumed again only when its credentials near expiry.
+                Ok::<_, PortError>(
+                    self.base
+                        .to_builder()
+                        .credentials_provider(SharedCredentialsProvider::new(Primed {
+                            first: std::sync::Mutex::new(Some(first)),
+                            provider,
+                        }))
+                        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+                        .build(),
+                )
+            })
+            .await?
+            .clone();
+        Ok(match region {
             Some(r) => member
                 .to_builder()
                 .region(aws_config::Region::new(r.to_owned()))
                 .build(),
             None => member,
+        })
+    }
+}
+
+/// A role's provider that hands out the credentials obtained when the role was first assumed,
+/// then assumes it again whenever the identity cache asks (before they expire).
+#[derive(Debug)]
+struct Primed {
+    first: std::sync::Mutex<Option<Credentials>>,
+    provider: aws_config::sts::AssumeRoleProvider,
+}
+
+impl ProvideCredentials for Primed {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().ok().and_then(|mut f| f.take());
+        match first {
+            Some(c) => future::ProvideCredentials::ready(Ok(c)),
+            None => self.provider.provide_credentials(),
         }
     }
 }
+
+/// Why a role could not be assumed: the role and STS's reason (its code and message, never the
+/// raw response). A denial does not heal by itself; throttling and timeouts can.
+fn assume_error(arn: &str, e: &CredentialsError) -> PortError {
+    let reason = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+    let reason: String = reason.chars().take(300).collect();
+    let retryable = matches!(e, CredentialsError::ProviderTimedOut(_))
+        || reason.contains("Throttl")
+        || reason.contains("dispatch failure");
+    PortError {
+        operation: ASSUME_ROLE,
+        message: format!("the member role {arn} could not be assumed: {reason}"),
+        retryable,
+    }
+}
+
+pub use crate::app::ports::ASSUME_ROLE;
 
 #[cfg(test)]
 mod tests {

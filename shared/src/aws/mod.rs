@@ -2,6 +2,7 @@
 //! EKS, CloudWatch Logs), DynamoDB and EventBridge over the
 //! AWS SDK for Rust. Clients are built once per process by the caller and passed in.
 
+pub mod accounts;
 pub mod config;
 pub mod dynamo;
 pub mod env;

@@ -1,0 +1,501 @@
+//! A central deployment under a synthetic organization: the event-reevaluator and config-rule
+//! binaries, through their real `main` under a loopback Runtime API, with `MEMBER_ROLE_NAME` set,
+//! read and report for member accounts through the member role (moto's STS, one backend per
+//! account), while the AWS Config stand-in answers each account × region from its own items (the
+//! account of the signing key, the signing region). Events of every account and region arrive
+//! interleaved, to several function processes at once; some accounts lack the member role.
+//!
+//! Checked: every member event with a role is recorded exactly as the same event in a one-account
+//! deployment records it (an in-process run over that account's items alone); events of accounts
+//! without the role fail as `MemberRoleUnavailable`, naming the role, and record nothing; every
+//! organization-rule invocation reports with PutEvaluations from its own account's credentials,
+//! and only that account's resources; the rollup gives each account its own readiness. Printed:
+//! events/s, DynamoDB operations per event and the hottest partition key's share of the key
+//! accesses. `CENTRAL_ACCOUNTS` sets the organization's size (default 40 × 3 regions; `bench/run`
+//! runs 200).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use integration_tests::config_world::ConfigWorld;
+use integration_tests::fixtures::{demo_items, event_json};
+use integration_tests::lambda::{self, Target};
+use integration_tests::moto;
+use integration_tests::proxy::{Fault, FaultProxy};
+use integration_tests::runtime_api::RuntimeApi;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use shared::app::flows::Ports;
+use shared::app::memory::{MemoryPublisher, MemoryReader, MemoryStore};
+use shared::app::ports::{ReadinessReader, ResultStore};
+use shared::aws::dynamo::DynamoStore;
+use shared::aws::events::EventBridgePublisher;
+use shared::domain::model::types::{self, RecordingScope};
+use shared::domain::model::ConfigurationItem;
+use shared::domain::plans::{Blocker, PlanStatus};
+use shared::domain::settings::Settings;
+use shared::domain::vocab::{Compliance, Plan};
+
+const TEMPLATE_ACCOUNT: &str = "111122223333";
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+const ROLE: &str = "DefenderPrereqsMember";
+const INSTANCE: &str = "i-0web000000000001";
+/// The demo's `web-ssm-role`, in the instance profile of two of its instances.
+const ROLE_ID: &str = "AROA9F82C04AC152B02BA";
+/// Function processes serving the Runtime API at once.
+const PROCESSES: usize = 4;
+
+fn accounts() -> Vec<String> {
+    let n: usize = std::env::var("CENTRAL_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    (0..n)
+        .map(|k| format!("{:012}", 210_000_000_000u64 + 7 * k as u64))
+        .collect()
+}
+
+/// Accounts without the member role: every tenth.
+fn without_role(accounts: &[String]) -> BTreeSet<String> {
+    accounts.iter().skip(3).step_by(10).cloned().collect()
+}
+
+/// The demo snapshot's account as a member: its global items, and its us-east-1 items in each
+/// region (ARNs and ids rewritten; the item shapes are the snapshot's, from AWS).
+fn member_items(account: &str) -> Vec<Value> {
+    let demo = demo_items();
+    let mut out = Vec::new();
+    for item in demo.iter().filter(|i| i["awsAccountId"] == TEMPLATE_ACCOUNT) {
+        let text = item.to_string().replace(TEMPLATE_ACCOUNT, account);
+        match item["awsRegion"].as_str() {
+            Some("global") => out.push(serde_json::from_str(&text).unwrap()),
+            Some("us-east-1") => {
+                for region in REGIONS {
+                    out.push(serde_json::from_str(&text.replace("us-east-1", region)).unwrap());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn of(items: &[Value], account: &str, region: &str, id: &str) -> Value {
+    items
+        .iter()
+        .find(|i| i["awsAccountId"] == account && i["awsRegion"] == region && i["resourceId"] == id)
+        .unwrap()
+        .clone()
+}
+
+/// The member's EventBridge "Config Configuration Item Change" for its instances' role, as
+/// forwarded to the central bus from one of its regions (the event keeps its account and region):
+/// the instances using the role in that region are re-evaluated.
+fn change_event(items: &[Value], account: &str, region: &str) -> Value {
+    let mut e = event_json("event-reevaluator/config-item-change-iam-role.json");
+    e["account"] = account.into();
+    e["region"] = region.into();
+    e["id"] = format!("{account}-{region}").into();
+    e["resources"] = json!([]);
+    e["detail"]["configurationItem"] = of(items, account, "global", ROLE_ID);
+    e
+}
+
+/// The organization rule's invocation in a member account for its instance's change.
+fn rule_event(items: &[Value], account: &str, region: &str) -> Value {
+    let mut e = event_json("config-rule/change-ec2-instance.json");
+    let mut invoking: Value = serde_json::from_str(e["invokingEvent"].as_str().unwrap()).unwrap();
+    invoking["configurationItem"] = of(items, account, region, INSTANCE);
+    e["invokingEvent"] = invoking.to_string().into();
+    e["accountId"] = account.into();
+    e["configRuleArn"] = format!("arn:aws:config:{region}:{account}:config-rule/config-rule-central").into();
+    e["resultToken"] = format!("token-{account}-{region}").into();
+    e["ruleParameters"] = json!({"plans": "servers"}).to_string().into();
+    e
+}
+
+/// An account's readiness: (region, plan) → status and its check blockers (check, resource).
+type Readiness = BTreeMap<(String, Plan), (PlanStatus, Vec<(String, String)>)>;
+
+/// What an account × region's results are: (resource, check) → compliance.
+type Results = BTreeMap<(String, String), Compliance>;
+
+/// The same event in a one-account deployment (in process, over that account's items alone):
+/// what the central run must have recorded for it.
+async fn oracle(items: &[Value], event: &Value, settings: &Settings, recorded: &[String]) -> Results {
+    let account = event["account"].as_str().unwrap();
+    let region = event["region"].as_str().unwrap();
+    let mine: Vec<ConfigurationItem> = items
+        .iter()
+        .filter(|i| i["awsAccountId"] == account && (i["awsRegion"] == region || i["awsRegion"] == "global"))
+        .map(|i| ConfigurationItem::from_json(&i.to_string(), None).unwrap())
+        .collect();
+    let (reader, store, publisher) = (
+        MemoryReader::new(mine),
+        MemoryStore::default(),
+        MemoryPublisher::default(),
+    );
+    let ports = Ports {
+        reader: &reader,
+        store: &store,
+        publisher: &publisher,
+        settings,
+        recorded_types: recorded,
+    };
+    let e: EventBridgeEvent<Value> = serde_json::from_value(event.clone()).unwrap();
+    event_reevaluator::handler(&ports, LambdaEvent::new(e, Context::default()))
+        .await
+        .unwrap();
+    store
+        .account_results(account)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.aws_region == region || e.aws_region == "global")
+        .map(|e| ((e.resource_id, e.check_id), e.compliance))
+        .collect()
+}
+
+/// DynamoDB calls and the partition keys they touch, counted by a proxy in front of moto.
+#[derive(Default)]
+struct Load {
+    calls: usize,
+    keys: HashMap<String, usize>,
+}
+
+impl Load {
+    fn count(&mut self, body: &Value) {
+        let mut keys = Vec::new();
+        partition_keys(body, &mut keys);
+        // A Query's partition key (`PK = :pk`, `GSI1PK = :p`, `GSI2PK = :pk`).
+        for name in [":pk", ":p"] {
+            if let Some(pk) = body["ExpressionAttributeValues"][name]["S"].as_str() {
+                keys.push(pk.to_owned());
+            }
+        }
+        self.calls += 1;
+        for k in keys {
+            *self.keys.entry(k).or_default() += 1;
+        }
+    }
+}
+
+fn partition_keys(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if matches!(k.as_str(), "PK" | "GSI1PK" | "GSI2PK") {
+                    if let Some(s) = x["S"].as_str() {
+                        out.push(s.to_owned());
+                        continue;
+                    }
+                }
+                partition_keys(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| partition_keys(x, out)),
+        _ => {}
+    }
+}
+
+/// Runs `events` through `PROCESSES` processes of the binary `name`; the outcomes by event id.
+async fn run(
+    name: &str,
+    events: &[Value],
+    target: &Target<'_>,
+    env: &[(&str, &str)],
+    api: &RuntimeApi,
+) -> Vec<integration_tests::runtime_api::Outcome> {
+    let bin = lambda::function_binary(name).await;
+    let mut processes = Vec::new();
+    for _ in 0..PROCESSES {
+        processes.push(
+            lambda::command(&bin, target)
+                .env("MEMBER_ROLE_NAME", ROLE)
+                .envs(env.iter().copied())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for e in events {
+        api.send(e.to_string());
+    }
+    let mut out = Vec::new();
+    for _ in events {
+        let o = tokio::time::timeout(Duration::from_secs(120), api.outcome())
+            .await
+            .unwrap_or_else(|_| panic!("{name}: an invocation did not end within 120 s"))
+            .unwrap();
+        if std::env::var("CENTRAL_TRACE").is_ok() {
+            eprintln!(
+                "{name} {} {:?} {}",
+                o.ok,
+                o.sent.elapsed(),
+                &o.body[..o.body.len().min(80)]
+            );
+        }
+        out.push(o);
+    }
+    drop(processes);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_central_deployment_reads_and_reports_each_member_account_with_its_own_credentials() {
+    let accounts = accounts();
+    let missing = without_role(&accounts);
+    let items: Vec<Value> = accounts.iter().flat_map(|a| member_items(a)).collect();
+    let config = ConfigWorld::start_per_account(items.clone()).await;
+
+    // STS through a proxy: AssumeRole of the accounts without the role is denied, as STS denies
+    // a role that does not exist or does not trust the caller; the calls are counted.
+    let assumed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (denied, seen) = (missing.clone(), assumed.clone());
+    let sts = FaultProxy::start(moto::endpoint(), move |s| {
+        if !s.raw.contains("Action=AssumeRole") {
+            return Fault::Forward;
+        }
+        let account = denied.iter().find(|a| s.raw.contains(&format!("%3A{a}%3Arole")));
+        seen.lock().unwrap().push(s.raw.to_owned());
+        match account {
+            Some(a) => Fault::Respond(
+                403,
+                format!(
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                     <Code>AccessDenied</Code><Message>User: arn:aws:sts::{TEMPLATE_ACCOUNT}:assumed-role/central/x is not \
+                     authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{a}:role/{ROLE}</Message></Error>\
+                     <RequestId>c2f0e2f8-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+                ),
+            ),
+            None => Fault::Forward,
+        }
+    })
+    .await;
+    // DynamoDB through a proxy that counts calls and the partition keys they name.
+    let load = Arc::new(Mutex::new(Load::default()));
+    let counted = load.clone();
+    let dynamodb = FaultProxy::start(moto::endpoint(), move |s| {
+        counted.lock().unwrap().count(s.body);
+        Fault::Forward
+    })
+    .await;
+
+    let sdk = moto::sdk_config();
+    let table = moto::unique("central");
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    store.create_table().await.unwrap();
+    let bus = moto::event_bus().await;
+    let settings = Settings::default();
+    let settings_json = serde_json::to_string(&settings).unwrap();
+    let env = [
+        ("AWS_ENDPOINT_URL_STS", sts.url.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.url.as_str()),
+    ];
+
+    // Every account × region's change, interleaved (regions of one account far apart).
+    let mut events = Vec::new();
+    for region in REGIONS {
+        for a in &accounts {
+            events.push(change_event(&items, a, region));
+        }
+    }
+    let api = RuntimeApi::start().await;
+    let target = Target {
+        runtime_api: &api.address,
+        config_url: &config.stub.url,
+        table: &table,
+        bus: &bus,
+        settings_json: &settings_json,
+        facts_url: None,
+    };
+    let started = Instant::now();
+    let outcomes = run("event-reevaluator", &events, &target, &env, &api).await;
+    let elapsed = started.elapsed();
+    let (calls, keys) = {
+        let l = load.lock().unwrap();
+        (l.calls, l.keys.clone())
+    };
+
+    // Outcomes: members with the role succeed, the others fail naming their role.
+    let mut failed = BTreeSet::new();
+    for o in &outcomes {
+        if !o.ok {
+            let body: Value = serde_json::from_str(&o.body).unwrap();
+            assert_eq!(body["errorType"], "MemberRoleUnavailable", "{body}");
+            let message = body["errorMessage"].as_str().unwrap();
+            let account = missing
+                .iter()
+                .find(|a| message.contains(&format!("arn:aws:iam::{a}:role/{ROLE}")))
+                .unwrap_or_else(|| panic!("the failure names no missing role: {message}"));
+            failed.insert(account.clone());
+        }
+    }
+    assert_eq!(failed, missing, "exactly the accounts without the role fail");
+    assert_eq!(
+        outcomes.iter().filter(|o| !o.ok).count(),
+        missing.len() * REGIONS.len(),
+        "each of their events fails, the others' go on"
+    );
+
+    // Each account x region recorded what a one-account deployment records for the same event.
+    let recorded: Vec<String> = types::recorded_by(&[RecordingScope::AllSupported { include_global: true }])
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut by_account: HashMap<String, Vec<shared::domain::vocab::Evaluation>> = HashMap::new();
+    for a in &accounts {
+        by_account.insert(a.clone(), store.account_results(a).await.unwrap());
+    }
+    for e in &events {
+        let (a, region) = (e["account"].as_str().unwrap(), e["region"].as_str().unwrap());
+        let got: Results = by_account[a]
+            .iter()
+            .filter(|r| r.aws_region == region || r.aws_region == "global")
+            .map(|r| ((r.resource_id.clone(), r.check_id.clone()), r.compliance))
+            .collect();
+        if missing.contains(a) {
+            assert!(got.is_empty(), "{a} has no role, yet results were recorded");
+            continue;
+        }
+        let want = oracle(&items, e, &settings, &recorded).await;
+        assert!(!want.is_empty());
+        assert_eq!(
+            got, want,
+            "{a} {region}: the central run differs from a one-account run"
+        );
+    }
+    // No account's results name another account's resources.
+    for (a, results) in &by_account {
+        assert!(results.iter().all(|r| &r.account_id == a));
+    }
+    let assume_calls = assumed.lock().unwrap().len();
+    assert!(
+        assume_calls <= (accounts.len() + missing.len() * REGIONS.len()) * PROCESSES,
+        "the role is assumed once per account and process: {assume_calls} AssumeRole calls"
+    );
+
+    // The organization rule in one region per account: PutEvaluations from the member's own
+    // credentials, naming only its resources.
+    let rules: Vec<Value> = accounts
+        .iter()
+        .enumerate()
+        .map(|(k, a)| rule_event(&items, a, REGIONS[k % REGIONS.len()]))
+        .collect();
+    let api = RuntimeApi::start().await;
+    let target = Target {
+        runtime_api: &api.address,
+        ..target
+    };
+    let outcomes = run("config-rule", &rules, &target, &env, &api).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| !o.ok).count(),
+        missing.len(),
+        "only the accounts without the role fail"
+    );
+    let with_role: BTreeSet<String> = accounts.iter().filter(|a| !missing.contains(*a)).cloned().collect();
+    let mut reported: BTreeSet<String> = BTreeSet::new();
+    for (account, body) in config.put_evaluations_by_account() {
+        let token = body["ResultToken"].as_str().unwrap();
+        assert!(
+            token.starts_with(&format!("token-{account}-")),
+            "{account}'s credentials reported another account's invocation ({token})"
+        );
+        for ev in body["Evaluations"].as_array().unwrap() {
+            let id = ev["ComplianceResourceId"].as_str().unwrap();
+            let theirs = items
+                .iter()
+                .any(|i| i["awsAccountId"] == account.as_str() && i["resourceId"] == id);
+            assert!(theirs, "{account} reported {id}, not one of its resources");
+        }
+        reported.insert(account);
+    }
+    assert_eq!(
+        reported, with_role,
+        "every account with the role reported, in its own name"
+    );
+
+    // Readiness: each account's own, from its own results. The members are alike by
+    // construction, so every account's readiness is the first one's.
+    let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &bus);
+    shared::app::flows::rollup(&store, &publisher, &settings, &with_role, &[])
+        .await
+        .unwrap();
+    let by_account: HashMap<String, Vec<shared::domain::vocab::Evaluation>> = {
+        let mut m = HashMap::new();
+        for a in &with_role {
+            m.insert(a.clone(), store.account_results(a).await.unwrap());
+        }
+        m
+    };
+    let readiness = store.readiness().await.unwrap();
+    let shape = |a: &str| -> Readiness {
+        readiness
+            .iter()
+            .filter(|r| r.account_id == a)
+            .map(|r| {
+                let blockers = r
+                    .blockers
+                    .iter()
+                    .filter_map(|b| match b {
+                        Blocker::Check {
+                            check_id, resource_id, ..
+                        } => Some((check_id.clone(), resource_id.clone())),
+                        Blocker::Plan { .. } => None,
+                    })
+                    .collect();
+                ((r.aws_region.clone(), r.plan), (r.status, blockers))
+            })
+            .collect()
+    };
+    let first = shape(with_role.first().unwrap());
+    assert!(
+        REGIONS.iter().all(|region| first
+            .get(&(region.to_string(), Plan::Servers))
+            .is_some_and(|(status, _)| *status == PlanStatus::Blocked)),
+        "the demo account's servers plan is blocked in every region: {first:?}"
+    );
+    for a in &with_role {
+        assert_eq!(shape(a), first, "{a}'s readiness");
+        for r in readiness.iter().filter(|r| &r.account_id == a) {
+            for b in &r.blockers {
+                if let Blocker::Check {
+                    resource_id, check_id, ..
+                } = b
+                {
+                    assert!(
+                        by_account[a].iter().any(|x| &x.resource_id == resource_id
+                            && &x.check_id == check_id
+                            && x.compliance == Compliance::NonCompliant),
+                        "{a}: blocker {check_id} {resource_id} is not one of its results"
+                    );
+                }
+            }
+        }
+    }
+    assert!(readiness.iter().all(|r| !missing.contains(&r.account_id)));
+
+    let accesses: usize = keys.values().sum();
+    let (hot, hits) = keys
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(k, n)| (k.clone(), *n))
+        .unwrap();
+    println!(
+        "central: {} accounts x {} regions, {} change events ({} without the member role) in {:.1} s with {PROCESSES} \
+         processes: {:.1} events/s; DynamoDB {:.1} calls per event; hottest partition key {:.1}% of {} key accesses \
+         ({hot})",
+        accounts.len(),
+        REGIONS.len(),
+        events.len(),
+        missing.len() * REGIONS.len(),
+        elapsed.as_secs_f64(),
+        events.len() as f64 / elapsed.as_secs_f64(),
+        calls as f64 / events.len() as f64,
+        100.0 * hits as f64 / accesses.max(1) as f64,
+        accesses,
+    );
+}
