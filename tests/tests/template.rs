@@ -346,12 +346,20 @@ fn every_catalog_trigger_is_routed_to_the_reevaluator() {
                         .map(|(id, _)| id)
                         .collect();
                     if ["iam.amazonaws.com", "organizations.amazonaws.com"].contains(source) {
-                        // Delivered in us-east-1 only: the rule exists only there.
+                        // Delivered in us-east-1 only: the rule exists only there (or centrally,
+                        // where members' us-east-1 rules forward them).
                         assert!(
                             hits.iter().all(|h| *h == "GlobalCallsRule"),
                             "{source} {name}: {hits:?}"
                         );
-                        assert_eq!(resource(&t, "GlobalCallsRule")["Condition"].as_str(), Some("IsUsEast1"));
+                        assert_eq!(
+                            resource(&t, "GlobalCallsRule")["Condition"].as_str(),
+                            Some("GlobalCallsOn")
+                        );
+                        assert_eq!(
+                            render(&t["Conditions"]["GlobalCallsOn"]),
+                            "Or:Condition:IsUsEast1,Condition:IsCentral"
+                        );
                     }
                     !hits.is_empty()
                 }
@@ -758,4 +766,228 @@ fn readiness_notifications_reach_their_topic_only_filtered_by_plan_and_status() 
         ["aws:SourceArn"]
         .to_string();
     assert!(queue.contains("rule/${EventBusName}/${AWS::StackName}-*"), "{queue}");
+}
+
+fn member_template() -> Y {
+    serde_yaml::from_str(&std::fs::read_to_string(root().join("member.yaml")).unwrap()).unwrap()
+}
+
+/// Central deployment: the evaluating functions may assume one role name, only in the
+/// organization's accounts, and nothing else is added to their roles; the member role trusts only
+/// those two functions' roles; the names agree between the two templates.
+#[test]
+fn central_functions_assume_only_the_member_role_of_the_organization() {
+    let t = template();
+    let p = resource(&t, "MemberAccessPolicy");
+    assert_eq!(render(&p["Condition"]), "IsCentral");
+    assert_eq!(
+        strings(&p["Properties"]["Roles"]),
+        ["Ref:ConfigRuleRole", "Ref:ReevaluatorRole"]
+    );
+    let statements = p["Properties"]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    let s = &statements[0];
+    assert_eq!(
+        (render(&s["Effect"]), render(&s["Action"]), render(&s["Resource"])),
+        (
+            "Allow".to_owned(),
+            shared::app::ports::ASSUME_ROLE.to_owned(),
+            "Sub:arn:${AWS::Partition}:iam::*:role/${MemberRoleName}".to_owned()
+        )
+    );
+    assert_eq!(
+        render(&s["Condition"]["StringEquals"]["aws:ResourceOrgID"]),
+        "Ref:OrganizationId"
+    );
+    // The functions read the member role's name from the environment.
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(render(&env["MEMBER_ROLE_NAME"]), "If:IsCentral,Ref:MemberRoleName,");
+
+    let m = member_template();
+    for name in ["MemberRoleName", "ForwarderRoleName", "EventBusName"] {
+        let member_name = if name == "EventBusName" {
+            "CentralEventBusName"
+        } else {
+            name
+        };
+        assert_eq!(
+            t["Parameters"][name]["Default"], m["Parameters"][member_name]["Default"],
+            "{name}: the templates' defaults differ"
+        );
+    }
+    let role = resource(&m, "MemberRole");
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        render(&trust["Principal"]["AWS"]),
+        "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:root"
+    );
+    let trusted = strings(&trust["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+    assert_eq!(
+        trusted,
+        [
+            "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-ConfigRuleRole-*",
+            "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-ReevaluatorRole-*",
+        ]
+    );
+    // CloudFormation names an unnamed role `<stack>-<logical id>-<suffix>`: the central roles
+    // must stay unnamed for the trust to match them.
+    for id in ["ConfigRuleRole", "ReevaluatorRole"] {
+        assert!(resource(&t, id)["Properties"].get("RoleName").is_none(), "{id}");
+    }
+}
+
+/// The member role grants, in every region of its account, what the central functions call
+/// there: the checks' read permissions (the central CheckPermissionsPolicy, any region) and AWS
+/// Config's reads and PutEvaluations.
+#[test]
+fn the_member_role_grants_what_the_central_functions_call() {
+    let t = template();
+    let m = member_template();
+    let central = &resource(&t, "CheckPermissionsPolicy")["Properties"]["PolicyDocument"]["Statement"];
+    let member = &resource(&m, "MemberChecksPolicy")["Properties"]["PolicyDocument"]["Statement"];
+    let any_region = serde_yaml::to_string(central).unwrap().replace("${AWS::Region}", "*");
+    assert_eq!(serde_yaml::to_string(member).unwrap(), any_region);
+    let role = resource(&m, "MemberRole");
+    assert_eq!(
+        strings(&role["Properties"]["ManagedPolicyArns"]),
+        ["Ref:MemberChecksPolicy"]
+    );
+    let mut granted: BTreeSet<String> = BTreeSet::new();
+    for p in role["Properties"]["Policies"].as_sequence().unwrap() {
+        for s in p["PolicyDocument"]["Statement"].as_sequence().unwrap() {
+            assert_eq!(s["Effect"].as_str(), Some("Allow"));
+            granted.extend(strings(&s["Action"]));
+        }
+    }
+    let needed: BTreeSet<String> = [ConfigApi::READ_PERMISSIONS, ConfigApi::REPORT_PERMISSIONS]
+        .concat()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(granted, needed);
+}
+
+/// Every member region forwards exactly the events the central re-evaluation function receives
+/// (IAM and Organizations calls from us-east-1), to the central bus, with the forwarder role the
+/// central bus admits.
+#[test]
+fn members_forward_exactly_what_the_central_reevaluator_receives() {
+    let t = template();
+    let m = member_template();
+    let central: BTreeSet<String> = reevaluator_patterns(&t)
+        .into_iter()
+        .map(|(_, p)| serde_yaml::to_string(&p).unwrap())
+        .collect();
+    let mut forwarded = BTreeSet::new();
+    for (id, r) in m["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Events::Rule") {
+            continue;
+        }
+        let id = render(id);
+        if id == "GlobalCallsForward" {
+            assert_eq!(render(&r["Condition"]), "IsUsEast1");
+        }
+        let target = &r["Properties"]["Targets"][0];
+        assert_eq!(
+            render(&target["Arn"]),
+            "Sub:arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/${CentralEventBusName}",
+            "{id}"
+        );
+        assert_eq!(
+            render(&target["RoleArn"]),
+            "Sub:arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ForwarderRoleName}",
+            "{id}"
+        );
+        forwarded.insert(serde_yaml::to_string(&r["Properties"]["EventPattern"]).unwrap());
+    }
+    assert_eq!(forwarded, central);
+    // The central bus admits the organization's forwarder roles, and only the functions may
+    // publish the product's own events there.
+    let admit = &resource(&t, "CentralForwardersPolicy")["Properties"]["Statement"];
+    assert_eq!(render(&admit["Effect"]), "Allow");
+    assert_eq!(
+        render(&admit["Condition"]["ArnLike"]["aws:PrincipalArn"]),
+        "Sub:arn:${AWS::Partition}:iam::*:role/${ForwarderRoleName}"
+    );
+    assert_eq!(
+        render(&admit["Condition"]["StringEquals"]["aws:PrincipalOrgID"]),
+        "Ref:OrganizationId"
+    );
+    let deny = &resource(&t, "CentralPublishersPolicy")["Properties"]["Statement"];
+    assert_eq!(render(&deny["Effect"]), "Deny");
+    assert_eq!(
+        strings(&deny["Condition"]["StringEquals"]["events:source"]),
+        [shared::aws::events::SOURCE]
+    );
+}
+
+/// As SAM translates it: centrally, every re-evaluation rule listens on the stack's bus (where
+/// members forward), the account's Config rules give way to two organization rules whose scope is
+/// every plan's resource types, and an alarm watches the metric the functions count a missing
+/// member role with.
+#[test]
+fn as_sam_translates_it_central_mode_routes_the_bus_and_the_organization_rules() {
+    let cfn = translated();
+    let r = cfn["Resources"].as_object().unwrap();
+    let on_bus = serde_json::json!({"Fn::If": ["IsCentral", {"Ref": "EventBus"}, {"Ref": "AWS::NoValue"}]});
+    let reevaluator_rules: Vec<(&String, &serde_json::Value)> = r
+        .iter()
+        .filter(|(_, v)| {
+            v["Type"] == "AWS::Events::Rule" && v["Properties"]["Targets"].to_string().contains("ReevaluatorFunction")
+        })
+        .collect();
+    assert!(reevaluator_rules.len() >= 7);
+    for (id, rule) in reevaluator_rules {
+        assert_eq!(rule["Properties"]["EventBusName"], on_bus, "{id}");
+    }
+    for id in [
+        "CspmRule",
+        "ServersRule",
+        "SqlRule",
+        "ContainersRule",
+        "OssRule",
+        "PeriodicRule",
+    ] {
+        let condition = r[id]["Condition"].as_str().unwrap();
+        let c = &cfn["Conditions"][condition];
+        assert!(
+            condition == "IsAccount" || c.to_string().contains("IsAccount"),
+            "{id}: {condition} does not exclude the central deployment"
+        );
+    }
+    let types: BTreeSet<String> = ALL
+        .iter()
+        .flat_map(|c| c.resource_types.iter())
+        .filter(|t| **t != ACCOUNT_TYPE)
+        .map(|t| (*t).to_owned())
+        .collect();
+    let changes = &r["OrganizationChangesRule"];
+    assert_eq!(changes["Condition"], "IsCentral");
+    let meta = &changes["Properties"]["OrganizationCustomRuleMetadata"];
+    let scope: BTreeSet<String> = meta["ResourceTypesScope"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(scope, types);
+    assert_eq!(
+        meta["LambdaFunctionArn"],
+        serde_json::json!({"Fn::GetAtt": ["ConfigRuleFunction", "Arn"]})
+    );
+    // No rule parameters: the function evaluates every switched-on plan.
+    assert!(meta.get("InputParameters").is_none());
+    let periodic = &r["OrganizationPeriodicRule"]["Properties"]["OrganizationCustomRuleMetadata"];
+    assert_eq!(
+        periodic["OrganizationConfigRuleTriggerTypes"],
+        serde_json::json!(["ScheduledNotification"])
+    );
+    let alarm = r["MemberRoleAlarm"].to_string();
+    assert!(
+        alarm.contains("\"MemberRoleUnavailable\"")
+            && alarm.contains("event-reevaluator")
+            && alarm.contains("config-rule")
+    );
+    let code = std::fs::read_to_string(root().join("shared/src/aws/accounts.rs")).unwrap();
+    assert!(code.contains("(\"MemberRoleUnavailable\", 1)"));
 }
