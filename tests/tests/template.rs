@@ -11,6 +11,7 @@ use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
 use shared::aws::facts::ServiceFacts;
+use shared::aws::securityhub::SecurityHubApi;
 use shared::domain::checks::{Trigger, ALL};
 use shared::domain::vocab::{Plan, ACCOUNT_TYPE};
 
@@ -168,6 +169,20 @@ fn functions() -> Vec<Function> {
                 ],
             ]),
         },
+        // Security Hub findings (optional): reads result rows, takes its queue's messages (SQS
+        // itself dead-letters them), imports findings.
+        Function {
+            id: "FindingsFunction",
+            log_group: "FindingsLogGroup",
+            runs_checks: false,
+            operational: [
+                &["logs:CreateLogStream", "logs:PutLogEvents"][..],
+                &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                &["dynamodb:Query"],
+                SecurityHubApi::PERMISSIONS,
+            ]
+            .concat(),
+        },
     ]
 }
 
@@ -212,6 +227,7 @@ fn nothing_broader_is_granted() {
                 }
                 ("dynamodb", _) => None,
                 ("events", _) => Some("GetAtt:EventBus.Arn".to_owned()),
+                ("sqs", _) if f.id == "FindingsFunction" => Some("GetAtt:FindingsQueue.Arn".to_owned()),
                 ("sqs", _) => Some("GetAtt:FailedEventsQueue.Arn".to_owned()),
                 ("config", "config:DescribeConfigurationRecorders") => Some(
                     "Sub:arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:configuration-recorder/*"
@@ -247,6 +263,7 @@ fn adapters_declare_every_operation_they_call() {
         DynamoStore::ROLLUP_PERMISSIONS,
         EventBridgePublisher::PERMISSIONS,
         ServiceFacts::PERMISSIONS,
+        SecurityHubApi::PERMISSIONS,
     ]
     .concat()
     .into_iter()
@@ -271,7 +288,7 @@ fn adapters_declare_every_operation_they_call() {
             let Some((service, op)) = piece.split_once(':') else {
                 continue;
             };
-            let is_op = ["config", "dynamodb", "events", "ssm", "eks", "logs"].contains(&service)
+            let is_op = ["config", "dynamodb", "events", "ssm", "eks", "logs", "securityhub"].contains(&service)
                 && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && op.chars().all(|c| c.is_ascii_alphanumeric());
             if is_op && !local.contains(&piece) {
@@ -577,9 +594,14 @@ fn as_sam_translates_it_every_failed_delivery_reaches_the_one_watched_queue() {
     let resources = cfn["Resources"].as_object().unwrap();
     let of_type =
         |t: &str| -> Vec<(&String, &serde_json::Value)> { resources.iter().filter(|(_, r)| r["Type"] == t).collect() };
-    // One queue: SAM creates no queue of its own for a rule's dead letters.
+    // One dead-letter queue: SAM creates no queue of its own for a rule's dead letters; the
+    // findings queue's messages that keep failing move to it.
     let queues: Vec<&String> = of_type("AWS::SQS::Queue").into_iter().map(|(k, _)| k).collect();
-    assert_eq!(queues, ["FailedEventsQueue"]);
+    assert_eq!(queues, ["FailedEventsQueue", "FindingsQueue"]);
+    assert_eq!(
+        resources["FindingsQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
+        serde_json::json!({"Fn::GetAtt": ["FailedEventsQueue", "Arn"]})
+    );
     let to_queue = serde_json::json!({"Arn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}});
     let rules = of_type("AWS::Events::Rule");
     assert!(rules.len() >= 7, "{} rules", rules.len());
@@ -782,7 +804,11 @@ fn central_functions_assume_only_the_member_role_of_the_organization() {
     assert_eq!(render(&p["Condition"]), "IsCentral");
     assert_eq!(
         strings(&p["Properties"]["Roles"]),
-        ["Ref:ConfigRuleRole", "Ref:ReevaluatorRole"]
+        [
+            "Ref:ConfigRuleRole",
+            "Ref:ReevaluatorRole",
+            "If:FindingsOn,Ref:FindingsRole,Ref:AWS::NoValue"
+        ]
     );
     let statements = p["Properties"]["PolicyDocument"]["Statement"].as_sequence().unwrap();
     assert_eq!(statements.len(), 1);
@@ -827,11 +853,12 @@ fn central_functions_assume_only_the_member_role_of_the_organization() {
         [
             "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-ConfigRuleRole-*",
             "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-ReevaluatorRole-*",
+            "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-FindingsRole-*",
         ]
     );
     // CloudFormation names an unnamed role `<stack>-<logical id>-<suffix>`: the central roles
     // must stay unnamed for the trust to match them.
-    for id in ["ConfigRuleRole", "ReevaluatorRole"] {
+    for id in ["ConfigRuleRole", "ReevaluatorRole", "FindingsRole"] {
         assert!(resource(&t, id)["Properties"].get("RoleName").is_none(), "{id}");
     }
 }
@@ -859,11 +886,15 @@ fn the_member_role_grants_what_the_central_functions_call() {
             granted.extend(strings(&s["Action"]));
         }
     }
-    let needed: BTreeSet<String> = [ConfigApi::READ_PERMISSIONS, ConfigApi::REPORT_PERMISSIONS]
-        .concat()
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let needed: BTreeSet<String> = [
+        ConfigApi::READ_PERMISSIONS,
+        ConfigApi::REPORT_PERMISSIONS,
+        SecurityHubApi::PERMISSIONS,
+    ]
+    .concat()
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
     assert_eq!(granted, needed);
 }
 

@@ -253,6 +253,7 @@ async fn a_payload_of_another_shape_fails_as_malformed_and_quotes_nothing() {
             json!({"detail-type": ["Config Configuration Item Change"], "detail": SECRET}),
         ),
         ("readiness-rollup", json!({"Records": SECRET})),
+        ("findings", json!({"Records": SECRET})),
     ] {
         let (ok, body) = stack.answer(name, &payload).await;
         assert!(!ok, "{name} accepted {payload}");

@@ -27,6 +27,9 @@ pub struct AccountPorts {
     /// Where a resource of such a type is not found, it does not exist (empty: nothing is taken
     /// as recorded, so absence proves nothing).
     pub recorded_types: Vec<String>,
+    /// The configuration the clients were made from (for other services' clients, such as
+    /// Security Hub's).
+    pub sdk: SdkConfig,
 }
 
 impl AccountPorts {
@@ -45,6 +48,7 @@ impl AccountPorts {
             },
             config,
             recorded_types,
+            sdk: sdk.clone(),
         }
     }
 
@@ -80,6 +84,7 @@ struct Central {
     sdk: SdkConfig,
     members: MemberConfigs,
     declared: Option<Vec<String>>,
+    reads_recorders: bool,
     ports: tokio::sync::Mutex<HashMap<(String, String), Cell>>,
 }
 
@@ -94,14 +99,21 @@ impl Accounts {
 
     /// Events of other accounts than the function's own read and reported through `role` (a
     /// role name) assumed in the event's account; `declared` recorded types (else each member
-    /// recorder's, read once per account × region).
-    pub fn central(own: AccountPorts, sdk: &SdkConfig, role: &str, declared: Option<Vec<String>>) -> Self {
+    /// recorder's, read once per account × region, when `reads_recorders`).
+    pub fn central(
+        own: AccountPorts,
+        sdk: &SdkConfig,
+        role: &str,
+        declared: Option<Vec<String>>,
+        reads_recorders: bool,
+    ) -> Self {
         Self {
             own: Arc::new(own),
             central: Some(Central {
                 sdk: sdk.clone(),
                 members: MemberConfigs::new(sdk, role, "defender-prereqs"),
                 declared,
+                reads_recorders,
                 ports: tokio::sync::Mutex::default(),
             }),
         }
@@ -158,9 +170,12 @@ impl Accounts {
                 } else {
                     central.members.config(account, Some(&region)).await?
                 };
-                let ports = AccountPorts::new(&sdk, Vec::new())
-                    .with_recorder(central.declared.as_deref())
-                    .await;
+                let ports = AccountPorts::new(&sdk, central.declared.clone().unwrap_or_default());
+                let ports = if central.reads_recorders {
+                    ports.with_recorder(central.declared.as_deref()).await
+                } else {
+                    ports
+                };
                 Ok::<_, PortError>(Arc::new(ports))
             })
             .await?;

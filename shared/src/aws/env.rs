@@ -157,17 +157,19 @@ impl Adapters {
     /// Reads the environment and builds the clients from the default AWS configuration: what
     /// every function does once per cold start. Deployed in one account, the recorder's types
     /// are read now (unless `RECORDED_TYPES` declares them); centrally, each member's on its
-    /// first event. `reads_config`: whether the function reads AWS Config at all (the rollup
-    /// does not).
+    /// first event. `reads_config`: whether the function reads AWS Config's recorders (the rollup
+    /// and the findings function do not).
     pub async fn from_env(reads_config: bool) -> Result<(FunctionEnv, Self), String> {
         let env = FunctionEnv::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let declared = (!env.recorded_types_from_recorder).then(|| env.recorded_types.clone());
         let own = super::accounts::AccountPorts::new(&sdk, env.recorded_types.clone());
         let accounts = match &env.member_role {
-            Some(role) if reads_config => super::accounts::Accounts::central(own, &sdk, role, declared),
-            _ if reads_config && declared.is_none() => super::accounts::Accounts::single(own.with_recorder(None).await),
-            _ => super::accounts::Accounts::single(own),
+            Some(role) => super::accounts::Accounts::central(own, &sdk, role, declared, reads_config),
+            None if reads_config && declared.is_none() => {
+                super::accounts::Accounts::single(own.with_recorder(None).await)
+            }
+            None => super::accounts::Accounts::single(own),
         };
         let adapters = Self {
             accounts,

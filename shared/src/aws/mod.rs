@@ -9,6 +9,7 @@ pub mod env;
 pub mod events;
 pub mod facts;
 pub mod members;
+pub mod securityhub;
 
 use aws_sdk_config::config::http::HttpResponse;
 use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};

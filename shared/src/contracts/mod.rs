@@ -8,6 +8,8 @@ pub mod config_rule;
 pub mod metrics;
 
 pub mod events;
+/// Security Hub findings (ASFF) of recorded results.
+pub mod findings;
 
 pub mod config_query;
 pub mod stream;

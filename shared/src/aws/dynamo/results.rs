@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::super::port_error;
 use super::rows::{
-    corrupt, evaluated_at, get, invalid, iso, pending_sk, recorded_of, resource_pk, result_item, s, transitions_pk,
-    Item, PENDING,
+    corrupt, evaluated_at, get, invalid, iso, number, pending_sk, recorded_of, resource_pk, result_item, s,
+    transitions_pk, Item, PENDING,
 };
 use super::DynamoStore;
 use crate::app::ports::{PortError, ResultStore};
@@ -23,6 +23,34 @@ struct Written {
 use crate::domain::vocab::{Compliance, Evaluation, Plan};
 
 impl DynamoStore {
+    /// One result as recorded now, and when it was written (`None`: not recorded, or expired),
+    /// read consistently: what the Security Hub findings are built from.
+    pub async fn recorded(&self, key: &EvalKey) -> Result<Option<(Recorded, Option<DateTime<Utc>>)>, PortError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK = :sk")
+            .expression_attribute_values(
+                ":pk",
+                s(resource_pk(
+                    &key.account_id,
+                    &key.aws_region,
+                    &key.resource_type,
+                    &key.resource_id,
+                )),
+            )
+            .expression_attribute_values(":sk", s(format!("CHECK#{}", key.check_id)))
+            .consistent_read(true);
+        let now = Utc::now().timestamp();
+        match self.query_all(q).await?.first() {
+            // TTL deletes lazily: an expired row is gone.
+            Some(item) if (1..=now).contains(&(number(item, "expiresAt") as i64)) => Ok(None),
+            Some(item) => Ok(Some((recorded_of(item)?.1, evaluated_at(item)))),
+            None => Ok(None),
+        }
+    }
+
     /// A resource's recorded results, and when each was written and its evidence read.
     async fn resource_state(
         &self,
@@ -436,23 +464,7 @@ impl ResultStore for DynamoStore {
     }
 
     async fn written_at(&self, key: &EvalKey) -> Result<Option<DateTime<Utc>>, PortError> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND SK = :sk")
-            .expression_attribute_values(
-                ":pk",
-                s(resource_pk(
-                    &key.account_id,
-                    &key.aws_region,
-                    &key.resource_type,
-                    &key.resource_id,
-                )),
-            )
-            .expression_attribute_values(":sk", s(format!("CHECK#{}", key.check_id)))
-            .consistent_read(true);
-        Ok(self.query_all(q).await?.first().and_then(evaluated_at))
+        Ok(self.recorded(key).await?.and_then(|(_, at)| at))
     }
 
     async fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
