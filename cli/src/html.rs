@@ -117,6 +117,89 @@ fn unverified_section(results: &[Evaluation]) -> String {
     h
 }
 
+/// Accounts per page of the account × plan matrix.
+pub const MATRIX_PAGE: usize = 100;
+
+/// The account × plan matrix: per account and plan the worst status over the account's regions
+/// and how many regions are ready. Every account is listed, those with the most blocked plans
+/// first, in pages of [`MATRIX_PAGE`] (the first open, the others folded).
+fn matrix(rows: &[ReadinessRow]) -> String {
+    let mut cells: BTreeMap<(&str, Plan), [usize; 4]> = BTreeMap::new();
+    for r in rows {
+        let c = cells.entry((r.account_id.as_str(), r.plan)).or_default();
+        let i = match r.status {
+            PlanStatus::Ready => 0,
+            PlanStatus::Blocked => 1,
+            PlanStatus::Unverified => 2,
+            PlanStatus::NotApplicable => 3,
+        };
+        c[i] += 1;
+    }
+    let mut accounts: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((a, _), c) in &cells {
+        *accounts.entry(a).or_default() += usize::from(c[1] > 0);
+    }
+    let mut order: Vec<(&str, usize)> = accounts.into_iter().collect();
+    order.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+    let head = {
+        let mut t = String::from("<table><thead><tr><th>Account</th>");
+        for p in Plan::ALL {
+            let _ = write!(t, "<th>{}</th>", esc(plan_title(p)));
+        }
+        t.push_str("</tr></thead><tbody>");
+        t
+    };
+    let mut h = format!(
+        r##"<section id="accounts-matrix"><h2>Readiness per account <span class="muted">({} accounts, most blocked plans first)</span></h2>"##,
+        order.len()
+    );
+    for (n, page) in order.chunks(MATRIX_PAGE).enumerate() {
+        if n > 0 {
+            let _ = write!(
+                h,
+                r##"<details class="matrix-page"><summary>Accounts {}–{}</summary>"##,
+                n * MATRIX_PAGE + 1,
+                n * MATRIX_PAGE + page.len()
+            );
+        }
+        h.push_str(&head);
+        for (a, _) in page {
+            let _ = write!(h, r##"<tr data-account="{0}"><td><code>{0}</code></td>"##, esc(a));
+            for p in Plan::ALL {
+                let [ready, blocked, unverified, _] = cells.get(&(*a, p)).copied().unwrap_or_default();
+                let applicable = ready + blocked + unverified;
+                let worst = if blocked > 0 {
+                    PlanStatus::Blocked
+                } else if unverified > 0 {
+                    PlanStatus::Unverified
+                } else if ready > 0 {
+                    PlanStatus::Ready
+                } else {
+                    PlanStatus::NotApplicable
+                };
+                let detail = if applicable > 0 {
+                    format!("{ready}/{applicable} regions ready")
+                } else {
+                    "not applicable".to_owned()
+                };
+                let _ = write!(
+                    h,
+                    r##"<td class="cell-{s}" data-plan="{p}" data-status="{s}"><span class="s-{s}">{s}</span><br><span class="muted">{detail}</span></td>"##,
+                    s = worst.as_str(),
+                    p = p.as_str()
+                );
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</tbody></table>");
+        if n > 0 {
+            h.push_str("</details>");
+        }
+    }
+    h.push_str("</section>");
+    h
+}
+
 /// Pages of resources listed per check (the rest are counted).
 pub const MAX_PAGES: usize = 50;
 
@@ -447,45 +530,7 @@ pub fn render(data: &ReportData) -> String {
         non_compliant_chart(&data.results)
     );
 
-    // Account × plan matrix: the worst status over the account's regions.
-    h.push_str(r##"<section id="accounts-matrix"><h2>Readiness per account</h2><table><thead><tr><th>Account</th>"##);
-    for p in Plan::ALL {
-        let _ = write!(h, "<th>{}</th>", esc(plan_title(p)));
-    }
-    h.push_str("</tr></thead><tbody>");
-    let accounts_with_rows: BTreeSet<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
-    for a in &accounts_with_rows {
-        let _ = write!(h, r##"<tr data-account="{0}"><td><code>{0}</code></td>"##, esc(a));
-        for p in Plan::ALL {
-            let mine: Vec<&ReadinessRow> = rows.iter().filter(|r| r.account_id == *a && r.plan == p).collect();
-            let n_ready = mine.iter().filter(|r| r.status == PlanStatus::Ready).count();
-            let n_blocked = mine.iter().filter(|r| r.status == PlanStatus::Blocked).count();
-            let n_unverified = mine.iter().filter(|r| r.status == PlanStatus::Unverified).count();
-            let applicable = mine.iter().filter(|r| r.status != PlanStatus::NotApplicable).count();
-            let worst = if n_blocked > 0 {
-                PlanStatus::Blocked
-            } else if n_unverified > 0 {
-                PlanStatus::Unverified
-            } else if n_ready > 0 {
-                PlanStatus::Ready
-            } else {
-                PlanStatus::NotApplicable
-            };
-            let detail = if applicable > 0 {
-                format!("{n_ready}/{applicable} regions ready")
-            } else {
-                "not applicable".to_owned()
-            };
-            let _ = write!(
-                h,
-                r##"<td class="cell-{s}" data-plan="{p}" data-status="{s}"><span class="s-{s}">{s}</span><br><span class="muted">{detail}</span></td>"##,
-                s = worst.as_str(),
-                p = p.as_str()
-            );
-        }
-        h.push_str("</tr>");
-    }
-    h.push_str("</tbody></table></section>");
+    h.push_str(&matrix(rows));
 
     // Blocking resources, grouped by check, with the fix; the fixes that unblock the most plan
     // readiness rows (then resources) first.
@@ -618,6 +663,40 @@ pub fn render(data: &ReportData) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_matrix_lists_every_account_in_pages_most_blocked_first() {
+        let mut rows = Vec::new();
+        for n in 0..250u64 {
+            for region in ["us-east-1", "eu-west-1"] {
+                for p in Plan::ALL {
+                    rows.push(ReadinessRow {
+                        account_id: format!("{:012}", 100_000_000_000 + n),
+                        aws_region: region.into(),
+                        plan: p,
+                        // Every seventh account has two blocked plans, in one region.
+                        status: if n % 7 == 0 && region == "eu-west-1" && matches!(p, Plan::Servers | Plan::Sql) {
+                            PlanStatus::Blocked
+                        } else {
+                            PlanStatus::Ready
+                        },
+                        blockers: vec![],
+                        blocker_count: 0,
+                        unverified: 0,
+                    });
+                }
+            }
+        }
+        let h = matrix(&rows);
+        assert_eq!(h.matches("<tr data-account=").count(), 250);
+        assert_eq!(h.matches(r#"<details class="matrix-page">"#).count(), 2);
+        assert!(h.contains("Accounts 101–200") && h.contains("Accounts 201–250"));
+        // The 36 accounts with blocked plans come first, before any other.
+        let first_ready = h.find(r#"<tr data-account="100000000001">"#).unwrap();
+        let last_blocked = h.rfind(r#"<tr data-account="100000000245">"#).unwrap();
+        assert!(last_blocked < first_ready);
+        assert!(h.contains(r#"data-plan="servers" data-status="BLOCKED"><span class="s-BLOCKED">BLOCKED</span><br><span class="muted">1/2 regions ready"#));
+    }
 
     #[test]
     fn input_is_escaped_everywhere() {

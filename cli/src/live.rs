@@ -51,6 +51,47 @@ pub fn read(_: &LiveArgs, _: &[String], _: &indicatif::ProgressBar) -> Result<Li
 #[cfg(feature = "aws")]
 pub use aws_read::read;
 
+/// The accounts of organizational units (and of every OU below them), from AWS Organizations
+/// (ListChildren, ListAccountsForParent; the management account's or a delegated
+/// administrator's credentials).
+#[cfg(feature = "aws")]
+pub async fn accounts_in_ous(
+    sdk: &aws_config::SdkConfig,
+    ous: &[String],
+) -> Result<std::collections::BTreeSet<String>, String> {
+    use aws_sdk_organizations::types::ChildType;
+    let client = aws_sdk_organizations::Client::new(sdk);
+    let mut accounts = std::collections::BTreeSet::new();
+    let mut queue: Vec<String> = ous.to_vec();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(parent) = queue.pop() {
+        if !seen.insert(parent.clone()) {
+            continue;
+        }
+        let named = |e: &dyn std::fmt::Display| format!("organizational unit {parent}: {e}");
+        let mut pages = client
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| named(&aws_sdk_organizations::error::DisplayErrorContext(e)))?;
+            accounts.extend(page.accounts().iter().filter_map(|a| a.id().map(str::to_owned)));
+        }
+        let mut pages = client
+            .list_children()
+            .parent_id(&parent)
+            .child_type(ChildType::OrganizationalUnit)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| named(&aws_sdk_organizations::error::DisplayErrorContext(e)))?;
+            queue.extend(page.children().iter().filter_map(|c| c.id().map(str::to_owned)));
+        }
+    }
+    Ok(accounts)
+}
+
 #[cfg(feature = "aws")]
 mod aws_read {
     use std::collections::BTreeMap;

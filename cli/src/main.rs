@@ -197,6 +197,13 @@ enum Command {
         /// How many days of recorded changes the report lists.
         #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
+        /// Only the accounts of this organizational unit and the OUs below it (AWS Organizations,
+        /// with the management account's or a delegated administrator's credentials); repeatable.
+        #[arg(long, value_name = "OU_ID")]
+        ou: Vec<String>,
+        /// Only this account; repeatable (with --ou: the accounts of either).
+        #[arg(long, value_name = "ID")]
+        account: Vec<String>,
     },
 }
 
@@ -206,18 +213,25 @@ async fn report_data<R: shared::app::ports::ReadinessReader>(
     store: &R,
     source: String,
     days: u32,
+    only: Option<&std::collections::BTreeSet<String>>,
 ) -> Result<html::ReportData, String> {
-    let readiness = store.readiness().await.map_err(|e| format!("{source}: {e}"))?;
+    let mut readiness = store.readiness().await.map_err(|e| format!("{source}: {e}"))?;
+    if let Some(only) = only {
+        readiness.retain(|r| only.contains(&r.account_id));
+    }
     let accounts: std::collections::BTreeSet<&str> = readiness.iter().map(|r| r.account_id.as_str()).collect();
     let mut results = Vec::new();
     for a in accounts {
         results.extend(store.results(a).await.map_err(|e| format!("{source}: {e}"))?);
     }
     let generated_at = chrono::Utc::now();
-    let changes = store
+    let mut changes = store
         .changes(generated_at - chrono::Duration::days(i64::from(days)))
         .await
         .map_err(|e| format!("{source}: {e}"))?;
+    if let Some(only) = only {
+        changes.retain(|c| only.contains(&c.account_id));
+    }
     Ok(html::ReportData {
         source,
         generated_at,
@@ -228,6 +242,49 @@ async fn report_data<R: shared::app::ports::ReadinessReader>(
     })
 }
 
+/// Which accounts a report covers (none given: every account recorded).
+struct Scope {
+    ou: Vec<String>,
+    account: Vec<String>,
+}
+
+impl Scope {
+    /// The accounts, resolving OUs with AWS Organizations; `None`: every account. The second
+    /// value says what the report is limited to.
+    async fn accounts(
+        &self,
+        endpoint_url: Option<&str>,
+    ) -> Result<Option<(std::collections::BTreeSet<String>, String)>, String> {
+        if self.ou.is_empty() && self.account.is_empty() {
+            return Ok(None);
+        }
+        // Extended with the OUs' accounts (a build with AWS).
+        #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+        let mut accounts: std::collections::BTreeSet<String> = self.account.iter().cloned().collect();
+        #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+        let mut what: Vec<String> = self.account.iter().map(|a| format!("account {a}")).collect();
+        if !self.ou.is_empty() {
+            #[cfg(feature = "aws")]
+            {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(url) = endpoint_url {
+                    loader = loader.endpoint_url(url);
+                }
+                let found = live::accounts_in_ous(&loader.load().await, &self.ou).await?;
+                what.extend(self.ou.iter().map(|o| format!("organizational unit {o}")));
+                what.push(format!("{} accounts", found.len()));
+                accounts.extend(found);
+            }
+            #[cfg(not(feature = "aws"))]
+            {
+                let _ = endpoint_url;
+                return Err(live::NO_AWS.to_owned());
+            }
+        }
+        Ok(Some((accounts, what.join(", "))))
+    }
+}
+
 fn write_report(
     table: Option<String>,
     endpoint_url: Option<String>,
@@ -235,12 +292,19 @@ fn write_report(
     output: &std::path::Path,
     csv: Option<&std::path::Path>,
     days: u32,
+    scope: &Scope,
 ) -> Result<ExitCode, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     let data = rt.block_on(async {
+        let only = scope.accounts(endpoint_url.as_deref()).await?;
+        let limited = |source: String| match &only {
+            Some((_, what)) => format!("{source}, limited to {what}"),
+            None => source,
+        };
+        let only = only.as_ref().map(|(a, _)| a);
         match table {
             #[cfg(feature = "aws")]
             Some(table) => {
@@ -250,7 +314,7 @@ fn write_report(
                 }
                 let sdk = loader.load().await;
                 let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
-                report_data(&store, format!("DynamoDB table {table}"), days).await
+                report_data(&store, limited(format!("DynamoDB table {table}")), days, only).await
             }
             #[cfg(not(feature = "aws"))]
             Some(_) => {
@@ -266,7 +330,7 @@ fn write_report(
                     ));
                 }
                 let store = store::Store::open(&path).map_err(|e| e.to_string())?;
-                report_data(&store, path.display().to_string(), days).await
+                report_data(&store, limited(path.display().to_string()), days, only).await
             }
         }
     })?;
@@ -830,7 +894,17 @@ fn main() -> ExitCode {
             output,
             csv,
             days,
-        } => write_report(table, endpoint_url, db, &output, csv.as_deref(), days),
+            ou,
+            account,
+        } => write_report(
+            table,
+            endpoint_url,
+            db,
+            &output,
+            csv.as_deref(),
+            days,
+            &Scope { ou, account },
+        ),
     };
     match outcome {
         Ok(code) => code,

@@ -274,3 +274,138 @@ fn html_report_from_the_local_store_and_clear_errors() {
         "the report fetches nothing"
     );
 }
+
+/// `report --table --ou`: the accounts of an organizational unit (and of the OUs below it), read
+/// from AWS Organizations on moto, and no other; `--account` adds one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_covers_the_accounts_of_an_organizational_unit() {
+    let sdk = moto::sdk_config();
+    // An organization: an OU with a child OU, one account in each, and one account outside.
+    let org = aws_sdk_organizations::Client::new(&sdk);
+    // moto keeps one organization per server; another test may have made it already.
+    let _ = org
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await;
+    let org_root = org.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let ou = |name: &'static str, parent: String| {
+        let org = org.clone();
+        async move {
+            org.create_organizational_unit()
+                .parent_id(parent)
+                .name(moto::unique(name))
+                .send()
+                .await
+                .unwrap()
+                .organizational_unit()
+                .unwrap()
+                .id()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let prod = ou("prod", org_root.clone()).await;
+    let web = ou("web", prod.clone()).await;
+    let account = |parent: String| {
+        let org = org.clone();
+        let root = org_root.clone();
+        async move {
+            let created = org
+                .create_account()
+                .account_name(moto::unique("acct"))
+                .email(format!("{}@example.com", moto::unique("a")))
+                .send()
+                .await
+                .unwrap();
+            let id = created
+                .create_account_status()
+                .unwrap()
+                .account_id()
+                .unwrap()
+                .to_owned();
+            org.move_account()
+                .account_id(&id)
+                .source_parent_id(root)
+                .destination_parent_id(parent)
+                .send()
+                .await
+                .unwrap();
+            id
+        }
+    };
+    let in_prod = account(prod.clone()).await;
+    let in_web = account(web.clone()).await;
+    let outside = account(org_root.clone()).await;
+
+    // The table holds the demo's results for the three accounts (the demo's account, renamed).
+    let table = moto::unique("report-ou");
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    store.create_table().await.unwrap();
+    let settings = Settings::from_file(&root().join("events/demo-settings.toml")).unwrap();
+    let (items, errors) = shared::domain::snapshot::load(&root().join("events/demo-snapshot.json"), false).unwrap();
+    assert!(errors.is_empty());
+    let scan = shared::domain::engine::scan_graph(&ResourceGraph::build(items), &settings, |_| {});
+    let mut evaluations = Vec::new();
+    for a in [&in_prod, &in_web, &outside] {
+        evaluations.extend(
+            scan.evaluations
+                .iter()
+                .filter(|e| e.account_id == "111122223333")
+                .map(|e| shared::domain::vocab::Evaluation {
+                    account_id: a.clone(),
+                    ..e.clone()
+                }),
+        );
+    }
+    store
+        .record(&evaluations, &shared::domain::state::Delivery::new("scan"))
+        .await
+        .unwrap();
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    let bus = moto::unique("bus");
+    eb.create_event_bus().name(&bus).send().await.unwrap();
+    let accounts: BTreeSet<String> = [&in_prod, &in_web, &outside].into_iter().cloned().collect();
+    shared::app::record::roll_up(&store, &EventBridgePublisher::new(eb, &bus), &settings, &accounts)
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let report = |extra: Vec<String>| {
+        let page = dir.path().join(format!("{}.html", moto::unique("r")));
+        let out = Command::new(BIN)
+            .args([
+                "report",
+                "--table",
+                &table,
+                "--endpoint-url",
+                moto::endpoint(),
+                "--output",
+            ])
+            .arg(&page)
+            .args(&extra)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(&page).unwrap()
+    };
+    let row = |a: &str| format!(r#"<tr data-account="{a}">"#);
+    let html = report(vec!["--ou".into(), prod.clone()]);
+    assert!(
+        html.contains(&row(&in_prod)) && html.contains(&row(&in_web)),
+        "the OU and the OU below it"
+    );
+    assert!(!html.contains(&outside), "an account outside the OU is in the report");
+    assert!(html.contains(&format!("limited to organizational unit {prod}, 2 accounts")));
+    let html = report(vec!["--ou".into(), web.clone(), "--account".into(), outside.clone()]);
+    assert!(html.contains(&row(&in_web)) && html.contains(&row(&outside)));
+    assert!(!html.contains(&row(&in_prod)));
+}
