@@ -1013,6 +1013,28 @@ fn as_sam_translates_it_central_mode_routes_the_bus_and_the_organization_rules()
         periodic["OrganizationConfigRuleTriggerTypes"],
         serde_json::json!(["ScheduledNotification"])
     );
+    // The organization aggregator, with a role limited to what AWS Config reads of the
+    // organization.
+    let aggregator = &r["OrganizationAggregator"];
+    assert_eq!(aggregator["Condition"], "IsCentral");
+    assert_eq!(
+        aggregator["Properties"]["OrganizationAggregationSource"]["AllAwsRegions"],
+        serde_json::json!(true)
+    );
+    let role = &r["AggregatorRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "config.amazonaws.com"
+    );
+    let actions: Vec<&str> = role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(actions
+        .iter()
+        .all(|a| a.starts_with("organizations:Describe") || a.starts_with("organizations:List")));
     let alarm = r["MemberRoleAlarm"].to_string();
     assert!(
         alarm.contains("\"MemberRoleUnavailable\"")
