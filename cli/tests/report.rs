@@ -63,6 +63,26 @@ fn browse(page: &Path, extra: &[&str]) -> std::process::Output {
     out
 }
 
+/// `defender-prereqs report --table TABLE --output PAGE` against moto, with test credentials.
+fn report_from_table(table: &str, page: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "report",
+        "--table",
+        table,
+        "--endpoint-url",
+        moto::endpoint(),
+        "--output",
+    ])
+    .arg(page)
+    .env("AWS_ACCESS_KEY_ID", "testing")
+    .env("AWS_SECRET_ACCESS_KEY", "testing")
+    .env("AWS_REGION", "us-east-1")
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env_remove("AWS_PROFILE");
+    c
+}
+
 /// Width and height from a PNG's IHDR chunk.
 fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
@@ -98,23 +118,7 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     // The user's command.
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
-    let out = Command::new(BIN)
-        .args([
-            "report",
-            "--table",
-            &table,
-            "--endpoint-url",
-            moto::endpoint(),
-            "--output",
-        ])
-        .arg(&page)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
+    let out = report_from_table(&table, &page).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // What the browser made of it.
@@ -376,24 +380,7 @@ async fn the_report_covers_the_accounts_of_an_organizational_unit() {
     let dir = tempfile::tempdir().unwrap();
     let report = |extra: Vec<String>| {
         let page = dir.path().join(format!("{}.html", moto::unique("r")));
-        let out = Command::new(BIN)
-            .args([
-                "report",
-                "--table",
-                &table,
-                "--endpoint-url",
-                moto::endpoint(),
-                "--output",
-            ])
-            .arg(&page)
-            .args(&extra)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .unwrap();
+        let out = report_from_table(&table, &page).args(&extra).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         std::fs::read_to_string(&page).unwrap()
     };

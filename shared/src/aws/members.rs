@@ -21,16 +21,7 @@ pub struct MemberConfigs {
     accounts: tokio::sync::Mutex<BTreeMap<String, std::sync::Arc<tokio::sync::OnceCell<SdkConfig>>>>,
 }
 
-/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
+pub use crate::domain::vocab::partition;
 
 impl MemberConfigs {
     /// Assumes `role` (a role name) in member accounts with `base`'s credentials, as session

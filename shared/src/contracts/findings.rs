@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::checks;
 use crate::domain::state::{EvalKey, Recorded};
-use crate::domain::vocab::{Compliance, Plan, ACCOUNT_TYPE};
+use crate::domain::vocab::{partition, Compliance, Plan, ACCOUNT_TYPE};
 
 /// The ASFF schema version.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -81,17 +81,6 @@ fn cut(s: &str, max: usize) -> String {
         let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
         out.push('…');
         out
-    }
-}
-
-/// The partition of a region.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 

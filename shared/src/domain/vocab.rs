@@ -213,6 +213,17 @@ pub const ACCOUNT_TYPE: &str = "AWS::::Account";
 /// Region given to account-level (and IAM, which is global) evaluations.
 pub const GLOBAL_REGION: &str = "global";
 
+/// The AWS partition of a region (`aws`, `aws-cn`, `aws-us-gov`), as ARNs name it.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
