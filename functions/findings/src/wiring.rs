@@ -61,7 +61,7 @@ async fn handle(
         match adapters.store.recorded(&key).await {
             Ok(now) => {
                 let at = now.as_ref().and_then(|(_, at)| *at).unwrap_or_else(Utc::now);
-                let f = finding(&key, now.as_ref().map(|(r, _)| r), at, imported, home);
+                let f = finding(&key, now.as_ref().map(|(r, _)| r), at, home);
                 groups
                     .entry((f.account_id.clone(), f.region.clone()))
                     .or_default()

@@ -86,13 +86,7 @@ fn cut(s: &str, max: usize) -> String {
 
 /// The finding of one result as recorded now (`None`: no longer recorded, its resource gone),
 /// recorded at `at`. Global results (IAM, the account) are imported in `home`.
-pub fn finding(
-    key: &EvalKey,
-    recorded: Option<&Recorded>,
-    at: DateTime<Utc>,
-    imported: &[Compliance],
-    home: &str,
-) -> Finding {
+pub fn finding(key: &EvalKey, recorded: Option<&Recorded>, at: DateTime<Utc>, home: &str) -> Finding {
     let region = if key.aws_region == "global" || key.aws_region.is_empty() {
         home.to_owned()
     } else {
@@ -103,10 +97,7 @@ pub fn finding(
     let compliance = recorded.map(|r| r.compliance);
     let (compliance_status, record_state) = match compliance {
         Some(Compliance::NonCompliant) => ("FAILED", "ACTIVE"),
-        Some(Compliance::InsufficientData) if imported.contains(&Compliance::InsufficientData) => {
-            ("NOT_AVAILABLE", "ACTIVE")
-        }
-        // Was imported, now undecided: open, but no longer known to fail.
+        // Undecided (imported as such, or after failing): open, but not known to fail.
         Some(Compliance::InsufficientData) => ("NOT_AVAILABLE", "ACTIVE"),
         Some(Compliance::Compliant | Compliance::NotApplicable) | None => ("PASSED", "ARCHIVED"),
     };
@@ -208,7 +199,6 @@ mod tests {
             &key("AWS::EC2::Instance", "i-0abc", "eu-west-1"),
             Some(&recorded(Compliance::NonCompliant)),
             at,
-            &[Compliance::NonCompliant],
             "us-east-1",
         );
         assert_eq!(
@@ -237,17 +227,11 @@ mod tests {
             Some(recorded(Compliance::NotApplicable)),
             None,
         ] {
-            let f = finding(&k, r.as_ref(), at, &[Compliance::NonCompliant], "us-east-1");
+            let f = finding(&k, r.as_ref(), at, "us-east-1");
             assert_eq!((f.compliance_status, f.record_state), ("PASSED", "ARCHIVED"), "{r:?}");
             assert_eq!(f.region, "us-east-1", "global results go to the home region");
         }
-        let f = finding(
-            &k,
-            Some(&recorded(Compliance::InsufficientData)),
-            at,
-            &[Compliance::NonCompliant],
-            "us-east-1",
-        );
+        let f = finding(&k, Some(&recorded(Compliance::InsufficientData)), at, "us-east-1");
         assert_eq!((f.compliance_status, f.record_state), ("NOT_AVAILABLE", "ACTIVE"));
         assert_eq!(f.resource_id, "AWS::IAM::Role/AROAEXAMPLE");
     }
