@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use shared::domain::azure::AzureSide;
 use shared::domain::checks;
 use shared::domain::engine::evaluate_check;
 use shared::domain::graph::ResourceGraph;
@@ -23,6 +24,9 @@ use shared::domain::settings::Settings;
 use shared::domain::vocab::{Compliance, Plan};
 
 const ACCOUNT: &str = "111122223333";
+
+/// The id prefix of the checks of the Azure half (they belong to the CSPM plan).
+const AZURE_GROUP: &str = "azure";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +43,9 @@ struct Case {
     name: String,
     #[serde(default)]
     settings: Option<Value>,
+    /// What a reader fetched from Azure ([`AzureSide`]: ARM and Graph payloads).
+    #[serde(default)]
+    azure: Option<Value>,
     #[serde(default)]
     items: Vec<Value>,
     expect: Vec<Expect>,
@@ -100,10 +107,15 @@ fn run_fixtures() -> BTreeMap<String, BTreeSet<Compliance>> {
         );
         let check = checks::by_id(&fixture.check).unwrap_or_else(|| panic!("{}: unknown check", path.display()));
         for case in &fixture.cases {
-            let settings = match &case.settings {
+            let mut settings = match &case.settings {
                 Some(v) => Settings::parse(&v.to_string(), false, &case.name).unwrap_or_else(|e| panic!("{e}")),
                 None => Settings::default(),
             };
+            if let Some(azure) = &case.azure {
+                let side: AzureSide = serde_json::from_value(azure.clone())
+                    .unwrap_or_else(|e| panic!("{} / {}: azure: {e}", fixture.check, case.name));
+                settings.azure_side = Some(std::sync::Arc::new(side));
+            }
             let items: Vec<ConfigurationItem> = fixture
                 .base
                 .iter()
@@ -195,7 +207,7 @@ fn catalog_ids() -> Option<BTreeSet<String>> {
         .filter_map(|l| l.strip_prefix("| ")?.split_once(" |").map(|(id, _)| id.trim()))
         .filter(|id| {
             id.split_once('.').is_some_and(|(plan, rest)| {
-                Plan::parse(plan).is_some()
+                (Plan::parse(plan).is_some() || plan == AZURE_GROUP)
                     && !rest.is_empty()
                     && rest
                         .bytes()
@@ -233,8 +245,8 @@ fn catalog_ids_are_implemented_exactly() {
 fn each_check_is_one_file_named_after_its_id_and_registered_once() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/checks");
     let mut files = BTreeSet::new();
-    for plan in Plan::ALL {
-        for e in std::fs::read_dir(dir.join(plan.as_str())).unwrap() {
+    for group in Plan::ALL.iter().map(|p| p.as_str()).chain([AZURE_GROUP]) {
+        for e in std::fs::read_dir(dir.join(group)).unwrap() {
             let p = e.unwrap().path();
             if p.file_name().is_some_and(|n| n != "mod.rs") {
                 files.insert(p);
@@ -265,8 +277,18 @@ fn each_check_is_one_file_named_after_its_id_and_registered_once() {
 fn every_check_is_declared_completely() {
     let known: BTreeSet<&str> = types::ALL.iter().map(|t| t.name).collect();
     for c in checks::ALL {
-        let plan = c.id.split('.').next().and_then(Plan::parse);
-        assert_eq!(plan, Some(c.plan), "{}: id prefix must be its plan", c.id);
+        let prefix = c.id.split('.').next().unwrap_or_default();
+        let plan = if prefix == AZURE_GROUP {
+            Some(Plan::Cspm)
+        } else {
+            Plan::parse(prefix)
+        };
+        assert_eq!(
+            plan,
+            Some(c.plan),
+            "{}: id prefix must be its plan (or azure, in the CSPM plan)",
+            c.id
+        );
         assert!(!c.resource_types.is_empty(), "{}: no resource types", c.id);
         for t in c.resource_types {
             assert!(
@@ -277,6 +299,9 @@ fn every_check_is_declared_completely() {
         }
         assert!(!c.permissions.is_empty(), "{}: declares no AWS permission", c.id);
         for p in c.permissions {
+            if prefix == AZURE_GROUP && (p.starts_with("Microsoft.") || p.starts_with("Microsoft Graph ")) {
+                continue;
+            }
             let (svc, action) = p
                 .split_once(':')
                 .unwrap_or_else(|| panic!("{}: bad permission {p}", c.id));

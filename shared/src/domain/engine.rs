@@ -13,8 +13,10 @@ use crate::domain::plans::{self, PlanReadiness};
 use crate::domain::settings::Settings;
 use crate::domain::vocab::{truncate_annotation, Evaluation, ACCOUNT_TYPE, GLOBAL_REGION, MAX_ANNOTATION};
 
-/// Runs `check` on `item`, with the generic rules first.
+/// Runs `check` on `item`, with the generic rules first, under the settings as they hold for the
+/// item's account ([`Settings::for_account`]).
 pub fn evaluate_check(check: &Check, graph: &ResourceGraph, item: &ConfigurationItem, settings: &Settings) -> Outcome {
+    let settings = &*settings.for_account(&item.account_id);
     if !settings.plan_declared(check.plan) {
         return Outcome::not_applicable(format!("plan `{}` is not declared in settings.plans", check.plan));
     }
@@ -33,6 +35,7 @@ pub fn evaluate_check(check: &Check, graph: &ResourceGraph, item: &Configuration
 /// Evaluates every check that reports on the item `id`.
 pub fn evaluate_item(graph: &ResourceGraph, id: ItemId, settings: &Settings) -> Vec<Evaluation> {
     let item = graph.item(id);
+    let settings = &*settings.for_account(&item.account_id);
     ALL.iter()
         .filter(|c| c.applies_to(&item.resource_type))
         .map(|check| {
@@ -88,6 +91,7 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
     let mut evaluations = Vec::new();
     let mut ignored_types: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = 0;
+    let mut per_account: BTreeMap<&str, Settings> = BTreeMap::new();
     for (id, item) in graph.items().iter().enumerate() {
         if item.resource_type != ACCOUNT_TYPE {
             items += 1;
@@ -97,7 +101,10 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
             *ignored_types.entry(item.resource_type.clone()).or_default() += 1;
             continue;
         }
-        evaluations.extend(evaluate_item(graph, id, settings));
+        let effective = per_account
+            .entry(item.account_id.as_str())
+            .or_insert_with(|| settings.for_account(&item.account_id).into_owned());
+        evaluations.extend(evaluate_item(graph, id, effective));
     }
     let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
     ScanResult {

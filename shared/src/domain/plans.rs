@@ -216,7 +216,10 @@ impl AccountRollup {
         if e.compliance == Compliance::NonCompliant {
             a.non_compliant.insert((e.resource_type.clone(), e.resource_id.clone()));
         }
-        let gating = crate::domain::checks::by_id(&e.check_id).is_none_or(|c| c.gating);
+        // Azure not read at all: the `azure.*` results say so and gate nothing.
+        let gating = crate::domain::checks::by_id(&e.check_id).is_none_or(|c| c.gating)
+            && !(e.compliance == Compliance::InsufficientData
+                && e.annotation.starts_with(crate::domain::azure::NOT_READ));
         match e.compliance {
             _ if !gating => {}
             Compliance::NonCompliant => {
@@ -256,6 +259,7 @@ impl AccountRollup {
 
     /// The readiness of `account` in each of `regions`.
     pub fn finish(mut self, account: &str, regions: &[String], settings: &Settings) -> Vec<PlanReadiness> {
+        let settings = &*settings.for_account(account);
         let global: BTreeMap<Plan, Acc> = Plan::ALL
             .into_iter()
             .filter_map(|p| self.acc.remove(&(GLOBAL_REGION.to_owned(), p)).map(|a| (p, a)))

@@ -3,11 +3,14 @@
 //! each with a documented default. Read from TOML (`.toml`) or JSON (any other extension).
 //! Unknown keys are rejected so that a typo cannot silently fall back to a default.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::azure::{AzureSide, Connector, Coverage};
 use crate::domain::error::{Error, Result};
 use crate::domain::vocab::Plan;
 
@@ -47,6 +50,49 @@ pub struct Settings {
     pub facts: DeclaredFacts,
     /// Per-account overrides of `facts`, keyed by account id.
     pub accounts: BTreeMap<String, DeclaredFacts>,
+    /// Where and how to read the Azure half.
+    pub azure: AzureSettings,
+    /// What was read from Azure (not a settings key): when present, the connector covering an
+    /// account decides its plans, features, role names, regions and exclusion tags, except
+    /// where the settings file sets them ([`Settings::for_account`]).
+    #[serde(skip)]
+    pub azure_side: Option<Arc<AzureSide>>,
+    /// The keys the settings file sets (`plans`, `roles.ciem`, ...).
+    #[serde(skip)]
+    pub declared_keys: BTreeSet<String>,
+    /// The account these settings were made effective for by [`Settings::for_account`].
+    #[serde(skip)]
+    pub effective_for: Option<String>,
+}
+
+/// Where and how to read the Azure half (section `[azure]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AzureSettings {
+    /// Subscriptions whose security connectors are read: ids, or `all` for every subscription
+    /// the identity can see. Empty (the default): Azure is not read and the `azure.*` checks are
+    /// INSUFFICIENT_DATA. `scan --azure-subscription` adds to it.
+    pub subscriptions: Vec<String>,
+    /// The Entra object id of the principal that enables plans; default: the signed-in identity.
+    pub principal_id: Option<String>,
+    /// Entra authority host; default: `AZURE_AUTHORITY_HOST`, else the public cloud's.
+    pub authority_host: Option<String>,
+    /// Azure Resource Manager endpoint. Default `https://management.azure.com`.
+    pub resource_manager: String,
+    /// Microsoft Graph endpoint. Default `https://graph.microsoft.com`.
+    pub graph: String,
+}
+
+impl Default for AzureSettings {
+    fn default() -> Self {
+        Self {
+            subscriptions: Vec::new(),
+            principal_id: None,
+            authority_host: None,
+            resource_manager: "https://management.azure.com".to_owned(),
+            graph: "https://graph.microsoft.com".to_owned(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -66,6 +112,10 @@ impl Default for Settings {
             oss: OssSettings::default(),
             facts: DeclaredFacts::default(),
             accounts: BTreeMap::new(),
+            azure: AzureSettings::default(),
+            azure_side: None,
+            declared_keys: BTreeSet::new(),
+            effective_for: None,
         }
     }
 }
@@ -366,12 +416,27 @@ impl Settings {
             source_name: source_name.to_owned(),
             message,
         };
-        let settings: Self = if toml_format {
-            toml::from_str(text).map_err(|e| err(e.to_string()))?
+        let (mut settings, raw): (Self, serde_json::Value) = if toml_format {
+            let raw: toml::Value = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+            (
+                toml::from_str(text).map_err(|e| err(e.to_string()))?,
+                serde_json::to_value(raw).map_err(|e| err(e.to_string()))?,
+            )
         } else {
-            serde_json::from_str(text).map_err(|e| err(e.to_string()))?
+            let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+            (serde_json::from_str(text).map_err(|e| err(e.to_string()))?, raw)
         };
         settings.validate().map_err(err)?;
+        if let Some(top) = raw.as_object() {
+            for (k, v) in top {
+                settings.declared_keys.insert(k.clone());
+                if let Some(section) = v.as_object() {
+                    settings
+                        .declared_keys
+                        .extend(section.keys().map(|sub| format!("{k}.{sub}")));
+                }
+            }
+        }
         Ok(settings)
     }
 
@@ -428,6 +493,191 @@ impl Settings {
             || self.connector_regions.iter().any(|r| r == region)
     }
 
+    /// Whether the settings file sets `key` (or the whole section it belongs to, for a section
+    /// given as one value).
+    pub fn declares(&self, key: &str) -> bool {
+        self.declared_keys.contains(key)
+    }
+
+    /// Whether the Azure half was asked for (subscriptions to read).
+    pub fn azure_requested(&self) -> bool {
+        !self.azure.subscriptions.is_empty()
+    }
+
+    /// The settings as they hold for `account`: when Azure was read and a connector covers the
+    /// account, its offerings decide the plans, features, role names, regions and exclusion
+    /// tags, except the keys the settings file sets (those override; see
+    /// [`Settings::azure_sources`]). Borrowed when nothing changes.
+    pub fn for_account(&self, account: &str) -> Cow<'_, Settings> {
+        if self.effective_for.as_deref() == Some(account) {
+            return Cow::Borrowed(self);
+        }
+        let Some(side) = &self.azure_side else {
+            return Cow::Borrowed(self);
+        };
+        let Coverage::Covered(connector) = side.coverage(account) else {
+            return Cow::Borrowed(self);
+        };
+        let mut s = self.clone();
+        s.apply_connector(connector);
+        s.effective_for = Some(account.to_owned());
+        Cow::Owned(s)
+    }
+
+    /// For `account`, each key Azure's connector decides: `(key, true)` when taken from Azure,
+    /// `(key, false)` when the settings file overrides it. Empty without a covering connector.
+    pub fn azure_sources(&self, account: &str) -> Vec<(String, bool)> {
+        let Some(Coverage::Covered(connector)) = self.azure_side.as_ref().map(|s| s.coverage(account)) else {
+            return Vec::new();
+        };
+        let mut probe = self.clone();
+        probe.apply_connector(connector)
+    }
+
+    /// Applies a connector's offerings to every key the settings file does not set; returns
+    /// each key Azure decides and whether it was taken (`true`) or overridden by settings.
+    fn apply_connector(&mut self, connector: &Connector) -> Vec<(String, bool)> {
+        let o = connector.offerings();
+        let names = |offering: &str, fields: &[&str]| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for r in o.roles.iter().filter(|r| r.offering == offering) {
+                if fields.iter().any(|f| r.field.starts_with(f)) && !out.contains(&r.name) {
+                    out.push(r.name.clone());
+                }
+            }
+            out
+        };
+        let both = |fields: &[&str]| -> Vec<String> {
+            let mut v = names("DefenderCspmAws", fields);
+            for n in names("DefenderForServersAws", fields)
+                .into_iter()
+                .chain(names("DefenderForContainersAws", fields))
+            {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+            v
+        };
+        let mut sources = Vec::new();
+        let mut take = |key: &str| {
+            let taken = !self.declared_keys.contains(key);
+            sources.push((key.to_owned(), taken));
+            taken
+        };
+        let mut s = self.clone();
+        if take("plans") {
+            s.plans = o.plans.clone();
+        }
+        if take("connector_regions") {
+            s.connector_regions = connector.properties.environment_data.regions.clone();
+        }
+        let features = [
+            ("features.agentless_scanning", o.agentless_scanning),
+            ("features.data_discovery", o.data_discovery),
+            ("features.ciem", o.ciem),
+            ("features.k8s_api_access", o.k8s_api_access),
+            ("features.registry_access", o.registry_access),
+            ("features.arc_autoprovisioning", o.arc_autoprovisioning),
+        ];
+        for (key, on) in features {
+            if take(key) {
+                let f = &mut s.features;
+                match key {
+                    "features.agentless_scanning" => f.agentless_scanning = on,
+                    "features.data_discovery" => f.data_discovery = on,
+                    "features.ciem" => f.ciem = on,
+                    "features.k8s_api_access" => f.k8s_api_access = on,
+                    "features.registry_access" => f.registry_access = on,
+                    _ => f.arc_autoprovisioning = on,
+                }
+            }
+        }
+        let singles = [
+            (
+                "roles.cspm_monitor",
+                names("CspmMonitorAws", &["nativeCloudConnection"]),
+            ),
+            ("roles.agentless_scanner", both(&["vmScanners"])),
+            (
+                "roles.arc_autoprovisioning",
+                names("DefenderForServersAws", &["arcAutoProvisioning"]),
+            ),
+            (
+                "roles.servers_jit",
+                names("DefenderForServersAws", &["defenderForServers"]),
+            ),
+            (
+                "roles.oss_threat_protection",
+                names("DefenderForDatabasesAws", &["rds"]),
+            ),
+        ];
+        for (key, found) in singles {
+            if let Some(name) = found.into_iter().next() {
+                if take(key) {
+                    let r = &mut s.roles;
+                    *match key {
+                        "roles.cspm_monitor" => &mut r.cspm_monitor,
+                        "roles.agentless_scanner" => &mut r.agentless_scanner,
+                        "roles.arc_autoprovisioning" => &mut r.arc_autoprovisioning,
+                        "roles.servers_jit" => &mut r.servers_jit,
+                        _ => &mut r.oss_threat_protection,
+                    } = name;
+                }
+            }
+        }
+        let lists = [
+            (
+                "roles.data_discovery",
+                names("DefenderCspmAws", &["dataSensitivityDiscovery", "databasesDspm"]),
+            ),
+            ("roles.ciem", names("DefenderCspmAws", &["ciem"])),
+            (
+                "roles.containers_k8s_discovery",
+                both(&["mdcContainersAgentlessDiscoveryK8s"]),
+            ),
+            (
+                "roles.containers_image_assessment",
+                both(&["mdcContainersImageAssessment"]),
+            ),
+        ];
+        for (key, found) in lists {
+            if !found.is_empty() && take(key) {
+                let r = &mut s.roles;
+                *match key {
+                    "roles.data_discovery" => &mut r.data_discovery,
+                    "roles.ciem" => &mut r.ciem,
+                    "roles.containers_k8s_discovery" => &mut r.containers_k8s_discovery,
+                    _ => &mut r.containers_image_assessment,
+                } = found;
+            }
+        }
+        let pipeline: Vec<Vec<String>> = [
+            "kubernetesService",
+            "kubernetesScubaReader",
+            "cloudWatchToKinesis",
+            "kinesisToS3",
+        ]
+        .iter()
+        .map(|f| names("DefenderForContainersAws", &[f]))
+        .collect();
+        if pipeline.iter().all(|p| !p.is_empty()) && take("roles.containers_pipeline") {
+            s.roles.containers_pipeline = pipeline;
+        }
+        if !o.exclusion_tags.is_empty() && take("servers.exclusion_tags") {
+            s.servers.exclusion_tags = o
+                .exclusion_tags
+                .iter()
+                .map(|(k, v)| TagMatch {
+                    key: k.clone(),
+                    value: (!v.is_empty()).then(|| v.clone()),
+                })
+                .collect();
+        }
+        *self = s;
+        sources
+    }
+
     /// The declared facts for `account` (per-account values over the global ones).
     pub fn facts_for(&self, account: &str) -> DeclaredFacts {
         match self.accounts.get(account) {
@@ -454,6 +704,12 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("oss", "Defender for open-source relational databases options"),
     ("facts", "Declared facts that no configuration item shows (egress, SCPs, quotas), for every account"),
     ("accounts", "Per-account overrides of `facts`, keyed by account id"),
+    ("azure", "Where and how to read the Azure half (connectors, health, RBAC)"),
+    ("azure.subscriptions", "Subscription ids whose security connectors are read, or `all`; empty: Azure is not read"),
+    ("azure.principal_id", "Entra object id of the principal that enables plans; default: the signed-in identity"),
+    ("azure.authority_host", "Entra authority host; default: AZURE_AUTHORITY_HOST, else the public cloud's"),
+    ("azure.resource_manager", "Azure Resource Manager endpoint"),
+    ("azure.graph", "Microsoft Graph endpoint"),
     ("oidc.provider_url", "Provider URL without scheme"),
     ("oidc.audiences", "Audiences (`ClientIdList`) the connector needs"),
     ("roles.cspm_monitor", "Default `CspmMonitorAws` (\"confirm the role name configured\")"),

@@ -154,6 +154,15 @@ macro_rules! registry {
 }
 
 registry! {
+    /// The Azure half of the connector (CSPM plan): read from Azure Resource Manager and Microsoft Graph.
+    azure: [
+        connector,
+        connector_health,
+        offering_roles,
+        rbac_ciem,
+        rbac_operate,
+        rbac_owner,
+    ],
     /// Defender for Containers on EKS and ECR.
     containers: [
         audit_pipeline,

@@ -1,5 +1,6 @@
 //! Helpers shared by the checks of several plans, each in a module named for what it reads.
 
+pub(crate) mod azure;
 pub(crate) mod declared;
 pub(crate) mod ec2;
 pub(crate) mod eks;
