@@ -1,6 +1,7 @@
 //! `defender-prereqs`: checks whether AWS accounts meet the prerequisites of Microsoft Defender
 //! for Cloud's plans, from an AWS Config snapshot, before anything is deployed.
 
+mod azure;
 mod html;
 mod inputs;
 mod live;
@@ -125,6 +126,12 @@ enum Command {
         /// Settings file (TOML or JSON): plans switched on, roles, audiences, declared facts.
         #[arg(long, value_name = "FILE")]
         settings: Option<PathBuf>,
+        /// Read the Azure half from these subscriptions (repeatable or comma-separated; `all`:
+        /// every subscription the identity can see): the AWS connectors, their offerings and
+        /// health, the principal's roles. Credentials: AZURE_CLIENT_SECRET, workload identity,
+        /// else the Azure CLI.
+        #[arg(long, value_name = "ID", value_delimiter = ',')]
+        azure_subscription: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -375,6 +382,7 @@ struct ScanArgs {
     paths: Vec<PathBuf>,
     live: Option<live::LiveArgs>,
     settings: Option<PathBuf>,
+    azure_subscriptions: Vec<String>,
     format: Format,
     db: Option<PathBuf>,
     keep_going: bool,
@@ -410,10 +418,17 @@ fn spinner(items: usize, message: &'static str) -> ProgressBar {
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode, String> {
-    let settings = match &args.settings {
+    let mut settings = match &args.settings {
         Some(p) => Settings::from_file(p).map_err(|e| e.to_string())?,
         None => Settings::default(),
     };
+    settings
+        .azure
+        .subscriptions
+        .extend(args.azure_subscriptions.iter().cloned());
+    if settings.azure_requested() {
+        settings.azure_side = Some(std::sync::Arc::new(azure::read(&settings)));
+    }
     // Checked here, not in `Settings::validate`: the settings sit below the type catalog.
     if let Some(t) = settings
         .recorded_types
@@ -638,6 +653,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 }),
                 errors: args.keep_going.then_some(error_messages.as_slice()),
                 notes: &live_notes,
+                azure: &result.azure,
             };
             serde_json::to_writer(&mut out, &doc)
                 .map_err(std::io::Error::from)
@@ -826,6 +842,7 @@ fn main() -> ExitCode {
             assume_role,
             concurrency,
             settings,
+            azure_subscription,
             format,
             db,
             no_store,
@@ -856,6 +873,7 @@ fn main() -> ExitCode {
                     concurrency,
                 }),
                 settings,
+                azure_subscriptions: azure_subscription,
                 format,
                 db,
                 keep_going,

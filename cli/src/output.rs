@@ -120,6 +120,11 @@ impl Filter {
         ScanResult {
             evaluations: result.evaluations.into_iter().filter(|e| self.evaluation(e)).collect(),
             plans: result.plans.into_iter().filter(|p| self.plan(p)).collect(),
+            azure: result
+                .azure
+                .into_iter()
+                .filter(|a| self.accounts.is_empty() || self.accounts.contains(&a.account_id))
+                .collect(),
             ..result
         }
     }
@@ -141,6 +146,9 @@ pub struct Document<'a> {
     /// What the inputs cannot show.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub notes: &'a [String],
+    /// Per account, the Azure half beside the AWS half (when Azure was read).
+    #[serde(skip_serializing_if = "<[shared::domain::engine::AzureView]>::is_empty")]
+    pub azure: &'a [shared::domain::engine::AzureView],
 }
 
 /// The `changes` member.

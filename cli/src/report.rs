@@ -193,6 +193,7 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             }
         }
     }
+    render_azure(&mut out, &result.azure);
     let mut counts: BTreeMap<Compliance, usize> = BTreeMap::new();
     for e in &result.evaluations {
         *counts.entry(e.compliance).or_default() += 1;
@@ -222,6 +223,45 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
         }
     }
     out
+}
+
+/// Per account, what Azure says is switched on beside what AWS is missing for it.
+fn render_azure(out: &mut String, views: &[shared::domain::engine::AzureView]) {
+    if views.is_empty() {
+        return;
+    }
+    let bold = Style::new().bold();
+    let dim = Style::new().dim();
+    let list = |v: &[String]| if v.is_empty() { "none".to_owned() } else { v.join(", ") };
+    let _ = writeln!(out, "\n{}", bold.apply_to("Azure and AWS, side by side"));
+    for v in views {
+        let _ = writeln!(out, "  {}", bold.apply_to(format!("Account {}", v.account_id)));
+        let plans: Vec<String> = v.azure_plans.iter().map(|p| p.as_str().to_owned()).collect();
+        let _ = writeln!(out, "    {} connector {}", dim.apply_to("Azure:"), v.connector);
+        if !v.azure_plans.is_empty() {
+            let _ = writeln!(
+                out,
+                "           plans {}; features {}; roles named {}",
+                list(&plans),
+                list(&v.azure_features),
+                list(&v.azure_roles)
+            );
+        }
+        if !v.overridden_by_settings.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {} {} (the settings file overrides the connector)",
+                Style::new().yellow().apply_to("settings:"),
+                v.overridden_by_settings.join(", ")
+            );
+        }
+        if !v.aws_readiness.is_empty() {
+            let _ = writeln!(out, "    {}   {}", dim.apply_to("AWS:"), v.aws_readiness.join(" · "));
+        }
+        for m in &v.missing {
+            let _ = writeln!(out, "    {} {m}", Style::new().red().apply_to("missing:"));
+        }
+    }
 }
 
 /// Counts per account × plan, the checks blocking the most resources, and narrower commands.

@@ -367,7 +367,7 @@ fn checks_and_settings_commands() {
     let o = run(&["checks", "--format", "json"]);
     assert!(o.status.success());
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["checks"].as_array().unwrap().len(), 40);
+    assert_eq!(v["checks"].as_array().unwrap().len(), shared::domain::checks::ALL.len());
     let o = run(&["settings"]);
     assert!(o.status.success());
     let text = stdout(&o);

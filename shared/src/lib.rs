@@ -14,6 +14,9 @@
 //!   in-memory implementations of every port for fast tests.
 //! - [`aws`] (feature `aws`): the AWS adapters of the ports over the AWS SDK for Rust, and the
 //!   wiring each function uses.
+//! - [`azure`] (feature `azure`): the Azure adapter: reads the Azure half (security connectors,
+//!   health reports, role assignments) from Azure Resource Manager and Microsoft Graph into the
+//!   domain's [`domain::azure::AzureSide`]. It uses only the domain.
 //!
 //! See ARCHITECTURE.md at the repository root for the flow of one event through them.
 
@@ -25,5 +28,8 @@ pub mod app;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+
+#[cfg(feature = "azure")]
+pub mod azure;
 
 pub use domain::error::{Error, Result};

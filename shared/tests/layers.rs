@@ -18,6 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("contracts", &["domain"]),
     ("app", &["domain", "contracts"]),
     ("aws", &["domain", "contracts", "app"]),
+    ("azure", &["domain"]),
 ];
 
 fn src() -> PathBuf {

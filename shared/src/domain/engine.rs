@@ -5,13 +5,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::domain::azure::Coverage;
 use crate::domain::checks::{Check, Ctx, Outcome, ALL};
 use crate::domain::graph::{ItemId, ResourceGraph};
 use crate::domain::model::types;
 use crate::domain::model::ConfigurationItem;
-use crate::domain::plans::{self, PlanReadiness};
+use crate::domain::plans::{self, PlanReadiness, PlanStatus};
 use crate::domain::settings::Settings;
-use crate::domain::vocab::{truncate_annotation, Evaluation, ACCOUNT_TYPE, GLOBAL_REGION, MAX_ANNOTATION};
+use crate::domain::vocab::{
+    truncate_annotation, Compliance, Evaluation, Plan, ACCOUNT_TYPE, GLOBAL_REGION, MAX_ANNOTATION,
+};
 
 /// Runs `check` on `item`, with the generic rules first, under the settings as they hold for the
 /// item's account ([`Settings::for_account`]).
@@ -69,6 +72,125 @@ pub struct ScanResult {
     /// Configuration items read.
     #[serde(skip)]
     pub items: usize,
+    /// Per account, the Azure half beside the AWS half (when Azure was read).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub azure: Vec<AzureView>,
+}
+
+/// One account's two halves side by side: what Azure says is switched on, where the settings file
+/// overrides it, and what the account is missing for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureView {
+    /// Account id.
+    pub account_id: String,
+    /// The connector covering it, or why none is known.
+    pub connector: String,
+    /// The plans the connector's offerings switch on.
+    pub azure_plans: Vec<Plan>,
+    /// The connector features switched on.
+    pub azure_features: Vec<String>,
+    /// The AWS roles its offerings name.
+    pub azure_roles: Vec<String>,
+    /// Settings keys taken from the connector.
+    pub from_azure: Vec<String>,
+    /// Settings keys the settings file sets instead (they override the connector).
+    pub overridden_by_settings: Vec<String>,
+    /// Per plan the connector switches on: its readiness across the account's regions.
+    pub aws_readiness: Vec<String>,
+    /// The `azure.*` results that are not COMPLIANT: what is missing, on either side.
+    pub missing: Vec<String>,
+}
+
+/// The two halves of each account, when Azure was read.
+pub fn azure_views(result: &ScanResult, settings: &Settings) -> Vec<AzureView> {
+    let Some(side) = settings.azure_side.as_deref() else {
+        return Vec::new();
+    };
+    let mut accounts: Vec<&str> = result.plans.iter().map(|p| p.account_id.as_str()).collect();
+    accounts.dedup();
+    accounts
+        .into_iter()
+        .map(|account| {
+            let (connector, offerings) = match side.coverage(account) {
+                Coverage::Covered(c) => (
+                    format!("{} (subscription {})", c.name, c.subscription().unwrap_or("?")),
+                    Some(c.offerings()),
+                ),
+                Coverage::Excluded(why) => (format!("none: {why}"), None),
+                Coverage::None { subscriptions } => (format!("none in {}", subscriptions.join(", ")), None),
+                Coverage::Unknown { errors } => (format!("unknown: {}", errors.join("; ")), None),
+                Coverage::NotRead => ("Azure not read".to_owned(), None),
+            };
+            let o = offerings.unwrap_or_default();
+            let features = [
+                ("agentless scanning", o.agentless_scanning),
+                ("sensitive data discovery", o.data_discovery),
+                ("CIEM", o.ciem),
+                ("Kubernetes API access", o.k8s_api_access),
+                ("registry access", o.registry_access),
+                ("Arc auto-provisioning", o.arc_autoprovisioning),
+            ];
+            let (from_azure, overridden): (Vec<_>, Vec<_>) = settings
+                .azure_sources(account)
+                .into_iter()
+                .partition(|(_, taken)| *taken);
+            let aws_readiness = o
+                .plans
+                .iter()
+                .map(|plan| {
+                    let rows: Vec<&PlanReadiness> = result
+                        .plans
+                        .iter()
+                        .filter(|p| p.account_id == account && p.plan == *plan)
+                        .collect();
+                    let worst = [
+                        PlanStatus::Blocked,
+                        PlanStatus::Unverified,
+                        PlanStatus::Ready,
+                        PlanStatus::NotApplicable,
+                    ]
+                    .into_iter()
+                    .find(|s| rows.iter().any(|r| r.status == *s))
+                    .unwrap_or(PlanStatus::NotApplicable);
+                    let blockers: usize = rows.iter().map(|r| r.blockers.len()).sum();
+                    format!(
+                        "{plan}: {}{}",
+                        worst.as_str(),
+                        if blockers > 0 {
+                            format!(" ({blockers} blockers)")
+                        } else {
+                            String::new()
+                        }
+                    )
+                })
+                .collect();
+            let missing = result
+                .evaluations
+                .iter()
+                .filter(|e| e.account_id == account && e.check_id.starts_with("azure."))
+                .filter(|e| matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData))
+                .map(|e| format!("{} {}: {}", e.check_id, e.compliance, e.annotation))
+                .collect();
+            let mut roles: Vec<String> = o.roles.iter().map(|r| r.name.clone()).collect();
+            roles.dedup();
+            AzureView {
+                account_id: account.to_owned(),
+                connector,
+                azure_plans: o.plans.clone(),
+                azure_features: features
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(n, _)| (*n).to_owned())
+                    .collect(),
+                azure_roles: roles,
+                from_azure: from_azure.into_iter().map(|(k, _)| k).collect(),
+                overridden_by_settings: overridden.into_iter().map(|(k, _)| k).collect(),
+                aws_readiness,
+                missing,
+            }
+        })
+        .collect()
 }
 
 /// Regions per account as the rollup sees them (`global` alone for an account with no regional item).
@@ -107,12 +229,15 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
         evaluations.extend(evaluate_item(graph, id, effective));
     }
     let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
-    ScanResult {
+    let mut result = ScanResult {
         evaluations,
         plans,
         ignored_types,
         items,
-    }
+        azure: Vec::new(),
+    };
+    result.azure = azure_views(&result, settings);
+    result
 }
 
 /// Parses nothing, builds the graph from `items` and scans it.

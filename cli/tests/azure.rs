@@ -1,0 +1,516 @@
+//! `scan --azure-subscription` as a user runs it: the built binary reads a Config snapshot and the
+//! Azure half from a loopback stand-in for the Entra token endpoint, Azure Resource Manager and
+//! Microsoft Graph (`tests/azure_standin.py`, HTTPS with a certificate made at start, answering
+//! with payloads shaped like `Azure/azure-rest-api-specs` examples: `tests/azure/`). The SDK's
+//! credential reaches the stand-in through the authority-host setting and trusts its certificate
+//! through `SSL_CERT_FILE`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
+const SUB1: &str = "a5caac9c-5c04-49af-b3d0-e204f40345d5";
+const SUB2: &str = "a1efb6ca-fbc5-4782-9aaa-5c7daded1ce2";
+const OID: &str = "ce2ce14e-85d7-4629-bdbc-454d0519d987";
+/// Its own connector (CSPM + Servers); AWS lacks the Servers roles.
+const A: &str = "111122223333";
+/// The organization connector's management account (CSPM + Defender CSPM with CIEM).
+const B: &str = "444455556666";
+/// Excluded by the organization connector.
+const C: &str = "777788889999";
+/// A member the organization connector covers.
+const D: &str = "222233334444";
+const PROVIDER: &str = "sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn python() -> String {
+    let venv = root().join(".ci/venv/bin/python");
+    if venv.exists() {
+        venv.display().to_string()
+    } else {
+        "python3".to_owned()
+    }
+}
+
+/// The stand-in, stopped on drop.
+struct StandIn {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl StandIn {
+    fn start(dir: &Path) -> Self {
+        let mut child = Command::new(python())
+            .arg(root().join("tests/azure_standin.py"))
+            .arg(root().join("tests/azure/scenario.json"))
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the Azure stand-in (python3 with the `cryptography` package; bash .ci/run installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the stand-in did not start: {line:?}"));
+        Self {
+            child,
+            port,
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// Every request it answered so far.
+    fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Config CI of an IAM role (shape of the RDK's `AWS_IAM_Role.json`, as the catalog fixtures use
+/// it) trusting the Defender provider.
+fn role(account: &str, name: &str, n: u32) -> Value {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{account}:oidc-provider/{PROVIDER}")},
+        "Action": "sts:AssumeRoleWithWebIdentity"}]});
+    let id = format!("AROAC7D14F5859FB{n:05}");
+    json!({"version": "1.3", "configurationItemCaptureTime": "2026-11-20T10:00:00.000Z",
+        "configurationItemStatus": "OK", "awsAccountId": account, "awsRegion": "global",
+        "resourceType": "AWS::IAM::Role", "resourceId": id, "resourceName": name,
+        "ARN": format!("arn:aws:iam::{account}:role/{name}"), "relationships": [], "tags": {},
+        "configuration": {"path": "/", "roleName": name, "roleId": id, "arn": format!("arn:aws:iam::{account}:role/{name}"),
+            "assumeRolePolicyDocument": trust,
+            "attachedManagedPolicies": [{"policyName": "SecurityAudit", "policyArn": "arn:aws:iam::aws:policy/SecurityAudit"}],
+            "rolePolicyList": [], "instanceProfileList": []},
+        "supplementaryConfiguration": {}})
+}
+
+fn snapshot(dir: &Path) -> PathBuf {
+    let items = vec![
+        role(A, "CspmMonitorAws", 1),
+        role(B, "CspmMonitorAws", 2),
+        role(B, "DefenderForCloud-Ciem", 3),
+        role(B, "DefenderForCloud-OidcCiem", 4),
+        // Present in AWS, named by no offering of the organization connector.
+        role(B, "DefenderForCloud-ArcAutoProvisioning", 5),
+        role(C, "CspmMonitorAws", 6),
+        role(D, "CspmMonitorAws", 7),
+        // The RDK's `AWS_EC2_Instance.json` (../shared/catalog.md section 3), in A: Servers in scope.
+        json!({"version": "1.2", "configurationItemCaptureTime": "2026-11-20T10:00:00.000Z",
+            "configurationItemStatus": "ResourceDiscovered", "awsAccountId": A, "awsRegion": "us-east-1",
+            "resourceType": "AWS::EC2::Instance", "resourceId": "i-03402838daac1d611", "tags": {},
+            "relationships": [{"resourceType": "AWS::EC2::Subnet", "resourceId": "subnet-1aaccc7f", "relationshipName": "Is contained in Subnet"},
+                {"resourceType": "AWS::EC2::VPC", "resourceId": "vpc-79b3ea1e", "relationshipName": "Is contained in Vpc"}],
+            "configuration": {"instanceId": "i-03402838daac1d611", "state": {"code": 16, "name": "running"},
+                "metadataOptions": {"httpTokens": "optional", "httpEndpoint": "enabled"},
+                "subnetId": "subnet-1aaccc7f", "vpcId": "vpc-79b3ea1e", "architecture": "x86_64", "productCodes": []},
+            "supplementaryConfiguration": {}}),
+    ];
+    let path = dir.join("snapshot.json");
+    let doc = json!({"fileVersion": "1.0", "configSnapshotId": "7c0f8a8e-0b9e-4d3c-a9f2-1f1c2d3e4f50",
+        "configurationItems": items});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+fn scan(stand_in: &StandIn, dir: &Path, subscriptions: &str, settings_extra: &str) -> (Output, Value) {
+    let settings = dir.join("settings.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "{settings_extra}\n[azure]\nauthority_host = \"{b}\"\nresource_manager = \"{b}\"\ngraph = \"{b}/graph\"\n",
+            b = stand_in.base()
+        ),
+    )
+    .unwrap();
+    let snap = snapshot(dir);
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "scan",
+        snap.to_str().unwrap(),
+        "--no-store",
+        "--format",
+        "json",
+        "--settings",
+    ])
+    .arg(&settings)
+    .env_remove("DEFENDER_PREREQS_DB")
+    .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+    .env_remove("AZURE_AUTHORITY_HOST")
+    .env("AZURE_TENANT_ID", "e81b978c-11be-449f-a392-42c0ed96bb91")
+    .env("AZURE_CLIENT_ID", "0b7b3e0a-8f9f-4a44-9c55-3c1f4b8e2d11")
+    .env("AZURE_CLIENT_SECRET", "stand-in-secret")
+    .env("SSL_CERT_FILE", stand_in.dir.join("ca.pem"));
+    if !subscriptions.is_empty() {
+        cmd.args(["--azure-subscription", subscriptions]);
+    }
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = serde_json::from_slice(&o.stdout).unwrap();
+    (o, v)
+}
+
+fn result<'a>(v: &'a Value, account: &str, check: &str) -> (&'a str, &'a str) {
+    let e = v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["accountId"] == account && e["checkId"] == check && e["resourceType"] == "AWS::::Account")
+        .unwrap_or_else(|| panic!("no {check} for {account}"));
+    (e["compliance"].as_str().unwrap(), e["annotation"].as_str().unwrap())
+}
+
+fn expect(v: &Value, account: &str, check: &str, compliance: &str, says: &str) {
+    let (c, a) = result(v, account, check);
+    assert!(
+        c == compliance && a.contains(says),
+        "{account} {check}: expected {compliance} saying {says:?}, got {c} {a:?}"
+    );
+}
+
+fn view<'a>(v: &'a Value, account: &str) -> &'a Value {
+    v["azure"]
+        .as_array()
+        .expect("an azure section")
+        .iter()
+        .find(|a| a["accountId"] == account)
+        .unwrap_or_else(|| panic!("no azure view of {account}"))
+}
+
+#[test]
+fn the_azure_half_is_read_joined_to_aws_and_shown_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = StandIn::start(dir.path());
+    // Two subscriptions, the second one refused: reported, never fatal.
+    let (o, v) = scan(
+        &stand_in,
+        dir.path(),
+        &format!("{SUB1},{SUB2}"),
+        "plans = [\"cspm\", \"servers\", \"containers\"]",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "subscription 2/2 {SUB2}: not read (HTTP 403 AuthorizationFailed)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("subscription 1/2 {SUB1}: 2 AWS connector(s)")),
+        "{err}"
+    );
+
+    // A: its own connector; Azure names Servers roles AWS lacks (join, Azure → AWS).
+    expect(
+        &v,
+        A,
+        "azure.connector",
+        "COMPLIANT",
+        "its own connector: exampleSecurityConnectorAws",
+    );
+    expect(&v, A, "azure.offering-roles", "NON_COMPLIANT",
+        "DefenderForServersAws arcAutoProvisioning.cloudRoleArn names role DefenderForCloud-ArcAutoProvisioning, which does not exist in account 111122223333");
+    expect(
+        &v,
+        A,
+        "azure.connector-health",
+        "NON_COMPLIANT",
+        "AWS CloudFormation StackSet name invalid or does not exist",
+    );
+    // Owner through the management group, needed to enable containers (declared, not on the connector).
+    expect(&v, A, "azure.rbac-owner", "COMPLIANT", "(inherited from /providers/Microsoft.Management/managementGroups/contoso-platform), needed to enable containers");
+    expect(
+        &v,
+        A,
+        "azure.rbac-owner",
+        "COMPLIANT",
+        &format!("{OID} (signed-in identity)"),
+    );
+    expect(&v, A, "azure.rbac-operate", "COMPLIANT", "Owner");
+    expect(&v, A, "azure.rbac-ciem", "NOT_APPLICABLE", "CIEM");
+    // The connector's role names now drive the AWS checks: Servers' role is missing there too.
+    expect(
+        &v,
+        A,
+        "servers.arc-autoprov-role",
+        "NON_COMPLIANT",
+        "DefenderForCloud-ArcAutoProvisioning",
+    );
+
+    // B: the organization connector; a Defender role in AWS that no offering names (join, AWS → Azure).
+    expect(
+        &v,
+        B,
+        "azure.connector",
+        "COMPLIANT",
+        "its own connector: exampleSecurityConnectorAwsOrganization",
+    );
+    expect(
+        &v,
+        D,
+        "azure.connector",
+        "COMPLIANT",
+        "the organization connector of management account 444455556666",
+    );
+    // The organization's health reports name accounts: D has none of its own yet, C's is left out.
+    expect(
+        &v,
+        D,
+        "azure.connector-health",
+        "INSUFFICIENT_DATA",
+        "no health report for account 222233334444",
+    );
+    expect(
+        &v,
+        B,
+        "azure.offering-roles",
+        "COMPLIANT",
+        "named by no offering of exampleSecurityConnectorAwsOrganization: DefenderForCloud-ArcAutoProvisioning",
+    );
+    expect(&v, B, "azure.connector-health", "COMPLIANT", "Healthy");
+    // CIEM is on: the second Graph page holds Cloud Application Administrator.
+    expect(&v, B, "azure.rbac-ciem", "COMPLIANT", "Cloud Application Administrator");
+
+    // C: excluded, but the refused subscription could hold another connector: unknown, not a blocker.
+    expect(&v, C, "azure.connector", "INSUFFICIENT_DATA", SUB2);
+
+    // Side by side: Azure's plans and features, what settings override, what AWS lacks.
+    let a = view(&v, A);
+    assert_eq!(a["azurePlans"], json!(["cspm", "servers"]));
+    assert!(
+        a["azureFeatures"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Arc auto-provisioning")),
+        "{a}"
+    );
+    assert_eq!(a["overriddenBySettings"], json!(["plans"]), "{a}");
+    assert!(
+        a["fromAzure"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("roles.arc_autoprovisioning")),
+        "{a}"
+    );
+    assert!(
+        a["fromAzure"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("servers.exclusion_tags")),
+        "{a}"
+    );
+    assert!(
+        a["awsReadiness"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("servers: BLOCKED")),
+        "{a}"
+    );
+    assert!(
+        a["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m.as_str().unwrap().starts_with("azure.offering-roles NON_COMPLIANT")),
+        "{a}"
+    );
+    // The connector's regions replace connector_regions: us-east-1 and eu-west-1 only.
+    assert!(
+        a["fromAzure"].as_array().unwrap().contains(&json!("connector_regions")),
+        "{a}"
+    );
+
+    // What went over the wire: the specs' API versions, both token audiences, paging, the retry.
+    let reqs = stand_in.requests();
+    let scopes: Vec<&str> = reqs
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .filter_map(|r| r["scope"].as_str())
+        .collect();
+    assert!(
+        scopes.contains(&format!("{}/.default", stand_in.base()).as_str()),
+        "{scopes:?}"
+    );
+    assert!(
+        scopes.contains(&format!("{}/graph/.default", stand_in.base()).as_str()),
+        "{scopes:?}"
+    );
+    let gets = |path: &str| {
+        reqs.iter()
+            .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap().ends_with(path))
+            .count()
+    };
+    assert_eq!(
+        gets(&format!("{SUB1}/providers/Microsoft.Security/securityConnectors")),
+        2,
+        "two pages"
+    );
+    assert_eq!(
+        gets("/providers/Microsoft.Security/healthReports"),
+        2,
+        "one health list per AWS connector"
+    );
+    assert_eq!(
+        gets(&format!("{SUB1}/providers/Microsoft.Authorization/roleAssignments")),
+        2,
+        "429 then retried"
+    );
+    assert_eq!(
+        gets("/graph/v1.0/roleManagement/directory/roleAssignments"),
+        2,
+        "two Graph pages"
+    );
+    assert!(
+        reqs.iter()
+            .all(|r| r["method"] != "GET" || r["audience"].as_str().is_some()),
+        "every read carried a token"
+    );
+    for r in reqs.iter().filter(|r| r["method"] == "GET") {
+        assert!(
+            r["query"].get("api-version").is_some() || r["path"].as_str().unwrap().starts_with("/graph/"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn every_subscription_read_makes_absence_evidence_and_settings_override_the_connector() {
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = StandIn::start(dir.path());
+    // `all`: the subscriptions the identity can see (only the first): C's exclusion now decides.
+    let (_, v) = scan(
+        &stand_in,
+        dir.path(),
+        "all",
+        "[roles]\narc_autoprovisioning = \"CspmMonitorAws\"",
+    );
+    expect(&v, C, "azure.connector", "NON_COMPLIANT", "excludedAccountIds");
+    // The settings file names the Servers role: it overrides the connector, and says so.
+    expect(&v, A, "servers.arc-autoprov-role", "COMPLIANT", "CspmMonitorAws");
+    let a = view(&v, A);
+    assert_eq!(a["overriddenBySettings"], json!(["roles.arc_autoprovisioning"]), "{a}");
+    assert_eq!(a["azurePlans"], json!(["cspm", "servers"]));
+    // Plans come from the connector: A has no containers plan, B no servers plan.
+    let plan = |account: &str, plan: &str| {
+        v["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["accountId"] == account && p["plan"] == plan)
+            .map(|p| p["status"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        plan(A, "containers").iter().all(|s| s == "NOT_APPLICABLE"),
+        "{:?}",
+        plan(A, "containers")
+    );
+    assert!(plan(B, "servers").iter().all(|s| s == "NOT_APPLICABLE"));
+}
+
+#[test]
+fn without_azure_the_azure_checks_are_unverified_and_gate_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = StandIn::start(dir.path());
+    let (o, v) = scan(&stand_in, dir.path(), "", "");
+    assert!(
+        stand_in.requests().is_empty(),
+        "nothing is read from Azure unless asked"
+    );
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("azure:"));
+    for check in [
+        "azure.connector",
+        "azure.offering-roles",
+        "azure.connector-health",
+        "azure.rbac-owner",
+        "azure.rbac-operate",
+    ] {
+        expect(&v, A, check, "INSUFFICIENT_DATA", "Azure was not read");
+    }
+    assert!(v.get("azure").is_none());
+    // The CSPM plan reads as it does without the Azure half: no "azure." line among its unverified checks.
+    for p in v["plans"].as_array().unwrap().iter().filter(|p| p["plan"] == "cspm") {
+        let unverified = p["unverified"].as_array().unwrap();
+        assert!(
+            unverified.iter().all(|u| !u.as_str().unwrap().starts_with("azure.")),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn a_credential_the_token_endpoint_refuses_leaves_every_azure_check_unverified() {
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = StandIn::start(dir.path());
+    let settings = dir.path().join("s.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "[azure]\nauthority_host = \"{b}\"\nresource_manager = \"{b}\"\ngraph = \"{b}/graph\"\n",
+            b = stand_in.base()
+        ),
+    )
+    .unwrap();
+    let snap = snapshot(dir.path());
+    let o = Command::new(BIN)
+        .args([
+            "scan",
+            snap.to_str().unwrap(),
+            "--no-store",
+            "--format",
+            "json",
+            "--azure-subscription",
+            SUB1,
+            "--settings",
+        ])
+        .arg(&settings)
+        .env("AZURE_TENANT_ID", "e81b978c-11be-449f-a392-42c0ed96bb91")
+        .env("AZURE_CLIENT_ID", "0b7b3e0a-8f9f-4a44-9c55-3c1f4b8e2d11")
+        .env("AZURE_CLIENT_SECRET", "a-wrong-secret")
+        .env("SSL_CERT_FILE", stand_in.dir.join("ca.pem"))
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the AWS half still runs: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (c, a) = result(&v, A, "azure.connector");
+    assert_eq!(c, "INSUFFICIENT_DATA", "{a}");
+    assert!(!a.contains("a-wrong-secret"));
+    // The AWS half is evaluated as ever.
+    expect(&v, A, "cspm.monitor-role", "COMPLIANT", "CspmMonitorAws");
+}

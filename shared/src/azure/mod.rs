@@ -1,0 +1,387 @@
+//! The Azure adapter (feature `azure`): reads the Azure half into a
+//! [`crate::domain::azure::AzureSide`] with Microsoft's SDK for Rust: `azure_identity` for the
+//! credential (service principal from the environment, workload identity, Azure CLI) and
+//! `azure_core`'s pipeline for Azure Resource Manager and Microsoft Graph (bearer tokens, retries
+//! with `Retry-After` on throttling). Every failure is recorded where it happened (a subscription,
+//! a connector's health, the role assignments, Graph) and never stops the other reads.
+
+use std::sync::Arc;
+
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::credentials::TokenCredential;
+use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
+use azure_core::http::{ClientOptions, Context, Method, Pipeline, PipelineSendOptions, Request, Url};
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::domain::azure::{AzureSide, Connector, EntraRoleAssignment, Principal, RoleAssignment, SubscriptionRead};
+use crate::domain::settings::AzureSettings;
+
+/// `Microsoft.Security/securityConnectors` API version.
+pub const CONNECTORS_API: &str = "2023-10-01-preview";
+/// `Microsoft.Security/healthReports` API version.
+pub const HEALTH_API: &str = "2023-05-01-preview";
+/// `Microsoft.Authorization/roleAssignments` API version.
+pub const ROLE_ASSIGNMENTS_API: &str = "2022-04-01";
+/// `Microsoft.Resources/subscriptions` API version.
+pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
+/// The subscription list that stands for every subscription the identity can see.
+pub const ALL: &str = "all";
+/// Pages followed per list at most (a guard against a `nextLink` loop).
+const MAX_PAGES: usize = 1_000;
+
+/// Which credential the chain picked, for the progress line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    ServicePrincipal,
+    /// `AZURE_FEDERATED_TOKEN_FILE` (with `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`).
+    WorkloadIdentity,
+    /// `az login`.
+    AzureCli,
+}
+
+impl std::fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ServicePrincipal => "service principal (AZURE_CLIENT_SECRET)",
+            Self::WorkloadIdentity => "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
+            Self::AzureCli => "Azure CLI",
+        })
+    }
+}
+
+/// An error with its causes, one after the other.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The first credential the environment provides: a service principal with a secret, workload
+/// identity, else the Azure CLI's signed-in account. `authority_host` (settings) overrides
+/// `AZURE_AUTHORITY_HOST`.
+pub fn credential(
+    settings: &AzureSettings,
+    tenant: Option<&str>,
+) -> Result<(Arc<dyn TokenCredential>, CredentialKind), String> {
+    let options = || {
+        let mut o = ClientOptions::default();
+        if let Some(host) = &settings.authority_host {
+            let mut custom = CustomConfiguration::default();
+            custom.authority_host = host.clone();
+            o.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
+        }
+        o
+    };
+    let tenant = env("AZURE_TENANT_ID").or_else(|| tenant.map(str::to_owned));
+    let fail = |what: &str, e: azure_core::Error| format!("{what}: {e}");
+    if let (Some(t), Some(id), Some(secret)) = (&tenant, env("AZURE_CLIENT_ID"), env("AZURE_CLIENT_SECRET")) {
+        let c = azure_identity::ClientSecretCredential::new(
+            t,
+            id,
+            secret.into(),
+            Some(azure_identity::ClientSecretCredentialOptions {
+                client_options: options(),
+            }),
+        )
+        .map_err(|e| fail("service principal credential", e))?;
+        return Ok((c, CredentialKind::ServicePrincipal));
+    }
+    if let Some(file) = env("AZURE_FEDERATED_TOKEN_FILE") {
+        let c =
+            azure_identity::WorkloadIdentityCredential::new(Some(azure_identity::WorkloadIdentityCredentialOptions {
+                credential_options: azure_identity::ClientAssertionCredentialOptions {
+                    client_options: options(),
+                    ..Default::default()
+                },
+                tenant_id: tenant.clone(),
+                token_file_path: Some(file.into()),
+                ..Default::default()
+            }))
+            .map_err(|e| fail("workload identity credential", e))?;
+        return Ok((c, CredentialKind::WorkloadIdentity));
+    }
+    let c = azure_identity::AzureCliCredential::new(Some(azure_identity::AzureCliCredentialOptions {
+        tenant_id: tenant,
+        ..Default::default()
+    }))
+    .map_err(|e| fail("Azure CLI credential", e))?;
+    Ok((c, CredentialKind::AzureCli))
+}
+
+/// The scope of an endpoint's token (`https://management.azure.com/.default`).
+fn scope_of(endpoint: &str) -> String {
+    format!("{}/.default", endpoint.trim_end_matches('/'))
+}
+
+/// Reads Azure Resource Manager and Microsoft Graph with one credential.
+pub struct AzureReader {
+    credential: Arc<dyn TokenCredential>,
+    arm: Pipeline,
+    graph: Pipeline,
+    arm_base: String,
+    graph_base: String,
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+    #[serde(default, rename = "nextLink", alias = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Subscription {
+    subscription_id: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: Option<String>,
+}
+
+impl AzureReader {
+    /// A reader of the endpoints `settings` names, authenticating with `credential`.
+    pub fn new(settings: &AzureSettings, credential: Arc<dyn TokenCredential>) -> Self {
+        let pipeline = |endpoint: &str| {
+            let auth = Arc::new(BearerTokenAuthorizationPolicy::new(
+                credential.clone(),
+                [scope_of(endpoint)],
+            ));
+            Pipeline::new(
+                Some("defender-prereqs"),
+                Some(env!("CARGO_PKG_VERSION")),
+                ClientOptions::default(),
+                Vec::new(),
+                vec![auth],
+                None,
+            )
+        };
+        Self {
+            arm: pipeline(&settings.resource_manager),
+            graph: pipeline(&settings.graph),
+            arm_base: settings.resource_manager.trim_end_matches('/').to_owned(),
+            graph_base: settings.graph.trim_end_matches('/').to_owned(),
+            credential,
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, pipeline: &Pipeline, url: &str) -> Result<T, String> {
+        let url = Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
+        let mut req = Request::new(url, Method::Get);
+        let res = pipeline
+            .send(
+                &Context::new(),
+                &mut req,
+                Some(PipelineSendOptions {
+                    skip_checks: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| chain(&e))?;
+        let status = res.status();
+        let body = res.into_body();
+        if !status.is_success() {
+            let code = serde_json::from_slice::<ErrorBody>(&body)
+                .ok()
+                .and_then(|b| b.error)
+                .and_then(|e| e.code)
+                .unwrap_or_default();
+            return Err(format!("HTTP {} {code}", u16::from(status)).trim_end().to_owned());
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("unexpected response shape: {e}"))
+    }
+
+    async fn list<T: DeserializeOwned>(&self, pipeline: &Pipeline, first: String) -> Result<Vec<T>, String> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            let page: Page<T> = self.get_json(pipeline, &url).await?;
+            out.extend(page.value);
+            next = page.next_link.filter(|n| !n.is_empty());
+            pages += 1;
+            if pages >= MAX_PAGES {
+                return Err(format!("more than {MAX_PAGES} pages"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every subscription the identity can see.
+    pub async fn subscriptions(&self) -> Result<Vec<String>, String> {
+        let subs: Vec<Subscription> = self
+            .list(
+                &self.arm,
+                format!("{}/subscriptions?api-version={SUBSCRIPTIONS_API}", self.arm_base),
+            )
+            .await?;
+        Ok(subs.into_iter().map(|s| s.subscription_id).collect())
+    }
+
+    /// The object id of the signed-in identity (the `oid` claim of its Resource Manager token).
+    pub async fn signed_in_object_id(&self, arm_endpoint: &str) -> Result<String, String> {
+        let scope = scope_of(arm_endpoint);
+        let token = self
+            .credential
+            .get_token(&[scope.as_str()], None)
+            .await
+            .map_err(|e| chain(&e))?;
+        let payload = token
+            .token
+            .secret()
+            .split('.')
+            .nth(1)
+            .ok_or("the access token is not a JWT")?
+            .to_owned();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .map_err(|_| "the access token's claims are not base64url")?;
+        let claims: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| "the access token's claims are not JSON")?;
+        claims
+            .get("oid")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| "the access token has no oid claim".to_owned())
+    }
+
+    async fn subscription(&self, id: &str, principal: Option<&str>) -> SubscriptionRead {
+        let mut read = SubscriptionRead {
+            id: id.to_owned(),
+            ..Default::default()
+        };
+        let url = format!(
+            "{}/subscriptions/{id}/providers/Microsoft.Security/securityConnectors?api-version={CONNECTORS_API}",
+            self.arm_base
+        );
+        match self.list::<Connector>(&self.arm, url).await {
+            Err(e) => {
+                read.error = Some(e);
+                return read;
+            }
+            Ok(connectors) => read.security_connectors = connectors,
+        }
+        for c in read.security_connectors.iter_mut().filter(|c| c.is_aws()) {
+            let url = format!(
+                "{}{}/providers/Microsoft.Security/healthReports?api-version={HEALTH_API}",
+                self.arm_base, c.id
+            );
+            match self.list(&self.arm, url).await {
+                Ok(reports) => c.health_reports = Some(reports),
+                Err(e) => c.health_error = Some(e),
+            }
+        }
+        match principal {
+            None => read.role_assignments_error = Some("no principal to look up".to_owned()),
+            Some(p) => {
+                let url = format!(
+                    "{}/subscriptions/{id}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{p}')&api-version={ROLE_ASSIGNMENTS_API}",
+                    self.arm_base
+                );
+                match self.list::<RoleAssignment>(&self.arm, url).await {
+                    Ok(list) => read.role_assignments = Some(list),
+                    Err(e) => read.role_assignments_error = Some(e),
+                }
+            }
+        }
+        read
+    }
+
+    /// Reads the subscriptions `settings` asks for (ids, or [`ALL`]), the principal's roles and
+    /// its Entra role assignments. `progress` hears one line per step.
+    pub async fn read(&self, settings: &AzureSettings, mut progress: impl FnMut(String)) -> AzureSide {
+        let mut side = AzureSide::default();
+        let principal = match &settings.principal_id {
+            Some(id) => Some(Principal {
+                id: id.clone(),
+                source: "settings azure.principal_id".to_owned(),
+            }),
+            None => match self.signed_in_object_id(&settings.resource_manager).await {
+                Ok(id) => Some(Principal {
+                    id,
+                    source: "signed-in identity".to_owned(),
+                }),
+                Err(e) => {
+                    progress(format!(
+                        "azure: the signed-in identity's object id is unknown ({e}); set azure.principal_id"
+                    ));
+                    None
+                }
+            },
+        };
+        let mut ids: Vec<String> = Vec::new();
+        for s in &settings.subscriptions {
+            if s.eq_ignore_ascii_case(ALL) {
+                side.all_subscriptions = true;
+                match self.subscriptions().await {
+                    Ok(list) => {
+                        progress(format!("azure: {} subscription(s) visible", list.len()));
+                        ids.extend(list);
+                    }
+                    Err(e) => side.subscriptions.push(SubscriptionRead {
+                        id: ALL.to_owned(),
+                        error: Some(format!("listing subscriptions: {e}")),
+                        ..Default::default()
+                    }),
+                }
+            } else {
+                ids.push(s.clone());
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        ids.retain(|id| seen.insert(id.to_ascii_lowercase()));
+        for (n, id) in ids.iter().enumerate() {
+            let read = self.subscription(id, principal.as_ref().map(|p| p.id.as_str())).await;
+            progress(match &read.error {
+                Some(e) => format!("azure: subscription {}/{} {id}: not read ({e})", n + 1, ids.len()),
+                None => format!(
+                    "azure: subscription {}/{} {id}: {} AWS connector(s)",
+                    n + 1,
+                    ids.len(),
+                    read.security_connectors.iter().filter(|c| c.is_aws()).count()
+                ),
+            });
+            side.subscriptions.push(read);
+        }
+        if let Some(p) = &principal {
+            let url = format!(
+                "{}/v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{}'",
+                self.graph_base, p.id
+            );
+            match self.list::<EntraRoleAssignment>(&self.graph, url).await {
+                Ok(list) => side.entra_role_assignments = Some(list),
+                Err(e) => {
+                    progress(format!("azure: Entra role assignments not read ({e})"));
+                    side.entra_error = Some(e);
+                }
+            }
+        } else {
+            side.entra_error = Some("no principal to look up".to_owned());
+        }
+        side.principal = principal;
+        side
+    }
+}
