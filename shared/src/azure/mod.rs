@@ -106,7 +106,6 @@ pub fn credential(
             azure_identity::WorkloadIdentityCredential::new(Some(azure_identity::WorkloadIdentityCredentialOptions {
                 credential_options: azure_identity::ClientAssertionCredentialOptions {
                     client_options: options(),
-                    ..Default::default()
                 },
                 tenant_id: tenant.clone(),
                 token_file_path: Some(file.into()),
