@@ -117,6 +117,80 @@ fn unverified_section(results: &[Evaluation]) -> String {
     h
 }
 
+/// The "Azure and AWS" section, when Azure was read: per account, the `azure.*` results (the
+/// connector and its offerings, the roles they name joined to the account's IAM roles, the
+/// connector's health, the principal's roles) beside the account's readiness per plan.
+fn azure_section(results: &[Evaluation], readiness: &[ReadinessRow]) -> String {
+    let not_read = shared::domain::azure::NOT_READ;
+    let mut by: BTreeMap<&str, BTreeMap<&str, &Evaluation>> = BTreeMap::new();
+    for e in results.iter().filter(|e| e.check_id.starts_with("azure.")) {
+        by.entry(e.account_id.as_str())
+            .or_default()
+            .insert(e.check_id.as_str(), e);
+    }
+    by.retain(|_, checks| checks.values().any(|e| !e.annotation.starts_with(not_read)));
+    if by.is_empty() {
+        return String::new();
+    }
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r##"<section id="azure"><h2>Azure and AWS, side by side <span class="muted">({} accounts read from Azure)</span></h2><table><thead><tr><th>Account</th><th>Azure connector</th><th>Roles its offerings name, in AWS</th><th>Connector health</th><th>Principal's roles</th><th>AWS readiness per plan</th></tr></thead><tbody>"##,
+        by.len()
+    );
+    let cell = |checks: &BTreeMap<&str, &Evaluation>, ids: &[&str]| -> String {
+        ids.iter()
+            .filter_map(|id| checks.get(id))
+            .map(|e| {
+                format!(
+                    r##"<div><span class="c-{c}">{c}</span> {}</div>"##,
+                    esc(&e.annotation),
+                    c = e.compliance.as_str()
+                )
+            })
+            .collect()
+    };
+    for (account, checks) in by.iter().take(MATRIX_PAGE) {
+        let mut plans = String::new();
+        for plan in Plan::ALL {
+            let rows: Vec<&ReadinessRow> = readiness
+                .iter()
+                .filter(|r| r.account_id == *account && r.plan == plan)
+                .collect();
+            if let Some(worst) = [PlanStatus::Blocked, PlanStatus::Unverified, PlanStatus::Ready]
+                .into_iter()
+                .find(|s| rows.iter().any(|r| r.status == *s))
+            {
+                let _ = write!(
+                    plans,
+                    r##"<div>{} <span class="s-{s}">{s}</span></div>"##,
+                    plan.as_str(),
+                    s = worst.as_str()
+                );
+            }
+        }
+        let _ = write!(
+            h,
+            r##"<tr data-azure-account="{a}"><td>{a}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{plans}</td></tr>"##,
+            cell(checks, &["azure.connector"]),
+            cell(checks, &["azure.offering-roles"]),
+            cell(checks, &["azure.connector-health"]),
+            cell(checks, &["azure.rbac-owner", "azure.rbac-ciem", "azure.rbac-operate"]),
+            a = esc(account),
+        );
+    }
+    h.push_str("</tbody></table>");
+    if by.len() > MATRIX_PAGE {
+        let _ = write!(
+            h,
+            r##"<p class="muted">and {} more accounts.</p>"##,
+            by.len() - MATRIX_PAGE
+        );
+    }
+    h.push_str("</section>");
+    h
+}
+
 /// Accounts per page of the account × plan matrix.
 pub const MATRIX_PAGE: usize = 100;
 
@@ -318,7 +392,7 @@ h2{font-size:17px;margin:0 0 12px}h3{font-size:15px;margin:18px 0 6px}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:20px}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f0f3f6;font-weight:600}td.num{text-align:right}
-.s-READY{color:var(--ready);font-weight:600}.s-BLOCKED{color:var(--blocked);font-weight:600}.s-UNVERIFIED{color:#b26a00;font-weight:600}.s-NOT_APPLICABLE{color:var(--na)}
+.s-READY{color:var(--ready);font-weight:600}.s-BLOCKED{color:var(--blocked);font-weight:600}.s-UNVERIFIED{color:#b26a00;font-weight:600}.s-NOT_APPLICABLE{color:var(--na)}.c-COMPLIANT{color:var(--ready);font-weight:600}.c-NON_COMPLIANT{color:var(--blocked);font-weight:600}.c-INSUFFICIENT_DATA{color:#b26a00;font-weight:600}.c-NOT_APPLICABLE{color:var(--na)}
 td.cell-READY{background:#e6f4ea}td.cell-BLOCKED{background:#fdecea}td.cell-UNVERIFIED{background:#fff4e0}td.cell-NOT_APPLICABLE{background:#f2f2f2;color:var(--muted)}
 .fix{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 10px;margin:6px 0}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}.muted{color:var(--muted)}
@@ -629,6 +703,7 @@ pub fn render(data: &ReportData) -> String {
     }
     h.push_str("</section>");
 
+    h.push_str(&azure_section(&data.results, &data.readiness));
     h.push_str(&unverified_section(&data.results));
     h.push_str(&changes_section(data));
 

@@ -140,6 +140,16 @@ fn snapshot(dir: &Path) -> PathBuf {
 }
 
 fn scan(stand_in: &StandIn, dir: &Path, subscriptions: &str, settings_extra: &str) -> (Output, Value) {
+    scan_with(stand_in, dir, subscriptions, settings_extra, &["--no-store"])
+}
+
+fn scan_with(
+    stand_in: &StandIn,
+    dir: &Path,
+    subscriptions: &str,
+    settings_extra: &str,
+    store: &[&str],
+) -> (Output, Value) {
     let settings = dir.join("settings.toml");
     std::fs::write(
         &settings,
@@ -151,22 +161,17 @@ fn scan(stand_in: &StandIn, dir: &Path, subscriptions: &str, settings_extra: &st
     .unwrap();
     let snap = snapshot(dir);
     let mut cmd = Command::new(BIN);
-    cmd.args([
-        "scan",
-        snap.to_str().unwrap(),
-        "--no-store",
-        "--format",
-        "json",
-        "--settings",
-    ])
-    .arg(&settings)
-    .env_remove("DEFENDER_PREREQS_DB")
-    .env_remove("AZURE_FEDERATED_TOKEN_FILE")
-    .env_remove("AZURE_AUTHORITY_HOST")
-    .env("AZURE_TENANT_ID", "e81b978c-11be-449f-a392-42c0ed96bb91")
-    .env("AZURE_CLIENT_ID", "0b7b3e0a-8f9f-4a44-9c55-3c1f4b8e2d11")
-    .env("AZURE_CLIENT_SECRET", "stand-in-secret")
-    .env("SSL_CERT_FILE", stand_in.dir.join("ca.pem"));
+    cmd.args(["scan", snap.to_str().unwrap(), "--format", "json"])
+        .args(store)
+        .arg("--settings")
+        .arg(&settings)
+        .env_remove("DEFENDER_PREREQS_DB")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .env("AZURE_TENANT_ID", "e81b978c-11be-449f-a392-42c0ed96bb91")
+        .env("AZURE_CLIENT_ID", "0b7b3e0a-8f9f-4a44-9c55-3c1f4b8e2d11")
+        .env("AZURE_CLIENT_SECRET", "stand-in-secret")
+        .env("SSL_CERT_FILE", stand_in.dir.join("ca.pem"));
     if !subscriptions.is_empty() {
         cmd.args(["--azure-subscription", subscriptions]);
     }
@@ -513,4 +518,41 @@ fn a_credential_the_token_endpoint_refuses_leaves_every_azure_check_unverified()
     assert!(!a.contains("a-wrong-secret"));
     // The AWS half is evaluated as ever.
     expect(&v, A, "cspm.monitor-role", "COMPLIANT", "CspmMonitorAws");
+}
+
+#[test]
+fn the_html_report_shows_both_halves_per_account_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = StandIn::start(dir.path());
+    let db = dir.path().join("state.db");
+    scan_with(&stand_in, dir.path(), SUB1, "", &["--db", db.to_str().unwrap()]);
+    let html = dir.path().join("report.html");
+    let o = Command::new(BIN)
+        .args(["report", "--db", db.to_str().unwrap(), "-o", html.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let section = &page[page.find(r#"<section id="azure">"#).expect("the Azure section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let row = |account: &str| {
+        let start = section
+            .find(&format!(r#"data-azure-account="{account}""#))
+            .unwrap_or_else(|| panic!("no row for {account}"));
+        &section[start..start + section[start..].find("</tr>").unwrap()]
+    };
+    let a = row(A);
+    assert!(
+        a.contains("exampleSecurityConnectorAws") && a.contains("NON_COMPLIANT"),
+        "{a}"
+    );
+    assert!(
+        a.contains("DefenderForCloud-ArcAutoProvisioning, which does not exist"),
+        "{a}"
+    );
+    assert!(a.contains("servers <span class=\"s-BLOCKED\">BLOCKED</span>"), "{a}");
+    let c = row(C);
+    assert!(c.contains("excludedAccountIds"), "{c}");
+    // Annotations come from Azure and AWS: escaped like every other value.
+    assert!(!section.contains("<script"));
 }
