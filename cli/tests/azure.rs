@@ -7,16 +7,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
-const SUB1: &str = "a5caac9c-5c04-49af-b3d0-e204f40345d5";
-const SUB2: &str = "a1efb6ca-fbc5-4782-9aaa-5c7daded1ce2";
-const OID: &str = "ce2ce14e-85d7-4629-bdbc-454d0519d987";
+use integration_tests::azure::{StandIn, OID, SUB1, SUB2};
+
 /// Its own connector (CSPM + Servers); AWS lacks the Servers roles.
 const A: &str = "111122223333";
 /// The organization connector's management account (CSPM + Defender CSPM with CIEM).
@@ -26,72 +24,6 @@ const C: &str = "777788889999";
 /// A member the organization connector covers.
 const D: &str = "222233334444";
 const PROVIDER: &str = "sts.windows.net/33e01921-4d64-4f8c-a055-5bdaffd5e33d/";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn python() -> String {
-    let venv = root().join(".ci/venv/bin/python");
-    if venv.exists() {
-        venv.display().to_string()
-    } else {
-        "python3".to_owned()
-    }
-}
-
-/// The stand-in, stopped on drop.
-struct StandIn {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl StandIn {
-    fn start(dir: &Path) -> Self {
-        let mut child = Command::new(python())
-            .arg(root().join("tests/azure_standin.py"))
-            .arg(root().join("tests/azure/scenario.json"))
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the Azure stand-in (python3 with the `cryptography` package; bash .ci/run installs it)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("the stand-in did not start: {line:?}"));
-        Self {
-            child,
-            port,
-            dir: dir.to_owned(),
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("https://127.0.0.1:{}", self.port)
-    }
-
-    /// Every request it answered so far.
-    fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A Config CI of an IAM role (shape of the RDK's `AWS_IAM_Role.json`, as the catalog fixtures use
 /// it) trusting the Defender provider.
@@ -171,7 +103,7 @@ fn scan_with(
         .env("AZURE_TENANT_ID", "e81b978c-11be-449f-a392-42c0ed96bb91")
         .env("AZURE_CLIENT_ID", "0b7b3e0a-8f9f-4a44-9c55-3c1f4b8e2d11")
         .env("AZURE_CLIENT_SECRET", "stand-in-secret")
-        .env("SSL_CERT_FILE", stand_in.dir.join("ca.pem"));
+        .env("SSL_CERT_FILE", stand_in.ca());
     if !subscriptions.is_empty() {
         cmd.args(["--azure-subscription", subscriptions]);
     }
@@ -503,7 +435,7 @@ fn a_credential_the_token_endpoint_refuses_leaves_every_azure_check_unverified()
         .env("AZURE_TENANT_ID", "e81b978c-11be-449f-a392-42c0ed96bb91")
         .env("AZURE_CLIENT_ID", "0b7b3e0a-8f9f-4a44-9c55-3c1f4b8e2d11")
         .env("AZURE_CLIENT_SECRET", "a-wrong-secret")
-        .env("SSL_CERT_FILE", stand_in.dir.join("ca.pem"))
+        .env("SSL_CERT_FILE", stand_in.ca())
         .env_remove("AZURE_FEDERATED_TOKEN_FILE")
         .output()
         .unwrap();

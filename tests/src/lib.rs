@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod azure;
 pub mod config_world;
 pub mod denied;
 pub mod fixtures;

@@ -712,3 +712,94 @@ async fn history_rows(table: &str) -> usize {
         .filter(|i| i["SK"].as_s().unwrap().starts_with("HIST#") && i["PK"].as_s().unwrap().starts_with("RES#"))
         .count()
 }
+
+/// The periodic Config rule invocation with `AZURE_CREDENTIALS_SECRET_ARN`: the service principal
+/// comes from Secrets Manager (moto), the Azure half from the HTTPS stand-in, and the `azure.*`
+/// results land in the table; an event path (the re-evaluator, on an IAM change) leaves them as
+/// the periodic run recorded them.
+#[tokio::test]
+async fn the_periodic_run_reads_azure_with_the_secret_and_events_leave_its_results_alone() {
+    use integration_tests::azure::{StandIn, SUB1, TENANT};
+    let dir = tempfile::tempdir().unwrap();
+    let azure = StandIn::start(dir.path());
+    let mut stack = Stack::start().await;
+    let mut settings = serde_json::to_value(Settings::default()).unwrap();
+    settings["azure"] = azure.settings();
+    stack.settings_json = settings.to_string();
+    let secrets = aws_sdk_secretsmanager::Client::new(&moto::sdk_config());
+    let arn = secrets
+        .create_secret()
+        .name(moto::unique("azure-reader"))
+        .secret_string(
+            json!({"tenantId": TENANT, "clientId": "0b7b3e0a-8f9f-4a44-9c55-3c1f4b8e2d11", "clientSecret": integration_tests::azure::SECRET})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let ca = azure.ca().display().to_string();
+    let env = [
+        ("AZURE_SUBSCRIPTIONS", SUB1),
+        ("AZURE_CREDENTIALS_SECRET_ARN", arn.as_str()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto::endpoint()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    let (ok, body) = stack
+        .answer_with("config-rule", &event_json("config-rule/scheduled.json"), &env)
+        .await;
+    assert!(ok, "{body}");
+    let (c, a) = stack.result(PROD, "azure.connector").await;
+    assert_eq!(c, Compliance::Compliant, "{a}");
+    assert!(a.contains("its own connector: exampleSecurityConnectorAws"), "{a}");
+    let (c, a) = stack.result(PROD, "azure.offering-roles").await;
+    assert_eq!(c, Compliance::NonCompliant, "{a}");
+    assert!(
+        a.contains("names role DefenderForCloud-DefenderForServers, which does not exist"),
+        "{a}"
+    );
+    let (c, a) = stack.result(PROD, "azure.connector-health").await;
+    assert_eq!(c, Compliance::NonCompliant, "{a}");
+    assert!(azure
+        .requests()
+        .iter()
+        .any(|r| r["path"].as_str().unwrap().ends_with("/oauth2/v2.0/token")));
+
+    // An IAM role change re-evaluates the account on the event path, which does not read Azure:
+    // it leaves the periodic run's azure.* results as they are.
+    let mut role = demo_items()
+        .into_iter()
+        .find(|i| i["resourceType"] == "AWS::IAM::Role" && i["awsAccountId"] == PROD)
+        .unwrap();
+    // Captured after the periodic run: newer evidence than the account results it recorded.
+    role["configurationItemCaptureTime"] = json!("2026-11-23T00:00:00.000Z");
+    let change = config_change(&[role.clone()], role["resourceId"].as_str().unwrap());
+    let reads = azure.requests().len();
+    let (ok, body) = stack
+        .answer_with("event-reevaluator", &change, &[("AZURE_SUBSCRIPTIONS", SUB1)])
+        .await;
+    assert!(ok, "{body}");
+    assert_eq!(azure.requests().len(), reads, "the event path reads nothing from Azure");
+    let (c, a) = stack.result(PROD, "azure.connector").await;
+    assert_eq!(c, Compliance::Compliant, "{a}");
+    assert!(!a.contains("Azure was not read"));
+
+    // A secret that cannot be read: the periodic run records the azure.* checks unverified.
+    let env = [
+        ("AZURE_SUBSCRIPTIONS", SUB1),
+        (
+            "AZURE_CREDENTIALS_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:missing-AbCdEf",
+        ),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto::endpoint()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    let (ok, body) = stack
+        .answer_with("config-rule", &event_json("config-rule/scheduled.json"), &env)
+        .await;
+    assert!(ok, "{body}");
+    let (c, a) = stack.result(PROD, "azure.connector").await;
+    assert_eq!(c, Compliance::InsufficientData, "{a}");
+    assert!(a.contains("secret could not be read"), "{a}");
+}

@@ -5,6 +5,7 @@
 // The use-case futures nest deeply enough to exceed the default layout query depth.
 #![recursion_limit = "256"]
 
+pub mod azure;
 pub mod wiring;
 
 use aws_lambda_events::event::config::ConfigEvent;

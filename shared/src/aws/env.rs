@@ -24,15 +24,20 @@ pub struct FunctionEnv {
     /// `MEMBER_ROLE_NAME`: set in a central deployment, the role assumed in each member account
     /// to read its configuration and report to its AWS Config.
     pub member_role: Option<String>,
+    /// `AZURE_CREDENTIALS_SECRET_ARN`: the Secrets Manager secret holding the service principal
+    /// the periodic run reads Azure with (`{"tenantId","clientId","clientSecret"}`). Needs
+    /// `AZURE_SUBSCRIPTIONS` (settings `azure.subscriptions`).
+    pub azure_secret: Option<String>,
 }
 
 /// Variables that set one settings list each (comma separated), over `SETTINGS_JSON`. Besides
 /// these, `ROLE_NAMES` (a JSON object) sets keys of `roles`.
-pub const SETTINGS_VARS: [(&str, &str); 4] = [
+pub const SETTINGS_VARS: [(&str, &str); 5] = [
     ("PLANS", "/plans"),
     ("CONNECTOR_REGIONS", "/connector_regions"),
     ("CONNECTOR_STACK_NAMES", "/connector_stack_names"),
     ("OIDC_AUDIENCES", "/oidc/audiences"),
+    ("AZURE_SUBSCRIPTIONS", "/azure/subscriptions"),
 ];
 
 /// Sets `pointer` (`/a/b`) in an object, creating the objects on the way.
@@ -88,7 +93,13 @@ impl FunctionEnv {
                 set_pointer(&mut doc, &format!("/roles/{k}"), v);
             }
         }
-        let settings = Settings::parse(&doc.to_string(), false, "SETTINGS_JSON").map_err(|e| e.to_string())?;
+        let mut settings = Settings::parse(&doc.to_string(), false, "SETTINGS_JSON").map_err(|e| e.to_string())?;
+        // Only the periodic run reads Azure: its answers must not change the other checks.
+        settings.azure_checks_only = true;
+        let azure_secret = var("AZURE_CREDENTIALS_SECRET_ARN")?.map(|a| a.trim().to_owned());
+        if azure_secret.is_some() && !settings.azure_requested() {
+            return Err("AZURE_CREDENTIALS_SECRET_ARN needs AZURE_SUBSCRIPTIONS (settings azure.subscriptions)".into());
+        }
         let recorded = var("RECORDED_TYPES")?;
         let recorded_types_from_recorder = recorded.is_none();
         let recorded_types = match recorded {
@@ -118,6 +129,7 @@ impl FunctionEnv {
             recorded_types_from_recorder,
             history_days,
             member_role,
+            azure_secret,
         })
     }
 }

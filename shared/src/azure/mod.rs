@@ -122,6 +122,31 @@ pub fn credential(
     Ok((c, CredentialKind::AzureCli))
 }
 
+/// A service principal's credential (the deployed functions take it from a secret).
+pub fn service_principal(
+    settings: &AzureSettings,
+    tenant: &str,
+    client_id: String,
+    secret: String,
+) -> Result<Arc<dyn TokenCredential>, String> {
+    let mut options = ClientOptions::default();
+    if let Some(host) = &settings.authority_host {
+        let mut custom = CustomConfiguration::default();
+        custom.authority_host = host.clone();
+        options.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
+    }
+    let c = azure_identity::ClientSecretCredential::new(
+        tenant,
+        client_id,
+        secret.into(),
+        Some(azure_identity::ClientSecretCredentialOptions {
+            client_options: options,
+        }),
+    )
+    .map_err(|e| format!("service principal credential: {e}"))?;
+    Ok(c)
+}
+
 /// The scope of an endpoint's token (`https://management.azure.com/.default`).
 fn scope_of(endpoint: &str) -> String {
     format!("{}/.default", endpoint.trim_end_matches('/'))

@@ -63,6 +63,11 @@ pub struct Settings {
     /// The account these settings were made effective for by [`Settings::for_account`].
     #[serde(skip)]
     pub effective_for: Option<String>,
+    /// Azure's answers feed the `azure.*` checks only; every other setting stays as declared.
+    /// The deployed functions set it: they read Azure on the periodic run alone, and every run
+    /// must judge the AWS checks with the same settings.
+    #[serde(skip)]
+    pub azure_checks_only: bool,
 }
 
 /// Where and how to read the Azure half (section `[azure]`).
@@ -116,6 +121,7 @@ impl Default for Settings {
             azure_side: None,
             declared_keys: BTreeSet::new(),
             effective_for: None,
+            azure_checks_only: false,
         }
     }
 }
@@ -509,7 +515,7 @@ impl Settings {
     /// tags, except the keys the settings file sets (those override; see
     /// [`Settings::azure_sources`]). Borrowed when nothing changes.
     pub fn for_account(&self, account: &str) -> Cow<'_, Settings> {
-        if self.effective_for.as_deref() == Some(account) {
+        if self.effective_for.as_deref() == Some(account) || self.azure_checks_only {
             return Cow::Borrowed(self);
         }
         let Some(side) = &self.azure_side else {
@@ -527,6 +533,9 @@ impl Settings {
     /// For `account`, each key Azure's connector decides: `(key, true)` when taken from Azure,
     /// `(key, false)` when the settings file overrides it. Empty without a covering connector.
     pub fn azure_sources(&self, account: &str) -> Vec<(String, bool)> {
+        if self.azure_checks_only {
+            return Vec::new();
+        }
         let Some(Coverage::Covered(connector)) = self.azure_side.as_ref().map(|s| s.coverage(account)) else {
             return Vec::new();
         };

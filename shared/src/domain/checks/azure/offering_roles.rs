@@ -118,7 +118,6 @@ pub static CHECK: Check = Check {
     permissions: &[
         "Microsoft.Security/securityConnectors/read (Reader)",
         "iam:GetRole",
-        "iam:ListRoles",
     ],
     inferred: true,
     gating: true,

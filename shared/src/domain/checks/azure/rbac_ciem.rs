@@ -1,7 +1,7 @@
 //! `azure.rbac-ciem`: where CIEM is on, the principal holds the Entra role Application
 //! Administrator or Cloud Application Administrator.
 
-use crate::domain::azure::{APPLICATION_ADMIN_ROLE, CLOUD_APPLICATION_ADMIN_ROLE};
+use crate::domain::azure::{Coverage, APPLICATION_ADMIN_ROLE, CLOUD_APPLICATION_ADMIN_ROLE};
 use crate::domain::checks::support::azure::{side, AZURE_TRIGGERS};
 use crate::domain::checks::{Check, Ctx, Outcome};
 use crate::domain::vocab::Compliance::{
@@ -10,10 +10,14 @@ use crate::domain::vocab::Compliance::{
 use crate::domain::vocab::{Plan, ACCOUNT_TYPE};
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
-    if !ctx.settings.features.ciem {
+    let side = or_return!(side(ctx));
+    let on_connector = match side.coverage(&ctx.item.account_id) {
+        Coverage::Covered(c) => c.offerings().ciem,
+        _ => false,
+    };
+    if !ctx.settings.features.ciem && !on_connector {
         return Outcome::not_applicable("permissions management (CIEM) is neither on the connector nor declared (features.ciem)");
     }
-    let side = or_return!(side(ctx));
     let Some(principal) = &side.principal else {
         return Outcome::unknown("the principal to judge is unknown: set azure.principal_id, or sign in as that identity");
     };
