@@ -1,7 +1,8 @@
 //! # defender-prereqs library
 //!
-//! Four layers, each a module that may use only the ones above it in this list
-//! (`shared/tests/layers.rs` fails on any other dependency, and on any cycle between modules):
+//! Five layers, each a module that may use only the ones above it in this list, except that the
+//! `azure` adapter uses the domain alone (`shared/tests/layers.rs` fails on any other dependency,
+//! and on any cycle between modules):
 //!
 //! - [`domain`]: the pure core. Configuration items and the description of every resource type
 //!   the checks read, the resource graph, the check catalog, the engine, plan readiness,
