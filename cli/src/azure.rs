@@ -2,25 +2,11 @@
 //! step on standard error. Nothing here fails the scan: what could not be read is recorded where
 //! it failed and the `azure.*` checks say INSUFFICIENT_DATA for it.
 
-use shared::domain::azure::{AzureSide, SubscriptionRead};
+use shared::domain::azure::AzureSide;
 use shared::domain::settings::Settings;
 
-/// Every subscription asked for, failed with `why`.
 fn failed(settings: &Settings, why: &str) -> AzureSide {
-    AzureSide {
-        subscriptions: settings
-            .azure
-            .subscriptions
-            .iter()
-            .map(|id| SubscriptionRead {
-                id: id.clone(),
-                error: Some(why.to_owned()),
-                ..Default::default()
-            })
-            .collect(),
-        entra_error: Some(why.to_owned()),
-        ..Default::default()
-    }
+    AzureSide::failed(&settings.azure.subscriptions, why)
 }
 
 /// Reads the subscriptions the settings ask for.

@@ -3,7 +3,7 @@
 //! read is recorded where it failed: the `azure.*` checks say INSUFFICIENT_DATA, the run goes on.
 
 use serde::Deserialize;
-use shared::domain::azure::{AzureSide, SubscriptionRead};
+use shared::domain::azure::AzureSide;
 use shared::domain::settings::Settings;
 
 /// The secret's JSON.
@@ -22,20 +22,7 @@ pub struct AzureSource {
 }
 
 fn failed(settings: &Settings, why: &str) -> AzureSide {
-    AzureSide {
-        subscriptions: settings
-            .azure
-            .subscriptions
-            .iter()
-            .map(|id| SubscriptionRead {
-                id: id.clone(),
-                error: Some(why.to_owned()),
-                ..Default::default()
-            })
-            .collect(),
-        entra_error: Some(why.to_owned()),
-        ..Default::default()
-    }
+    AzureSide::failed(&settings.azure.subscriptions, why)
 }
 
 impl AzureSource {

@@ -491,6 +491,23 @@ pub enum Coverage<'a> {
 }
 
 impl AzureSide {
+    /// Every subscription in `subscriptions` unread because of `why` (no credential, no secret):
+    /// the `azure.*` checks then say INSUFFICIENT_DATA and name it.
+    pub fn failed(subscriptions: &[String], why: &str) -> Self {
+        Self {
+            subscriptions: subscriptions
+                .iter()
+                .map(|id| SubscriptionRead {
+                    id: id.clone(),
+                    error: Some(why.to_owned()),
+                    ..Default::default()
+                })
+                .collect(),
+            entra_error: Some(why.to_owned()),
+            ..Default::default()
+        }
+    }
+
     /// Every AWS connector read.
     pub fn connectors(&self) -> impl Iterator<Item = &Connector> {
         self.subscriptions

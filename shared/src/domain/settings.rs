@@ -208,6 +208,30 @@ impl Default for RoleNames {
     }
 }
 
+impl RoleNames {
+    /// Every role name, each once.
+    pub fn all(&self) -> Vec<&String> {
+        let mut names: Vec<&String> = vec![
+            &self.cspm_monitor,
+            &self.agentless_scanner,
+            &self.arc_autoprovisioning,
+            &self.servers_jit,
+            &self.oss_threat_protection,
+        ];
+        for list in [
+            &self.data_discovery,
+            &self.ciem,
+            &self.containers_k8s_discovery,
+            &self.containers_image_assessment,
+        ] {
+            names.extend(list);
+        }
+        names.extend(self.containers_pipeline.iter().flatten());
+        names.dedup();
+        names
+    }
+}
+
 /// Connector features (Azure side). Defaults follow the portal's defaults for a new connector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

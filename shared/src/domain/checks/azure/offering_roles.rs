@@ -14,21 +14,8 @@ use crate::domain::vocab::{Plan, ACCOUNT_TYPE, GLOBAL_REGION};
 
 /// Every role name the connector stacks create (defaults and the settings' names).
 fn known_defender_roles(settings: &RoleNames) -> Vec<String> {
-    let mut names = Vec::new();
-    for r in [&RoleNames::default(), settings] {
-        let singles = [
-            &r.cspm_monitor,
-            &r.agentless_scanner,
-            &r.arc_autoprovisioning,
-            &r.servers_jit,
-            &r.oss_threat_protection,
-        ];
-        names.extend(singles.into_iter().cloned());
-        for list in [&r.data_discovery, &r.ciem, &r.containers_k8s_discovery, &r.containers_image_assessment] {
-            names.extend(list.iter().cloned());
-        }
-        names.extend(r.containers_pipeline.iter().flatten().cloned());
-    }
+    let defaults = RoleNames::default();
+    let mut names: Vec<String> = defaults.all().into_iter().chain(settings.all()).cloned().collect();
     names.sort_by_key(|n| n.to_ascii_lowercase());
     names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     names
