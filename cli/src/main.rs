@@ -726,6 +726,14 @@ fn commented_settings(toml: &str) -> String {
             if name == "accounts" {
                 out.push_str("# [accounts.\"111122223333\"]\n# arc_egress_allowed = false\n");
             }
+            if name == "azure" {
+                // No default: the signed-in identity, and AZURE_AUTHORITY_HOST or the public cloud.
+                out.push_str(&format!(
+                    "# {}\n# principal_id = \"00000000-0000-0000-0000-000000000000\"\n# {}\n# authority_host = \"https://login.microsoftonline.com\"\n",
+                    doc("azure.principal_id").unwrap_or_default(),
+                    doc("azure.authority_host").unwrap_or_default()
+                ));
+            }
             continue;
         }
         let key = line.split_once(" = ").map(|(k, _)| k).filter(|k| !k.starts_with(' '));
