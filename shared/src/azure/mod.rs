@@ -235,7 +235,9 @@ impl AzureReader {
                 .unwrap_or_default();
             return Err(format!("HTTP {} {code}", u16::from(status)).trim_end().to_owned());
         }
-        serde_json::from_slice(&body).map_err(|e| format!("unexpected response shape: {e}"))
+        // The position only: the message would quote the response.
+        serde_json::from_slice(&body)
+            .map_err(|e| format!("unexpected response shape (line {}, column {})", e.line(), e.column()))
     }
 
     async fn list<T: DeserializeOwned>(&self, pipeline: &Pipeline, first: String) -> Result<Vec<T>, String> {

@@ -17,6 +17,15 @@ use crate::domain::vocab::Plan;
 /// as they do without the Azure half.
 pub const NOT_READ: &str = "Azure was not read";
 
+/// `null` read as the default: ARM and Graph may send `null` for an empty list.
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Built-in Azure role `Owner`.
 pub const OWNER_ROLE: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 /// Built-in Azure role `Security Admin`.
@@ -98,6 +107,7 @@ pub struct ConnectorProperties {
     /// Environment data.
     pub environment_data: EnvironmentData,
     /// Offerings, each an object discriminated by `offeringType`.
+    #[serde(deserialize_with = "nullable")]
     pub offerings: Vec<Value>,
 }
 
@@ -110,6 +120,7 @@ pub struct EnvironmentData {
     /// Organization data.
     pub organizational_data: Option<OrganizationalData>,
     /// Regions scanned; empty means every region.
+    #[serde(deserialize_with = "nullable")]
     pub regions: Vec<String>,
 }
 
@@ -120,6 +131,7 @@ pub struct OrganizationalData {
     /// `Organization` (the management account's connector) or `Member`.
     pub organization_membership_type: Option<String>,
     /// Accounts an organization connector leaves out.
+    #[serde(deserialize_with = "nullable")]
     pub excluded_account_ids: Vec<String>,
     /// The management account of a member connector.
     pub parent_hierarchy_id: Option<String>,
@@ -144,6 +156,7 @@ pub struct HealthReportProperties {
     /// `status.code`: `Healthy`, `NotHealthy`, `NotApplicable`.
     pub status: Option<HealthStatus>,
     /// Issues.
+    #[serde(deserialize_with = "nullable")]
     pub issues: Vec<HealthIssue>,
 }
 
@@ -586,6 +599,16 @@ mod tests {
         assert_eq!(c.covers("222"), Some(Ok(())));
         assert!(matches!(c.covers("333"), Some(Err(_))));
         assert_eq!(c.subscription(), Some("s1"));
+    }
+
+    #[test]
+    fn null_lists_read_as_empty() {
+        let c = connector(json!({"properties": {"environmentName": "AWS", "hierarchyIdentifier": "1",
+            "environmentData": {"environmentType": "AwsAccount", "regions": null,
+                "organizationalData": {"organizationMembershipType": "Member", "excludedAccountIds": null}},
+            "offerings": null}}));
+        assert!(c.properties.environment_data.regions.is_empty());
+        assert_eq!(c.covers("1"), Some(Ok(())));
     }
 
     #[test]
