@@ -603,10 +603,12 @@ mod tests {
 
     #[test]
     fn null_lists_read_as_empty() {
-        let c = connector(json!({"properties": {"environmentName": "AWS", "hierarchyIdentifier": "1",
+        let c = connector(
+            json!({"properties": {"environmentName": "AWS", "hierarchyIdentifier": "1",
             "environmentData": {"environmentType": "AwsAccount", "regions": null,
                 "organizationalData": {"organizationMembershipType": "Member", "excludedAccountIds": null}},
-            "offerings": null}}));
+            "offerings": null}}),
+        );
         assert!(c.properties.environment_data.regions.is_empty());
         assert_eq!(c.covers("1"), Some(Ok(())));
     }
