@@ -113,7 +113,7 @@ async fn main() {
         }
         let at = (base + chrono::Duration::seconds(k as i64)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         item["configurationItemCaptureTime"] = json!(at);
-        item["configuration"]["state"]["name"] = json!(if round % 2 == 0 { "stopped" } else { "running" });
+        item["configuration"]["state"]["name"] = json!(if round.is_multiple_of(2) { "stopped" } else { "running" });
         let invoking = json!({
             "configurationItemDiff": {"changedProperties": {}, "changeType": "UPDATE"},
             "configurationItem": item,
