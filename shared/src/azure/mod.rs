@@ -78,34 +78,19 @@ pub fn credential(
     settings: &AzureSettings,
     tenant: Option<&str>,
 ) -> Result<(Arc<dyn TokenCredential>, CredentialKind), String> {
-    let options = || {
-        let mut o = ClientOptions::default();
-        if let Some(host) = &settings.authority_host {
-            let mut custom = CustomConfiguration::default();
-            custom.authority_host = host.clone();
-            o.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
-        }
-        o
-    };
     let tenant = env("AZURE_TENANT_ID").or_else(|| tenant.map(str::to_owned));
     let fail = |what: &str, e: azure_core::Error| format!("{what}: {e}");
     if let (Some(t), Some(id), Some(secret)) = (&tenant, env("AZURE_CLIENT_ID"), env("AZURE_CLIENT_SECRET")) {
-        let c = azure_identity::ClientSecretCredential::new(
-            t,
-            id,
-            secret.into(),
-            Some(azure_identity::ClientSecretCredentialOptions {
-                client_options: options(),
-            }),
-        )
-        .map_err(|e| fail("service principal credential", e))?;
-        return Ok((c, CredentialKind::ServicePrincipal));
+        return Ok((
+            service_principal(settings, t, id, secret)?,
+            CredentialKind::ServicePrincipal,
+        ));
     }
     if let Some(file) = env("AZURE_FEDERATED_TOKEN_FILE") {
         let c =
             azure_identity::WorkloadIdentityCredential::new(Some(azure_identity::WorkloadIdentityCredentialOptions {
                 credential_options: azure_identity::ClientAssertionCredentialOptions {
-                    client_options: options(),
+                    client_options: client_options(settings),
                 },
                 tenant_id: tenant.clone(),
                 token_file_path: Some(file.into()),
@@ -122,25 +107,32 @@ pub fn credential(
     Ok((c, CredentialKind::AzureCli))
 }
 
-/// A service principal's credential (the deployed functions take it from a secret).
-pub fn service_principal(
-    settings: &AzureSettings,
-    tenant: &str,
-    client_id: String,
-    secret: String,
-) -> Result<Arc<dyn TokenCredential>, String> {
+/// Client options of the credentials: `authority_host` (settings), else `AZURE_AUTHORITY_HOST` or
+/// the public cloud's.
+fn client_options(settings: &AzureSettings) -> ClientOptions {
     let mut options = ClientOptions::default();
     if let Some(host) = &settings.authority_host {
         let mut custom = CustomConfiguration::default();
         custom.authority_host = host.clone();
         options.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
     }
+    options
+}
+
+/// A service principal's credential (from the environment, or in the deployed functions from a
+/// secret).
+pub fn service_principal(
+    settings: &AzureSettings,
+    tenant: &str,
+    client_id: String,
+    secret: String,
+) -> Result<Arc<dyn TokenCredential>, String> {
     let c = azure_identity::ClientSecretCredential::new(
         tenant,
         client_id,
         secret.into(),
         Some(azure_identity::ClientSecretCredentialOptions {
-            client_options: options,
+            client_options: client_options(settings),
         }),
     )
     .map_err(|e| format!("service principal credential: {e}"))?;
@@ -268,8 +260,8 @@ impl AzureReader {
     }
 
     /// The object id of the signed-in identity (the `oid` claim of its Resource Manager token).
-    pub async fn signed_in_object_id(&self, arm_endpoint: &str) -> Result<String, String> {
-        let scope = scope_of(arm_endpoint);
+    pub async fn signed_in_object_id(&self) -> Result<String, String> {
+        let scope = scope_of(&self.arm_base);
         let token = self
             .credential
             .get_token(&[scope.as_str()], None)
@@ -345,7 +337,7 @@ impl AzureReader {
                 id: id.clone(),
                 source: "settings azure.principal_id".to_owned(),
             }),
-            None => match self.signed_in_object_id(&settings.resource_manager).await {
+            None => match self.signed_in_object_id().await {
                 Ok(id) => Some(Principal {
                     id,
                     source: "signed-in identity".to_owned(),

@@ -23,7 +23,7 @@ pub struct Settings {
     pub plans: Vec<Plan>,
     /// AWS regions the connector covers; empty means every region.
     pub connector_regions: Vec<String>,
-    /// Azure tenant id (used in annotations only).
+    /// Azure tenant id: the tenant the CLI signs in to when `AZURE_TENANT_ID` is unset.
     pub azure_tenant_id: Option<String>,
     /// The connector's OIDC identity provider.
     pub oidc: OidcSettings,
@@ -592,97 +592,94 @@ impl Settings {
             }
             v
         };
+        let declared = self.declared_keys.clone();
         let mut sources = Vec::new();
         let mut take = |key: &str| {
-            let taken = !self.declared_keys.contains(key);
+            let taken = !declared.contains(key);
             sources.push((key.to_owned(), taken));
             taken
         };
-        let mut s = self.clone();
         if take("plans") {
-            s.plans = o.plans.clone();
+            self.plans = o.plans.clone();
         }
         if take("connector_regions") {
-            s.connector_regions = connector.properties.environment_data.regions.clone();
+            self.connector_regions = connector.properties.environment_data.regions.clone();
         }
-        let features = [
-            ("features.agentless_scanning", o.agentless_scanning),
-            ("features.data_discovery", o.data_discovery),
-            ("features.ciem", o.ciem),
-            ("features.k8s_api_access", o.k8s_api_access),
-            ("features.registry_access", o.registry_access),
-            ("features.arc_autoprovisioning", o.arc_autoprovisioning),
+        type Flag = fn(&mut Features) -> &mut bool;
+        let features: [(&str, bool, Flag); 6] = [
+            ("features.agentless_scanning", o.agentless_scanning, |f| {
+                &mut f.agentless_scanning
+            }),
+            ("features.data_discovery", o.data_discovery, |f| &mut f.data_discovery),
+            ("features.ciem", o.ciem, |f| &mut f.ciem),
+            ("features.k8s_api_access", o.k8s_api_access, |f| &mut f.k8s_api_access),
+            ("features.registry_access", o.registry_access, |f| {
+                &mut f.registry_access
+            }),
+            ("features.arc_autoprovisioning", o.arc_autoprovisioning, |f| {
+                &mut f.arc_autoprovisioning
+            }),
         ];
-        for (key, on) in features {
+        for (key, on, field) in features {
             if take(key) {
-                let f = &mut s.features;
-                match key {
-                    "features.agentless_scanning" => f.agentless_scanning = on,
-                    "features.data_discovery" => f.data_discovery = on,
-                    "features.ciem" => f.ciem = on,
-                    "features.k8s_api_access" => f.k8s_api_access = on,
-                    "features.registry_access" => f.registry_access = on,
-                    _ => f.arc_autoprovisioning = on,
-                }
+                *field(&mut self.features) = on;
             }
         }
-        let singles = [
+        type Single = fn(&mut RoleNames) -> &mut String;
+        let singles: [(&str, Vec<String>, Single); 5] = [
             (
                 "roles.cspm_monitor",
                 names("CspmMonitorAws", &["nativeCloudConnection"]),
+                |r| &mut r.cspm_monitor,
             ),
-            ("roles.agentless_scanner", both(&["vmScanners"])),
+            ("roles.agentless_scanner", both(&["vmScanners"]), |r| {
+                &mut r.agentless_scanner
+            }),
             (
                 "roles.arc_autoprovisioning",
                 names("DefenderForServersAws", &["arcAutoProvisioning"]),
+                |r| &mut r.arc_autoprovisioning,
             ),
             (
                 "roles.servers_jit",
                 names("DefenderForServersAws", &["defenderForServers"]),
+                |r| &mut r.servers_jit,
             ),
             (
                 "roles.oss_threat_protection",
                 names("DefenderForDatabasesAws", &["rds"]),
+                |r| &mut r.oss_threat_protection,
             ),
         ];
-        for (key, found) in singles {
+        for (key, found, field) in singles {
             if let Some(name) = found.into_iter().next() {
                 if take(key) {
-                    let r = &mut s.roles;
-                    *match key {
-                        "roles.cspm_monitor" => &mut r.cspm_monitor,
-                        "roles.agentless_scanner" => &mut r.agentless_scanner,
-                        "roles.arc_autoprovisioning" => &mut r.arc_autoprovisioning,
-                        "roles.servers_jit" => &mut r.servers_jit,
-                        _ => &mut r.oss_threat_protection,
-                    } = name;
+                    *field(&mut self.roles) = name;
                 }
             }
         }
-        let lists = [
+        type List = fn(&mut RoleNames) -> &mut Vec<String>;
+        let lists: [(&str, Vec<String>, List); 4] = [
             (
                 "roles.data_discovery",
                 names("DefenderCspmAws", &["dataSensitivityDiscovery", "databasesDspm"]),
+                |r| &mut r.data_discovery,
             ),
-            ("roles.ciem", names("DefenderCspmAws", &["ciem"])),
+            ("roles.ciem", names("DefenderCspmAws", &["ciem"]), |r| &mut r.ciem),
             (
                 "roles.containers_k8s_discovery",
                 both(&["mdcContainersAgentlessDiscoveryK8s"]),
+                |r| &mut r.containers_k8s_discovery,
             ),
             (
                 "roles.containers_image_assessment",
                 both(&["mdcContainersImageAssessment"]),
+                |r| &mut r.containers_image_assessment,
             ),
         ];
-        for (key, found) in lists {
+        for (key, found, field) in lists {
             if !found.is_empty() && take(key) {
-                let r = &mut s.roles;
-                *match key {
-                    "roles.data_discovery" => &mut r.data_discovery,
-                    "roles.ciem" => &mut r.ciem,
-                    "roles.containers_k8s_discovery" => &mut r.containers_k8s_discovery,
-                    _ => &mut r.containers_image_assessment,
-                } = found;
+                *field(&mut self.roles) = found;
             }
         }
         let pipeline: Vec<Vec<String>> = [
@@ -695,10 +692,10 @@ impl Settings {
         .map(|f| names("DefenderForContainersAws", &[f]))
         .collect();
         if pipeline.iter().all(|p| !p.is_empty()) && take("roles.containers_pipeline") {
-            s.roles.containers_pipeline = pipeline;
+            self.roles.containers_pipeline = pipeline;
         }
         if !o.exclusion_tags.is_empty() && take("servers.exclusion_tags") {
-            s.servers.exclusion_tags = o
+            self.servers.exclusion_tags = o
                 .exclusion_tags
                 .iter()
                 .map(|(k, v)| TagMatch {
@@ -707,7 +704,6 @@ impl Settings {
                 })
                 .collect();
         }
-        *self = s;
         sources
     }
 
@@ -725,7 +721,7 @@ impl Settings {
 pub const KEY_DOCS: &[(&str, &str)] = &[
     ("plans", "Plans switched on in Azure; the checks of a plan not listed are NOT_APPLICABLE"),
     ("connector_regions", "AWS regions the connector covers; empty means every region"),
-    ("azure_tenant_id", "Azure tenant id (used in annotations only)"),
+    ("azure_tenant_id", "Azure tenant id: the tenant the CLI signs in to when AZURE_TENANT_ID is unset"),
     ("oidc", "The connector's OIDC identity provider"),
     ("roles", "IAM role names created by the connector stack"),
     ("features", "Connector features switched on (they decide which feature roles must exist)"),
