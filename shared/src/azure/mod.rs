@@ -241,7 +241,7 @@ impl AzureReader {
             out.extend(page.value);
             next = page.next_link.filter(|n| !n.is_empty());
             pages += 1;
-            if pages >= MAX_PAGES {
+            if pages >= MAX_PAGES && next.is_some() {
                 return Err(format!("more than {MAX_PAGES} pages"));
             }
         }
