@@ -57,7 +57,7 @@ impl Subject {
             facts_url: None,
         };
         match self {
-            Self::Rust(bin) => lambda::command(bin, &target).spawn().unwrap(),
+            Self::Rust(bin) => lambda::spawn(&mut lambda::command(bin, &target)),
             Self::Python { python, dir } => lambda::python_command(python, dir, "rule.lambda_handler", &target)
                 .spawn()
                 .unwrap(),

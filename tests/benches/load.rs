@@ -91,7 +91,7 @@ async fn main() {
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into()))
             .stdout(std::fs::File::create(log).unwrap());
     }
-    let mut child = command.spawn().unwrap();
+    let mut child = lambda::spawn(&mut command);
 
     let template: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("events/config-rule/change-ec2-instance.json")).unwrap(),

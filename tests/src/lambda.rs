@@ -46,10 +46,56 @@ pub async fn function_binary(name: &str) -> std::path::PathBuf {
 
 /// A command running `bin` with the Lambda and function environment, DynamoDB and EventBridge on
 /// moto, output discarded and killed on drop.
+///
+/// The function signs with an access key of its own, and reaches the Config stand-in and the
+/// facts endpoints through the IAM gate (moto is always behind it): start it with [`spawn`], which
+/// registers what it was started with, and every call it makes is authorized against its role in
+/// the template as AWS would (`crate::iam`).
 pub fn command(bin: &Path, t: &Target<'_>) -> Command {
     let mut c = Command::new(bin);
     lambda_env(&mut c, t);
+    let facts: &str = match t.facts_url {
+        Some(url) => url,
+        None => crate::denied::endpoint(),
+    };
+    let facts = crate::iam::front(facts);
+    c.env("AWS_ACCESS_KEY_ID", crate::iam::function_key())
+        .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", crate::iam::front(t.config_url))
+        .env("AWS_ENDPOINT_URL_SSM", &facts)
+        .env("AWS_ENDPOINT_URL_EKS", &facts)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &facts);
     c
+}
+
+/// Starts a function [`command`] built, registering its access key with the IAM gate as the
+/// deployment its environment describes (function, table, bus, `MEMBER_ROLE_NAME`,
+/// `AZURE_CREDENTIALS_SECRET_ARN`, region).
+pub fn spawn(c: &mut Command) -> tokio::process::Child {
+    let std = c.as_std();
+    let function = Path::new(std.get_program())
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let env = |name: &str| -> Option<String> {
+        std.get_envs()
+            .filter(|(k, _)| *k == name)
+            .last()
+            .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+            .filter(|v| !v.is_empty())
+    };
+    let key = env("AWS_ACCESS_KEY_ID").unwrap_or_default();
+    crate::iam::register(
+        &key,
+        crate::iam::Caller {
+            function,
+            table: env("TABLE_NAME").unwrap_or_default(),
+            bus: env("EVENT_BUS_NAME").unwrap_or_default(),
+            member_role: env("MEMBER_ROLE_NAME"),
+            azure_secret: env("AZURE_CREDENTIALS_SECRET_ARN"),
+            region: env("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+        },
+    );
+    c.spawn().unwrap()
 }
 
 /// A command running a Python handler (`module.function` in `dir`) as Lambda's Python runtime

@@ -7,6 +7,7 @@ pub mod config_world;
 pub mod denied;
 pub mod fixtures;
 pub mod http;
+pub mod iam;
 pub mod lambda;
 pub mod moto;
 pub mod proxy;

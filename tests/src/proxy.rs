@@ -63,7 +63,7 @@ pub struct FaultProxy {
 
 /// Sends one request upstream on a fresh connection and returns the raw answer, with its
 /// `Connection` header removed so the client's connection stays usable.
-async fn forward(upstream: &str, head: &[String], body: &[u8]) -> Option<Vec<u8>> {
+pub async fn forward(upstream: &str, head: &[String], body: &[u8]) -> Option<Vec<u8>> {
     let mut s = TcpStream::connect(upstream).await.ok()?;
     let _ = s.set_nodelay(true);
     let mut req = String::new();

@@ -92,10 +92,9 @@ async fn config_rule_binary_through_cargo_lambda_watch_and_invoke() {
         settings_json: &settings_json,
         facts_url: None,
     };
-    let mut function = lambda::command(&lambda::function_binary("config-rule").await, &target)
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .spawn()
-        .unwrap();
+    let mut function = lambda::spawn(
+        lambda::command(&lambda::function_binary("config-rule").await, &target).env("AWS_MAX_ATTEMPTS", "1"),
+    );
     let invoke = |data: PathBuf| {
         let (cl, port) = (cargo_lambda(), port.to_string());
         async move {

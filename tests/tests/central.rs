@@ -233,13 +233,11 @@ async fn run(
     let bin = lambda::function_binary(name).await;
     let mut processes = Vec::new();
     for _ in 0..PROCESSES {
-        processes.push(
+        processes.push(lambda::spawn(
             lambda::command(&bin, target)
                 .env("MEMBER_ROLE_NAME", ROLE)
-                .envs(env.iter().copied())
-                .spawn()
-                .unwrap(),
-        );
+                .envs(env.iter().copied()),
+        ));
     }
     for e in events {
         api.send(e.to_string());

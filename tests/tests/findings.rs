@@ -71,11 +71,11 @@ impl World {
             settings_json: "{}",
             facts_url: None,
         };
-        let _f = lambda::command(&lambda::function_binary("findings").await, &target)
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .envs(env.iter().copied())
-            .spawn()
-            .unwrap();
+        let _f = lambda::spawn(
+            lambda::command(&lambda::function_binary("findings").await, &target)
+                .env("AWS_MAX_ATTEMPTS", "1")
+                .envs(env.iter().copied()),
+        );
         api.send(batch.to_string());
         let o = tokio::time::timeout(Duration::from_secs(60), api.outcome())
             .await

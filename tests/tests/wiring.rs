@@ -122,11 +122,11 @@ impl Stack {
             settings_json: &self.settings_json,
             facts_url: Some(&self.facts.url),
         };
-        let function = lambda::command(&lambda::function_binary(name).await, &target)
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .envs(env.iter().copied())
-            .spawn()
-            .unwrap();
+        let function = lambda::spawn(
+            lambda::command(&lambda::function_binary(name).await, &target)
+                .env("AWS_MAX_ATTEMPTS", "1")
+                .envs(env.iter().copied()),
+        );
         api.send(event.to_string());
         let outcome = tokio::time::timeout(Duration::from_secs(60), api.outcome())
             .await
