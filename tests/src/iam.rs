@@ -156,6 +156,7 @@ pub fn front(upstream: &str) -> String {
                 let (r, mut w) = sock.into_split();
                 let mut r = AsyncBufReader::new(r);
                 while let Some(req) = crate::http::read_request(&mut r).await {
+                    let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
                     let answer = match tokio::task::spawn_blocking({
                         let (head, body) = (req.head.clone(), req.body.clone());
                         move || authorize(&head, &body)
@@ -173,7 +174,7 @@ pub fn front(upstream: &str) -> String {
                         }
                     };
                     let Some(answer) = answer else { return };
-                    if w.write_all(&answer).await.is_err() {
+                    if w.write_all(&answer).await.is_err() || close {
                         return;
                     }
                 }
@@ -277,7 +278,7 @@ fn authorize(head: &[String], body: &[u8]) -> Verdict {
         if caller.member_role.is_some() {
             context.insert("aws:PrincipalOrgID".into(), json!(ORGANIZATION));
         }
-        let (resource_account, resource_policy) = resource_side(r, &policies, &caller);
+        let (resource_account, resource_policy) = resource_side(r, &policies, &caller, &account);
         let request = json!({
             "kind": "simulate",
             "principal": role_arn,
@@ -305,13 +306,14 @@ fn authorize(head: &[String], body: &[u8]) -> Verdict {
 
 /// The account and resource policy the resource side contributes: the member role's trust
 /// policy for `sts:AssumeRole`, the bus's policies for `events:PutEvents`.
-fn resource_side(r: &Authz, policies: &Value, caller: &Caller) -> (String, Value) {
+fn resource_side(r: &Authz, policies: &Value, caller: &Caller, principal_account: &str) -> (String, Value) {
+    // An ARN names its account; `*` is the caller's own account's.
     let account = r
         .resource
         .split(':')
         .nth(4)
         .filter(|a| a.len() == 12)
-        .unwrap_or(ACCOUNT)
+        .unwrap_or(principal_account)
         .to_owned();
     match r.action.as_str() {
         "sts:AssumeRole" => {

@@ -71,11 +71,17 @@ pub fn command(bin: &Path, t: &Target<'_>) -> Command {
 /// deployment its environment describes (function, table, bus, `MEMBER_ROLE_NAME`,
 /// `AZURE_CREDENTIALS_SECRET_ARN`, region).
 pub fn spawn(c: &mut Command) -> tokio::process::Child {
-    let std = c.as_std();
-    let function = Path::new(std.get_program())
+    let function = Path::new(c.as_std().get_program())
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
+    spawn_as(c, &function)
+}
+
+/// [`spawn`] for a program not named after its function (a built `bootstrap`).
+pub fn spawn_as(c: &mut Command, function: &str) -> tokio::process::Child {
+    let function = function.to_owned();
+    let std = c.as_std();
     let env = |name: &str| -> Option<String> {
         std.get_envs()
             .filter(|(k, _)| *k == name)

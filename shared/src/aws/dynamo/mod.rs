@@ -36,10 +36,16 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
-    /// The IAM actions recording results needs (table and its indexes).
+    /// The IAM actions recording results needs (table and its indexes). IAM actions, not SDK
+    /// operations: a TransactWriteItems is authorized item by item as PutItem, UpdateItem,
+    /// DeleteItem or ConditionCheckItem (DynamoDB developer guide, "Using IAM with DynamoDB
+    /// transactions"), a BatchWriteItem as BatchWriteItem.
     pub const RECORD_PERMISSIONS: &'static [&'static str] = &[
         "dynamodb:Query",
-        "dynamodb:TransactWriteItems",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
         "dynamodb:BatchWriteItem",
     ];
     /// The IAM actions the readiness rollup needs (table and its indexes).
