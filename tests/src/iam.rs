@@ -117,12 +117,20 @@ fn registry() -> &'static Mutex<Registry> {
 /// A new access key for a function process (registered by [`register`]).
 pub fn function_key() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{KEY_PREFIX}{:06}{:08}", std::process::id() % 1_000_000, N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{KEY_PREFIX}{:06}{:08}",
+        std::process::id() % 1_000_000,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// The process signing with `key` was started as `caller`.
 pub fn register(key: &str, caller: Caller) {
-    registry().lock().unwrap().keys.insert(key.to_owned(), Principal::Function(caller));
+    registry()
+        .lock()
+        .unwrap()
+        .keys
+        .insert(key.to_owned(), Principal::Function(caller));
 }
 
 /// Denials so far in this test process (each as printed).
@@ -156,7 +164,9 @@ pub fn front(upstream: &str) -> String {
                 let (r, mut w) = sock.into_split();
                 let mut r = AsyncBufReader::new(r);
                 while let Some(req) = crate::http::read_request(&mut r).await {
-                    let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                    let close = req
+                        .header("connection")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("close"));
                     let answer = match tokio::task::spawn_blocking({
                         let (head, body) = (req.head.clone(), req.body.clone());
                         move || authorize(&head, &body)
@@ -259,7 +269,11 @@ fn authorize(head: &[String], body: &[u8]) -> Verdict {
     };
     let (template, role_id, policies) = match &principal {
         Principal::Function(c) => ("template.yaml", c.role().to_owned(), policies_for_function(c)),
-        Principal::Member { account, role, via } => ("member.yaml", "MemberRole".to_owned(), policies_for_member(account, role, via)),
+        Principal::Member { account, role, via } => (
+            "member.yaml",
+            "MemberRole".to_owned(),
+            policies_for_member(account, role, via),
+        ),
     };
     let role = &policies["roles"][&role_id];
     if role.is_null() {
@@ -321,7 +335,14 @@ fn resource_side(r: &Authz, policies: &Value, caller: &Caller, principal_account
             let member = policies_for_member(&account, role, caller);
             let trust = member["roles"]["MemberRole"]["trust"].clone();
             // A role that does not exist trusts no one.
-            (account, if trust.is_null() { json!({"Version": "2012-10-17", "Statement": []}) } else { trust })
+            (
+                account,
+                if trust.is_null() {
+                    json!({"Version": "2012-10-17", "Statement": []})
+                } else {
+                    trust
+                },
+            )
         }
         "events:PutEvents" => {
             let mut statements = Vec::new();
@@ -371,10 +392,7 @@ fn learn_assumed(via: &Caller, answer: &[u8]) {
         let s = text.split(open).nth(1)?;
         Some(s.split(close).next()?.trim().to_owned())
     };
-    let (Some(key), Some(arn)) = (
-        between("<AccessKeyId>", "</AccessKeyId>"),
-        between("<Arn>", "</Arn>"),
-    ) else {
+    let (Some(key), Some(arn)) = (between("<AccessKeyId>", "</AccessKeyId>"), between("<Arn>", "</Arn>")) else {
         return;
     };
     // arn:aws:sts::<account>:assumed-role/<role>/<session>
@@ -414,9 +432,15 @@ fn query_leading_key(body: &Value) -> Option<String> {
     let cond = body["KeyConditionExpression"].as_str()?;
     let names = &body["ExpressionAttributeNames"];
     for clause in cond.split(" AND ").chain(cond.split(" and ")) {
-        let Some((lhs, rhs)) = clause.split_once('=') else { continue };
+        let Some((lhs, rhs)) = clause.split_once('=') else {
+            continue;
+        };
         let (lhs, rhs) = (lhs.trim().trim_start_matches('('), rhs.trim().trim_end_matches(')'));
-        let name = if lhs.starts_with('#') { names[lhs].as_str().unwrap_or(lhs) } else { lhs };
+        let name = if lhs.starts_with('#') {
+            names[lhs].as_str().unwrap_or(lhs)
+        } else {
+            lhs
+        };
         if name == "PK" {
             return body["ExpressionAttributeValues"][rhs]["S"].as_str().map(str::to_owned);
         }
@@ -457,7 +481,11 @@ pub fn requests_of(
         .next()
         .unwrap_or_default()
         .to_owned();
-    let unknown = || Err(format!("the IAM gate has no mapping for {service} {op}{path}: add it to tests/src/iam.rs::requests_of"));
+    let unknown = || {
+        Err(format!(
+            "the IAM gate has no mapping for {service} {op}{path}: add it to tests/src/iam.rs::requests_of"
+        ))
+    };
     let none = ctx(&[]);
     Ok(match service {
         "dynamodb" => match op {
@@ -472,7 +500,13 @@ pub fn requests_of(
                     None => vec![request(
                         "dynamodb:Query",
                         table_arn(region, account, table),
-                        ctx(&[("dynamodb:LeadingKeys", json!(query_leading_key(&json).into_iter().collect::<Vec<_>>()))]),
+                        // A Query of the table always names its partition key: one the gate
+                        // cannot read would pass a ForAllValues condition vacuously.
+                        ctx(&[(
+                            "dynamodb:LeadingKeys",
+                            json!([query_leading_key(&json)
+                                .ok_or("a table Query whose key condition the IAM gate cannot read")?]),
+                        )]),
                     )],
                 }
             }
@@ -482,7 +516,10 @@ pub fn requests_of(
                 vec![request(
                     &format!("dynamodb:{op}"),
                     table_arn(region, account, table),
-                    ctx(&[("dynamodb:LeadingKeys", json!(leading_keys(key).into_iter().collect::<Vec<_>>()))]),
+                    ctx(&[(
+                        "dynamodb:LeadingKeys",
+                        json!([leading_keys(key).ok_or("an item operation without a PK the IAM gate can read")?]),
+                    )]),
                 )]
             }
             // "Permissions for Put, Update, Delete, and Get actions are governed by the
@@ -508,7 +545,12 @@ pub fn requests_of(
                         action,
                         table_arn(region, account, part["TableName"].as_str().unwrap_or_default()),
                         ctx(&[
-                            ("dynamodb:LeadingKeys", json!(leading_keys(key).into_iter().collect::<Vec<_>>())),
+                            (
+                                "dynamodb:LeadingKeys",
+                                json!([
+                                    leading_keys(key).ok_or("a transaction item without a PK the IAM gate can read")?
+                                ]),
+                            ),
                             ("dynamodb:EnclosingOperation", json!("TransactWriteItems")),
                         ]),
                     ));
@@ -525,7 +567,9 @@ pub fn requests_of(
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .filter_map(|w| leading_keys(&w["PutRequest"]["Item"]).or_else(|| leading_keys(&w["DeleteRequest"]["Key"])))
+                        .filter_map(|w| {
+                            leading_keys(&w["PutRequest"]["Item"]).or_else(|| leading_keys(&w["DeleteRequest"]["Key"]))
+                        })
                         .collect();
                     out.push(request(
                         "dynamodb:BatchWriteItem",
@@ -542,7 +586,11 @@ pub fn requests_of(
                 let mut by_bus: HashMap<String, (BTreeSet<String>, BTreeSet<String>)> = HashMap::new();
                 for e in json["Entries"].as_array().into_iter().flatten() {
                     let bus = e["EventBusName"].as_str().unwrap_or("default");
-                    let bus = if bus.starts_with("arn:") { bus.to_owned() } else { arn("events", region, account, &format!("event-bus/{bus}")) };
+                    let bus = if bus.starts_with("arn:") {
+                        bus.to_owned()
+                    } else {
+                        arn("events", region, account, &format!("event-bus/{bus}"))
+                    };
                     let entry = by_bus.entry(bus).or_default();
                     entry.0.insert(e["Source"].as_str().unwrap_or_default().to_owned());
                     entry.1.insert(e["DetailType"].as_str().unwrap_or_default().to_owned());
@@ -562,12 +610,18 @@ pub fn requests_of(
         },
         "config" => match op {
             // No resource types in the service authorization reference: `*`.
-            "BatchGetResourceConfig" | "SelectResourceConfig" | "GetResourceConfigHistory" | "PutEvaluations"
-            | "SelectAggregateResourceConfig" | "BatchGetAggregateResourceConfig" => {
+            "BatchGetResourceConfig"
+            | "SelectResourceConfig"
+            | "GetResourceConfigHistory"
+            | "PutEvaluations"
+            | "SelectAggregateResourceConfig"
+            | "BatchGetAggregateResourceConfig" => {
                 vec![request(&format!("config:{op}"), "*".into(), none)]
             }
             // Without recorder names there is no recorder ARN to authorize against: `*`.
-            "DescribeConfigurationRecorders" if json["ConfigurationRecorderNames"].as_array().is_none_or(Vec::is_empty) => {
+            "DescribeConfigurationRecorders"
+                if json["ConfigurationRecorderNames"].as_array().is_none_or(Vec::is_empty) =>
+            {
                 vec![request("config:DescribeConfigurationRecorders", "*".into(), none)]
             }
             _ => return unknown(),
@@ -594,14 +648,24 @@ pub fn requests_of(
                 .split('/')
                 .map(|p| percent_decode(p))
                 .collect();
-            let cluster = arn("eks", region, account, &format!("cluster/{}", parts.get(1).cloned().unwrap_or_default()));
+            let cluster = arn(
+                "eks",
+                region,
+                account,
+                &format!("cluster/{}", parts.get(1).cloned().unwrap_or_default()),
+            );
             match parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
                 ["clusters", _] => vec![request("eks:DescribeCluster", cluster, none)],
                 ["clusters", _, "access-entries"] => vec![request("eks:ListAccessEntries", cluster, none)],
                 ["clusters", _, "node-groups"] => vec![request("eks:ListNodegroups", cluster, none)],
                 ["clusters", c, "node-groups", ng] => vec![request(
                     "eks:DescribeNodegroup",
-                    arn("eks", region, account, &format!("nodegroup/{c}/{ng}/00000000-0000-0000-0000-000000000000")),
+                    arn(
+                        "eks",
+                        region,
+                        account,
+                        &format!("nodegroup/{c}/{ng}/00000000-0000-0000-0000-000000000000"),
+                    ),
                     none,
                 )],
                 _ => return unknown(),
@@ -683,7 +747,11 @@ fn root() -> PathBuf {
 
 fn sam_python() -> PathBuf {
     let p = root().join(".ci/venv-sam/bin/python");
-    assert!(p.exists(), "{} is missing: run `bash .ci/run` (it installs aws-sam-cli there)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash .ci/run` (it installs aws-sam-cli there)",
+        p.display()
+    );
     p
 }
 
@@ -696,7 +764,14 @@ pub fn resolved(template: &str, params: &Value, names: &Value, account: &str) ->
     let out = Command::new(sam_python())
         .arg(root().join("tests/iam/policies.py"))
         .arg(root().join(template))
-        .args(["--params", &params.to_string(), "--names", &names.to_string(), "--account", account])
+        .args([
+            "--params",
+            &params.to_string(),
+            "--names",
+            &names.to_string(),
+            "--account",
+            account,
+        ])
         .args(["--stack", STACK])
         .output()
         .unwrap();

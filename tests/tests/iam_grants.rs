@@ -37,8 +37,16 @@ fn granted() -> BTreeMap<(String, String), BTreeSet<String>> {
     let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     let resolved: Vec<(&str, std::sync::Arc<Value>)> = template_variants()
         .into_iter()
-        .map(|p| ("template.yaml", iam::resolved("template.yaml", &p, &json!({}), iam::ACCOUNT)))
-        .chain([("member.yaml", iam::resolved("member.yaml", &member_params(), &json!({}), "111122223333"))])
+        .map(|p| {
+            (
+                "template.yaml",
+                iam::resolved("template.yaml", &p, &json!({}), iam::ACCOUNT),
+            )
+        })
+        .chain([(
+            "member.yaml",
+            iam::resolved("member.yaml", &member_params(), &json!({}), "111122223333"),
+        )])
         .collect();
     for (template, v) in resolved {
         for (role, r) in v["roles"].as_object().unwrap() {
@@ -64,34 +72,149 @@ fn granted() -> BTreeMap<(String, String), BTreeSet<String>> {
 /// action, who uses it).
 const USED_BY_AWS: &[(&str, &str, &str, &str)] = &[
     // Lambda writes a function's logs with its execution role.
-    ("template.yaml", "ConfigRuleRole", "logs:CreateLogStream", "Lambda, the function's logs"),
-    ("template.yaml", "ConfigRuleRole", "logs:PutLogEvents", "Lambda, the function's logs"),
-    ("template.yaml", "ReevaluatorRole", "logs:CreateLogStream", "Lambda, the function's logs"),
-    ("template.yaml", "ReevaluatorRole", "logs:PutLogEvents", "Lambda, the function's logs"),
-    ("template.yaml", "RollupRole", "logs:CreateLogStream", "Lambda, the function's logs"),
-    ("template.yaml", "RollupRole", "logs:PutLogEvents", "Lambda, the function's logs"),
-    ("template.yaml", "FindingsRole", "logs:CreateLogStream", "Lambda, the function's logs"),
-    ("template.yaml", "FindingsRole", "logs:PutLogEvents", "Lambda, the function's logs"),
+    (
+        "template.yaml",
+        "ConfigRuleRole",
+        "logs:CreateLogStream",
+        "Lambda, the function's logs",
+    ),
+    (
+        "template.yaml",
+        "ConfigRuleRole",
+        "logs:PutLogEvents",
+        "Lambda, the function's logs",
+    ),
+    (
+        "template.yaml",
+        "ReevaluatorRole",
+        "logs:CreateLogStream",
+        "Lambda, the function's logs",
+    ),
+    (
+        "template.yaml",
+        "ReevaluatorRole",
+        "logs:PutLogEvents",
+        "Lambda, the function's logs",
+    ),
+    (
+        "template.yaml",
+        "RollupRole",
+        "logs:CreateLogStream",
+        "Lambda, the function's logs",
+    ),
+    (
+        "template.yaml",
+        "RollupRole",
+        "logs:PutLogEvents",
+        "Lambda, the function's logs",
+    ),
+    (
+        "template.yaml",
+        "FindingsRole",
+        "logs:CreateLogStream",
+        "Lambda, the function's logs",
+    ),
+    (
+        "template.yaml",
+        "FindingsRole",
+        "logs:PutLogEvents",
+        "Lambda, the function's logs",
+    ),
     // An asynchronous invocation's on-failure destination, and a stream mapping's, are sent to
     // with the function's execution role.
-    ("template.yaml", "ConfigRuleRole", "sqs:SendMessage", "Lambda, the on-failure destination"),
-    ("template.yaml", "ReevaluatorRole", "sqs:SendMessage", "Lambda, the on-failure destination"),
-    ("template.yaml", "RollupRole", "sqs:SendMessage", "Lambda, the stream mapping's on-failure destination"),
+    (
+        "template.yaml",
+        "ConfigRuleRole",
+        "sqs:SendMessage",
+        "Lambda, the on-failure destination",
+    ),
+    (
+        "template.yaml",
+        "ReevaluatorRole",
+        "sqs:SendMessage",
+        "Lambda, the on-failure destination",
+    ),
+    (
+        "template.yaml",
+        "RollupRole",
+        "sqs:SendMessage",
+        "Lambda, the stream mapping's on-failure destination",
+    ),
     // Event source mappings read with the function's execution role.
-    ("template.yaml", "RollupRole", "dynamodb:DescribeStream", "Lambda's DynamoDB stream mapping"),
-    ("template.yaml", "RollupRole", "dynamodb:GetRecords", "Lambda's DynamoDB stream mapping"),
-    ("template.yaml", "RollupRole", "dynamodb:GetShardIterator", "Lambda's DynamoDB stream mapping"),
-    ("template.yaml", "RollupRole", "dynamodb:ListStreams", "Lambda's DynamoDB stream mapping"),
-    ("template.yaml", "FindingsRole", "sqs:ReceiveMessage", "Lambda's SQS mapping"),
-    ("template.yaml", "FindingsRole", "sqs:DeleteMessage", "Lambda's SQS mapping"),
-    ("template.yaml", "FindingsRole", "sqs:GetQueueAttributes", "Lambda's SQS mapping"),
+    (
+        "template.yaml",
+        "RollupRole",
+        "dynamodb:DescribeStream",
+        "Lambda's DynamoDB stream mapping",
+    ),
+    (
+        "template.yaml",
+        "RollupRole",
+        "dynamodb:GetRecords",
+        "Lambda's DynamoDB stream mapping",
+    ),
+    (
+        "template.yaml",
+        "RollupRole",
+        "dynamodb:GetShardIterator",
+        "Lambda's DynamoDB stream mapping",
+    ),
+    (
+        "template.yaml",
+        "RollupRole",
+        "dynamodb:ListStreams",
+        "Lambda's DynamoDB stream mapping",
+    ),
+    (
+        "template.yaml",
+        "FindingsRole",
+        "sqs:ReceiveMessage",
+        "Lambda's SQS mapping",
+    ),
+    (
+        "template.yaml",
+        "FindingsRole",
+        "sqs:DeleteMessage",
+        "Lambda's SQS mapping",
+    ),
+    (
+        "template.yaml",
+        "FindingsRole",
+        "sqs:GetQueueAttributes",
+        "Lambda's SQS mapping",
+    ),
     // AWS Config's organization aggregator.
-    ("template.yaml", "AggregatorRole", "organizations:DescribeOrganization", "AWS Config, the aggregator"),
-    ("template.yaml", "AggregatorRole", "organizations:ListAWSServiceAccessForOrganization", "AWS Config, the aggregator"),
-    ("template.yaml", "AggregatorRole", "organizations:ListAccounts", "AWS Config, the aggregator"),
-    ("template.yaml", "AggregatorRole", "organizations:ListDelegatedAdministrators", "AWS Config, the aggregator"),
+    (
+        "template.yaml",
+        "AggregatorRole",
+        "organizations:DescribeOrganization",
+        "AWS Config, the aggregator",
+    ),
+    (
+        "template.yaml",
+        "AggregatorRole",
+        "organizations:ListAWSServiceAccessForOrganization",
+        "AWS Config, the aggregator",
+    ),
+    (
+        "template.yaml",
+        "AggregatorRole",
+        "organizations:ListAccounts",
+        "AWS Config, the aggregator",
+    ),
+    (
+        "template.yaml",
+        "AggregatorRole",
+        "organizations:ListDelegatedAdministrators",
+        "AWS Config, the aggregator",
+    ),
     // EventBridge forwards the member's events to the central bus with this role.
-    ("member.yaml", "ForwarderRole", "events:PutEvents", "EventBridge, the forwarding rules"),
+    (
+        "member.yaml",
+        "ForwarderRole",
+        "events:PutEvents",
+        "EventBridge, the forwarding rules",
+    ),
 ];
 
 #[test]
@@ -99,13 +222,29 @@ fn every_action_the_templates_name_exists_in_the_service_authorization_reference
     let mut actions = BTreeSet::new();
     for p in template_variants() {
         let v = iam::resolved("template.yaml", &p, &json!({}), iam::ACCOUNT);
-        actions.extend(v["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()));
+        actions.extend(
+            v["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned()),
+        );
     }
     let v = iam::resolved("member.yaml", &member_params(), &json!({}), "111122223333");
-    actions.extend(v["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()));
+    actions.extend(
+        v["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned()),
+    );
     assert!(actions.len() > 20, "{actions:?}");
     let actions: Vec<String> = actions.into_iter().collect();
-    assert_eq!(iam::unknown_actions(&actions), Vec::<String>::new(), "actions IAM does not know");
+    assert_eq!(
+        iam::unknown_actions(&actions),
+        Vec::<String>::new(),
+        "actions IAM does not know"
+    );
     // The check can fail: the action the stack once granted for its transactions is unknown.
     assert_eq!(
         iam::unknown_actions(&["dynamodb:TransactWriteItems".to_owned(), "dynamodb:PutItem".to_owned()]),
@@ -133,7 +272,9 @@ fn every_grant_is_needed_by_a_recorded_call() {
     for ((template, role), actions) in &granted {
         for a in actions {
             let by_code = used.contains(&(template.clone(), role.clone(), a.clone()));
-            let by_aws = USED_BY_AWS.iter().any(|(t, r, x, _)| t == template && r == role && x == a);
+            let by_aws = USED_BY_AWS
+                .iter()
+                .any(|(t, r, x, _)| t == template && r == role && x == a);
             if !by_code && !by_aws {
                 unneeded.push(format!("{template} {role} {a}"));
             }
@@ -153,9 +294,14 @@ fn every_grant_is_needed_by_a_recorded_call() {
     // An exception must name a grant that exists.
     for (t, r, a, who) in USED_BY_AWS {
         assert!(
-            granted.get(&((*t).to_owned(), (*r).to_owned())).is_some_and(|g| g.contains(*a)),
+            granted
+                .get(&((*t).to_owned(), (*r).to_owned()))
+                .is_some_and(|g| g.contains(*a)),
             "USED_BY_AWS names {t} {r} {a} ({who}), which is not granted"
         );
     }
-    assert!(unneeded.is_empty(), "granted, and needed by no recorded call: {unneeded:#?}");
+    assert!(
+        unneeded.is_empty(),
+        "granted, and needed by no recorded call: {unneeded:#?}"
+    );
 }

@@ -37,17 +37,11 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     /// The IAM actions recording results needs (table and its indexes). IAM actions, not SDK
-    /// operations: a TransactWriteItems is authorized item by item as PutItem, UpdateItem,
-    /// DeleteItem or ConditionCheckItem (DynamoDB developer guide, "Using IAM with DynamoDB
-    /// transactions"), a BatchWriteItem as BatchWriteItem.
-    pub const RECORD_PERMISSIONS: &'static [&'static str] = &[
-        "dynamodb:Query",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:BatchWriteItem",
-    ];
+    /// operations: a TransactWriteItems is authorized item by item as the action of each item's
+    /// kind (DynamoDB developer guide, "Using IAM with DynamoDB transactions"); recording's
+    /// transactions hold Puts only. Its BatchWriteItem (outbox deletes) is BatchWriteItem.
+    pub const RECORD_PERMISSIONS: &'static [&'static str] =
+        &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem"];
     /// The IAM actions the readiness rollup needs (table and its indexes).
     pub const ROLLUP_PERMISSIONS: &'static [&'static str] = &[
         "dynamodb:Query",
