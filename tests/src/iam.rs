@@ -35,7 +35,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpListener;
 
-/// The central account of the tests (moto's default account): the stacks' own account.
+/// moto's default account: the stacks' own account unless a test says otherwise.
 pub const ACCOUNT: &str = "123456789012";
 /// The organization of the tests' central deployment.
 pub const ORGANIZATION: &str = "o-defenderprq1";
@@ -59,6 +59,10 @@ pub struct Caller {
     pub azure_secret: Option<String>,
     /// `AWS_REGION`.
     pub region: String,
+    /// The account the stack runs in: moto's default account, or the test's
+    /// `IAM_GATE_ACCOUNT` where its data belongs to another account (a one-account deployment
+    /// evaluates and reports its own account's resources).
+    pub account: String,
 }
 
 impl Caller {
@@ -258,7 +262,7 @@ fn authorize(head: &[String], body: &[u8]) -> Verdict {
         None => return Verdict::Forward { learn: None }, // the test's own calls
     };
     let (caller, account) = match &principal {
-        Principal::Function(c) => (c.clone(), ACCOUNT.to_owned()),
+        Principal::Function(c) => (c.clone(), c.account.clone()),
         Principal::Member { account, via, .. } => (via.clone(), account.clone()),
     };
     let requests = match requests_of(&service, head, body, &region, &account) {
@@ -646,7 +650,7 @@ pub fn requests_of(
             let parts: Vec<String> = path
                 .trim_start_matches('/')
                 .split('/')
-                .map(|p| percent_decode(p))
+                .map(percent_decode)
                 .collect();
             let cluster = arn(
                 "eks",
@@ -797,13 +801,13 @@ fn substitute(v: &Value, pairs: &[(&str, &str)]) -> Value {
 
 fn policies_for_function(c: &Caller) -> Value {
     let names = json!({"StateTable": "@@TABLE@@", "EventBus": "@@BUS@@"});
-    let v = resolved("template.yaml", &c.parameters(), &names, ACCOUNT);
+    let v = resolved("template.yaml", &c.parameters(), &names, &c.account);
     substitute(&v, &[("@@TABLE@@", &c.table), ("@@BUS@@", &c.bus)])
 }
 
 fn policies_for_member(account: &str, role: &str, via: &Caller) -> Value {
     let params = json!({
-        "CentralAccountId": ACCOUNT,
+        "CentralAccountId": via.account,
         "CentralRegion": via.region,
         "CentralStackName": STACK,
         "CentralEventBusName": via.bus,

@@ -69,7 +69,8 @@ pub fn command(bin: &Path, t: &Target<'_>) -> Command {
 
 /// Starts a function [`command`] built, registering its access key with the IAM gate as the
 /// deployment its environment describes (function, table, bus, `MEMBER_ROLE_NAME`,
-/// `AZURE_CREDENTIALS_SECRET_ARN`, region).
+/// `AZURE_CREDENTIALS_SECRET_ARN`, region, and the test-only `IAM_GATE_ACCOUNT`: the account the
+/// stack runs in, where not moto's default).
 pub fn spawn(c: &mut Command) -> tokio::process::Child {
     let function = Path::new(c.as_std().get_program())
         .file_name()
@@ -99,6 +100,7 @@ pub fn spawn_as(c: &mut Command, function: &str) -> tokio::process::Child {
             member_role: env("MEMBER_ROLE_NAME"),
             azure_secret: env("AZURE_CREDENTIALS_SECRET_ARN"),
             region: env("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+            account: env("IAM_GATE_ACCOUNT").unwrap_or_else(|| crate::iam::ACCOUNT.to_owned()),
         },
     );
     c.spawn().unwrap()

@@ -74,6 +74,8 @@ impl World {
         let _f = lambda::spawn(
             lambda::command(&lambda::function_binary("findings").await, &target)
                 .env("AWS_MAX_ATTEMPTS", "1")
+                // A one-account stack imports its own account's findings.
+                .env("IAM_GATE_ACCOUNT", ACCOUNT)
                 .envs(env.iter().copied()),
         );
         api.send(batch.to_string());

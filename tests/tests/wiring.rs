@@ -803,3 +803,27 @@ async fn the_periodic_run_reads_azure_with_the_secret_and_events_leave_its_resul
     assert_eq!(c, Compliance::InsufficientData, "{a}");
     assert!(a.contains("secret could not be read"), "{a}");
 }
+
+/// An oversized change notification through both evaluating binaries: AWS Config's, and the same
+/// notification as EventBridge delivers it (its `detail` is the notification). The item is read
+/// with GetResourceConfigHistory, which the IAM gate authorizes against each function's role.
+#[tokio::test]
+async fn an_oversized_change_is_read_from_the_configuration_history() {
+    let stack = Stack::start().await;
+    let rule_event = event_json("config-rule/oversized.json");
+    let out = stack.invoke("config-rule", &rule_event).await;
+    assert_eq!(out["reported"], 1, "{out}");
+    assert_eq!(stack.config.stub.calls("GetResourceConfigHistory").len(), 1);
+
+    let notification: Value = serde_json::from_str(rule_event["invokingEvent"].as_str().unwrap()).unwrap();
+    let mut event = event_json("event-reevaluator/config-item-change-iam-role.json");
+    event["resources"] = json!([notification["configurationItemSummary"]["ARN"]]);
+    event["detail"] = notification;
+    stack.invoke("event-reevaluator", &event).await;
+    assert_eq!(stack.config.stub.calls("GetResourceConfigHistory").len(), 2);
+    let rows = stack.store.account_results(PROD).await.unwrap();
+    assert!(
+        rows.iter().any(|e| e.resource_id == "i-0sql000000000003"),
+        "no result for the oversized item's instance"
+    );
+}
