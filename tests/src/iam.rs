@@ -647,11 +647,7 @@ pub fn requests_of(
         },
         "eks" => {
             // REST: GET /clusters/{name}[/access-entries | /node-groups[/{nodegroup}]]
-            let parts: Vec<String> = path
-                .trim_start_matches('/')
-                .split('/')
-                .map(percent_decode)
-                .collect();
+            let parts: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();
             let cluster = arn(
                 "eks",
                 region,
@@ -759,32 +755,40 @@ fn sam_python() -> PathBuf {
     p
 }
 
+/// A template as CloudFormation after SAM's transform (`tests/sam_translate.py`, samtranslator
+/// from the aws-sam-cli in `.ci/venv-sam`).
+pub fn sam_translated(template: &str) -> Value {
+    run_json(
+        Command::new(sam_python())
+            .arg(root().join("tests/sam_translate.py"))
+            .arg(root().join(template)),
+    )
+}
+
+fn run_json(c: &mut Command) -> Value {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        c.get_args().collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `tests/iam/policies.py`'s output for a template, parameters and names (cached per process).
 pub fn resolved(template: &str, params: &Value, names: &Value, account: &str) -> Arc<Value> {
     let key = format!("{template}|{params}|{names}|{account}");
     if let Some(v) = registry().lock().unwrap().policies.get(&key) {
         return v.clone();
     }
-    let out = Command::new(sam_python())
-        .arg(root().join("tests/iam/policies.py"))
-        .arg(root().join(template))
-        .args([
-            "--params",
-            &params.to_string(),
-            "--names",
-            &names.to_string(),
-            "--account",
-            account,
-        ])
-        .args(["--stack", STACK])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "tests/iam/policies.py {template} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = Arc::new(serde_json::from_slice::<Value>(&out.stdout).unwrap());
+    let v = Arc::new(run_json(
+        Command::new(sam_python())
+            .arg(root().join("tests/iam/policies.py"))
+            .arg(root().join(template))
+            .args(["--params", &params.to_string(), "--names", &names.to_string()])
+            .args(["--account", account, "--stack", STACK]),
+    ));
     registry().lock().unwrap().policies.insert(key, v.clone());
     v
 }

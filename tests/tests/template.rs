@@ -561,23 +561,7 @@ async fn the_template_table_is_the_one_the_store_creates() {
 /// (`tests/sam_translate.py`, samtranslator from the aws-sam-cli that `.ci/run` installs into
 /// `.ci/venv-sam`).
 fn translated() -> serde_json::Value {
-    let python = root().join(".ci/venv-sam/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run `bash .ci/run` (it installs aws-sam-cli there)",
-        python.display()
-    );
-    let out = std::process::Command::new(&python)
-        .arg(root().join("tests/sam_translate.py"))
-        .arg(root().join("template.yaml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "SAM translation failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    integration_tests::iam::sam_translated("template.yaml")
 }
 
 #[test]
