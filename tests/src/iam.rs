@@ -793,23 +793,35 @@ pub fn resolved(template: &str, params: &Value, names: &Value, account: &str) ->
     v
 }
 
-/// Placeholders for the physical names a test chooses, substituted after resolution (one
-/// translation per parameter set rather than one per test table).
-fn substitute(v: &Value, pairs: &[(&str, &str)]) -> Value {
-    let mut text = v.to_string();
+/// [`resolved`] with placeholders for the physical names a test chooses substituted (one
+/// translation per parameter set rather than one per test table), cached per substitution: the
+/// gate asks for a caller's policies on every call.
+fn substituted(template: &str, params: &Value, names: &Value, account: &str, pairs: &[(&str, &str)]) -> Arc<Value> {
+    let key = format!("{template}|{params}|{names}|{account}|{pairs:?}");
+    if let Some(v) = registry().lock().unwrap().policies.get(&key) {
+        return v.clone();
+    }
+    let mut text = resolved(template, params, names, account).to_string();
     for (from, to) in pairs {
         text = text.replace(from, to);
     }
-    serde_json::from_str(&text).unwrap()
+    let v = Arc::new(serde_json::from_str::<Value>(&text).unwrap());
+    registry().lock().unwrap().policies.insert(key, v.clone());
+    v
 }
 
-fn policies_for_function(c: &Caller) -> Value {
+fn policies_for_function(c: &Caller) -> Arc<Value> {
     let names = json!({"StateTable": "@@TABLE@@", "EventBus": "@@BUS@@"});
-    let v = resolved("template.yaml", &c.parameters(), &names, &c.account);
-    substitute(&v, &[("@@TABLE@@", &c.table), ("@@BUS@@", &c.bus)])
+    substituted(
+        "template.yaml",
+        &c.parameters(),
+        &names,
+        &c.account,
+        &[("@@TABLE@@", &c.table), ("@@BUS@@", &c.bus)],
+    )
 }
 
-fn policies_for_member(account: &str, role: &str, via: &Caller) -> Value {
+fn policies_for_member(account: &str, role: &str, via: &Caller) -> Arc<Value> {
     let params = json!({
         "CentralAccountId": via.account,
         "CentralRegion": via.region,
@@ -817,8 +829,13 @@ fn policies_for_member(account: &str, role: &str, via: &Caller) -> Value {
         "CentralEventBusName": via.bus,
         "MemberRoleName": role,
     });
-    let v = resolved("member.yaml", &params, &json!({}), "@@ACCOUNT@@");
-    substitute(&v, &[("@@ACCOUNT@@", account)])
+    substituted(
+        "member.yaml",
+        &params,
+        &json!({}),
+        "@@ACCOUNT@@",
+        &[("@@ACCOUNT@@", account)],
+    )
 }
 
 struct Evaluator {

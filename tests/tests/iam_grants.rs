@@ -33,9 +33,9 @@ fn member_params() -> Value {
 }
 
 /// (template, role) → granted actions, over every variant.
-fn granted() -> BTreeMap<(String, String), BTreeSet<String>> {
-    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    let resolved: Vec<(&str, std::sync::Arc<Value>)> = template_variants()
+/// Every variant of the two templates, resolved: (template, policies.py's output).
+fn resolved_templates() -> Vec<(&'static str, std::sync::Arc<Value>)> {
+    template_variants()
         .into_iter()
         .map(|p| {
             (
@@ -47,7 +47,12 @@ fn granted() -> BTreeMap<(String, String), BTreeSet<String>> {
             "member.yaml",
             iam::resolved("member.yaml", &member_params(), &json!({}), "111122223333"),
         )])
-        .collect();
+        .collect()
+}
+
+fn granted() -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let resolved = resolved_templates();
     for (template, v) in resolved {
         for (role, r) in v["roles"].as_object().unwrap() {
             let set = out.entry((template.to_owned(), role.clone())).or_default();
@@ -219,25 +224,11 @@ const USED_BY_AWS: &[(&str, &str, &str, &str)] = &[
 
 #[test]
 fn every_action_the_templates_name_exists_in_the_service_authorization_reference() {
-    let mut actions = BTreeSet::new();
-    for p in template_variants() {
-        let v = iam::resolved("template.yaml", &p, &json!({}), iam::ACCOUNT);
-        actions.extend(
-            v["actions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned()),
-        );
-    }
-    let v = iam::resolved("member.yaml", &member_params(), &json!({}), "111122223333");
-    actions.extend(
-        v["actions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_owned()),
-    );
+    let actions: BTreeSet<String> = resolved_templates()
+        .iter()
+        .flat_map(|(_, v)| v["actions"].as_array().unwrap().iter())
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
     assert!(actions.len() > 20, "{actions:?}");
     let actions: Vec<String> = actions.into_iter().collect();
     assert_eq!(
