@@ -915,7 +915,10 @@ pub fn usage_dir() -> PathBuf {
 fn record_use(template: &str, role: &str, action: &str) {
     static SEEN: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
     let line = json!({"template": template, "role": role, "action": action}).to_string();
-    if !SEEN.get_or_init(Mutex::default).lock().unwrap().insert(line.clone()) {
+    // The lock is held through the write: test threads share this process's file, and one
+    // `write_all` of the whole line keeps appends from other processes whole too.
+    let mut seen = SEEN.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    if !seen.insert(line.clone()) {
         return;
     }
     let dir = usage_dir();
@@ -925,6 +928,6 @@ fn record_use(template: &str, role: &str, action: &str) {
         .append(true)
         .open(dir.join(format!("{}.jsonl", std::process::id())))
     {
-        let _ = writeln!(f, "{line}");
+        let _ = f.write_all(format!("{line}\n").as_bytes());
     }
 }
