@@ -11,6 +11,7 @@ use serde_json::Value;
 use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports, RuleInvocation};
 use shared::app::memory::{MemoryPublisher, MemoryReader, MemoryReporter, MemoryStore};
+use shared::app::pace::Pace;
 use shared::app::ports::ResultStore;
 use shared::domain::model::{ConfigurationItem, LiveFacts, Resource};
 use shared::domain::settings::Settings;
@@ -74,6 +75,7 @@ fn invocation(e: &Value) -> RuleInvocation<'_> {
         rule_parameters: e["ruleParameters"].as_str(),
         result_token: e["resultToken"].as_str(),
         event_left_scope: e["eventLeftScope"].as_bool().unwrap_or(false),
+        region: None,
     }
 }
 
@@ -115,6 +117,7 @@ impl World {
             "EC2 Instance State-change Notification",
             &e["detail"],
             e["id"].as_str().unwrap(),
+            &Pace::unbounded(),
         )
         .await
         .unwrap();
@@ -144,7 +147,7 @@ async fn a_config_rule_change_is_reported_recorded_and_published_once() {
     let w = World::new();
     let reader = MemoryReader::new(demo_items());
     let e = event("config-rule/change-ec2-instance.json");
-    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap();
     assert_eq!((out.reported, out.calls), (1, 1));
@@ -167,7 +170,7 @@ async fn a_config_rule_change_is_reported_recorded_and_published_once() {
 
     // Duplicate delivery: reported again, nothing recorded or published again.
     let history = w.store.history().len();
-    let again = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+    let again = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap();
     assert_eq!(again.transitions, 0);
@@ -196,6 +199,7 @@ async fn a_role_change_re_evaluates_every_instance_using_it() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        &Pace::unbounded(),
     )
     .await
     .unwrap();
@@ -224,7 +228,7 @@ async fn the_rollup_announces_each_readiness_change_once() {
     let w = World::new();
     let reader = MemoryReader::new(demo_items());
     let e = event("config-rule/change-ec2-instance.json");
-    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap();
     let accounts = BTreeSet::from([PROD.to_owned()]);
@@ -249,7 +253,7 @@ async fn a_scheduled_run_retires_what_config_no_longer_records() {
     let w = World::new();
     let reader = MemoryReader::new(demo_items());
     let e = event("config-rule/change-ec2-instance.json");
-    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap();
     // The instance is gone from AWS Config.
@@ -262,6 +266,7 @@ async fn a_scheduled_run_retires_what_config_no_longer_records() {
         &w.ports(&reader),
         &w.reporter,
         &invocation(&event("config-rule/scheduled.json")),
+        &Pace::unbounded(),
     )
     .await
     .unwrap();
@@ -309,7 +314,7 @@ async fn malformed_events_fail_naming_what_is_wrong_and_write_nothing() {
     let reader = MemoryReader::new(demo_items());
     let mut e = event("config-rule/change-ec2-instance.json");
     e["invokingEvent"] = Value::String("{\"messageType\": 7, \"secret\": \"AKIAEXAMPLESECRET\"}".into());
-    let err = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+    let err = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap_err();
     assert!(matches!(err, HandlerError::Malformed(_)), "{err:?}");
@@ -320,13 +325,20 @@ async fn malformed_events_fail_naming_what_is_wrong_and_write_nothing() {
         "EC2 Instance State-change Notification",
         &Value::Null,
         "event",
+        &Pace::unbounded(),
     )
     .await
     .unwrap_err();
     assert!(err.to_string().contains("instance-id"), "{err}");
-    let err = flows::reevaluate(&w.ports(&reader), "Something Else", &Value::Null, "event")
-        .await
-        .unwrap_err();
+    let err = flows::reevaluate(
+        &w.ports(&reader),
+        "Something Else",
+        &Value::Null,
+        "event",
+        &Pace::unbounded(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("Something Else"), "{err}");
     assert!(w.store.history().is_empty());
     assert!(w.store.account_results(PROD).await.unwrap().is_empty());
@@ -340,7 +352,7 @@ async fn config_rules_test_mode_reports_but_records_and_publishes_nothing() {
     let reader = MemoryReader::new(demo_items());
     let mut e = event("config-rule/change-ec2-instance.json");
     e["resultToken"] = "TESTMODE".into();
-    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap();
     assert_eq!((out.reported, out.transitions), (1, 0));
@@ -382,7 +394,7 @@ async fn a_failing_bus_does_not_keep_the_results_from_config_and_the_retry_publi
         settings: &w.settings,
         recorded_types: &w.recorded,
     };
-    let err = flows::config_rule(&down, &w.reporter, &invocation(&e))
+    let err = flows::config_rule(&down, &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "Retryable");
@@ -393,7 +405,7 @@ async fn a_failing_bus_does_not_keep_the_results_from_config_and_the_retry_publi
     );
     assert!(!w.store.outbox().is_empty(), "the transitions wait in the outbox");
     // Lambda retries with the bus back: the outbox is published, Config is told again.
-    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e))
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&e), &Pace::unbounded())
         .await
         .unwrap();
     assert!(w.store.outbox().is_empty());
@@ -413,6 +425,7 @@ async fn an_event_dated_in_the_future_is_refused_and_changes_nothing() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        &Pace::unbounded(),
     )
     .await
     .unwrap_err();
@@ -426,6 +439,7 @@ async fn an_event_dated_in_the_future_is_refused_and_changes_nothing() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        &Pace::unbounded(),
     )
     .await
     .unwrap_err();
@@ -443,6 +457,7 @@ async fn a_resource_a_scheduled_run_missed_comes_back_with_its_item() {
         &w.ports(&reader),
         &w.reporter,
         &invocation(&event("config-rule/change-ec2-instance.json")),
+        &Pace::unbounded(),
     )
     .await
     .unwrap();
@@ -454,6 +469,7 @@ async fn a_resource_a_scheduled_run_missed_comes_back_with_its_item() {
         &w.ports(&MemoryReader::new(lagging)),
         &w.reporter,
         &invocation(&event("config-rule/scheduled.json")),
+        &Pace::unbounded(),
     )
     .await
     .unwrap();
@@ -481,6 +497,7 @@ async fn a_plan_scoped_scheduled_run_retires_only_its_own_plans_resources() {
         &w.ports(&reader),
         &w.reporter,
         &invocation(&event("config-rule/scheduled.json")),
+        &Pace::unbounded(),
     )
     .await
     .unwrap();
@@ -494,9 +511,14 @@ async fn a_plan_scoped_scheduled_run_retires_only_its_own_plans_resources() {
     // The servers rule's scheduled run sees only what its plan reads.
     let mut servers = event("config-rule/scheduled.json");
     servers["ruleParameters"] = r#"{"plans":"servers"}"#.into();
-    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&servers))
-        .await
-        .unwrap();
+    flows::config_rule(
+        &w.ports(&reader),
+        &w.reporter,
+        &invocation(&servers),
+        &Pace::unbounded(),
+    )
+    .await
+    .unwrap();
     assert_eq!(cluster(&w), Some(before));
     let retired: Vec<Value> = w.publisher.events()[events_before..]
         .iter()
@@ -533,9 +555,14 @@ async fn a_late_event_never_wins_over_a_newer_capture_of_the_same_result() {
         // Delivered late: captured at 10:00, when a profile was attached for a while.
         ("2026-11-20T10:00:00.000Z", true),
     ] {
-        flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&bat_change(time, profile)))
-            .await
-            .unwrap();
+        flows::config_rule(
+            &w.ports(&reader),
+            &w.reporter,
+            &invocation(&bat_change(time, profile)),
+            &Pace::unbounded(),
+        )
+        .await
+        .unwrap();
     }
     assert_eq!(
         w.compliance("i-0bat000000000002", "servers.instance-profile"),
@@ -577,6 +604,7 @@ async fn a_late_change_of_a_dependency_never_rolls_back_its_dependants() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        &Pace::unbounded(),
     )
     .await
     .unwrap();
@@ -588,6 +616,7 @@ async fn a_late_change_of_a_dependency_never_rolls_back_its_dependants() {
         late["detail-type"].as_str().unwrap(),
         &late["detail"],
         late["id"].as_str().unwrap_or("event"),
+        &Pace::unbounded(),
     )
     .await
     .unwrap();

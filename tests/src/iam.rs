@@ -917,7 +917,10 @@ fn record_use(template: &str, role: &str, action: &str) {
     let line = json!({"template": template, "role": role, "action": action}).to_string();
     // The lock is held through the write: test threads share this process's file, and one
     // `write_all` of the whole line keeps appends from other processes whole too.
-    let mut seen = SEEN.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut seen = SEEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if !seen.insert(line.clone()) {
         return;
     }

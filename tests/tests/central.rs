@@ -167,9 +167,13 @@ async fn oracle(items: &[Value], event: &Value, settings: &Settings, recorded: &
         recorded_types: recorded,
     };
     let e: EventBridgeEvent<Value> = serde_json::from_value(event.clone()).unwrap();
-    event_reevaluator::handler(&ports, LambdaEvent::new(e, Context::default()))
-        .await
-        .unwrap();
+    event_reevaluator::handler(
+        &ports,
+        LambdaEvent::new(e, Context::default()),
+        &shared::app::pace::Pace::unbounded(),
+    )
+    .await
+    .unwrap();
     store
         .account_results(account)
         .await

@@ -20,6 +20,7 @@ use integration_tests::stub::Stub;
 use serde_json::{json, Value};
 use shared::app::flows::{self, Ports, RuleInvocation};
 use shared::app::memory::WithoutFacts;
+use shared::app::pace::Pace;
 use shared::aws::config::ConfigApi;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
@@ -183,8 +184,11 @@ async fn run(faults: Faults) -> (Outcome, usize) {
                             rule_parameters: e["ruleParameters"].as_str(),
                             result_token: e["resultToken"].as_str(),
                             event_left_scope: e["eventLeftScope"].as_bool().unwrap_or(false),
+                            region: None,
                         };
-                        flows::config_rule(&ports, &reader, &inv).await.map(|_| ())
+                        flows::config_rule(&ports, &reader, &inv, &Pace::unbounded())
+                            .await
+                            .map(|_| ())
                     }
                     _ => {
                         let name = if step == 2 {
@@ -198,6 +202,7 @@ async fn run(faults: Faults) -> (Outcome, usize) {
                             e["detail-type"].as_str().unwrap(),
                             &e["detail"],
                             e["id"].as_str().unwrap(),
+                            &Pace::unbounded(),
                         )
                         .await
                         .map(|_| ())

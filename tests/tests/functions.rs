@@ -161,12 +161,23 @@ impl World {
 
     async fn rule(&self, name: &str) -> Result<shared::app::flows::RuleSummary, shared::app::error::HandlerError> {
         let event: ConfigEvent = serde_json::from_value(event_json(name)).unwrap();
-        config_rule::handler(&self.ports(), &self.reader, LambdaEvent::new(event, Context::default())).await
+        config_rule::handler(
+            &self.ports(),
+            &self.reader,
+            LambdaEvent::new(event, Context::default()),
+            &shared::app::pace::Pace::unbounded(),
+        )
+        .await
     }
 
     async fn reevaluate(&self, event: Value) -> Result<event_reevaluator::Response, shared::app::error::HandlerError> {
         let event: EventBridgeEvent<Value> = serde_json::from_value(event).unwrap();
-        event_reevaluator::handler(&self.ports(), LambdaEvent::new(event, Context::default())).await
+        event_reevaluator::handler(
+            &self.ports(),
+            LambdaEvent::new(event, Context::default()),
+            &shared::app::pace::Pace::unbounded(),
+        )
+        .await
     }
 
     /// Every event delivered to the queue so far.
@@ -352,9 +363,14 @@ async fn config_rule_left_scope_deleted_and_oversized() {
             .replace("i-0web000000000001", "i-0sql000000000003"),
     );
     let ev: ConfigEvent = serde_json::from_value(deleted).unwrap();
-    config_rule::handler(&w.ports(), &w.reader, LambdaEvent::new(ev, Context::default()))
-        .await
-        .unwrap();
+    config_rule::handler(
+        &w.ports(),
+        &w.reader,
+        LambdaEvent::new(ev, Context::default()),
+        &shared::app::pace::Pace::unbounded(),
+    )
+    .await
+    .unwrap();
     let last = w.config.put_evaluations().last().unwrap().clone();
     assert_eq!(last["Evaluations"][0]["ComplianceType"], "NOT_APPLICABLE");
     let after = w.results("AWS::EC2::Instance", "i-0sql000000000003").await;
@@ -423,9 +439,14 @@ async fn malformed_events_fail_with_a_message_and_write_nothing() {
     cases.push((bad_item, "configuration.state.name"));
     for (payload, needle) in cases {
         let ev: ConfigEvent = serde_json::from_value(payload).unwrap();
-        let err = config_rule::handler(&w.ports(), &w.reader, LambdaEvent::new(ev, Context::default()))
-            .await
-            .unwrap_err();
+        let err = config_rule::handler(
+            &w.ports(),
+            &w.reader,
+            LambdaEvent::new(ev, Context::default()),
+            &shared::app::pace::Pace::unbounded(),
+        )
+        .await
+        .unwrap_err();
         let d: lambda_runtime::Diagnostic = err.into();
         assert_eq!(d.error_type, "MalformedEvent");
         assert!(d.error_message.contains(needle), "{needle}: {}", d.error_message);
@@ -540,9 +561,14 @@ async fn out_of_order_delivery_keeps_the_newest_state() {
     let older = with_capture(&base, "2026-11-20T08:15:42.517Z", false);
     for e in [newer, older] {
         let ev: ConfigEvent = serde_json::from_value(e).unwrap();
-        config_rule::handler(&w.ports(), &w.reader, LambdaEvent::new(ev, Context::default()))
-            .await
-            .unwrap();
+        config_rule::handler(
+            &w.ports(),
+            &w.reader,
+            LambdaEvent::new(ev, Context::default()),
+            &shared::app::pace::Pace::unbounded(),
+        )
+        .await
+        .unwrap();
     }
     let r = w.results("AWS::EC2::Instance", "i-0bat000000000002").await;
     let profile = r.iter().find(|(c, _)| c == "servers.instance-profile").unwrap();
@@ -584,14 +610,24 @@ async fn a_failed_publish_is_retried_from_the_outbox_and_nothing_is_lost() {
         ..w.ports()
     };
     let event = || serde_json::from_value::<ConfigEvent>(event_json("config-rule/change-ec2-instance.json")).unwrap();
-    let err = config_rule::handler(&ports, &w.reader, LambdaEvent::new(event(), Context::default()))
-        .await
-        .unwrap_err();
+    let err = config_rule::handler(
+        &ports,
+        &w.reader,
+        LambdaEvent::new(event(), Context::default()),
+        &shared::app::pace::Pace::unbounded(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "Retryable");
     // Lambda retries the same event: the state is already written, the transitions are not lost.
-    let out = config_rule::handler(&ports, &w.reader, LambdaEvent::new(event(), Context::default()))
-        .await
-        .unwrap();
+    let out = config_rule::handler(
+        &ports,
+        &w.reader,
+        LambdaEvent::new(event(), Context::default()),
+        &shared::app::pace::Pace::unbounded(),
+    )
+    .await
+    .unwrap();
     let published: Vec<Value> = bus
         .calls("PutEvents")
         .into_iter()
@@ -609,9 +645,14 @@ async fn a_failed_publish_is_retried_from_the_outbox_and_nothing_is_lost() {
     );
     // A third delivery publishes nothing more.
     let before = bus.calls("PutEvents").len();
-    config_rule::handler(&ports, &w.reader, LambdaEvent::new(event(), Context::default()))
-        .await
-        .unwrap();
+    config_rule::handler(
+        &ports,
+        &w.reader,
+        LambdaEvent::new(event(), Context::default()),
+        &shared::app::pace::Pace::unbounded(),
+    )
+    .await
+    .unwrap();
     let after: usize = bus
         .calls("PutEvents")
         .iter()

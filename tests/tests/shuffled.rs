@@ -224,15 +224,24 @@ impl World {
             let outcome = match d {
                 Delivery::Rule(e) => {
                     let e: ConfigEvent = serde_json::from_value(e.clone()).unwrap();
-                    config_rule::handler(&self.ports(), &self.reader, LambdaEvent::new(e, Context::default()))
-                        .await
-                        .map(|_| ())
+                    config_rule::handler(
+                        &self.ports(),
+                        &self.reader,
+                        LambdaEvent::new(e, Context::default()),
+                        &shared::app::pace::Pace::unbounded(),
+                    )
+                    .await
+                    .map(|_| ())
                 }
                 Delivery::Bridge(e) => {
                     let e: EventBridgeEvent<Value> = serde_json::from_value(e.clone()).unwrap();
-                    event_reevaluator::handler(&self.ports(), LambdaEvent::new(e, Context::default()))
-                        .await
-                        .map(|_| ())
+                    event_reevaluator::handler(
+                        &self.ports(),
+                        LambdaEvent::new(e, Context::default()),
+                        &shared::app::pace::Pace::unbounded(),
+                    )
+                    .await
+                    .map(|_| ())
                 }
             };
             match outcome {

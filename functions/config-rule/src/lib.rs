@@ -12,7 +12,8 @@ use aws_lambda_events::event::config::ConfigEvent;
 use lambda_runtime::LambdaEvent;
 use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports, RuleInvocation, RuleSummary};
-use shared::app::ports::{ConfigReader, EvaluationReporter, EventPublisher, FactReader, ResultStore};
+use shared::app::pace::Pace;
+use shared::app::ports::{ConfigReader, Continuation, EvaluationReporter, EventPublisher, FactReader, ResultStore};
 
 /// The account and region an invocation is for: its `accountId` and its rule's region (an
 /// organization rule's invocations come from each member account), else the configuration
@@ -41,26 +42,30 @@ pub fn origin(e: &ConfigEvent) -> (Option<String>, Option<String>) {
     (account, region)
 }
 
-/// Handles one invocation.
-pub async fn handler<R, E, S, P>(
+/// Handles one invocation; `pace`: how much of a periodic run it does before handing the rest on.
+pub async fn handler<R, E, S, P, C>(
     ports: &Ports<'_, R, S, P>,
     reporter: &E,
     event: LambdaEvent<ConfigEvent>,
+    pace: &Pace<'_, C>,
 ) -> Result<RuleSummary, HandlerError>
 where
     R: ConfigReader + FactReader,
     E: EvaluationReporter,
     S: ResultStore,
     P: EventPublisher,
+    C: Continuation,
 {
+    let (_, region) = origin(&event.payload);
     let e = event.payload;
     let inv = RuleInvocation {
         invoking_event: e.invoking_event.as_deref(),
         rule_parameters: e.rule_parameters.as_deref(),
         result_token: e.result_token.as_deref(),
         event_left_scope: e.event_left_scope,
+        region: region.as_deref(),
     };
-    let out = flows::config_rule(ports, reporter, &inv).await.map_err(|err| {
+    let out = flows::config_rule(ports, reporter, &inv, pace).await.map_err(|err| {
         tracing::error!(rule = e.config_rule_name.as_deref().unwrap_or(""), error_type = err.kind(), error = %err, "invocation failed");
         err
     })?;
@@ -68,13 +73,20 @@ where
         reported = out.reported,
         calls = out.calls,
         transitions = out.transitions,
+        pages = out.pages,
+        handed_off = out.handed_off,
         "evaluated"
     );
     println!(
         "{}",
         shared::contracts::metrics::invocation(
             "config-rule",
-            &[("Reported", out.reported), ("Transitions", out.transitions)],
+            &[
+                ("Reported", out.reported),
+                ("Transitions", out.transitions),
+                ("Pages", out.pages),
+                ("HandOffs", usize::from(out.handed_off)),
+            ],
             shared::contracts::metrics::now_ms(),
         )
     );

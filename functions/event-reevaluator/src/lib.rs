@@ -12,7 +12,8 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports};
-use shared::app::ports::{ConfigReader, EventPublisher, FactReader, ResultStore};
+use shared::app::pace::Pace;
+use shared::app::ports::{ConfigReader, Continuation, EventPublisher, FactReader, ResultStore};
 use shared::app::record::Summary;
 
 /// What the function returns (also logged).
@@ -23,6 +24,10 @@ pub struct Response {
     pub evaluations: usize,
     /// Compliance transitions published.
     pub transitions: usize,
+    /// Pages of dependants done by this invocation.
+    pub pages: usize,
+    /// Whether the rest was handed to a fresh invocation.
+    pub handed_off: bool,
 }
 
 impl From<Summary> for Response {
@@ -30,25 +35,30 @@ impl From<Summary> for Response {
         Self {
             evaluations: s.evaluations,
             transitions: s.transitions,
+            pages: s.pages,
+            handed_off: s.handed_off,
         }
     }
 }
 
-/// Handles one event.
-pub async fn handler<R, S, P>(
+/// Handles one event; `pace`: how many of its dependants it evaluates before handing the rest
+/// on.
+pub async fn handler<R, S, P, C>(
     ports: &Ports<'_, R, S, P>,
     event: LambdaEvent<EventBridgeEvent<Value>>,
+    pace: &Pace<'_, C>,
 ) -> Result<Response, HandlerError>
 where
     R: ConfigReader + FactReader,
     S: ResultStore,
     P: EventPublisher,
+    C: Continuation,
 {
     let e = event.payload;
     // The event's id identifies the delivery (EventBridge retries it with the same id); without
     // one, its content does.
     let delivery = e.id.clone().unwrap_or_else(|| e.detail.to_string());
-    let out = flows::reevaluate(ports, &e.detail_type, &e.detail, &delivery)
+    let out = flows::reevaluate(ports, &e.detail_type, &e.detail, &delivery, pace)
         .await
         .map_err(|err| {
             tracing::error!(detail_type = %e.detail_type, error_type = err.kind(), error = %err, "invocation failed");
@@ -57,13 +67,20 @@ where
     tracing::info!(
         evaluations = out.evaluations,
         transitions = out.transitions,
+        pages = out.pages,
+        handed_off = out.handed_off,
         "re-evaluated"
     );
     println!(
         "{}",
         shared::contracts::metrics::invocation(
             "event-reevaluator",
-            &[("Evaluations", out.evaluations), ("Transitions", out.transitions)],
+            &[
+                ("Evaluations", out.evaluations),
+                ("Transitions", out.transitions),
+                ("Pages", out.pages),
+                ("HandOffs", usize::from(out.handed_off)),
+            ],
             shared::contracts::metrics::now_ms(),
         )
     );

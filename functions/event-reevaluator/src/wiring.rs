@@ -6,7 +6,9 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run as serve, service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
+use shared::app::error::HandlerError;
 use shared::aws::accounts::{account_of_arn, unavailable};
+use shared::aws::continuation::{continuation, continued_event, pace};
 use shared::aws::env::Adapters;
 
 /// Runs the function until the Lambda Runtime API stops handing out events.
@@ -15,15 +17,25 @@ pub async fn run() -> Result<(), Error> {
     let (env, adapters) = Adapters::from_env(true).await?;
     let (env, adapters) = (&env, &adapters);
     serve(service_fn(move |event: LambdaEvent<Value>| async move {
+        // A continuation of a change's dependants (its queue's message) carries the event.
+        let (payload, context) = (event.payload, event.context);
+        let payload = match continued_event(&payload) {
+            Ok(Some(original)) => original,
+            Ok(None) => payload,
+            Err(what) => return Err(HandlerError::Malformed(what)),
+        };
+        let deadline = context.deadline;
         let event: LambdaEvent<EventBridgeEvent<Value>> =
-            shared::app::error::parse_invocation(event, "an EventBridge event")?;
+            shared::app::error::parse_invocation(LambdaEvent::new(payload.clone(), context), "an EventBridge event")?;
+        let continuation = continuation(&adapters.sqs, env, &payload);
+        let pace = pace(deadline, env, &continuation);
         let own = account_of_arn(&event.context.invoked_function_arn);
         let member = adapters
             .accounts
             .for_event(own, event.payload.account.as_deref(), event.payload.region.as_deref())
             .await
             .map_err(|e| unavailable("event-reevaluator", e))?;
-        crate::handler(&adapters.ports(env, &member), event).await
+        crate::handler(&adapters.ports(env, &member), event, &pace).await
     }))
     .await
 }

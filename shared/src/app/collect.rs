@@ -99,6 +99,34 @@ pub async fn newest_of<R: ConfigReader>(
         .collect())
 }
 
+/// The keys of the resources that depend on `changed` (the instances using a changed role, every
+/// instance of an account after an SSM setting changes, ...), as their types' descriptions say,
+/// without `changed` themselves, in key order.
+pub async fn dependant_keys<R: ConfigReader>(
+    reader: &R,
+    changed: &[ConfigurationItem],
+    settings: &Settings,
+) -> Result<Vec<ResourceKey>, PortError> {
+    let (mut keys, mut lookups) = (Vec::new(), Vec::new());
+    for i in changed {
+        let (k, l) = needs(i, settings, |t| t.dependants);
+        keys.extend(k);
+        lookups.extend(l);
+    }
+    let mut wanted: BTreeSet<ResourceKey> = keys.into_iter().collect();
+    let mut done: Vec<Lookup> = Vec::new();
+    for l in lookups {
+        if !done.contains(&l) {
+            wanted.extend(reader.select(&l).await?);
+            done.push(l);
+        }
+    }
+    for i in changed {
+        wanted.remove(&ResourceKey::new(i.resource_type.clone(), i.resource_id.clone()));
+    }
+    Ok(wanted.into_iter().filter(|k| k.resource_type != ACCOUNT_TYPE).collect())
+}
+
 /// Collects `changed` items, their dependants (when `with_dependants`) and everything those need,
 /// then builds the graph. `recorded_types` are the types the recorder records (from its recording
 /// group): for those, a resource that was not found is known to be absent.
@@ -109,31 +137,41 @@ pub async fn collect<R: ConfigReader + FactReader>(
     with_dependants: bool,
     recorded_types: &[String],
 ) -> Result<Collected, PortError> {
-    let mut seen: HashSet<ResourceKey> = changed
-        .iter()
-        .map(|i| ResourceKey::new(i.resource_type.clone(), i.resource_id.clone()))
-        .collect();
-    let mut target_keys: BTreeSet<(String, String, String)> = changed
+    let mut targets = changed;
+    if with_dependants {
+        let keys = dependant_keys(reader, &targets, settings).await?;
+        let mut deps = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            deps.extend(reader.batch_get(chunk).await?);
+        }
+        targets.extend(deps);
+    }
+    collect_with(reader, targets, Vec::new(), settings, recorded_types).await
+}
+
+/// Collects what `targets` need (their neighbourhoods) besides `context`, items already known
+/// that are not to be evaluated (a change's resources, while a page of their dependants is),
+/// then builds the graph.
+pub async fn collect_with<R: ConfigReader + FactReader>(
+    reader: &R,
+    targets: Vec<ConfigurationItem>,
+    context: Vec<ConfigurationItem>,
+    settings: &Settings,
+    recorded_types: &[String],
+) -> Result<Collected, PortError> {
+    let target_keys: BTreeSet<(String, String, String)> = targets
         .iter()
         .map(|i| (i.account_id.clone(), i.resource_type.clone(), i.resource_id.clone()))
         .collect();
-    let mut items = changed;
-    if with_dependants {
-        let (mut keys, mut lookups) = (Vec::new(), Vec::new());
-        for i in &items {
-            let (k, l) = needs(i, settings, |t| t.dependants);
-            for key in &k {
-                target_keys.insert((i.account_id.clone(), key.resource_type.clone(), key.resource_id.clone()));
-            }
-            keys.extend(k);
-            lookups.extend(l);
+    let mut items = targets;
+    let mut seen: HashSet<ResourceKey> = HashSet::new();
+    for i in &items {
+        seen.insert(ResourceKey::new(i.resource_type.clone(), i.resource_id.clone()));
+    }
+    for i in context {
+        if seen.insert(ResourceKey::new(i.resource_type.clone(), i.resource_id.clone())) {
+            items.push(i);
         }
-        let deps = fetch(reader, keys, lookups, &mut seen).await?;
-        target_keys.extend(
-            deps.iter()
-                .map(|d| (d.account_id.clone(), d.resource_type.clone(), d.resource_id.clone())),
-        );
-        items.extend(deps);
     }
     // Two hops cover every join the checks make (RDS Custom → host → its role and network).
     let mut frontier: Vec<usize> = (0..items.len()).collect();

@@ -12,17 +12,18 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::app::collect::{collect, evaluate_targets, newest_of};
+use crate::app::collect::{collect, collect_with, dependant_keys, evaluate_targets, newest_of};
 use crate::app::error::HandlerError;
+use crate::app::pace::{FanOutCursor, Pace, Progress, RunCursor};
 use crate::app::ports::{
-    ConfigReader, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessStore, ResultStore,
+    ConfigReader, Continuation, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessStore, ResultStore,
 };
 use crate::app::record::{publish_pending, record_and_publish, Summary};
 use crate::contracts::cloudtrail;
 use crate::contracts::config_rule::{self, ConfigEvaluation, InvokingEvent, Scope, PUT_EVALUATIONS_MAX};
 use crate::domain::checks::ALL;
 use crate::domain::model::types::{ec2, iam};
-use crate::domain::model::{ConfigurationItem, Lookup};
+use crate::domain::model::ConfigurationItem;
 use crate::domain::settings::Settings;
 use crate::domain::state::{Delivery, NO_LONGER_RECORDED};
 use crate::domain::vocab::{Evaluation, ResourceKey, ACCOUNT_TYPE};
@@ -52,6 +53,9 @@ pub struct RuleInvocation<'a> {
     pub result_token: Option<&'a str>,
     /// `eventLeftScope`.
     pub event_left_scope: bool,
+    /// The region the rule runs in (its ARN's): a periodic run retires only results of this
+    /// region (and of the global types its recorder records). `None`: every region's.
+    pub region: Option<&'a str>,
 }
 
 /// What a Config rule invocation did.
@@ -64,29 +68,27 @@ pub struct RuleSummary {
     pub calls: usize,
     /// Compliance transitions published.
     pub transitions: usize,
+    /// Pages of a periodic run done by this invocation.
+    pub pages: usize,
+    /// Whether the rest of the run was handed to a fresh invocation.
+    pub handed_off: bool,
 }
 
-/// Evaluates changed resources; `with_dependants`: also the resources whose results they move
-/// (the instances using a changed role, and for IAM changes the account's own results).
+/// Evaluates changed resources; `with_accounts`: for IAM changes also the account's own results
+/// (an OIDC provider or a role moves account-level checks). Their dependants are paged by
+/// [`fan_out`].
 async fn evaluate_changed<R: ConfigReader + FactReader>(
     ports: &Ports<'_, R, impl ResultStore, impl EventPublisher>,
     changed: Vec<ConfigurationItem>,
-    with_dependants: bool,
+    with_accounts: bool,
 ) -> Result<Vec<Evaluation>, PortError> {
     let account_types = [iam::ROLE.name, iam::OIDC_PROVIDER.name];
     let accounts: BTreeSet<String> = changed
         .iter()
-        .filter(|i| with_dependants && account_types.contains(&i.resource_type.as_str()))
+        .filter(|i| with_accounts && account_types.contains(&i.resource_type.as_str()))
         .map(|i| i.account_id.clone())
         .collect();
-    let mut c = collect(
-        ports.reader,
-        changed,
-        ports.settings,
-        with_dependants,
-        ports.recorded_types,
-    )
-    .await?;
+    let mut c = collect(ports.reader, changed, ports.settings, false, ports.recorded_types).await?;
     // IAM changes move account-level results too.
     for a in accounts {
         if let Some(id) = c.graph.account(&a) {
@@ -147,16 +149,18 @@ async fn put_all<E: EvaluationReporter>(
 }
 
 /// Handles one AWS Config custom-rule invocation.
-pub async fn config_rule<R, E, S, P>(
+pub async fn config_rule<R, E, S, P, C>(
     ports: &Ports<'_, R, S, P>,
     reporter: &E,
     inv: &RuleInvocation<'_>,
+    pace: &Pace<'_, C>,
 ) -> Result<RuleSummary, HandlerError>
 where
     R: ConfigReader + FactReader,
     E: EvaluationReporter,
     S: ResultStore,
     P: EventPublisher,
+    C: Continuation,
 {
     let token = inv
         .result_token
@@ -211,7 +215,16 @@ where
         InvokingEvent::Scheduled {
             account_id,
             notification_time,
-        } => scheduled(ports, &scope, &account_id, notification_time).await?,
+        } => {
+            let run = Periodic {
+                scope: &scope,
+                account: &account_id,
+                region: inv.region,
+                when: notification_time,
+                token,
+            };
+            return Ok(periodic(ports, reporter, &run, pace).await?);
+        }
     };
     // Config's rule test (TESTMODE) checks the rule, not the account: nothing is recorded or
     // published. Otherwise results are recorded, reported to Config, then their transitions
@@ -228,6 +241,7 @@ where
         reported: to_report.len(),
         calls,
         transitions,
+        ..RuleSummary::default()
     })
 }
 
@@ -277,75 +291,255 @@ async fn change<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>
     Ok((evaluations, report))
 }
 
-async fn scheduled<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>(
-    ports: &Ports<'_, R, S, P>,
-    scope: &Scope,
-    account: &str,
+/// A periodic run: one account (and region), one rule.
+struct Periodic<'a> {
+    scope: &'a Scope,
+    account: &'a str,
+    region: Option<&'a str>,
     when: DateTime<Utc>,
-) -> Result<(Vec<Evaluation>, Vec<ConfigEvaluation>), PortError> {
+    token: &'a str,
+}
+
+/// The resource types a periodic run of `scope` lists, in order.
+fn periodic_types(scope: &Scope) -> Vec<&'static str> {
     let types: BTreeSet<&'static str> = ALL
         .iter()
         .filter(|c| scope.includes(c))
         .flat_map(|c| c.resource_types.iter().copied())
         .filter(|t| *t != ACCOUNT_TYPE)
         .collect();
-    let mut keys = Vec::new();
-    for t in types {
-        keys.extend(ports.reader.select(&Lookup::AllOfType(t)).await?);
+    types.into_iter().collect()
+}
+
+/// The phase after the resources of `types[i]` (or after the account's results, `i` = 0).
+fn type_phase(types: &[&str], i: usize) -> RunCursor {
+    match types.get(i) {
+        Some(t) => RunCursor::Type {
+            resource_type: (*t).to_owned(),
+            token: None,
+        },
+        None => RunCursor::Gone { after: None },
     }
-    let mut items = Vec::new();
-    for chunk in keys.chunks(100) {
-        items.extend(ports.reader.batch_get(chunk).await?);
-    }
-    let mut evaluations = if items.is_empty() {
-        Vec::new()
+}
+
+/// Evaluates every resource of the account a page at a time (the account's own results, each
+/// type's resources from Config's listing, then the results recorded for resources Config no
+/// longer has), recording, reporting and publishing each page before the next; hands the rest on
+/// when the invocation's time runs short (see [`crate::app::pace`]).
+async fn periodic<R, E, S, P, C>(
+    ports: &Ports<'_, R, S, P>,
+    reporter: &E,
+    run: &Periodic<'_>,
+    pace: &Pace<'_, C>,
+) -> Result<RuleSummary, PortError>
+where
+    R: ConfigReader + FactReader,
+    E: EvaluationReporter,
+    S: ResultStore,
+    P: EventPublisher,
+    C: Continuation,
+{
+    let test_mode = run.token == TEST_MODE_TOKEN;
+    let types = periodic_types(run.scope);
+    let id = Delivery::new(run.token).origin;
+    let mut progress = if test_mode {
+        Progress {
+            run: id,
+            at: None,
+            cursor: RunCursor::Account,
+        }
     } else {
-        evaluate_changed(ports, items, false).await?
+        Progress::read(ports.store, &id, RunCursor::Account).await?
     };
-    // Account-level results, whatever was listed.
-    let account_item = ConfigurationItem::account(account, Some(when));
-    if !evaluations.iter().any(|e| e.resource_type == ACCOUNT_TYPE) {
-        evaluations.extend(
-            evaluate_changed(ports, vec![account_item], false)
-                .await?
-                .into_iter()
-                .filter(|e| e.resource_type == ACCOUNT_TYPE),
-        );
-    }
-    for e in &mut evaluations {
-        if e.resource_type == ACCOUNT_TYPE {
-            e.capture_time = Some(when);
+    let mut out = RuleSummary::default();
+    loop {
+        if progress.cursor == RunCursor::Done {
+            break;
+        }
+        // Config's rule test (TESTMODE) records nothing, progress included: it runs to the end.
+        if out.pages > 0 && !test_mode && !pace.time_left() {
+            pace.continuation.hand_off().await?;
+            out.handed_off = true;
+            break;
+        }
+        // Each page's evidence is read from now on.
+        let delivery = Delivery::new(run.token);
+        let (evaluations, next) = match &progress.cursor {
+            RunCursor::Account => {
+                let item = ConfigurationItem::account(run.account, Some(run.when));
+                let mut evaluations: Vec<Evaluation> = evaluate_changed(ports, vec![item], false)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.resource_type == ACCOUNT_TYPE)
+                    .collect();
+                for e in &mut evaluations {
+                    e.capture_time = Some(run.when);
+                }
+                (evaluations, type_phase(&types, 0))
+            }
+            RunCursor::Type { resource_type, token } => {
+                let Some(i) = types.iter().position(|t| t == resource_type) else {
+                    // A type this rule no longer lists (the scope changed between invocations).
+                    progress.advance(ports.store, RunCursor::Gone { after: None }).await?;
+                    continue;
+                };
+                let mut keys = Vec::new();
+                let mut token = token.clone();
+                loop {
+                    let (page, next) = ports.reader.list_page(types[i], token.take()).await?;
+                    keys.extend(page);
+                    token = next;
+                    if token.is_none() || keys.len() >= pace.page {
+                        break;
+                    }
+                }
+                let mut items = Vec::with_capacity(keys.len());
+                for chunk in keys.chunks(100) {
+                    items.extend(ports.reader.batch_get(chunk).await?);
+                }
+                let evaluations = if items.is_empty() {
+                    Vec::new()
+                } else {
+                    evaluate_changed(ports, items, false).await?
+                };
+                let next = match token {
+                    Some(t) => RunCursor::Type {
+                        resource_type: resource_type.clone(),
+                        token: Some(t),
+                    },
+                    None => type_phase(&types, i + 1),
+                };
+                (evaluations, next)
+            }
+            RunCursor::Gone { after } => gone(ports, run, after.clone(), pace).await?,
+            RunCursor::Done => break,
+        };
+        let report = config_rule::aggregate(&evaluations, run.scope, |_| run.when);
+        let pending = if test_mode {
+            Vec::new()
+        } else {
+            ports.store.record(&evaluations, &delivery).await?
+        };
+        out.calls += put_all(reporter, run.token, &report).await?;
+        out.reported += report.len();
+        out.transitions += publish_pending(ports.store, ports.publisher, &pending).await?;
+        out.pages += 1;
+        if test_mode {
+            progress.cursor = next;
+        } else if !progress.advance(ports.store, next).await? {
+            // Another invocation of this run (a retry, a duplicate) finished this page first and
+            // carries on from there.
+            break;
         }
     }
-    // Resources recorded before but gone now: NOT_APPLICABLE in Config and in the table; only
-    // the results of this rule's checks (another plan's resources are not listed by this run).
-    let current: BTreeSet<(String, String)> = evaluations
-        .iter()
-        .map(|e| (e.resource_type.clone(), e.resource_id.clone()))
-        .collect();
-    let in_scope: BTreeSet<&str> = ALL.iter().filter(|c| scope.includes(c)).map(|c| c.id).collect();
-    let mut gone: Vec<Evaluation> = ports
-        .store
-        .account_results(account)
-        .await?
-        .into_iter()
-        .filter(|e| in_scope.contains(e.check_id.as_str()))
-        .filter(|e| !current.contains(&(e.resource_type.clone(), e.resource_id.clone())))
-        .filter(|e| {
-            e.compliance != crate::domain::vocab::Compliance::NotApplicable || e.annotation != NO_LONGER_RECORDED
+    Ok(out)
+}
+
+/// The resources recorded for this account and region that may be gone, in key order after
+/// `after`: those with results of `scope`'s checks not yet retired.
+async fn gone_candidates<S: ResultStore>(
+    store: &S,
+    run: &Periodic<'_>,
+    recorded_types: &[String],
+    after: Option<&(String, String, String)>,
+) -> Result<BTreeSet<(String, String, String)>, PortError> {
+    let mut candidates = BTreeSet::new();
+    store
+        .fold_results(run.account, |e, _| {
+            if e.resource_type == ACCOUNT_TYPE
+                || !run.scope.includes_id(&e.check_id)
+                || (e.compliance == crate::domain::vocab::Compliance::NotApplicable
+                    && e.annotation == NO_LONGER_RECORDED)
+            {
+                return;
+            }
+            // This region's resources, and the global ones its recorder records.
+            let here = match run.region {
+                None => true,
+                Some(r) => {
+                    e.aws_region == r
+                        || (e.aws_region == crate::domain::vocab::GLOBAL_REGION
+                            && recorded_types.iter().any(|t| *t == e.resource_type))
+                }
+            };
+            let key = (e.aws_region, e.resource_type, e.resource_id);
+            if here && after.is_none_or(|a| &key > a) {
+                candidates.insert(key);
+            }
         })
-        .map(|mut e| {
-            e.compliance = crate::domain::vocab::Compliance::NotApplicable;
-            e.annotation = NO_LONGER_RECORDED.to_owned();
-            // Dated with the last capture known, not this run's time: a listing can miss a
-            // resource for a while (index lag), and its item, captured before this run, must
-            // still decide when it shows up again.
-            e
-        })
-        .collect();
-    evaluations.append(&mut gone);
-    let report = config_rule::aggregate(&evaluations, scope, |_| when);
-    Ok((evaluations, report))
+        .await?;
+    Ok(candidates)
+}
+
+/// A page of the gone phase: checks recorded resources against Config, 100 per
+/// BatchGetResourceConfig, until the page is full or time runs short, and retires the results of
+/// those Config no longer returns (NOT_APPLICABLE, "no longer recorded"; Config returns no
+/// deleted resource).
+async fn gone<R, S, P, C>(
+    ports: &Ports<'_, R, S, P>,
+    run: &Periodic<'_>,
+    after: Option<(String, String, String)>,
+    pace: &Pace<'_, C>,
+) -> Result<(Vec<Evaluation>, RunCursor), PortError>
+where
+    R: ConfigReader + FactReader,
+    S: ResultStore,
+    P: EventPublisher,
+    C: Continuation,
+{
+    let candidates = gone_candidates(ports.store, run, ports.recorded_types, after.as_ref()).await?;
+    let mut missing: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut last = None;
+    let mut checked = 0;
+    let all: Vec<&(String, String, String)> = candidates.iter().collect();
+    for chunk in all.chunks(100) {
+        if checked > 0 && (checked >= pace.page || !pace.time_left()) {
+            break;
+        }
+        let keys: Vec<ResourceKey> = chunk
+            .iter()
+            .map(|(_, t, id)| ResourceKey::new(t.clone(), id.clone()))
+            .collect();
+        let found: BTreeSet<(String, String)> = ports
+            .reader
+            .batch_get(&keys)
+            .await?
+            .into_iter()
+            .map(|i| (i.resource_type, i.resource_id))
+            .collect();
+        for k in chunk {
+            if !found.contains(&(k.1.clone(), k.2.clone())) {
+                missing.insert((*k).clone());
+            }
+        }
+        checked += chunk.len();
+        last = chunk.last().map(|k| (*k).clone());
+    }
+    let next = match last {
+        Some(l) if candidates.last() != Some(&l) => RunCursor::Gone { after: Some(l) },
+        _ => RunCursor::Done,
+    };
+    let mut retired = Vec::new();
+    if !missing.is_empty() {
+        ports
+            .store
+            .fold_results(run.account, |mut e, _| {
+                let key = (e.aws_region.clone(), e.resource_type.clone(), e.resource_id.clone());
+                if missing.contains(&key)
+                    && run.scope.includes_id(&e.check_id)
+                    && (e.compliance != crate::domain::vocab::Compliance::NotApplicable
+                        || e.annotation != NO_LONGER_RECORDED)
+                {
+                    // Dated with the last capture known, not this run's time: if Config shows the
+                    // resource again, its item, captured before this run, must still decide.
+                    e.compliance = crate::domain::vocab::Compliance::NotApplicable;
+                    e.annotation = NO_LONGER_RECORDED.to_owned();
+                    retired.push(e);
+                }
+            })
+            .await?;
+    }
+    Ok((retired, next))
 }
 
 /// Handles one EventBridge event: `detail-type` "Config Configuration Item Change", "AWS API
@@ -353,13 +547,20 @@ async fn scheduled<R: ConfigReader + FactReader, S: ResultStore, P: EventPublish
 ///
 /// `delivery`: the event's identity (its `id`; a retry of the event has the same), which decides
 /// which recorded transitions this invocation publishes.
-pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPublisher>(
+pub async fn reevaluate<R, S, P, C>(
     ports: &Ports<'_, R, S, P>,
     detail_type: &str,
     detail: &Value,
     delivery: &str,
-) -> Result<Summary, HandlerError> {
-    let delivery = Delivery::new(delivery);
+    pace: &Pace<'_, C>,
+) -> Result<Summary, HandlerError>
+where
+    R: ConfigReader + FactReader,
+    S: ResultStore,
+    P: EventPublisher,
+    C: Continuation,
+{
+    let identity = delivery;
     let from_config = detail_type == "Config Configuration Item Change";
     let changed: Vec<ConfigurationItem> = match detail_type {
         "Config Configuration Item Change" => match InvokingEvent::parse(detail)? {
@@ -417,20 +618,118 @@ pub async fn reevaluate<R: ConfigReader + FactReader, S: ResultStore, P: EventPu
     if changed.is_empty() {
         return Ok(Summary::default());
     }
+    Ok(fan_out(ports, changed, from_config, identity, pace).await?)
+}
+
+/// Re-evaluates changed resources, then their dependants a page at a time (see
+/// [`crate::app::pace`]). The run's progress is written only once it spans more than one page:
+/// a change with few dependants costs no write more than its results.
+async fn fan_out<R, S, P, C>(
+    ports: &Ports<'_, R, S, P>,
+    changed: Vec<ConfigurationItem>,
+    from_config: bool,
+    identity: &str,
+    pace: &Pace<'_, C>,
+) -> Result<Summary, PortError>
+where
+    R: ConfigReader + FactReader,
+    S: ResultStore,
+    P: EventPublisher,
+    C: Continuation,
+{
     let own: BTreeSet<(String, String)> = changed
         .iter()
         .map(|i| (i.resource_type.clone(), i.resource_id.clone()))
         .collect();
-    let mut evaluations = evaluate_changed(ports, changed, true).await?;
-    if from_config {
-        // AWS Config invokes the declared plans' rules with the same change (their scopes are
-        // their checks' resource types): those evaluate the changed resource's checks. This
-        // path evaluates what depends on it, and the checks no rule covers.
-        evaluations.retain(|e| {
-            !own.contains(&(e.resource_type.clone(), e.resource_id.clone())) || !ports.settings.plan_declared(e.plan)
-        });
+    let id = Delivery::new(identity).origin;
+    let mut progress = Progress::read(ports.store, &id, FanOutCursor::Changed).await?;
+    let mut dependants: Option<Vec<ResourceKey>> = None;
+    let mut out = Summary::default();
+    loop {
+        if progress.cursor == FanOutCursor::Done {
+            break;
+        }
+        if out.pages > 0 && !pace.time_left() {
+            pace.continuation.hand_off().await?;
+            out.handed_off = true;
+            break;
+        }
+        let delivery = Delivery::new(identity);
+        if dependants.is_none() {
+            dependants = Some(dependant_keys(ports.reader, &changed, ports.settings).await?);
+        }
+        let deps = dependants.as_deref().unwrap_or_default();
+        let (evaluations, next) = match &progress.cursor {
+            FanOutCursor::Changed => {
+                let mut evaluations = evaluate_changed(ports, changed.clone(), true).await?;
+                if from_config {
+                    // AWS Config invokes the declared plans' rules with the same change (their
+                    // scopes are their checks' resource types): those evaluate the changed
+                    // resource's checks. This path evaluates what depends on it, and the checks
+                    // no rule covers.
+                    evaluations.retain(|e| {
+                        !own.contains(&(e.resource_type.clone(), e.resource_id.clone()))
+                            || !ports.settings.plan_declared(e.plan)
+                    });
+                }
+                let next = if deps.is_empty() {
+                    FanOutCursor::Done
+                } else {
+                    FanOutCursor::Dependants { after: None }
+                };
+                (evaluations, next)
+            }
+            FanOutCursor::Dependants { after } => {
+                let page: Vec<ResourceKey> = deps
+                    .iter()
+                    .filter(|k| {
+                        after
+                            .as_ref()
+                            .is_none_or(|(t, i)| (&k.resource_type, &k.resource_id) > (t, i))
+                    })
+                    .take(pace.page)
+                    .cloned()
+                    .collect();
+                let mut items = Vec::with_capacity(page.len());
+                for chunk in page.chunks(100) {
+                    items.extend(ports.reader.batch_get(chunk).await?);
+                }
+                let evaluations = if items.is_empty() {
+                    Vec::new()
+                } else {
+                    let c = collect_with(
+                        ports.reader,
+                        items,
+                        changed.clone(),
+                        ports.settings,
+                        ports.recorded_types,
+                    )
+                    .await?;
+                    evaluate_targets(&c, ports.settings)
+                };
+                let next = match page.last() {
+                    Some(l) if deps.last() != Some(l) => FanOutCursor::Dependants {
+                        after: Some((l.resource_type.clone(), l.resource_id.clone())),
+                    },
+                    _ => FanOutCursor::Done,
+                };
+                (evaluations, next)
+            }
+            FanOutCursor::Done => break,
+        };
+        let page = record_and_publish(ports.store, ports.publisher, &evaluations, &delivery).await?;
+        out.evaluations += page.evaluations;
+        out.transitions += page.transitions;
+        out.pages += 1;
+        if next == FanOutCursor::Done && progress.at.is_none() {
+            // Finished in its first page: nothing to resume, nothing to record.
+            break;
+        }
+        if !progress.advance(ports.store, next).await? {
+            break;
+        }
     }
-    Ok(record_and_publish(ports.store, ports.publisher, &evaluations, &delivery).await?)
+    Ok(out)
 }
 
 /// What one rollup invocation did.

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use crate::app::ports::{
-    ConfigReader, EvaluationReporter, EventPublisher, FactReader, PlanRow, PlanRows, PortError, ReadinessReader,
-    ReadinessStore, ResultStore,
+    ConfigReader, Continuation, EvaluationReporter, EventPublisher, FactReader, PlanRow, PlanRows, PortError,
+    ReadinessReader, ReadinessStore, ResultStore,
 };
 use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
@@ -83,6 +83,39 @@ impl ConfigReader for MemoryReader {
     async fn latest(&self, key: &ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
         Ok(self.batch_get(std::slice::from_ref(key)).await?.into_iter().next())
     }
+
+    /// Pages of 100, as SelectResourceConfig's largest; the token is an offset.
+    async fn list_page(
+        &self,
+        resource_type: &'static str,
+        token: Option<String>,
+    ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
+        const PAGE: usize = 100;
+        let from: usize = match token {
+            Some(t) => t.parse().map_err(|_| PortError {
+                operation: "list_page",
+                message: "invalid next token".into(),
+                retryable: false,
+            })?,
+            None => 0,
+        };
+        let all = self.select(&Lookup::AllOfType(resource_type)).await?;
+        let page: Vec<ResourceKey> = all.iter().skip(from).take(PAGE).cloned().collect();
+        let next = (from + PAGE < all.len()).then(|| (from + PAGE).to_string());
+        Ok((page, next))
+    }
+}
+
+/// A [`Continuation`] that counts its hand-offs (the tests of paged runs: each one is to be
+/// followed by another invocation with the same event).
+#[derive(Debug, Default)]
+pub struct CountingContinuation(pub std::sync::atomic::AtomicUsize);
+
+impl Continuation for CountingContinuation {
+    async fn hand_off(&self) -> Result<(), PortError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
 }
 
 /// A configuration reader whose service-API facts are all unknown: for evaluating what AWS
@@ -104,6 +137,14 @@ impl<R: ConfigReader> ConfigReader for WithoutFacts<R> {
     async fn latest(&self, key: &ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
         self.0.latest(key).await
     }
+
+    async fn list_page(
+        &self,
+        resource_type: &'static str,
+        token: Option<String>,
+    ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
+        self.0.list_page(resource_type, token).await
+    }
 }
 
 impl<R: Sync> FactReader for WithoutFacts<R> {
@@ -120,6 +161,7 @@ struct Tables {
     history: Vec<PendingTransition>,
     plans: BTreeMap<(String, String, Plan), (PlanReadiness, Option<PlanStatus>)>,
     rollup_versions: HashMap<String, u64>,
+    progress: HashMap<String, String>,
 }
 
 /// The state store in memory, with the DynamoDB adapter's semantics: per resource, only new or
@@ -228,6 +270,19 @@ impl ResultStore for MemoryStore {
             .collect();
         out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
+    }
+
+    async fn progress(&self, run: &str) -> Result<Option<String>, PortError> {
+        Ok(self.lock().progress.get(run).cloned())
+    }
+
+    async fn advance(&self, run: &str, from: Option<&str>, to: &str) -> Result<bool, PortError> {
+        let mut t = self.lock();
+        if t.progress.get(run).map(String::as_str) != from {
+            return Ok(false);
+        }
+        t.progress.insert(run.to_owned(), to.to_owned());
+        Ok(true)
     }
 
     async fn written_at(&self, _: &EvalKey) -> Result<Option<DateTime<Utc>>, PortError> {

@@ -8,6 +8,8 @@ pub mod record;
 
 pub mod flows;
 
+pub mod pace;
+
 pub mod error;
 
 pub mod memory;

@@ -38,6 +38,19 @@ pub trait ConfigReader: Sync {
     fn select(&self, lookup: &Lookup) -> impl Future<Output = Result<Vec<ResourceKey>, PortError>> + Send;
     /// The newest history item of one resource (for oversized notifications).
     fn latest(&self, key: &ResourceKey) -> impl Future<Output = Result<Option<ConfigurationItem>, PortError>> + Send;
+    /// One page of the keys of every recorded resource of `resource_type`, from `token` (`None`:
+    /// the first page), and the token of the next page (`None`: this was the last). A periodic
+    /// run walks an account a page at a time with it. By default: one page of everything.
+    fn list_page(
+        &self,
+        resource_type: &'static str,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<(Vec<ResourceKey>, Option<String>), PortError>> + Send {
+        async move {
+            let _ = token;
+            Ok((self.select(&Lookup::AllOfType(resource_type)).await?, None))
+        }
+    }
 }
 
 /// Reads the facts only service APIs know (SSM, EKS, CloudWatch Logs). A required port: the
@@ -82,6 +95,12 @@ pub trait ResultStore: Sync {
     fn account_results(&self, account: &str) -> impl Future<Output = Result<Vec<Evaluation>, PortError>> + Send;
     /// When one result was last written (`None`: it is not recorded), read consistently.
     fn written_at(&self, key: &EvalKey) -> impl Future<Output = Result<Option<DateTime<Utc>>, PortError>> + Send;
+    /// Where a piece of work split over invocations got to (`run`: its delivery's identity):
+    /// the cursor [`ResultStore::advance`] recorded, if any.
+    fn progress(&self, run: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// Moves `run`'s cursor from `from` (`None`: not started) to `to`, only if it is still at
+    /// `from`. `false`: another invocation of the same run moved it first (and carries on).
+    fn advance(&self, run: &str, from: Option<&str>, to: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// Calls `f` with every recorded result of an account and when it was written, a page at a
     /// time (the input of its plan rollup: memory stays bounded by a page, not by the account).
     fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
@@ -147,6 +166,15 @@ pub trait ReadinessReader {
         &self,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<crate::domain::state::RecordedChange>, PortError>>;
+}
+
+/// Hands the rest of a run to a fresh invocation of the same function (a message on the
+/// function's continuation queue, carrying the event it was invoked with): a periodic run or a
+/// change's dependants larger than one invocation's time go on there, from where
+/// [`ResultStore::progress`] says they got to.
+pub trait Continuation: Sync {
+    /// Sends the continuation.
+    fn hand_off(&self) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Publishes events (EventBridge).

@@ -18,6 +18,10 @@ pub struct Summary {
     pub evaluations: usize,
     /// Compliance transitions published (new ones and ones left pending before).
     pub transitions: usize,
+    /// Pages of a paged run done by this invocation.
+    pub pages: usize,
+    /// Whether the rest of the run was handed to a fresh invocation.
+    pub handed_off: bool,
 }
 
 /// Records `evaluations` for `delivery`, publishes its compliance transitions, then clears them
@@ -36,6 +40,7 @@ pub async fn record_and_publish<S: ResultStore, P: EventPublisher>(
     Ok(Summary {
         evaluations: evaluations.len(),
         transitions,
+        ..Summary::default()
     })
 }
 

@@ -357,6 +357,40 @@ impl ConfigApi {
     }
 }
 
+impl ConfigApi {
+    /// One page (at most 100, SelectResourceConfig's largest) of the keys `expression` selects,
+    /// and the next page's token.
+    async fn select_page(
+        &self,
+        expression: &str,
+        token: Option<String>,
+    ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
+        const OP: &str = "config:SelectResourceConfig";
+        let resp = self
+            .client
+            .select_resource_config()
+            .expression(expression)
+            .limit(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        let mut keys = Vec::with_capacity(resp.results().len());
+        for r in resp.results() {
+            let v: Value = serde_json::from_str(r).map_err(|e| invalid(OP, format!("result is not JSON: {e}")))?;
+            match (
+                v.get("resourceType").and_then(Value::as_str),
+                v.get("resourceId").and_then(Value::as_str),
+            ) {
+                (Some(t), Some(id)) => keys.push(ResourceKey::new(t, id)),
+                _ => return Err(invalid(OP, "a result without resourceType or resourceId")),
+            }
+        }
+        let next = resp.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+        Ok((keys, next))
+    }
+}
+
 impl ConfigReader for ConfigApi {
     async fn batch_get(&self, keys: &[ResourceKey]) -> Result<Vec<ConfigurationItem>, PortError> {
         const OP: &str = "config:BatchGetResourceConfig";
@@ -372,29 +406,11 @@ impl ConfigReader for ConfigApi {
         for expression in expressions {
             let mut token: Option<String> = None;
             loop {
-                let resp = self
-                    .client
-                    .select_resource_config()
-                    .expression(&expression)
-                    .limit(100)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| port_error(OP, e))?;
-                for r in resp.results() {
-                    let v: Value =
-                        serde_json::from_str(r).map_err(|e| invalid(OP, format!("result is not JSON: {e}")))?;
-                    match (
-                        v.get("resourceType").and_then(Value::as_str),
-                        v.get("resourceId").and_then(Value::as_str),
-                    ) {
-                        (Some(t), Some(id)) => keys.push(ResourceKey::new(t, id)),
-                        _ => return Err(invalid(OP, "a result without resourceType or resourceId")),
-                    }
-                }
-                match resp.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                    _ => break,
+                let (page, next) = self.select_page(&expression, token.take()).await?;
+                keys.extend(page);
+                match next {
+                    Some(t) => token = Some(t),
+                    None => break,
                 }
             }
         }
@@ -402,6 +418,21 @@ impl ConfigReader for ConfigApi {
         let mut seen = std::collections::HashSet::new();
         keys.retain(|k| seen.insert(k.clone()));
         Ok(keys)
+    }
+
+    async fn list_page(
+        &self,
+        resource_type: &'static str,
+        token: Option<String>,
+    ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
+        let lookup = Lookup::AllOfType(resource_type);
+        match crate::contracts::config_query::select_expressions(&lookup).as_deref() {
+            Some([expression]) => self.select_page(expression, token).await,
+            _ => Err(invalid(
+                "config:SelectResourceConfig",
+                format!("cannot express {lookup:?} as one query"),
+            )),
+        }
     }
 
     async fn latest(&self, key: &ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {

@@ -28,6 +28,16 @@ pub struct FunctionEnv {
     /// the periodic run reads Azure with (`{"tenantId","clientId","clientSecret"}`). Needs
     /// `AZURE_SUBSCRIPTIONS` (settings `azure.subscriptions`).
     pub azure_secret: Option<String>,
+    /// `CONTINUATION_QUEUE_URL`: where a run longer than one invocation hands the rest on (the
+    /// function's continuation queue). Unset: runs are not paged over invocations, and one that
+    /// outlasts the invocation fails (and is retried from its last finished page).
+    pub continuation_queue: Option<String>,
+    /// `PAGE_SIZE`: resources per page of a periodic run or a change's dependants (default
+    /// [`crate::app::pace::DEFAULT_PAGE`]).
+    pub page_size: usize,
+    /// `HANDOFF_MARGIN_SECONDS`: no page starts later than this before the invocation's deadline
+    /// (default [`crate::app::pace::DEFAULT_MARGIN`]).
+    pub handoff_margin: std::time::Duration,
 }
 
 /// Variables that set one settings list each (comma separated), over `SETTINGS_JSON`. Besides
@@ -121,7 +131,24 @@ impl FunctionEnv {
                 return Err("MEMBER_ROLE_NAME: a role name, without path or ARN".into());
             }
         }
+        let continuation_queue = var("CONTINUATION_QUEUE_URL")?.map(|q| q.trim().to_owned());
+        let page_size = match var("PAGE_SIZE")? {
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => return Err(format!("PAGE_SIZE `{v}`: a number of resources, at least 1")),
+            },
+            None => crate::app::pace::DEFAULT_PAGE,
+        };
+        let handoff_margin = match var("HANDOFF_MARGIN_SECONDS")? {
+            Some(v) => {
+                std::time::Duration::from_secs(v.parse().map_err(|e| format!("HANDOFF_MARGIN_SECONDS `{v}`: {e}"))?)
+            }
+            None => crate::app::pace::DEFAULT_MARGIN,
+        };
         Ok(Self {
+            continuation_queue,
+            page_size,
+            handoff_margin,
             table,
             bus,
             settings,
@@ -143,6 +170,8 @@ pub struct Adapters {
     pub store: super::dynamo::DynamoStore,
     /// The bus.
     pub publisher: super::events::EventBridgePublisher,
+    /// SQS, for the continuation queue.
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl Adapters {
@@ -188,6 +217,7 @@ impl Adapters {
             store: super::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &env.table)
                 .with_history_days(env.history_days),
             publisher: super::events::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &env.bus),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
         };
         Ok((env, adapters))
     }

@@ -223,6 +223,14 @@ impl crate::app::ports::ConfigReader for LiveReader {
     async fn latest(&self, key: &crate::domain::vocab::ResourceKey) -> Result<Option<ConfigurationItem>, PortError> {
         self.config.latest(key).await
     }
+
+    async fn list_page(
+        &self,
+        resource_type: &'static str,
+        token: Option<String>,
+    ) -> Result<(Vec<crate::domain::vocab::ResourceKey>, Option<String>), PortError> {
+        self.config.list_page(resource_type, token).await
+    }
 }
 
 impl crate::app::ports::FactReader for LiveReader {

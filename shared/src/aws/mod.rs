@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod continuation;
 pub mod dynamo;
 pub mod env;
 pub mod events;

@@ -22,6 +22,17 @@ struct Written {
 }
 use crate::domain::vocab::{Compliance, Evaluation, Plan};
 
+/// The sort key of a run's progress row (`PK = RUN#<run>`).
+const PROGRESS_SK: &str = "PROGRESS";
+/// How long a run's progress is kept (TTL): longer than any run's continuations and retries
+/// (SQS keeps a message four days by default; Config's periodic runs are at most daily).
+const PROGRESS_KEPT_SECONDS: i64 = 7 * 24 * 3600;
+
+/// The partition of a run's progress row.
+fn run_pk(run: &str) -> String {
+    format!("RUN#{run}")
+}
+
 impl DynamoStore {
     /// One result as recorded now, and when it was written (`None`: not recorded, or expired),
     /// read consistently: what the Security Hub findings are built from.
@@ -465,6 +476,56 @@ impl ResultStore for DynamoStore {
 
     async fn written_at(&self, key: &EvalKey) -> Result<Option<DateTime<Utc>>, PortError> {
         Ok(self.recorded(key).await?.and_then(|(_, at)| at))
+    }
+
+    async fn progress(&self, run: &str) -> Result<Option<String>, PortError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK = :sk")
+            .expression_attribute_values(":pk", s(run_pk(run)))
+            .expression_attribute_values(":sk", s(PROGRESS_SK))
+            .consistent_read(true);
+        Ok(self
+            .query_all(q)
+            .await?
+            .first()
+            .and_then(|item| get(item, "cursor"))
+            .map(str::to_owned))
+    }
+
+    async fn advance(&self, run: &str, from: Option<&str>, to: &str) -> Result<bool, PortError> {
+        let expires = Utc::now().timestamp() + PROGRESS_KEPT_SECONDS;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", s(run_pk(run)))
+            .item("SK", s(PROGRESS_SK))
+            .item("cursor", s(to))
+            .item(
+                "expiresAt",
+                aws_sdk_dynamodb::types::AttributeValue::N(expires.to_string()),
+            );
+        let put = match from {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            Some(c) => put
+                .condition_expression("#c = :from")
+                .expression_attribute_names("#c", "cursor")
+                .expression_attribute_values(":from", s(c)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(port_error("dynamodb:PutItem", e)),
+        }
     }
 
     async fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(
