@@ -223,13 +223,20 @@ impl ConfigWorld {
             let op = target.rsplit('.').next().unwrap_or_default();
             match op {
                 "BatchGetResourceConfig" => {
-                    let keys = body["resourceKeys"].as_array().cloned().unwrap_or_default();
+                    let keys: std::collections::HashSet<(&str, &str)> = body["resourceKeys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|k| {
+                            (
+                                k["resourceType"].as_str().unwrap_or_default(),
+                                k["resourceId"].as_str().unwrap_or_default(),
+                            )
+                        })
+                        .collect();
                     let found: Vec<Value> = items
                         .iter()
-                        .filter(|(r, _)| {
-                            keys.iter()
-                                .any(|k| k["resourceType"] == r["resourceType"] && k["resourceId"] == r["resourceId"])
-                        })
+                        .filter(|(_, ci)| keys.contains(&(ci.resource_type.as_str(), ci.resource_id.as_str())))
                         .map(|(r, _)| api_form(r, false))
                         .collect();
                     (
@@ -237,16 +244,28 @@ impl ConfigWorld {
                         json!({"baseConfigurationItems": found, "unprocessedResourceKeys": []}).to_string(),
                     )
                 }
+                // Pages of `Limit` (at most 100, as Config's), with an opaque NextToken.
                 "SelectResourceConfig" => {
                     let lookup = parse_sql(body["Expression"].as_str().unwrap_or_default());
-                    let results: Vec<String> = items
+                    let limit = body["Limit"].as_u64().map_or(100, |l| l.clamp(1, 100)) as usize;
+                    let from: usize = body["NextToken"]
+                        .as_str()
+                        .and_then(|t| t.strip_prefix("page-"))
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(0);
+                    let matching: Vec<&ConfigurationItem> =
+                        items.iter().filter(|(_, ci)| lookup.matches(ci)).map(|(_, ci)| ci).collect();
+                    let results: Vec<String> = matching
                         .iter()
-                        .filter(|(_, ci)| lookup.matches(ci))
-                        .map(|(_, ci)| {
-                            json!({"resourceType": ci.resource_type, "resourceId": ci.resource_id}).to_string()
-                        })
+                        .skip(from)
+                        .take(limit)
+                        .map(|ci| json!({"resourceType": ci.resource_type, "resourceId": ci.resource_id}).to_string())
                         .collect();
-                    (200, json!({"Results": results}).to_string())
+                    let mut answer = json!({"Results": results});
+                    if from + limit < matching.len() {
+                        answer["NextToken"] = json!(format!("page-{}", from + limit));
+                    }
+                    (200, answer.to_string())
                 }
                 "GetResourceConfigHistory" => {
                     match items.iter().find(|(r, _)| {

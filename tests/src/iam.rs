@@ -59,6 +59,8 @@ pub struct Caller {
     pub azure_secret: Option<String>,
     /// `AWS_REGION`.
     pub region: String,
+    /// `CONTINUATION_QUEUE_URL` if set: the function's continuation queue.
+    pub continuation_queue: Option<String>,
     /// The account the stack runs in: moto's default account, or the test's
     /// `IAM_GATE_ACCOUNT` where its data belongs to another account (a one-account deployment
     /// evaluates and reports its own account's resources).
@@ -585,6 +587,17 @@ pub fn requests_of(
             }
             _ => return unknown(),
         },
+        // SendMessage is authorized on the queue its QueueUrl names
+        // (https://sqs.<region>.amazonaws.com/<account>/<name>).
+        "sqs" => match op {
+            "SendMessage" => {
+                let url = json["QueueUrl"].as_str().ok_or("a SendMessage without QueueUrl")?;
+                let mut parts = url.trim_end_matches('/').rsplit('/');
+                let (name, owner) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                vec![request("sqs:SendMessage", arn("sqs", region, owner, name), none)]
+            }
+            _ => return unknown(),
+        },
         "events" => match op {
             "PutEvents" => {
                 let mut by_bus: HashMap<String, (BTreeSet<String>, BTreeSet<String>)> = HashMap::new();
@@ -811,13 +824,32 @@ fn substituted(template: &str, params: &Value, names: &Value, account: &str, pai
 }
 
 fn policies_for_function(c: &Caller) -> Arc<Value> {
-    let names = json!({"StateTable": "@@TABLE@@", "EventBus": "@@BUS@@"});
+    let names = json!({"StateTable": "@@TABLE@@", "EventBus": "@@BUS@@",
+        "ConfigRuleContinuationQueue": "@@QUEUE@@", "ReevaluatorContinuationQueue": "@@QUEUE@@"});
+    // The function's continuation queue is the one its environment names (the other function's
+    // queue in the template is then a name no test queue has).
+    let queue = c
+        .continuation_queue
+        .as_deref()
+        .and_then(|u| u.rsplit('/').next())
+        .unwrap_or("no-continuation-queue");
+    let (own, other) = if c.function == "config-rule" {
+        ("ConfigRuleContinuationQueue", "ReevaluatorContinuationQueue")
+    } else {
+        ("ReevaluatorContinuationQueue", "ConfigRuleContinuationQueue")
+    };
+    let names = {
+        let mut n = names;
+        n[own] = json!("@@QUEUE@@");
+        n[other] = json!(format!("other-{other}"));
+        n
+    };
     substituted(
         "template.yaml",
         &c.parameters(),
         &names,
         &c.account,
-        &[("@@TABLE@@", &c.table), ("@@BUS@@", &c.bus)],
+        &[("@@TABLE@@", &c.table), ("@@BUS@@", &c.bus), ("@@QUEUE@@", queue)],
     )
 }
 

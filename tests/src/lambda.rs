@@ -100,6 +100,7 @@ pub fn spawn_as(c: &mut Command, function: &str) -> tokio::process::Child {
             member_role: env("MEMBER_ROLE_NAME"),
             azure_secret: env("AZURE_CREDENTIALS_SECRET_ARN"),
             region: env("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+            continuation_queue: env("CONTINUATION_QUEUE_URL"),
             account: env("IAM_GATE_ACCOUNT").unwrap_or_else(|| crate::iam::ACCOUNT.to_owned()),
         },
     );

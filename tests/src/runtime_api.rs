@@ -27,7 +27,7 @@ pub struct Outcome {
 pub struct RuntimeApi {
     /// `127.0.0.1:<port>` (the value of `AWS_LAMBDA_RUNTIME_API`).
     pub address: String,
-    events: mpsc::UnboundedSender<String>,
+    events: mpsc::UnboundedSender<(String, Option<u64>)>,
     outcomes: Arc<AsyncMutex<mpsc::UnboundedReceiver<Outcome>>>,
     first_next: Arc<Mutex<Option<Instant>>>,
     task: tokio::task::JoinHandle<()>,
@@ -38,7 +38,7 @@ impl RuntimeApi {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
-        let (events, rx) = mpsc::unbounded_channel::<String>();
+        let (events, rx) = mpsc::unbounded_channel::<(String, Option<u64>)>();
         let rx = Arc::new(AsyncMutex::new(rx));
         let (out_tx, out_rx) = mpsc::unbounded_channel::<Outcome>();
         let first_next = Arc::new(Mutex::new(None));
@@ -64,9 +64,10 @@ impl RuntimeApi {
                         let body = request.body;
                         let reply = if method == "GET" && path.ends_with("/runtime/invocation/next") {
                             fnx.lock().unwrap().get_or_insert_with(Instant::now);
-                            let Some(event) = rx.lock().await.recv().await else {
+                            let Some((event, deadline)) = rx.lock().await.recv().await else {
                                 return;
                             };
+                            let deadline = deadline.unwrap_or(9_999_999_999_999);
                             let id = {
                                 let mut c = counter.lock().unwrap();
                                 *c += 1;
@@ -75,7 +76,7 @@ impl RuntimeApi {
                             sent_at.lock().unwrap().insert(id.clone(), Instant::now());
                             format!(
                                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
-                                 Lambda-Runtime-Deadline-Ms: 9999999999999\r\nLambda-Runtime-Invoked-Function-Arn: \
+                                 Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: \
                                  arn:aws:lambda:us-east-1:111122223333:function:under-test\r\nLambda-Runtime-Trace-Id: \
                                  Root=1-00000000-000000000000000000000000\r\nContent-Length: {}\r\n\r\n{event}",
                                 event.len()
@@ -112,7 +113,18 @@ impl RuntimeApi {
 
     /// Queues an event for the function.
     pub fn send(&self, event: String) {
-        let _ = self.events.send(event);
+        let _ = self.events.send((event, None));
+    }
+
+    /// Queues an event whose invocation has `timeout` from now (its `Lambda-Runtime-Deadline-Ms`),
+    /// as a function with that Timeout is handed it. Returns the deadline.
+    pub fn send_with_timeout(&self, event: String, timeout: std::time::Duration) -> Instant {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let deadline = u64::try_from(now_ms + timeout.as_millis()).unwrap_or(u64::MAX);
+        let _ = self.events.send((event, Some(deadline)));
+        Instant::now() + timeout
     }
 
     /// The next answer from the function.

@@ -139,6 +139,7 @@ fn functions() -> Vec<Function> {
                 ConfigApi::REPORT_PERMISSIONS,
                 DynamoStore::RECORD_PERMISSIONS,
                 EventBridgePublisher::PERMISSIONS,
+                shared::aws::continuation::CONTINUE_PERMISSIONS,
                 // The Azure service principal's secret, when the stack reads Azure.
                 &["secretsmanager:GetSecretValue"],
             ]),
@@ -151,6 +152,7 @@ fn functions() -> Vec<Function> {
                 ConfigApi::READ_PERMISSIONS,
                 DynamoStore::RECORD_PERMISSIONS,
                 EventBridgePublisher::PERMISSIONS,
+                shared::aws::continuation::CONTINUE_PERMISSIONS,
             ]),
         },
         Function {
@@ -216,7 +218,13 @@ fn nothing_broader_is_granted() {
                 ("dynamodb", _) => None,
                 ("events", _) => Some("GetAtt:EventBus.Arn".to_owned()),
                 ("sqs", _) if f.id == "FindingsFunction" => Some("GetAtt:FindingsQueue.Arn".to_owned()),
-                ("sqs", _) => Some("GetAtt:FailedEventsQueue.Arn".to_owned()),
+                // Its own continuation queue (every action), the failed-events queue (sends).
+                ("sqs", _) if res.contains("ContinuationQueue") => Some(format!(
+                    "GetAtt:{}ContinuationQueue.Arn",
+                    f.id.trim_end_matches("Function")
+                )),
+                ("sqs", "sqs:SendMessage") => Some("GetAtt:FailedEventsQueue.Arn".to_owned()),
+                ("sqs", _) => Some(format!("{action} on the failed-events queue is not needed")),
                 ("logs", "logs:DescribeSubscriptionFilters") => None,
                 ("secretsmanager", _) => Some("Ref:AzureCredentialsSecretArn".to_owned()),
                 ("logs", _) => Some(format!("GetAtt:{}.Arn", f.log_group)),
@@ -303,6 +311,14 @@ fn reevaluator_patterns(t: &Y) -> Vec<(String, Y)> {
         .as_mapping()
         .unwrap()
     {
+        // Its continuation queue carries events these rules delivered before.
+        if e["Type"].as_str() == Some("SQS") {
+            assert_eq!(
+                render(&e["Properties"]["Queue"]),
+                "GetAtt:ReevaluatorContinuationQueue.Arn"
+            );
+            continue;
+        }
         assert_eq!(e["Type"].as_str(), Some("EventBridgeRule"));
         // `Arn`, not `Destination` (which SAM ignores, creating an unwatched queue of its own).
         assert_eq!(
@@ -571,13 +587,29 @@ fn as_sam_translates_it_every_failed_delivery_reaches_the_one_watched_queue() {
     let of_type =
         |t: &str| -> Vec<(&String, &serde_json::Value)> { resources.iter().filter(|(_, r)| r["Type"] == t).collect() };
     // One dead-letter queue: SAM creates no queue of its own for a rule's dead letters; the
-    // findings queue's messages that keep failing move to it.
-    let queues: Vec<&String> = of_type("AWS::SQS::Queue").into_iter().map(|(k, _)| k).collect();
-    assert_eq!(queues, ["FailedEventsQueue", "FindingsQueue"]);
+    // findings and continuation queues' messages that keep failing move to it.
+    let mut queues: Vec<&String> = of_type("AWS::SQS::Queue").into_iter().map(|(k, _)| k).collect();
+    queues.sort();
     assert_eq!(
-        resources["FindingsQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
-        serde_json::json!({"Fn::GetAtt": ["FailedEventsQueue", "Arn"]})
+        queues,
+        [
+            "ConfigRuleContinuationQueue",
+            "FailedEventsQueue",
+            "FindingsQueue",
+            "ReevaluatorContinuationQueue"
+        ]
     );
+    for q in [
+        "FindingsQueue",
+        "ConfigRuleContinuationQueue",
+        "ReevaluatorContinuationQueue",
+    ] {
+        assert_eq!(
+            resources[q]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
+            serde_json::json!({"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}),
+            "{q}"
+        );
+    }
     let to_queue = serde_json::json!({"Arn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}});
     let rules = of_type("AWS::Events::Rule");
     assert!(rules.len() >= 7, "{} rules", rules.len());

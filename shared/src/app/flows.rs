@@ -386,7 +386,8 @@ where
                 let mut keys = Vec::new();
                 let mut token = token.clone();
                 loop {
-                    let (page, next) = ports.reader.list_page(types[i], token.take()).await?;
+                    let want = pace.page.saturating_sub(keys.len()).max(1);
+                    let (page, next) = ports.reader.list_page(types[i], want, token.take()).await?;
                     keys.extend(page);
                     token = next;
                     if token.is_none() || keys.len() >= pace.page {
@@ -400,7 +401,12 @@ where
                 let evaluations = if items.is_empty() {
                     Vec::new()
                 } else {
-                    evaluate_changed(ports, items, false).await?
+                    // Only the listed resources' own results: an item can also move another
+                    // type's (an SSM inventory its instance's), which that type's pages report.
+                    let listed: std::collections::HashSet<&ResourceKey> = keys.iter().collect();
+                    let mut e = evaluate_changed(ports, items, false).await?;
+                    e.retain(|e| listed.contains(&ResourceKey::new(e.resource_type.clone(), e.resource_id.clone())));
+                    e
                 };
                 let next = match token {
                     Some(t) => RunCursor::Type {

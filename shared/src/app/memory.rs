@@ -84,13 +84,14 @@ impl ConfigReader for MemoryReader {
         Ok(self.batch_get(std::slice::from_ref(key)).await?.into_iter().next())
     }
 
-    /// Pages of 100, as SelectResourceConfig's largest; the token is an offset.
+    /// Pages of at most 100, as SelectResourceConfig's; the token is an offset.
     async fn list_page(
         &self,
         resource_type: &'static str,
+        limit: usize,
         token: Option<String>,
     ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
-        const PAGE: usize = 100;
+        let page_size = limit.clamp(1, 100);
         let from: usize = match token {
             Some(t) => t.parse().map_err(|_| PortError {
                 operation: "list_page",
@@ -100,8 +101,8 @@ impl ConfigReader for MemoryReader {
             None => 0,
         };
         let all = self.select(&Lookup::AllOfType(resource_type)).await?;
-        let page: Vec<ResourceKey> = all.iter().skip(from).take(PAGE).cloned().collect();
-        let next = (from + PAGE < all.len()).then(|| (from + PAGE).to_string());
+        let page: Vec<ResourceKey> = all.iter().skip(from).take(page_size).cloned().collect();
+        let next = (from + page_size < all.len()).then(|| (from + page_size).to_string());
         Ok((page, next))
     }
 }
@@ -141,9 +142,10 @@ impl<R: ConfigReader> ConfigReader for WithoutFacts<R> {
     async fn list_page(
         &self,
         resource_type: &'static str,
+        limit: usize,
         token: Option<String>,
     ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
-        self.0.list_page(resource_type, token).await
+        self.0.list_page(resource_type, limit, token).await
     }
 }
 

@@ -38,16 +38,18 @@ pub trait ConfigReader: Sync {
     fn select(&self, lookup: &Lookup) -> impl Future<Output = Result<Vec<ResourceKey>, PortError>> + Send;
     /// The newest history item of one resource (for oversized notifications).
     fn latest(&self, key: &ResourceKey) -> impl Future<Output = Result<Option<ConfigurationItem>, PortError>> + Send;
-    /// One page of the keys of every recorded resource of `resource_type`, from `token` (`None`:
-    /// the first page), and the token of the next page (`None`: this was the last). A periodic
-    /// run walks an account a page at a time with it. By default: one page of everything.
+    /// One page (at most `limit`, at most 100) of the keys of every recorded resource of
+    /// `resource_type`, from `token` (`None`: the first page), and the token of the next page
+    /// (`None`: this was the last). A periodic run walks an account a page at a time with it. By
+    /// default: one page of everything.
     fn list_page(
         &self,
         resource_type: &'static str,
+        limit: usize,
         token: Option<String>,
     ) -> impl Future<Output = Result<(Vec<ResourceKey>, Option<String>), PortError>> + Send {
         async move {
-            let _ = token;
+            let _ = (token, limit);
             Ok((self.select(&Lookup::AllOfType(resource_type)).await?, None))
         }
     }

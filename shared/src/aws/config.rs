@@ -358,11 +358,12 @@ impl ConfigApi {
 }
 
 impl ConfigApi {
-    /// One page (at most 100, SelectResourceConfig's largest) of the keys `expression` selects,
-    /// and the next page's token.
+    /// One page (at most `limit`, at most 100: SelectResourceConfig's largest) of the keys
+    /// `expression` selects, and the next page's token.
     async fn select_page(
         &self,
         expression: &str,
+        limit: usize,
         token: Option<String>,
     ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
         const OP: &str = "config:SelectResourceConfig";
@@ -370,7 +371,7 @@ impl ConfigApi {
             .client
             .select_resource_config()
             .expression(expression)
-            .limit(100)
+            .limit(i32::try_from(limit.clamp(1, 100)).unwrap_or(100))
             .set_next_token(token)
             .send()
             .await
@@ -406,7 +407,7 @@ impl ConfigReader for ConfigApi {
         for expression in expressions {
             let mut token: Option<String> = None;
             loop {
-                let (page, next) = self.select_page(&expression, token.take()).await?;
+                let (page, next) = self.select_page(&expression, 100, token.take()).await?;
                 keys.extend(page);
                 match next {
                     Some(t) => token = Some(t),
@@ -423,11 +424,12 @@ impl ConfigReader for ConfigApi {
     async fn list_page(
         &self,
         resource_type: &'static str,
+        limit: usize,
         token: Option<String>,
     ) -> Result<(Vec<ResourceKey>, Option<String>), PortError> {
         let lookup = Lookup::AllOfType(resource_type);
         match crate::contracts::config_query::select_expressions(&lookup).as_deref() {
-            Some([expression]) => self.select_page(expression, token).await,
+            Some([expression]) => self.select_page(expression, limit, token).await,
             _ => Err(invalid(
                 "config:SelectResourceConfig",
                 format!("cannot express {lookup:?} as one query"),

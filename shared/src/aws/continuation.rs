@@ -7,8 +7,15 @@ use serde_json::Value;
 
 use crate::app::ports::{Continuation, PortError};
 
-/// The IAM action a hand-off needs (on the function's own continuation queue).
-pub const HAND_OFF_PERMISSIONS: &[&str] = &["sqs:SendMessage"];
+/// The IAM actions a function with a continuation queue needs on it: the function sends the
+/// hand-off, the queue's event source mapping (with the function's role) receives, deletes and
+/// reads the queue's attributes.
+pub const CONTINUE_PERMISSIONS: &[&str] = &[
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
 
 /// The largest message SQS accepts (1 MiB; Amazon SQS developer guide, "Amazon SQS message
 /// quotas"). An event larger than that cannot be handed on: Config's invocations and EventBridge

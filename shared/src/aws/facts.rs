@@ -227,9 +227,10 @@ impl crate::app::ports::ConfigReader for LiveReader {
     async fn list_page(
         &self,
         resource_type: &'static str,
+        limit: usize,
         token: Option<String>,
     ) -> Result<(Vec<crate::domain::vocab::ResourceKey>, Option<String>), PortError> {
-        self.config.list_page(resource_type, token).await
+        self.config.list_page(resource_type, limit, token).await
     }
 }
 
