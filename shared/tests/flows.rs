@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::app::error::HandlerError;
 use shared::app::flows::{self, Ports, RuleInvocation};
 use shared::app::memory::{MemoryPublisher, MemoryReader, MemoryReporter, MemoryStore};
@@ -76,6 +76,7 @@ fn invocation(e: &Value) -> RuleInvocation<'_> {
         result_token: e["resultToken"].as_str(),
         event_left_scope: e["eventLeftScope"].as_bool().unwrap_or(false),
         region: None,
+        rule: e["configRuleArn"].as_str().and_then(|a| a.rsplit('/').next()),
     }
 }
 
@@ -628,4 +629,62 @@ async fn a_late_change_of_a_dependency_never_rolls_back_its_dependants() {
         );
     }
     assert_eq!(w.published("Prerequisite Compliance Changed").len(), published);
+}
+
+/// The scheduled event of one more period: a new result token.
+fn next_period(n: usize) -> Value {
+    let mut e = event("config-rule/scheduled.json");
+    e["resultToken"] = json!(format!("next-period-{n}"));
+    e
+}
+
+fn reported_in(w: &World, from: usize) -> Vec<(String, Compliance)> {
+    w.reporter.calls()[from..]
+        .iter()
+        .flat_map(|(_, _, e)| e.iter().map(|e| (e.compliance_resource_id.clone(), e.compliance_type)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_periodic_run_reports_only_what_changed_or_grew_old() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let pace = Pace::unbounded();
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&next_period(1)), &pace)
+        .await
+        .unwrap();
+    let first = reported_in(&w, 0);
+    assert!(first.len() > 10, "{first:?}");
+
+    // The next period, nothing changed: nothing to tell AWS Config again.
+    let calls = w.reporter.calls().len();
+    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&next_period(2)), &pace)
+        .await
+        .unwrap();
+    assert_eq!(reported_in(&w, calls), []);
+    assert_eq!(out.unchanged, first.len());
+
+    // One role loses its SSM policy: its instance's evaluation changes, and only that is sent.
+    let reader = MemoryReader::new(items_after_detach());
+    let calls = w.reporter.calls().len();
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&next_period(3)), &pace)
+        .await
+        .unwrap();
+    let changed = reported_in(&w, calls);
+    assert!(
+        changed.contains(&("i-0web000000000001".to_owned(), Compliance::NonCompliant)),
+        "{changed:?}"
+    );
+    assert!(changed.len() < 5, "{changed:?}");
+
+    // Past the refresh age, everything is sent again.
+    let stale = Pace {
+        report_refresh: std::time::Duration::ZERO,
+        ..Pace::unbounded()
+    };
+    let calls = w.reporter.calls().len();
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&next_period(4)), &stale)
+        .await
+        .unwrap();
+    assert_eq!(reported_in(&w, calls).len(), first.len());
 }

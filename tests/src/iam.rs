@@ -563,6 +563,24 @@ pub fn requests_of(
                 }
                 out
             }
+            // BatchGetItem likewise: dynamodb:BatchGetItem on each table, over every key it reads.
+            "BatchGetItem" => {
+                let mut out = Vec::new();
+                for (table, ask) in json["RequestItems"].as_object().into_iter().flatten() {
+                    let keys: BTreeSet<String> = ask["Keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(leading_keys)
+                        .collect();
+                    out.push(request(
+                        "dynamodb:BatchGetItem",
+                        table_arn(region, account, table),
+                        ctx(&[("dynamodb:LeadingKeys", json!(keys))]),
+                    ));
+                }
+                out
+            }
             // BatchWriteItem is authorized as dynamodb:BatchWriteItem on each table, over every
             // key it writes (service authorization reference: resource `table`, condition key
             // dynamodb:LeadingKeys).

@@ -185,6 +185,7 @@ async fn run(faults: Faults) -> (Outcome, usize) {
                             result_token: e["resultToken"].as_str(),
                             event_left_scope: e["eventLeftScope"].as_bool().unwrap_or(false),
                             region: None,
+                            rule: e["configRuleArn"].as_str().and_then(|a| a.rsplit('/').next()),
                         };
                         flows::config_rule(&ports, &reader, &inv, &Pace::unbounded())
                             .await

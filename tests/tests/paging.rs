@@ -319,8 +319,8 @@ async fn a_periodic_run_and_a_role_change_over_many_instances_go_a_page_at_a_tim
             limits(
                 "ConfigRuleFunction",
                 Limits {
-                    timeout: Duration::from_secs(10),
-                    margin_s: 6,
+                    timeout: Duration::from_secs(30),
+                    margin_s: 25,
                     page: 25,
                 },
             ),
@@ -349,6 +349,36 @@ async fn a_periodic_run_and_a_role_change_over_many_instances_go_a_page_at_a_tim
         Some(Compliance::Compliant)
     );
 
+    // The next period, nothing changed: no instance is reported again (AWS Config bills each
+    // evaluation a periodic run reports).
+    let before = stack.config.stub.calls("PutEvaluations").len();
+    let mut next = event_json("config-rule/scheduled.json");
+    next["resultToken"] = json!("the-next-period");
+    let again = stack
+        .run(
+            "config-rule",
+            next,
+            limits(
+                "ConfigRuleFunction",
+                Limits {
+                    timeout: Duration::from_secs(30),
+                    margin_s: 25,
+                    page: 100,
+                },
+            ),
+        )
+        .await;
+    print_chain("the next periodic run", "ConfigRuleFunction", n, &again);
+    assert_eq!(again.kills, 0, "{again:?}");
+    let resent: usize = stack.config.stub.calls("PutEvaluations")[before..]
+        .iter()
+        .flat_map(|c| c["Evaluations"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["ComplianceResourceType"] == "AWS::EC2::Instance")
+        .count();
+    assert_eq!(resent, 0, "{again:?}");
+    let unchanged: u64 = again.answers.iter().map(|a| a["unchanged"].as_u64().unwrap()).sum();
+    assert!(unchanged as usize > n, "{again:?}");
+
     // One change moves every instance using the role.
     let after = after_detach(account_with(n, demo_items()));
     stack.config.set_items(after.clone());
@@ -367,8 +397,8 @@ async fn a_periodic_run_and_a_role_change_over_many_instances_go_a_page_at_a_tim
             limits(
                 "ReevaluatorFunction",
                 Limits {
-                    timeout: Duration::from_secs(10),
-                    margin_s: 6,
+                    timeout: Duration::from_secs(20),
+                    margin_s: 18,
                     page: 25,
                 },
             ),
@@ -419,7 +449,7 @@ async fn a_periodic_run_cut_off_mid_page_is_resumed_by_its_retry_from_its_last_f
     let stack = Stack::start(account_with(n, demo_items())).await;
     // No margin: a page starts until the deadline and is cut off by it.
     let l = Limits {
-        timeout: Duration::from_secs(4),
+        timeout: Duration::from_secs(6),
         margin_s: 0,
         page: 25,
     };

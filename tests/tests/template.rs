@@ -138,6 +138,7 @@ fn functions() -> Vec<Function> {
                 ConfigApi::READ_PERMISSIONS,
                 ConfigApi::REPORT_PERMISSIONS,
                 DynamoStore::RECORD_PERMISSIONS,
+                DynamoStore::REPORT_PERMISSIONS,
                 EventBridgePublisher::PERMISSIONS,
                 shared::aws::continuation::CONTINUE_PERMISSIONS,
                 // The Azure service principal's secret, when the stack reads Azure.

@@ -64,6 +64,7 @@ where
         result_token: e.result_token.as_deref(),
         event_left_scope: e.event_left_scope,
         region: region.as_deref(),
+        rule: e.config_rule_arn.as_deref().and_then(|a| a.rsplit('/').next()),
     };
     let out = flows::config_rule(ports, reporter, &inv, pace).await.map_err(|err| {
         tracing::error!(rule = e.config_rule_name.as_deref().unwrap_or(""), error_type = err.kind(), error = %err, "invocation failed");
@@ -75,6 +76,7 @@ where
         transitions = out.transitions,
         pages = out.pages,
         handed_off = out.handed_off,
+        unchanged = out.unchanged,
         "evaluated"
     );
     println!(
@@ -86,6 +88,7 @@ where
                 ("Transitions", out.transitions),
                 ("Pages", out.pages),
                 ("HandOffs", usize::from(out.handed_off)),
+                ("Unchanged", out.unchanged),
             ],
             shared::contracts::metrics::now_ms(),
         )

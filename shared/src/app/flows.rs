@@ -16,7 +16,8 @@ use crate::app::collect::{collect, collect_with, dependant_keys, evaluate_target
 use crate::app::error::HandlerError;
 use crate::app::pace::{FanOutCursor, Pace, Progress, RunCursor};
 use crate::app::ports::{
-    ConfigReader, Continuation, EvaluationReporter, EventPublisher, FactReader, PortError, ReadinessStore, ResultStore,
+    ConfigReader, Continuation, EvaluationReporter, EventPublisher, FactReader, LastReport, PortError, ReadinessStore,
+    ReportedResource, ResultStore,
 };
 use crate::app::record::{publish_pending, record_and_publish, Summary};
 use crate::contracts::cloudtrail;
@@ -56,6 +57,9 @@ pub struct RuleInvocation<'a> {
     /// The region the rule runs in (its ARN's): a periodic run retires only results of this
     /// region (and of the global types its recorder records). `None`: every region's.
     pub region: Option<&'a str>,
+    /// The rule's id (the last part of its ARN): a periodic run leaves out what this rule
+    /// reported already, unchanged and recently. `None`: it reports everything.
+    pub rule: Option<&'a str>,
 }
 
 /// What a Config rule invocation did.
@@ -72,6 +76,9 @@ pub struct RuleSummary {
     pub pages: usize,
     /// Whether the rest of the run was handed to a fresh invocation.
     pub handed_off: bool,
+    /// Resources a periodic run did not report again: their evaluation is what the rule reported
+    /// last, less than the refresh age ago.
+    pub unchanged: usize,
 }
 
 /// Evaluates changed resources; `with_accounts`: for IAM changes also the account's own results
@@ -220,6 +227,7 @@ where
                 scope: &scope,
                 account: &account_id,
                 region: inv.region,
+                rule: inv.rule,
                 when: notification_time,
                 token,
             };
@@ -296,8 +304,67 @@ struct Periodic<'a> {
     scope: &'a Scope,
     account: &'a str,
     region: Option<&'a str>,
+    rule: Option<&'a str>,
     when: DateTime<Utc>,
     token: &'a str,
+}
+
+/// Of a page's report, what AWS Config does not hold already: evaluations whose compliance or
+/// annotation differ from what the rule last reported, or whose last report is older than
+/// `refresh`. Returns them with the entries to record once they are sent, and how many were left
+/// out.
+async fn not_yet_reported<S: ResultStore>(
+    store: &S,
+    rule: &str,
+    evaluations: &[Evaluation],
+    report: Vec<ConfigEvaluation>,
+    refresh: std::time::Duration,
+) -> Result<(Vec<ConfigEvaluation>, Vec<(ReportedResource, LastReport)>, usize), PortError> {
+    let mut at: std::collections::HashMap<(&str, &str), (&str, &str)> = std::collections::HashMap::new();
+    for e in evaluations {
+        at.entry((e.resource_type.as_str(), e.resource_id.as_str()))
+            .or_insert((e.account_id.as_str(), e.aws_region.as_str()));
+    }
+    let resources: Vec<Option<ReportedResource>> = report
+        .iter()
+        .map(|r| {
+            at.get(&(r.compliance_resource_type.as_str(), r.compliance_resource_id.as_str()))
+                .map(|(a, g)| ReportedResource {
+                    account_id: (*a).to_owned(),
+                    aws_region: (*g).to_owned(),
+                    resource_type: r.compliance_resource_type.clone(),
+                    resource_id: r.compliance_resource_id.clone(),
+                })
+        })
+        .collect();
+    let known: Vec<ReportedResource> = resources.iter().flatten().cloned().collect();
+    let mut last = store.reported(rule, &known).await?.into_iter();
+    let now = Utc::now();
+    let refresh = chrono::Duration::from_std(refresh).unwrap_or(chrono::Duration::MAX);
+    let (mut send, mut marks, mut skipped) = (Vec::new(), Vec::new(), 0);
+    for (r, resource) in report.into_iter().zip(resources) {
+        let Some(resource) = resource else {
+            send.push(r);
+            continue;
+        };
+        let previous = last.next().flatten();
+        let fresh = previous
+            .is_some_and(|p| p.compliance == r.compliance_type && p.annotation == r.annotation && now - p.at < refresh);
+        if fresh {
+            skipped += 1;
+        } else {
+            marks.push((
+                resource,
+                LastReport {
+                    compliance: r.compliance_type,
+                    annotation: r.annotation.clone(),
+                    at: now,
+                },
+            ));
+            send.push(r);
+        }
+    }
+    Ok((send, marks, skipped))
 }
 
 /// The resource types a periodic run of `scope` lists, in order.
@@ -421,6 +488,15 @@ where
             RunCursor::Done => break,
         };
         let report = config_rule::aggregate(&evaluations, run.scope, |_| run.when);
+        let (report, marks) = match run.rule {
+            Some(rule) if !test_mode => {
+                let (send, marks, skipped) =
+                    not_yet_reported(ports.store, rule, &evaluations, report, pace.report_refresh).await?;
+                out.unchanged += skipped;
+                (send, marks)
+            }
+            _ => (report, Vec::new()),
+        };
         let pending = if test_mode {
             Vec::new()
         } else {
@@ -428,6 +504,9 @@ where
         };
         out.calls += put_all(reporter, run.token, &report).await?;
         out.reported += report.len();
+        if let Some(rule) = run.rule {
+            ports.store.mark_reported(rule, &marks).await?;
+        }
         out.transitions += publish_pending(ports.store, ports.publisher, &pending).await?;
         out.pages += 1;
         if test_mode {

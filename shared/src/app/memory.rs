@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use crate::app::ports::{
-    ConfigReader, Continuation, EvaluationReporter, EventPublisher, FactReader, PlanRow, PlanRows, PortError,
-    ReadinessReader, ReadinessStore, ResultStore,
+    ConfigReader, Continuation, EvaluationReporter, EventPublisher, FactReader, LastReport, PlanRow, PlanRows,
+    PortError, ReadinessReader, ReadinessStore, ReportedResource, ResultStore,
 };
 use crate::contracts::config_rule::ConfigEvaluation;
 use crate::contracts::events::OutboundEvent;
@@ -164,6 +164,7 @@ struct Tables {
     plans: BTreeMap<(String, String, Plan), (PlanReadiness, Option<PlanStatus>)>,
     rollup_versions: HashMap<String, u64>,
     progress: HashMap<String, String>,
+    reported: HashMap<(String, ReportedResource), LastReport>,
 }
 
 /// The state store in memory, with the DynamoDB adapter's semantics: per resource, only new or
@@ -272,6 +273,22 @@ impl ResultStore for MemoryStore {
             .collect();
         out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
+    }
+
+    async fn reported(&self, rule: &str, resources: &[ReportedResource]) -> Result<Vec<Option<LastReport>>, PortError> {
+        let t = self.lock();
+        Ok(resources
+            .iter()
+            .map(|r| t.reported.get(&(rule.to_owned(), r.clone())).cloned())
+            .collect())
+    }
+
+    async fn mark_reported(&self, rule: &str, reports: &[(ReportedResource, LastReport)]) -> Result<(), PortError> {
+        let mut t = self.lock();
+        for (r, l) in reports {
+            t.reported.insert((rule.to_owned(), r.clone()), l.clone());
+        }
+        Ok(())
     }
 
     async fn progress(&self, run: &str) -> Result<Option<String>, PortError> {

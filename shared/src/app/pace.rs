@@ -21,6 +21,10 @@ pub const DEFAULT_PAGE: usize = 500;
 /// room to spare, plus the hand-off itself.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(30);
 
+/// How long a periodic run leaves a resource's unchanged evaluation in AWS Config before it
+/// reports it again, by default.
+pub const DEFAULT_REPORT_REFRESH: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How much one invocation does, and where the rest goes.
 #[derive(Debug)]
 pub struct Pace<'a, C> {
@@ -30,6 +34,9 @@ pub struct Pace<'a, C> {
     pub margin: Duration,
     /// Resources per page.
     pub page: usize,
+    /// A periodic run reports a resource whose evaluation is unchanged only once the rule's last
+    /// report of it is this old.
+    pub report_refresh: Duration,
     /// Where the rest of a run goes.
     pub continuation: &'a C,
 }
@@ -55,6 +62,7 @@ impl Pace<'static, NoContinuation> {
             deadline: None,
             margin: DEFAULT_MARGIN,
             page: DEFAULT_PAGE,
+            report_refresh: DEFAULT_REPORT_REFRESH,
             continuation: &NoContinuation,
         }
     }

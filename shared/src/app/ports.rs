@@ -29,6 +29,30 @@ pub struct PortError {
 /// central deployment reads and reports for member accounts through it).
 pub const ASSUME_ROLE: &str = "sts:AssumeRole";
 
+/// A resource a Config rule reports: where its results are recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReportedResource {
+    /// Account.
+    pub account_id: String,
+    /// Region of its results (`global` for IAM types).
+    pub aws_region: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource id.
+    pub resource_id: String,
+}
+
+/// What a rule last reported for a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastReport {
+    /// `ComplianceType` reported.
+    pub compliance: crate::domain::vocab::Compliance,
+    /// `Annotation` reported.
+    pub annotation: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// Reads recorded configuration (AWS Config).
 pub trait ConfigReader: Sync {
     /// The current items for `keys` (missing or deleted resources are simply absent).
@@ -103,6 +127,19 @@ pub trait ResultStore: Sync {
     /// Moves `run`'s cursor from `from` (`None`: not started) to `to`, only if it is still at
     /// `from`. `false`: another invocation of the same run moved it first (and carries on).
     fn advance(&self, run: &str, from: Option<&str>, to: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// What `rule` last reported to AWS Config for each of `resources` (PutEvaluations), and
+    /// when: the periodic run reports a resource again only when that changed or grew old.
+    fn reported(
+        &self,
+        rule: &str,
+        resources: &[ReportedResource],
+    ) -> impl Future<Output = Result<Vec<Option<LastReport>>, PortError>> + Send;
+    /// Records what `rule` reported (each resource's entry replaces the last).
+    fn mark_reported(
+        &self,
+        rule: &str,
+        reports: &[(ReportedResource, LastReport)],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Calls `f` with every recorded result of an account and when it was written, a page at a
     /// time (the input of its plan rollup: memory stays bounded by a page, not by the account).
     fn fold_results<F: FnMut(Evaluation, Option<DateTime<Utc>>) + Send>(

@@ -113,6 +113,7 @@ pub fn pace<'a>(
         deadline: continuation.as_ref().map(|_| std::time::Instant::now() + left),
         margin: env.handoff_margin,
         page: env.page_size,
+        report_refresh: env.report_refresh,
         continuation,
     }
 }

@@ -38,6 +38,10 @@ pub struct FunctionEnv {
     /// `HANDOFF_MARGIN_SECONDS`: no page starts later than this before the invocation's deadline
     /// (default [`crate::app::pace::DEFAULT_MARGIN`]).
     pub handoff_margin: std::time::Duration,
+    /// `REPORT_REFRESH_HOURS`: a periodic run reports an unchanged evaluation again only once
+    /// the rule's last report of it is this old (default
+    /// [`crate::app::pace::DEFAULT_REPORT_REFRESH`], 168 hours).
+    pub report_refresh: std::time::Duration,
 }
 
 /// Variables that set one settings list each (comma separated), over `SETTINGS_JSON`. Besides
@@ -145,7 +149,16 @@ impl FunctionEnv {
             }
             None => crate::app::pace::DEFAULT_MARGIN,
         };
+        let report_refresh = match var("REPORT_REFRESH_HOURS")? {
+            Some(v) => std::time::Duration::from_secs(
+                v.parse::<u64>()
+                    .map_err(|e| format!("REPORT_REFRESH_HOURS `{v}`: {e}"))?
+                    .saturating_mul(3600),
+            ),
+            None => crate::app::pace::DEFAULT_REPORT_REFRESH,
+        };
         Ok(Self {
+            report_refresh,
             continuation_queue,
             page_size,
             handoff_margin,

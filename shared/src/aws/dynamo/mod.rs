@@ -10,6 +10,8 @@
 //!
 //! Shards: [`SHARDS`] partitions, `00`…`15` ([`rows::shard`]).
 //! | rollup version of an account | `ROLLUP#<acct>` | `VERSION` | | |
+//! | progress of a paged run | `RUN#<delivery origin>` | `PROGRESS` | | |
+//! | what a rule last reported | the result's PK | `REPORTED#<rule id>` | | |
 
 mod readiness;
 mod results;
@@ -42,6 +44,9 @@ impl DynamoStore {
     /// transactions hold Puts only. Its BatchWriteItem (outbox deletes) is BatchWriteItem.
     pub const RECORD_PERMISSIONS: &'static [&'static str] =
         &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem"];
+    /// The IAM action the periodic run's "what did this rule report last" read needs (on the
+    /// table, `REPORTED#` rows in resource partitions); it writes them with BatchWriteItem.
+    pub const REPORT_PERMISSIONS: &'static [&'static str] = &["dynamodb:BatchGetItem"];
     /// The IAM actions the readiness rollup needs (table and its indexes).
     pub const ROLLUP_PERMISSIONS: &'static [&'static str] = &[
         "dynamodb:Query",

@@ -12,7 +12,7 @@ use super::rows::{
     transitions_pk, Item, PENDING,
 };
 use super::DynamoStore;
-use crate::app::ports::{PortError, ResultStore};
+use crate::app::ports::{LastReport, PortError, ReportedResource, ResultStore};
 use crate::domain::state::{self, Delivery, EvalKey, PendingTransition, Recorded, Transition};
 
 /// When a result row was written and the evidence it was computed from read.
@@ -21,6 +21,10 @@ struct Written {
     evidence_at: Option<DateTime<Utc>>,
 }
 use crate::domain::vocab::{Compliance, Evaluation, Plan};
+
+/// The sort key prefix of what a rule last reported for a resource (`REPORTED#<rule>`, in the
+/// resource's partition).
+const REPORTED: &str = "REPORTED#";
 
 /// The sort key of a run's progress row (`PK = RUN#<run>`).
 const PROGRESS_SK: &str = "PROGRESS";
@@ -476,6 +480,141 @@ impl ResultStore for DynamoStore {
 
     async fn written_at(&self, key: &EvalKey) -> Result<Option<DateTime<Utc>>, PortError> {
         Ok(self.recorded(key).await?.and_then(|(_, at)| at))
+    }
+
+    async fn reported(&self, rule: &str, resources: &[ReportedResource]) -> Result<Vec<Option<LastReport>>, PortError> {
+        const OP: &str = "dynamodb:BatchGetItem";
+        let key = |r: &ReportedResource| {
+            (
+                resource_pk(&r.account_id, &r.aws_region, &r.resource_type, &r.resource_id),
+                format!("{REPORTED}{rule}"),
+            )
+        };
+        let mut found: HashMap<(String, String), LastReport> = HashMap::new();
+        let keys: BTreeSet<(String, String)> = resources.iter().map(key).collect();
+        let keys: Vec<_> = keys.into_iter().collect();
+        // 100 keys per BatchGetItem (its limit); keys it leaves unprocessed are asked again.
+        for chunk in keys.chunks(100) {
+            let mut ask: Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> = chunk
+                .iter()
+                .map(|(pk, sk)| HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))]))
+                .collect();
+            for attempt in 0.. {
+                if ask.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(PortError {
+                        operation: OP,
+                        message: "keys left unprocessed after 8 attempts".into(),
+                        retryable: true,
+                    });
+                }
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(ask.clone()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(invalid)?;
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(OP, e))?;
+                for item in resp.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    let (Some(pk), Some(sk), Some(c), Some(at)) = (
+                        get(item, "PK"),
+                        get(item, "SK"),
+                        get(item, "compliance"),
+                        get(item, "reportedAt"),
+                    ) else {
+                        return Err(corrupt(OP, "a report row without its fields".into()));
+                    };
+                    let report = LastReport {
+                        compliance: Compliance::parse(c)
+                            .ok_or_else(|| corrupt(OP, "a report row's compliance".into()))?,
+                        annotation: get(item, "annotation").unwrap_or_default().to_owned(),
+                        at: DateTime::parse_from_rfc3339(at)
+                            .map_err(|_| corrupt(OP, "a report row's time".into()))?
+                            .with_timezone(&Utc),
+                    };
+                    found.insert((pk.to_owned(), sk.to_owned()), report);
+                }
+                ask = resp
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if !ask.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
+                }
+            }
+        }
+        Ok(resources.iter().map(|r| found.get(&key(r)).cloned()).collect())
+    }
+
+    async fn mark_reported(&self, rule: &str, reports: &[(ReportedResource, LastReport)]) -> Result<(), PortError> {
+        const OP: &str = "dynamodb:BatchWriteItem";
+        let mut rows: BTreeMap<(String, String), Item> = BTreeMap::new();
+        for (r, l) in reports {
+            let pk = resource_pk(&r.account_id, &r.aws_region, &r.resource_type, &r.resource_id);
+            let sk = format!("{REPORTED}{rule}");
+            let mut item = Item::new();
+            item.insert("PK".into(), s(&pk));
+            item.insert("SK".into(), s(&sk));
+            item.insert("compliance".into(), s(l.compliance.as_str()));
+            item.insert("annotation".into(), s(&l.annotation));
+            item.insert("reportedAt".into(), s(iso(l.at)));
+            // Gone with the resource's other rows: kept as long as transition history.
+            let expires = l.at.timestamp() + self.history_days * 86_400;
+            item.insert(
+                "expiresAt".into(),
+                aws_sdk_dynamodb::types::AttributeValue::N(expires.to_string()),
+            );
+            rows.insert((pk, sk), item);
+        }
+        let rows: Vec<Item> = rows.into_values().collect();
+        for chunk in rows.chunks(25) {
+            let mut requests: Vec<aws_sdk_dynamodb::types::WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    aws_sdk_dynamodb::types::PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map(|p| aws_sdk_dynamodb::types::WriteRequest::builder().put_request(p).build())
+                        .map_err(invalid)
+                })
+                .collect::<Result<_, _>>()?;
+            for attempt in 0.. {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(PortError {
+                        operation: OP,
+                        message: "items left unprocessed after 8 attempts".into(),
+                        retryable: true,
+                    });
+                }
+                let resp = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests.clone())
+                    .send()
+                    .await
+                    .map_err(|e| port_error(OP, e))?;
+                requests = resp
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn progress(&self, run: &str) -> Result<Option<String>, PortError> {
