@@ -160,7 +160,14 @@ impl World {
     }
 
     async fn rule(&self, name: &str) -> Result<shared::app::flows::RuleSummary, shared::app::error::HandlerError> {
-        let event: ConfigEvent = serde_json::from_value(event_json(name)).unwrap();
+        self.rule_event(event_json(name)).await
+    }
+
+    async fn rule_event(
+        &self,
+        event: Value,
+    ) -> Result<shared::app::flows::RuleSummary, shared::app::error::HandlerError> {
+        let event: ConfigEvent = serde_json::from_value(event).unwrap();
         config_rule::handler(
             &self.ports(),
             &self.reader,
@@ -404,11 +411,15 @@ async fn scheduled_reports_everything_in_chunks_and_retires_vanished_resources()
             .collect(),
     );
     w.published().await;
-    w.rule("config-rule/scheduled.json").await.unwrap();
+    // The next period: AWS Config invokes the rule with a new result token.
+    let first_run = w.config.put_evaluations().len();
+    let mut next = event_json("config-rule/scheduled.json");
+    next["resultToken"] = json!("the-next-period");
+    w.rule_event(next).await.unwrap();
     let puts = w.config.put_evaluations();
     let gone: Vec<&Value> = puts
         .iter()
-        .skip(1)
+        .skip(first_run)
         .flat_map(|p| p["Evaluations"].as_array().unwrap())
         .filter(|e| e["ComplianceResourceId"] == "i-0bat000000000002")
         .collect();

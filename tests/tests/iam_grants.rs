@@ -172,6 +172,42 @@ const USED_BY_AWS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "template.yaml",
+        "ConfigRuleRole",
+        "sqs:ReceiveMessage",
+        "Lambda's SQS mapping of its continuation queue",
+    ),
+    (
+        "template.yaml",
+        "ConfigRuleRole",
+        "sqs:DeleteMessage",
+        "Lambda's SQS mapping of its continuation queue",
+    ),
+    (
+        "template.yaml",
+        "ConfigRuleRole",
+        "sqs:GetQueueAttributes",
+        "Lambda's SQS mapping of its continuation queue",
+    ),
+    (
+        "template.yaml",
+        "ReevaluatorRole",
+        "sqs:ReceiveMessage",
+        "Lambda's SQS mapping of its continuation queue",
+    ),
+    (
+        "template.yaml",
+        "ReevaluatorRole",
+        "sqs:DeleteMessage",
+        "Lambda's SQS mapping of its continuation queue",
+    ),
+    (
+        "template.yaml",
+        "ReevaluatorRole",
+        "sqs:GetQueueAttributes",
+        "Lambda's SQS mapping of its continuation queue",
+    ),
+    (
+        "template.yaml",
         "FindingsRole",
         "sqs:ReceiveMessage",
         "Lambda's SQS mapping",

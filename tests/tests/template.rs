@@ -255,9 +255,11 @@ fn adapters_declare_every_operation_they_call() {
         ConfigApi::REPORT_PERMISSIONS,
         DynamoStore::RECORD_PERMISSIONS,
         DynamoStore::ROLLUP_PERMISSIONS,
+        DynamoStore::REPORT_PERMISSIONS,
         EventBridgePublisher::PERMISSIONS,
         ServiceFacts::PERMISSIONS,
         SecurityHubApi::PERMISSIONS,
+        shared::aws::continuation::CONTINUE_PERMISSIONS,
     ]
     .concat()
     .into_iter()
@@ -282,7 +284,17 @@ fn adapters_declare_every_operation_they_call() {
             let Some((service, op)) = piece.split_once(':') else {
                 continue;
             };
-            let is_op = ["config", "dynamodb", "events", "ssm", "eks", "logs", "securityhub"].contains(&service)
+            let is_op = [
+                "config",
+                "dynamodb",
+                "events",
+                "ssm",
+                "eks",
+                "logs",
+                "securityhub",
+                "sqs",
+            ]
+            .contains(&service)
                 && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && op.chars().all(|c| c.is_ascii_alphanumeric());
             if is_op && !local.contains(&piece) {

@@ -795,9 +795,10 @@ async fn the_periodic_run_reads_azure_with_the_secret_and_events_leave_its_resul
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto::endpoint()),
         ("SSL_CERT_FILE", ca.as_str()),
     ];
-    let (ok, body) = stack
-        .answer_with("config-rule", &event_json("config-rule/scheduled.json"), &env)
-        .await;
+    // The next period: a new result token.
+    let mut next = event_json("config-rule/scheduled.json");
+    next["resultToken"] = json!("the-next-period");
+    let (ok, body) = stack.answer_with("config-rule", &next, &env).await;
     assert!(ok, "{body}");
     let (c, a) = stack.result(PROD, "azure.connector").await;
     assert_eq!(c, Compliance::InsufficientData, "{a}");

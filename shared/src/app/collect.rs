@@ -127,6 +127,17 @@ pub async fn dependant_keys<R: ConfigReader>(
     Ok(wanted.into_iter().filter(|k| k.resource_type != ACCOUNT_TYPE).collect())
 }
 
+/// The accounts whose own (account-level) results depend on `changed`, as their types'
+/// descriptions say (an account's roles and OIDC providers move its account-level checks).
+pub fn dependant_accounts(changed: &[ConfigurationItem], settings: &Settings) -> BTreeSet<String> {
+    changed
+        .iter()
+        .flat_map(|i| needs(i, settings, |t| t.dependants).0)
+        .filter(|k| k.resource_type == ACCOUNT_TYPE)
+        .map(|k| k.resource_id)
+        .collect()
+}
+
 /// Collects `changed` items, their dependants (when `with_dependants`) and everything those need,
 /// then builds the graph. `recorded_types` are the types the recorder records (from its recording
 /// group): for those, a resource that was not found is known to be absent.
@@ -138,7 +149,9 @@ pub async fn collect<R: ConfigReader + FactReader>(
     recorded_types: &[String],
 ) -> Result<Collected, PortError> {
     let mut targets = changed;
+    let mut accounts = BTreeSet::new();
     if with_dependants {
+        accounts = dependant_accounts(&targets, settings);
         let keys = dependant_keys(reader, &targets, settings).await?;
         let mut deps = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
@@ -146,7 +159,15 @@ pub async fn collect<R: ConfigReader + FactReader>(
         }
         targets.extend(deps);
     }
-    collect_with(reader, targets, Vec::new(), settings, recorded_types).await
+    let mut c = collect_with(reader, targets, Vec::new(), settings, recorded_types).await?;
+    for a in accounts {
+        if let Some(id) = c.graph.account(&a) {
+            if !c.targets.contains(&id) {
+                c.targets.push(id);
+            }
+        }
+    }
+    Ok(c)
 }
 
 /// Collects what `targets` need (their neighbourhoods) besides `context`, items already known

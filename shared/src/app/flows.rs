@@ -81,8 +81,8 @@ pub struct RuleSummary {
     pub unchanged: usize,
 }
 
-/// Evaluates changed resources; `with_accounts`: for IAM changes also the account's own results
-/// (an OIDC provider or a role moves account-level checks). Their dependants are paged by
+/// Evaluates changed resources; `with_accounts`: also the account-level results they move (IAM
+/// roles and OIDC providers, and whatever their types' descriptions name as dependants). Their dependants are paged by
 /// [`fan_out`].
 async fn evaluate_changed<R: ConfigReader + FactReader>(
     ports: &Ports<'_, R, impl ResultStore, impl EventPublisher>,
@@ -90,11 +90,14 @@ async fn evaluate_changed<R: ConfigReader + FactReader>(
     with_accounts: bool,
 ) -> Result<Vec<Evaluation>, PortError> {
     let account_types = [iam::ROLE.name, iam::OIDC_PROVIDER.name];
-    let accounts: BTreeSet<String> = changed
+    let mut accounts: BTreeSet<String> = changed
         .iter()
         .filter(|i| with_accounts && account_types.contains(&i.resource_type.as_str()))
         .map(|i| i.account_id.clone())
         .collect();
+    if with_accounts {
+        accounts.extend(crate::app::collect::dependant_accounts(&changed, ports.settings));
+    }
     let mut c = collect(ports.reader, changed, ports.settings, false, ports.recorded_types).await?;
     // IAM changes move account-level results too.
     for a in accounts {
@@ -703,7 +706,10 @@ where
     if changed.is_empty() {
         return Ok(Summary::default());
     }
-    Ok(fan_out(ports, changed, from_config, identity, pace).await?)
+    // The run is this event: its id and content (a retry repeats both; two events that share an
+    // id do not share a run).
+    let run = Delivery::new(&format!("{identity}#{detail_type}#{detail}")).origin;
+    Ok(fan_out(ports, changed, from_config, identity, &run, pace).await?)
 }
 
 /// Re-evaluates changed resources, then their dependants a page at a time (see
@@ -714,6 +720,7 @@ async fn fan_out<R, S, P, C>(
     changed: Vec<ConfigurationItem>,
     from_config: bool,
     identity: &str,
+    run: &str,
     pace: &Pace<'_, C>,
 ) -> Result<Summary, PortError>
 where
@@ -726,8 +733,7 @@ where
         .iter()
         .map(|i| (i.resource_type.clone(), i.resource_id.clone()))
         .collect();
-    let id = Delivery::new(identity).origin;
-    let mut progress = Progress::read(ports.store, &id, FanOutCursor::Changed).await?;
+    let mut progress = Progress::read(ports.store, run, FanOutCursor::Changed).await?;
     let mut dependants: Option<Vec<ResourceKey>> = None;
     let mut out = Summary::default();
     loop {
