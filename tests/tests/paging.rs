@@ -105,6 +105,16 @@ fn template_limits(logical: &str) -> (Duration, u64) {
     (Duration::from_secs(pick("Timeout")), pick("MemorySize"))
 }
 
+/// A function's HANDOFF_MARGIN_SECONDS in template.yaml, else the default.
+fn template_margin(logical: &str) -> u64 {
+    let t: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap();
+    t["Resources"][logical]["Properties"]["Environment"]["Variables"]["HANDOFF_MARGIN_SECONDS"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(shared::app::pace::DEFAULT_MARGIN.as_secs())
+}
+
 /// How one function is run: the limits of each invocation, the paging settings.
 #[derive(Clone, Copy)]
 struct Limits {
@@ -368,7 +378,7 @@ fn limits(function: &str, test: Limits) -> Limits {
         let (timeout, _) = template_limits(function);
         Limits {
             timeout,
-            margin_s: shared::app::pace::DEFAULT_MARGIN.as_secs(),
+            margin_s: template_margin(function),
             page: shared::app::pace::DEFAULT_PAGE,
         }
     } else {
