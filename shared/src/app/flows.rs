@@ -547,7 +547,7 @@ async fn gone_candidates<S: ResultStore>(
                 Some(r) => {
                     e.aws_region == r
                         || (e.aws_region == crate::domain::vocab::GLOBAL_REGION
-                            && recorded_types.iter().any(|t| *t == e.resource_type))
+                            && recorded_types.contains(&e.resource_type))
                 }
             };
             let key = (e.aws_region, e.resource_type, e.resource_id);
