@@ -26,3 +26,31 @@ pub fn demo_items() -> Vec<Value> {
         .expect("configurationItems")
         .clone()
 }
+
+/// `items` after AmazonSSMManagedInstanceCore was detached from the demo's web-ssm-role (the
+/// role's item captured at 08:16:30, after the demo's 08:15:42): what
+/// `event-reevaluator/cloudtrail-detach-role-policy.json` reports.
+pub fn detached(items: Vec<Value>) -> Vec<Value> {
+    items
+        .into_iter()
+        .map(|mut i| {
+            if i["resourceName"] == "web-ssm-role" {
+                if let Some(list) = i["configuration"]["attachedManagedPolicies"].as_array_mut() {
+                    list.retain(|p| {
+                        !p["policyArn"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .ends_with("AmazonSSMManagedInstanceCore")
+                    });
+                }
+                i["configurationItemCaptureTime"] = "2026-11-20T08:16:30.000Z".into();
+            }
+            i
+        })
+        .collect()
+}
+
+/// The demo's items after the detach ([`detached`]).
+pub fn demo_items_after_detach() -> Vec<Value> {
+    detached(demo_items())
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::config_world::ConfigWorld;
-use integration_tests::fixtures::{demo_items, event_json, root};
+use integration_tests::fixtures::{demo_items, demo_items_after_detach as items_after_detach, event_json, root};
 use integration_tests::moto;
 use integration_tests::proxy::{Fault, FaultProxy, Seen};
 use integration_tests::stub::Stub;
@@ -26,26 +26,6 @@ use shared::aws::dynamo::DynamoStore;
 use shared::aws::events::EventBridgePublisher;
 use shared::domain::settings::Settings;
 use shared::domain::vocab::{Compliance, Evaluation, Plan};
-
-/// The demo items after a DetachRolePolicy on web-ssm-role.
-fn items_after_detach() -> Vec<Value> {
-    demo_items()
-        .into_iter()
-        .map(|mut i| {
-            if i["resourceName"] == "web-ssm-role" {
-                let list = i["configuration"]["attachedManagedPolicies"].as_array_mut().unwrap();
-                list.retain(|p| {
-                    !p["policyArn"]
-                        .as_str()
-                        .unwrap()
-                        .ends_with("AmazonSSMManagedInstanceCore")
-                });
-                i["configurationItemCaptureTime"] = "2026-11-20T08:16:30.000Z".into();
-            }
-            i
-        })
-        .collect()
-}
 
 type PlanFn = Arc<dyn Fn(&Seen<'_>) -> Fault + Send + Sync>;
 /// PutEvents: (call number, entries) → None (accept all) or the status and body to answer.

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use integration_tests::config_world::ConfigWorld;
-use integration_tests::fixtures::{demo_items, event_json, root};
+use integration_tests::fixtures::{demo_items, detached, event_json, root};
 use integration_tests::lambda::{self, Target};
 use integration_tests::moto;
 use integration_tests::runtime_api::RuntimeApi;
@@ -73,26 +73,6 @@ fn account_with(n: usize, items: Vec<Value>) -> Vec<Value> {
         out.push(c);
     }
     out
-}
-
-/// The demo items with AmazonSSMManagedInstanceCore detached from `web-ssm-role`.
-fn after_detach(items: Vec<Value>) -> Vec<Value> {
-    items
-        .into_iter()
-        .map(|mut i| {
-            if i["resourceName"] == "web-ssm-role" {
-                let list = i["configuration"]["attachedManagedPolicies"].as_array_mut().unwrap();
-                list.retain(|p| {
-                    !p["policyArn"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .ends_with("AmazonSSMManagedInstanceCore")
-                });
-                i["configurationItemCaptureTime"] = "2026-11-20T08:16:30.000Z".into();
-            }
-            i
-        })
-        .collect()
 }
 
 /// A function's Timeout and MemorySize in template.yaml (its own, else the Globals').
@@ -480,7 +460,7 @@ async fn a_periodic_run_and_a_role_change_over_many_instances_go_a_page_at_a_tim
     assert!(unchanged as usize > n, "{again:?}");
 
     // One change moves every instance using the role.
-    let after = after_detach(account_with(n, demo_items()));
+    let after = detached(account_with(n, demo_items()));
     stack.config.set_items(after.clone());
     let mut change = event_json("event-reevaluator/config-item-change-iam-role.json");
     change["resources"] = json!([]);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::config_world::ConfigWorld;
-use integration_tests::fixtures::{demo_items, event_json};
+use integration_tests::fixtures::{demo_items, demo_items_after_detach as items_after_detach, event_json};
 use integration_tests::lambda::{self, Target};
 use integration_tests::moto;
 use integration_tests::proxy::{Fault, FaultProxy};
@@ -266,27 +266,6 @@ async fn a_payload_of_another_shape_fails_as_malformed_and_quotes_nothing() {
 /// A late Config change of a role, captured before its policy was detached, reaches the
 /// event-reevaluator binary: the role and the instances using it are evaluated from the newer
 /// capture AWS Config records, not from the event's older item.
-/// The demo's items after AmazonSSMManagedInstanceCore was detached from web-ssm-role (captured
-/// at 08:16:30, after the demo's 08:15:42).
-fn items_after_detach() -> Vec<Value> {
-    demo_items()
-        .into_iter()
-        .map(|mut i| {
-            if i["resourceName"] == "web-ssm-role" {
-                let list = i["configuration"]["attachedManagedPolicies"].as_array_mut().unwrap();
-                list.retain(|p| {
-                    !p["policyArn"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .ends_with("AmazonSSMManagedInstanceCore")
-                });
-                i["configurationItemCaptureTime"] = "2026-11-20T08:16:30.000Z".into();
-            }
-            i
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_late_event_is_evaluated_from_the_newer_capture_config_records() {
     let stack = Stack::start().await;
