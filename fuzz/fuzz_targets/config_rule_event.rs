@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         rule_parameters: e.rule_parameters.as_deref(),
         result_token: e.result_token.as_deref(),
         event_left_scope: e.event_left_scope,
+        region: None,
+        rule: e.config_rule_arn.as_deref().and_then(|a| a.rsplit('/').next()),
     };
     let store = MemoryStore::default();
-    let _ = block_on(flows::config_rule(&ports(&store), &Sink, &inv));
+    let pace = shared::app::pace::Pace::unbounded();
+    let _ = block_on(flows::config_rule(&ports(&store), &Sink, &inv, &pace));
 });

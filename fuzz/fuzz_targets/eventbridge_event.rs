@@ -14,5 +14,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let store = MemoryStore::default();
-    let _ = block_on(flows::reevaluate(&ports(&store), &e.detail_type, &e.detail, "fuzz"));
+    let _ = block_on(flows::reevaluate(
+        &ports(&store),
+        &e.detail_type,
+        &e.detail,
+        "fuzz",
+        &shared::app::pace::Pace::unbounded(),
+    ));
 });
