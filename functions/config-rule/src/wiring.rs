@@ -9,10 +9,9 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::config::ConfigEvent;
 use lambda_runtime::{run as serve, service_fn, tracing, Error, LambdaEvent};
-use shared::app::error::HandlerError;
 use shared::app::flows::Ports;
 use shared::aws::accounts::{account_of_arn, unavailable};
-use shared::aws::continuation::{continuation, continued_event, pace};
+use shared::aws::continuation::{continuation, pace, parse_continuable};
 use shared::aws::env::Adapters;
 
 /// Whether an invocation is the periodic one (`ScheduledNotification`).
@@ -42,19 +41,10 @@ pub async fn run() -> Result<(), Error> {
     let (env, adapters, azure) = (&env, &adapters, &azure);
     serve(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         // A continuation of a periodic run (its queue's message) carries the run's event.
-        let (payload, context) = (event.payload, event.context);
-        let payload = match continued_event(&payload) {
-            Ok(Some(original)) => original,
-            Ok(None) => payload,
-            Err(what) => return Err(HandlerError::Malformed(what)),
-        };
-        let deadline = context.deadline;
-        let event: LambdaEvent<ConfigEvent> = shared::app::error::parse_invocation(
-            LambdaEvent::new(payload.clone(), context),
-            "an AWS Config rule invocation",
-        )?;
+        let (payload, event): (_, LambdaEvent<ConfigEvent>) =
+            parse_continuable(event, "an AWS Config rule invocation")?;
         let continuation = continuation(&adapters.sqs, env, &payload);
-        let pace = pace(deadline, env, &continuation);
+        let pace = pace(event.context.deadline, env, &continuation);
         let (account, region) = crate::origin(&event.payload);
         let own = account_of_arn(&event.context.invoked_function_arn);
         let member = adapters

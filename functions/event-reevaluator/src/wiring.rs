@@ -6,9 +6,8 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run as serve, service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
-use shared::app::error::HandlerError;
 use shared::aws::accounts::{account_of_arn, unavailable};
-use shared::aws::continuation::{continuation, continued_event, pace};
+use shared::aws::continuation::{continuation, pace, parse_continuable};
 use shared::aws::env::Adapters;
 
 /// Runs the function until the Lambda Runtime API stops handing out events.
@@ -18,17 +17,10 @@ pub async fn run() -> Result<(), Error> {
     let (env, adapters) = (&env, &adapters);
     serve(service_fn(move |event: LambdaEvent<Value>| async move {
         // A continuation of a change's dependants (its queue's message) carries the event.
-        let (payload, context) = (event.payload, event.context);
-        let payload = match continued_event(&payload) {
-            Ok(Some(original)) => original,
-            Ok(None) => payload,
-            Err(what) => return Err(HandlerError::Malformed(what)),
-        };
-        let deadline = context.deadline;
-        let event: LambdaEvent<EventBridgeEvent<Value>> =
-            shared::app::error::parse_invocation(LambdaEvent::new(payload.clone(), context), "an EventBridge event")?;
+        let (payload, event): (_, LambdaEvent<EventBridgeEvent<Value>>) =
+            parse_continuable(event, "an EventBridge event")?;
         let continuation = continuation(&adapters.sqs, env, &payload);
-        let pace = pace(deadline, env, &continuation);
+        let pace = pace(event.context.deadline, env, &continuation);
         let own = account_of_arn(&event.context.invoked_function_arn);
         let member = adapters
             .accounts

@@ -99,6 +99,23 @@ impl Continuation for Option<SqsContinuation<'_>> {
     }
 }
 
+/// Parses an invocation's event as `T`, taking it out of the continuation queue's record first when
+/// it is one. Returns the event as first delivered too: what a hand-off sends on.
+#[cfg(feature = "lambda")]
+pub fn parse_continuable<T: serde::de::DeserializeOwned>(
+    event: lambda_runtime::LambdaEvent<Value>,
+    what: &str,
+) -> Result<(Value, lambda_runtime::LambdaEvent<T>), crate::app::error::HandlerError> {
+    let (payload, context) = event.into_parts();
+    let payload = match continued_event(&payload) {
+        Ok(Some(original)) => original,
+        Ok(None) => payload,
+        Err(what) => return Err(crate::app::error::HandlerError::Malformed(what)),
+    };
+    let event = crate::app::error::parse_invocation(lambda_runtime::LambdaEvent::new(payload.clone(), context), what)?;
+    Ok((payload, event))
+}
+
 /// How much of a run one invocation does: with a continuation queue, pages until the margin
 /// before its deadline (the Runtime API's `Lambda-Runtime-Deadline-Ms`), then hands on; without
 /// one, the run goes on to its end or the invocation's timeout (a retry resumes it).
