@@ -17,8 +17,11 @@
 //!
 //! `SAM_BUILD_MODE=debug` (SAM's own switch: `cargo lambda build` without `--release`) unless
 //! `ARTIFACTS_RELEASE=1` (`bench/run`): the same compiler, linker and glibc target in a fraction
-//! of the build time. arm64 is built only where the `aarch64-unknown-linux-gnu` Rust target is
-//! installed (`ARTIFACTS_ARCH=arm64`), and its bootstrap then runs under qemu-user.
+//! of the build time. `ARTIFACTS_ARCH=arm64` builds for AArch64 and runs the bootstrap under
+//! qemu-user (Debian's `qemu-user-static`); it needs a Rust toolchain with the
+//! `aarch64-unknown-linux-gnu` standard library, which `ARTIFACTS_RUSTC` names when it is not the
+//! default one's (`.ci/run`: Debian's `rustc-web` with `libstd-rust-web-dev:arm64`, as rustup's
+//! download site is out of CI's reach; a user runs `rustup target add aarch64-unknown-linux-gnu`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,6 +63,9 @@ fn sam_build(architecture: &str) -> PathBuf {
         .env("SAM_CLI_TELEMETRY", "0");
     if std::env::var("ARTIFACTS_RELEASE").as_deref() != Ok("1") {
         c.env("SAM_BUILD_MODE", "debug");
+    }
+    if let Some(rustc) = std::env::var_os("ARTIFACTS_RUSTC") {
+        c.env("RUSTC", rustc);
     }
     let out = c.output().unwrap();
     assert!(
