@@ -19,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
         &e.detail_type,
         &e.detail,
         "fuzz",
-        &shared::app::pace::Pace::unbounded(),
-    ));
+        e.region.as_deref(),
+        &shared::app::pace::Pace::unbounded()));
 });

@@ -118,6 +118,7 @@ impl World {
             "EC2 Instance State-change Notification",
             &e["detail"],
             e["id"].as_str().unwrap(),
+            None,
             &Pace::unbounded(),
         )
         .await
@@ -200,6 +201,7 @@ async fn a_role_change_re_evaluates_every_instance_using_it() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        None,
         &Pace::unbounded(),
     )
     .await
@@ -326,6 +328,7 @@ async fn malformed_events_fail_naming_what_is_wrong_and_write_nothing() {
         "EC2 Instance State-change Notification",
         &Value::Null,
         "event",
+        None,
         &Pace::unbounded(),
     )
     .await
@@ -336,6 +339,7 @@ async fn malformed_events_fail_naming_what_is_wrong_and_write_nothing() {
         "Something Else",
         &Value::Null,
         "event",
+        None,
         &Pace::unbounded(),
     )
     .await
@@ -426,6 +430,7 @@ async fn an_event_dated_in_the_future_is_refused_and_changes_nothing() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        None,
         &Pace::unbounded(),
     )
     .await
@@ -440,6 +445,7 @@ async fn an_event_dated_in_the_future_is_refused_and_changes_nothing() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        None,
         &Pace::unbounded(),
     )
     .await
@@ -605,6 +611,7 @@ async fn a_late_change_of_a_dependency_never_rolls_back_its_dependants() {
         e["detail-type"].as_str().unwrap(),
         &e["detail"],
         e["id"].as_str().unwrap_or("event"),
+        None,
         &Pace::unbounded(),
     )
     .await
@@ -617,6 +624,7 @@ async fn a_late_change_of_a_dependency_never_rolls_back_its_dependants() {
         late["detail-type"].as_str().unwrap(),
         &late["detail"],
         late["id"].as_str().unwrap_or("event"),
+        None,
         &Pace::unbounded(),
     )
     .await

@@ -6,7 +6,9 @@
 //! interleaved, to several function processes at once; some accounts lack the member role.
 //!
 //! Checked: every member event with a role is recorded exactly as the same event in a one-account
-//! deployment records it (an in-process run over that account's items alone); events of accounts
+//! deployment records it (an in-process run over that account's items alone), the changed
+//! resource's own checks included in the regions without the organization rules (those run in
+//! the stack's region only, `RULE_REGIONS`); events of accounts
 //! without the role fail as `MemberRoleUnavailable`, naming the role, and record nothing; every
 //! organization-rule invocation reports with PutEvaluations from its own account's credentials,
 //! and only that account's resources; the rollup gives each account its own readiness. Printed:
@@ -43,6 +45,10 @@ use shared::domain::vocab::{Compliance, Plan};
 const TEMPLATE_ACCOUNT: &str = "111122223333";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const ROLE: &str = "DefenderPrereqsMember";
+/// The central stack's account (the Runtime API's function ARN names it), a member as well.
+const CENTRAL_ACCOUNT: &str = TEMPLATE_ACCOUNT;
+/// The region the organization rules run in: the central stack's.
+const RULE_REGION: &str = "us-east-1";
 const INSTANCE: &str = "i-0web000000000001";
 /// The demo's `web-ssm-role`, in the instance profile of two of its instances.
 const ROLE_ID: &str = "AROA9F82C04AC152B02BA";
@@ -54,8 +60,11 @@ fn accounts() -> Vec<String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    (0..n)
-        .map(|k| format!("{:012}", 210_000_000_000u64 + 7 * k as u64))
+    // The central account itself is a member too: its own region is read with the functions'
+    // own roles, its other regions through its member role (the functions' roles may read
+    // their own region only).
+    std::iter::once(CENTRAL_ACCOUNT.to_owned())
+        .chain((1..n).map(|k| format!("{:012}", 210_000_000_000u64 + 7 * k as u64)))
         .collect()
 }
 
@@ -141,8 +150,8 @@ fn finding_message(account: &str, r: &shared::domain::vocab::Evaluation) -> Valu
     m
 }
 
-/// What an account × region's results are: (resource, check) → compliance.
-type Results = BTreeMap<(String, String), Compliance>;
+/// What an account's results are: (region, resource, check) → compliance.
+type Results = BTreeMap<(String, String, String), Compliance>;
 
 /// The same event in a one-account deployment (in process, over that account's items alone):
 /// what the central run must have recorded for it.
@@ -180,7 +189,7 @@ async fn oracle(items: &[Value], event: &Value, settings: &Settings, recorded: &
         .unwrap()
         .into_iter()
         .filter(|e| e.aws_region == region || e.aws_region == "global")
-        .map(|e| ((e.resource_id, e.check_id), e.compliance))
+        .map(|e| ((e.aws_region, e.resource_id, e.check_id), e.compliance))
         .collect()
 }
 
@@ -311,11 +320,18 @@ async fn a_central_deployment_reads_and_reports_each_member_account_with_its_own
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
     store.create_table().await.unwrap();
     let bus = moto::event_bus().await;
-    let settings = Settings::default();
+    // The organization rules run in the stack's region only (template.yaml's RULE_REGIONS is
+    // `AWS::Region` centrally; the functions run in us-east-1 here).
+    let settings = Settings {
+        rule_regions: Some([RULE_REGION.to_owned()].into()),
+        ..Settings::default()
+    };
     let settings_json = serde_json::to_string(&settings).unwrap();
     let env = [
         ("AWS_ENDPOINT_URL_STS", sts.url.as_str()),
         ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.url.as_str()),
+        ("RULE_REGIONS", RULE_REGION),
+        ("IAM_GATE_ACCOUNT", CENTRAL_ACCOUNT),
     ];
 
     // Every account × region's change, interleaved (regions of one account far apart).
@@ -375,25 +391,43 @@ async fn a_central_deployment_reads_and_reports_each_member_account_with_its_own
     for a in &checked {
         by_account.insert(a.clone(), store.account_results(a).await.unwrap());
     }
-    for e in &events {
-        let (a, region) = (e["account"].as_str().unwrap(), e["region"].as_str().unwrap());
-        if !checked.contains(a) {
-            continue;
-        }
+    for a in &checked {
         let got: Results = by_account[a]
             .iter()
-            .filter(|r| r.aws_region == region || r.aws_region == "global")
-            .map(|r| ((r.resource_id.clone(), r.check_id.clone()), r.compliance))
+            .map(|r| {
+                (
+                    (r.aws_region.clone(), r.resource_id.clone(), r.check_id.clone()),
+                    r.compliance,
+                )
+            })
             .collect();
         if missing.contains(a) {
             assert!(got.is_empty(), "{a} has no role, yet results were recorded");
             continue;
         }
-        let want = oracle(&items, e, &settings, &recorded).await;
-        assert!(!want.is_empty());
+        let mut want = Results::new();
+        for e in events.iter().filter(|e| e["account"] == a.as_str()) {
+            let one = oracle(&items, e, &settings, &recorded).await;
+            assert!(!one.is_empty());
+            // The role itself: AWS Config's organization rule evaluates it where that rule runs;
+            // the re-evaluator does everywhere else.
+            let own = one.keys().any(|(_, id, _)| id == ROLE_ID);
+            assert_eq!(
+                own,
+                e["region"] != RULE_REGION,
+                "{a} {}: the changed role's own checks",
+                e["region"]
+            );
+            want.extend(one);
+        }
         assert_eq!(
             got, want,
-            "{a} {region}: the central run differs from a one-account run"
+            "{a}: the central run differs from one-account runs of its events"
+        );
+        // Recorded from the other regions' events: no region is left to a rule that is not there.
+        assert!(
+            got.keys().any(|(_, id, _)| id == ROLE_ID),
+            "{a}: the role was never evaluated"
         );
     }
     // No account's results name another account's resources.

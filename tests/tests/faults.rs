@@ -183,6 +183,7 @@ async fn run(faults: Faults) -> (Outcome, usize) {
                             e["detail-type"].as_str().unwrap(),
                             &e["detail"],
                             e["id"].as_str().unwrap(),
+                            None,
                             &Pace::unbounded(),
                         )
                         .await

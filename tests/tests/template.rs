@@ -849,6 +849,9 @@ fn central_functions_assume_only_the_member_role_of_the_organization() {
     // The functions read the member role's name from the environment.
     let env = &t["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(render(&env["MEMBER_ROLE_NAME"]), "If:IsCentral,Ref:MemberRoleName,");
+    // The organization rules are the stack region's only: the re-evaluator is told so
+    // (tests/tests/central.rs runs it that way).
+    assert_eq!(render(&env["RULE_REGIONS"]), "If:IsCentral,Ref:AWS::Region,");
 
     let m = member_template();
     for name in ["MemberRoleName", "ForwarderRoleName", "EventBusName"] {

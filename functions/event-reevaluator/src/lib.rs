@@ -58,7 +58,7 @@ where
     // The event's id identifies the delivery (EventBridge retries it with the same id); without
     // one, its content does.
     let delivery = e.id.clone().unwrap_or_else(|| e.detail.to_string());
-    let out = flows::reevaluate(ports, &e.detail_type, &e.detail, &delivery, pace)
+    let out = flows::reevaluate(ports, &e.detail_type, &e.detail, &delivery, e.region.as_deref(), pace)
         .await
         .map_err(|err| {
             tracing::error!(detail_type = %e.detail_type, error_type = err.kind(), error = %err, "invocation failed");

@@ -634,12 +634,15 @@ where
 /// Call via CloudTrail" or "EC2 Instance State-change Notification".
 ///
 /// `delivery`: the event's identity (its `id`; a retry of the event has the same), which decides
-/// which recorded transitions this invocation publishes.
+/// which recorded transitions this invocation publishes. `region`: the event's region (where
+/// AWS Config recorded a change): a rule of this deployment evaluates the changed resource's own
+/// checks only there ([`Settings::rule_covers`]); elsewhere this flow does.
 pub async fn reevaluate<R, S, P, C>(
     ports: &Ports<'_, R, S, P>,
     detail_type: &str,
     detail: &Value,
     delivery: &str,
+    region: Option<&str>,
     pace: &Pace<'_, C>,
 ) -> Result<Summary, HandlerError>
 where
@@ -649,7 +652,9 @@ where
     C: Continuation,
 {
     let identity = delivery;
-    let from_config = detail_type == "Config Configuration Item Change";
+    // A Config change where a rule of this deployment runs: that rule evaluates the changed
+    // resource's own checks.
+    let rule_evaluates = detail_type == "Config Configuration Item Change" && ports.settings.rule_covers(region);
     let changed: Vec<ConfigurationItem> = match detail_type {
         "Config Configuration Item Change" => match InvokingEvent::parse(detail)? {
             InvokingEvent::Change { item, .. } => {
@@ -709,7 +714,7 @@ where
     // The run is this event: its id and content (a retry repeats both; two events that share an
     // id do not share a run).
     let run = Delivery::new(&format!("{identity}#{detail_type}#{detail}")).origin;
-    Ok(fan_out(ports, changed, from_config, identity, &run, pace).await?)
+    Ok(fan_out(ports, changed, rule_evaluates, identity, &run, pace).await?)
 }
 
 /// Re-evaluates changed resources, then their dependants a page at a time (see
@@ -718,7 +723,7 @@ where
 async fn fan_out<R, S, P, C>(
     ports: &Ports<'_, R, S, P>,
     changed: Vec<ConfigurationItem>,
-    from_config: bool,
+    rule_evaluates: bool,
     identity: &str,
     run: &str,
     pace: &Pace<'_, C>,
@@ -753,11 +758,12 @@ where
         let (evaluations, next) = match &progress.cursor {
             FanOutCursor::Changed => {
                 let mut evaluations = evaluate_changed(ports, changed.clone(), true).await?;
-                if from_config {
+                if rule_evaluates {
                     // AWS Config invokes the declared plans' rules with the same change (their
                     // scopes are their checks' resource types): those evaluate the changed
                     // resource's checks. This path evaluates what depends on it, and the checks
-                    // no rule covers.
+                    // no rule covers. Where no rule runs (a region without the organization
+                    // rules), this path evaluates the changed resource too.
                     evaluations.retain(|e| {
                         !own.contains(&(e.resource_type.clone(), e.resource_id.clone()))
                             || !ports.settings.plan_declared(e.plan)

@@ -126,9 +126,9 @@ impl Accounts {
 
     /// The clients for an event of `account` in `region`, given the function's own account
     /// (`own_account`, from its ARN). Deployed in one account, always its own clients. Centrally,
-    /// the function's own account and region use its own clients, its own account elsewhere its
-    /// own credentials in that region, and every other account the member role; a member role
-    /// that cannot be assumed fails as `sts:AssumeRole`.
+    /// the function's own account and region use its own clients, and every other account ×
+    /// region (its own account's other regions included) the member role; a member role that
+    /// cannot be assumed fails as `sts:AssumeRole`.
     pub async fn for_event(
         &self,
         own_account: Option<&str>,
@@ -161,15 +161,10 @@ impl Accounts {
         };
         let ports = cell
             .get_or_try_init(|| async {
-                let sdk = if mine {
-                    central
-                        .sdk
-                        .to_builder()
-                        .region(aws_config::Region::new(region.clone()))
-                        .build()
-                } else {
-                    central.members.config(account, Some(&region)).await?
-                };
+                // The function's own role may read its own region only (the template scopes
+                // its check permissions to it): its own account's other regions are read like
+                // any member's, through the member role member.yaml creates there too.
+                let sdk = central.members.config(account, Some(&region)).await?;
                 let ports = AccountPorts::new(&sdk, central.declared.clone().unwrap_or_default());
                 let ports = if central.reads_recorders {
                     ports.with_recorder(central.declared.as_deref()).await

@@ -1,6 +1,7 @@
 //! What every function reads from its environment once per cold start, and the adapters it builds.
 
 use crate::domain::settings::Settings;
+use std::collections::BTreeSet;
 
 /// The functions' configuration. Every variable is named in the error when it is wrong.
 #[derive(Debug, Clone)]
@@ -53,6 +54,17 @@ pub const SETTINGS_VARS: [(&str, &str); 5] = [
     ("OIDC_AUDIENCES", "/oidc/audiences"),
     ("AZURE_SUBSCRIPTIONS", "/azure/subscriptions"),
 ];
+
+/// `us-east-1`, `us-gov-west-1`, `ap-southeast-2`, ...: letters, a dash, letters, a dash, digits.
+fn is_region_name(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
 
 /// Sets `pointer` (`/a/b`) in an object, creating the objects on the way.
 fn set_pointer(doc: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
@@ -110,6 +122,20 @@ impl FunctionEnv {
         let mut settings = Settings::parse(&doc.to_string(), false, "SETTINGS_JSON").map_err(|e| e.to_string())?;
         // Only the periodic run reads Azure: its answers must not change the other checks.
         settings.azure_checks_only = true;
+        // Central: the organization rules are regional, so the re-evaluator evaluates a changed
+        // resource's own checks wherever they do not run.
+        if let Some(v) = var("RULE_REGIONS")? {
+            let regions: BTreeSet<String> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if !regions.iter().all(|r| is_region_name(r)) {
+                return Err("RULE_REGIONS: a comma-separated list of region names (us-east-1, ...)".into());
+            }
+            settings.rule_regions = Some(regions);
+        }
         let azure_secret = var("AZURE_CREDENTIALS_SECRET_ARN")?.map(|a| a.trim().to_owned());
         if azure_secret.is_some() && !settings.azure_requested() {
             return Err("AZURE_CREDENTIALS_SECRET_ARN needs AZURE_SUBSCRIPTIONS (settings azure.subscriptions)".into());
@@ -315,5 +341,28 @@ mod tests {
         assert!(bad.contains("sevrers"), "{bad}");
         let bad = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("SETTINGS_JSON", "[1]")]).unwrap_err();
         assert!(bad.contains("JSON object"), "{bad}");
+    }
+
+    #[test]
+    fn rule_regions_name_where_the_organization_rules_run() {
+        let e = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b")]).unwrap();
+        assert!(
+            e.settings.rule_covers(Some("eu-west-1")),
+            "unset: every region has its rule"
+        );
+        let e = env(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("RULE_REGIONS", "us-east-1, us-gov-west-1"),
+        ])
+        .unwrap();
+        assert!(e.settings.rule_covers(Some("us-east-1")));
+        assert!(e.settings.rule_covers(Some("us-gov-west-1")));
+        assert!(!e.settings.rule_covers(Some("eu-west-1")));
+        assert!(!e.settings.rule_covers(None));
+        for bad in ["us-east-1,arn:aws:x", "US-EAST-1", "us-east-"] {
+            let err = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("RULE_REGIONS", bad)]).unwrap_err();
+            assert!(err.starts_with("RULE_REGIONS") && !err.contains(bad), "{err}");
+        }
     }
 }

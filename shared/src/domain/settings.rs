@@ -68,6 +68,11 @@ pub struct Settings {
     /// must judge the AWS checks with the same settings.
     #[serde(skip)]
     pub azure_checks_only: bool,
+    /// The regions whose AWS Config evaluates the declared plans' checks of a changed resource
+    /// through a rule of this deployment (the deployed functions' `RULE_REGIONS`). `None`: every
+    /// region an event comes from has one (a one-account stack hears only its own region).
+    #[serde(skip)]
+    pub rule_regions: Option<BTreeSet<String>>,
 }
 
 /// Where and how to read the Azure half (section `[azure]`).
@@ -122,6 +127,7 @@ impl Default for Settings {
             declared_keys: BTreeSet::new(),
             effective_for: None,
             azure_checks_only: false,
+            rule_regions: None,
         }
     }
 }
@@ -514,6 +520,16 @@ impl Settings {
     /// Whether `plan` is switched on.
     pub fn plan_declared(&self, plan: Plan) -> bool {
         self.plans.contains(&plan)
+    }
+
+    /// Whether a Config rule of this deployment evaluates a change AWS Config recorded in
+    /// `region` (the event's region; unknown counts as not covered where rules are regional).
+    pub fn rule_covers(&self, region: Option<&str>) -> bool {
+        match (&self.rule_regions, region) {
+            (None, _) => true,
+            (Some(regions), Some(r)) => regions.contains(r),
+            (Some(_), None) => false,
+        }
     }
 
     /// Whether the connector covers `region` (IAM's `global` always is).
