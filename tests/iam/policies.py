@@ -94,7 +94,10 @@ class Stack:
             "AWS::SNS::Topic": "TopicName",
         }.get(r["Type"])
         if explicit and explicit in props:
-            return self.value(props[explicit])
+            name = self.value(props[explicit])
+            # `!If [cond, name, !Ref AWS::NoValue]`: unnamed where the condition is false.
+            if name is not NO_VALUE:
+                return name
         # CloudFormation's generated name: stack name, logical id, random suffix.
         return f"{self.stack_name}-{logical}-{SUFFIX}"
 

@@ -39,7 +39,9 @@ use tokio::net::TcpListener;
 pub const ACCOUNT: &str = "123456789012";
 /// The organization of the tests' central deployment.
 pub const ORGANIZATION: &str = "o-defenderprq1";
-/// The central stack's name (member.yaml's `CentralStackName` default).
+/// The central functions' role names' prefix (both templates' `CentralRolePrefix` default).
+pub const ROLE_PREFIX: &str = "DefenderPrereqs";
+/// The stack's name.
 pub const STACK: &str = "defender-prereqs";
 /// The prefix of the access keys the gate evaluates (see [`function_key`]).
 const KEY_PREFIX: &str = "AKIAFN";
@@ -875,7 +877,7 @@ fn policies_for_member(account: &str, role: &str, via: &Caller) -> Arc<Value> {
     let params = json!({
         "CentralAccountId": via.account,
         "CentralRegion": via.region,
-        "CentralStackName": STACK,
+        "CentralRolePrefix": ROLE_PREFIX,
         "CentralEventBusName": via.bus,
         "MemberRoleName": role,
     });

@@ -871,19 +871,134 @@ fn central_functions_assume_only_the_member_role_of_the_organization() {
         render(&trust["Principal"]["AWS"]),
         "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:root"
     );
-    let trusted = strings(&trust["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+    // Exact ARNs, no pattern: a generated name (`<stack>-<logical id>-<suffix>`) is cut once the
+    // stack's name is long, and a pattern admits any role someone creates to match it.
+    assert!(trust["Condition"].get("ArnLike").is_none());
+    let trusted = strings(&trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]);
+    let mut named = Vec::new();
+    for (id, suffix) in [
+        ("ConfigRuleRole", "ConfigRule"),
+        ("ReevaluatorRole", "Reevaluator"),
+        ("FindingsRole", "Findings"),
+    ] {
+        assert_eq!(
+            render(&resource(&t, id)["Properties"]["RoleName"]),
+            format!("If:IsCentral,Sub:${{CentralRolePrefix}}-{suffix},Ref:AWS::NoValue"),
+            "{id}"
+        );
+        named.push(format!(
+            "Sub:arn:${{AWS::Partition}}:iam::${{CentralAccountId}}:role/${{CentralRolePrefix}}-{suffix}"
+        ));
+    }
+    assert_eq!(trusted, named);
     assert_eq!(
-        trusted,
-        [
-            "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-ConfigRuleRole-*",
-            "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-ReevaluatorRole-*",
-            "Sub:arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralStackName}-FindingsRole-*",
-        ]
+        t["Parameters"]["CentralRolePrefix"]["Default"],
+        m["Parameters"]["CentralRolePrefix"]["Default"]
     );
-    // CloudFormation names an unnamed role `<stack>-<logical id>-<suffix>`: the central roles
-    // must stay unnamed for the trust to match them.
-    for id in ["ConfigRuleRole", "ReevaluatorRole", "FindingsRole"] {
-        assert!(resource(&t, id)["Properties"].get("RoleName").is_none(), "{id}");
+    // The longest prefix with the longest suffix is a valid role name (64 characters at most).
+    let prefix_max: usize = 40;
+    assert!(prefix_max + "-Reevaluator".len() <= 64);
+    assert!(render(&t["Parameters"]["CentralRolePrefix"]["AllowedPattern"]).ends_with(&format!("{{1,{prefix_max}}}")));
+}
+
+/// What a central deployment needs to be right the first time: the organization named (a
+/// CloudFormation rule refuses the stack otherwise), accounts the organization rules leave out
+/// (the management account), the output that fills member.yaml's parameters, the two bus
+/// policies one after the other, the alarm raised by any one function's failures, and the
+/// members' forwarding failures kept.
+#[test]
+fn a_central_deployment_is_refused_or_right_the_first_time() {
+    let t = template();
+    let rule = &t["Rules"]["CentralNeedsOrganization"];
+    assert_eq!(render(&rule["RuleCondition"]), "Equals:Ref:Deployment,central");
+    assert_eq!(
+        render(&rule["Assertions"][0]["Assert"]),
+        "Not:Equals:Ref:OrganizationId,"
+    );
+    for id in ["OrganizationChangesRule", "OrganizationPeriodicRule"] {
+        assert_eq!(
+            render(&resource(&t, id)["Properties"]["ExcludedAccounts"]),
+            "If:HasExcludedAccounts,Ref:ExcludedAccounts,Ref:AWS::NoValue",
+            "{id}"
+        );
+    }
+    assert_eq!(
+        t["Parameters"]["ExcludedAccounts"]["Type"].as_str(),
+        Some("CommaDelimitedList")
+    );
+    // Every parameter the output names is one of member.yaml's, and it names every one without
+    // a default.
+    let m = member_template();
+    let out = render(&t["Outputs"]["MemberParameters"]["Value"]);
+    let named: BTreeSet<String> = out
+        .split("ParameterKey=")
+        .skip(1)
+        .map(|p| p.split(',').next().unwrap().to_owned())
+        .collect();
+    let member: BTreeSet<String> = m["Parameters"].as_mapping().unwrap().keys().map(render).collect();
+    assert!(named.is_subset(&member), "{named:?} vs {member:?}");
+    for (k, v) in m["Parameters"].as_mapping().unwrap() {
+        if v.get("Default").is_none() {
+            assert!(named.contains(&render(k)), "the output omits {}", render(k));
+        }
+    }
+    for (_, o) in t["Outputs"].as_mapping().unwrap() {
+        let d = render(&o["Description"]);
+        for word in d.split(|c: char| !c.is_alphanumeric()) {
+            if word.starts_with("Central") && word.len() > "Central".len() {
+                assert!(
+                    member.contains(word),
+                    "an output names member.yaml's {word}, which it does not have"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        render(&resource(&t, "CentralPublishersPolicy")["DependsOn"]),
+        "CentralForwardersPolicy"
+    );
+    // `events:source` has a value per entry: a set operator, as AWS's examples use.
+    let deny = &resource(&t, "CentralPublishersPolicy")["Properties"]["Statement"]["Condition"];
+    assert!(deny.get("StringEquals").is_none());
+    assert_eq!(
+        strings(&deny["ForAnyValue:StringEquals"]["events:source"]),
+        [shared::aws::events::SOURCE]
+    );
+    // Each function's sparse count gets zeros where it has no point.
+    let alarm = resource(&t, "MemberRoleAlarm");
+    let metrics = alarm["Properties"]["Metrics"].as_sequence().unwrap();
+    let expression = render(&metrics[0]["Expression"]);
+    let ids: Vec<String> = metrics[1..].iter().map(|m| render(&m["Id"])).collect();
+    for id in &ids {
+        assert!(expression.contains(&format!("FILL({id}, 0)")), "{expression}");
+    }
+    let functions: BTreeSet<String> = metrics[1..]
+        .iter()
+        .map(|m| render(&m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]))
+        .collect();
+    assert_eq!(
+        functions,
+        ["config-rule", "event-reevaluator", "findings"]
+            .map(str::to_owned)
+            .into()
+    );
+    // Members: every forwarding rule's target keeps what the central bus refused.
+    for (id, r) in m["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() == Some("AWS::Events::Rule") {
+            assert_eq!(
+                render(&r["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]),
+                "GetAtt:ForwardFailuresQueue.Arn",
+                "{}",
+                render(id)
+            );
+            assert!(
+                serde_yaml::to_string(&resource(&m, "ForwardFailuresQueuePolicy"))
+                    .unwrap()
+                    .contains(&format!("{}.Arn", render(id))),
+                "{}: its dead letters are not admitted",
+                render(id)
+            );
+        }
     }
 }
 
@@ -971,7 +1086,7 @@ fn members_forward_exactly_what_the_central_reevaluator_receives() {
     let deny = &resource(&t, "CentralPublishersPolicy")["Properties"]["Statement"];
     assert_eq!(render(&deny["Effect"]), "Deny");
     assert_eq!(
-        strings(&deny["Condition"]["StringEquals"]["events:source"]),
+        strings(&deny["Condition"]["ForAnyValue:StringEquals"]["events:source"]),
         [shared::aws::events::SOURCE]
     );
 }
