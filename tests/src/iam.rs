@@ -39,6 +39,8 @@ use tokio::net::TcpListener;
 pub const ACCOUNT: &str = "123456789012";
 /// The organization of the tests' central deployment.
 pub const ORGANIZATION: &str = "o-defenderprq1";
+/// Its management account.
+pub const MANAGEMENT: &str = "200000000001";
 /// The central functions' role names' prefix (both templates' `CentralRolePrefix` default).
 pub const ROLE_PREFIX: &str = "DefenderPrereqs";
 /// The stack's name.
@@ -362,6 +364,12 @@ fn resource_side(r: &Authz, policies: &Value, caller: &Caller, principal_account
             let doc = (!statements.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": statements}));
             (account, doc.unwrap_or(Value::Null))
         }
+        // An organization's account ARNs name its management account, but AWS Organizations
+        // admits a delegated administrator's reads itself ("can be called only from the
+        // organization's management account or by a member account that is a delegated
+        // administrator", DescribeAccount in the Organizations API reference): the caller's
+        // identity policy decides, as within one account.
+        a if a.starts_with("organizations:") => (principal_account.to_owned(), Value::Null),
         _ => (account, Value::Null),
     }
 }
@@ -718,6 +726,18 @@ pub fn requests_of(
                     .map(|p| request("securityhub:BatchImportFindings", p, none.clone()))
                     .collect()
             }
+            _ => return unknown(),
+        },
+        "organizations" => match op {
+            // The account's ARN in the organization (its management account's).
+            "DescribeAccount" => vec![request(
+                "organizations:DescribeAccount",
+                format!(
+                    "arn:aws:organizations::{MANAGEMENT}:account/{ORGANIZATION}/{}",
+                    json["AccountId"].as_str().unwrap_or_default()
+                ),
+                none,
+            )],
             _ => return unknown(),
         },
         "secretsmanager" => match op {

@@ -25,10 +25,12 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use integration_tests::config_world::ConfigWorld;
 use integration_tests::fixtures::{demo_items, event_json};
+use integration_tests::iam;
 use integration_tests::lambda::{self, Target};
 use integration_tests::moto;
 use integration_tests::proxy::{Fault, FaultProxy};
 use integration_tests::runtime_api::RuntimeApi;
+use integration_tests::stub::Stub;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use shared::app::flows::Ports;
@@ -45,6 +47,8 @@ use shared::domain::vocab::{Compliance, Plan};
 const TEMPLATE_ACCOUNT: &str = "111122223333";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const ROLE: &str = "DefenderPrereqsMember";
+/// An account outside the organization.
+const OUTSIDER: &str = "999900001111";
 /// The central stack's account (the Runtime API's function ARN names it), a member as well.
 const CENTRAL_ACCOUNT: &str = TEMPLATE_ACCOUNT;
 /// The region the organization rules run in: the central stack's.
@@ -235,6 +239,34 @@ fn partition_keys(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// AWS Organizations' DescribeAccount for the tests' organization: its accounts are members, any
+/// other is not found (the answers' shapes: the Organizations API reference, DescribeAccount).
+async fn organizations(members: BTreeSet<String>) -> Stub {
+    Stub::start(move |target, body| {
+        assert_eq!(target, "AWSOrganizationsV20161128.DescribeAccount", "{body}");
+        let id = body["AccountId"].as_str().unwrap_or_default();
+        if members.contains(id) {
+            let arn = format!(
+                "arn:aws:organizations::{}:account/{}/{id}",
+                iam::MANAGEMENT,
+                iam::ORGANIZATION
+            );
+            let account = json!({"Account": {"Id": id, "Arn": arn, "Email": format!("aws+{id}@example.com"),
+                "Name": format!("member {id}"), "Status": "ACTIVE", "JoinedMethod": "CREATED",
+                "JoinedTimestamp": 1.7e9}});
+            (200, account.to_string())
+        } else {
+            (
+                400,
+                json!({"__type": "AccountNotFoundException",
+                    "Message": "You specified an account that doesn't exist."})
+                .to_string(),
+            )
+        }
+    })
+    .await
+}
+
 /// Runs `events` through `PROCESSES` processes of the binary `name`; the outcomes by event id.
 async fn run(
     name: &str,
@@ -249,6 +281,7 @@ async fn run(
         processes.push(lambda::spawn(
             lambda::command(&bin, target)
                 .env("MEMBER_ROLE_NAME", ROLE)
+                .env("ORGANIZATION_ID", iam::ORGANIZATION)
                 .envs(env.iter().copied()),
         ));
     }
@@ -327,7 +360,12 @@ async fn a_central_deployment_reads_and_reports_each_member_account_with_its_own
         ..Settings::default()
     };
     let settings_json = serde_json::to_string(&settings).unwrap();
+    let mut members: BTreeSet<String> = accounts.iter().cloned().collect();
+    members.insert(iam::MANAGEMENT.to_owned());
+    let organization = organizations(members).await;
+    let organization_url = iam::front(&organization.url);
     let env = [
+        ("AWS_ENDPOINT_URL_ORGANIZATIONS", organization_url.as_str()),
         ("AWS_ENDPOINT_URL_STS", sts.url.as_str()),
         ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.url.as_str()),
         ("RULE_REGIONS", RULE_REGION),
@@ -442,11 +480,20 @@ async fn a_central_deployment_reads_and_reports_each_member_account_with_its_own
 
     // The organization rule in one region per account: PutEvaluations from the member's own
     // credentials, naming only its resources.
-    let rules: Vec<Value> = accounts
+    let mut rules: Vec<Value> = accounts
         .iter()
         .enumerate()
         .map(|(k, a)| rule_event(&items, a, REGIONS[k % REGIONS.len()]))
         .collect();
+    // And one from AWS Config of an account outside the organization, whose own rule names the
+    // function (Lambda's permission for config.amazonaws.com cannot name an organization).
+    let outsider_event: Value = serde_json::from_str(
+        &rule_event(&items, &accounts[1], REGIONS[1])
+            .to_string()
+            .replace(&accounts[1], OUTSIDER),
+    )
+    .unwrap();
+    rules.push(outsider_event);
     let api = RuntimeApi::start().await;
     let target = Target {
         runtime_api: &api.address,
@@ -457,6 +504,30 @@ async fn a_central_deployment_reads_and_reports_each_member_account_with_its_own
         outcomes.iter().filter(|o| !o.ok).count(),
         missing.len(),
         "only the accounts without the role fail"
+    );
+    // The outsider is refused, not failed (no retry, no alarm), before any other call.
+    let refused: Vec<&integration_tests::runtime_api::Outcome> = outcomes
+        .iter()
+        .filter(|o| o.ok && o.body.contains("\"outsider\":true"))
+        .collect();
+    assert_eq!(refused.len(), 1, "exactly the outsider's invocation is refused");
+    assert!(
+        !assumed.lock().unwrap().iter().any(|call| call.contains(OUTSIDER)),
+        "a role was assumed in the outsider's account"
+    );
+    let asked: Vec<String> = organization
+        .requests()
+        .iter()
+        .map(|r| r.body["AccountId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(asked.iter().any(|a| a == OUTSIDER), "{asked:?}");
+    assert!(
+        asked.iter().filter(|a| a.as_str() == accounts[1]).count() <= PROCESSES,
+        "membership is asked once per account and process: {asked:?}"
+    );
+    assert!(
+        !asked.iter().any(|a| a == CENTRAL_ACCOUNT),
+        "the stack's own account is not asked about"
     );
     let with_role: BTreeSet<String> = accounts.iter().filter(|a| !missing.contains(*a)).cloned().collect();
     let mut reported: BTreeSet<String> = BTreeSet::new();

@@ -143,6 +143,8 @@ fn functions() -> Vec<Function> {
                 shared::aws::continuation::CONTINUE_PERMISSIONS,
                 // The Azure service principal's secret, when the stack reads Azure.
                 &["secretsmanager:GetSecretValue"],
+                // Centrally: whether an invocation's account is in the organization.
+                shared::aws::organization::PERMISSIONS,
             ]),
         },
         Function {
@@ -228,6 +230,10 @@ fn nothing_broader_is_granted() {
                 ("sqs", _) => Some(format!("{action} on the failed-events queue is not needed")),
                 ("logs", "logs:DescribeSubscriptionFilters") => None,
                 ("secretsmanager", _) => Some("Ref:AzureCredentialsSecretArn".to_owned()),
+                // The organization's accounts (its management account's ARNs): no other.
+                ("organizations", _) => {
+                    Some("Sub:arn:${AWS::Partition}:organizations::*:account/${OrganizationId}/*".to_owned())
+                }
                 ("logs", _) => Some(format!("GetAtt:{}.Arn", f.log_group)),
                 _ => None,
             };
@@ -237,7 +243,11 @@ fn nothing_broader_is_granted() {
             if service == "dynamodb" {
                 assert!(res.contains("StateTable"), "{}: {action} on {res}", f.id);
             }
-            if res != "*" && !res.starts_with("GetAtt:") && res != "Ref:AzureCredentialsSecretArn" {
+            if res != "*"
+                && !res.starts_with("GetAtt:")
+                && res != "Ref:AzureCredentialsSecretArn"
+                && service != "organizations"
+            {
                 assert!(
                     res.contains("${AWS::AccountId}") || res.contains("StateTable"),
                     "{}: {action} on {res} is not limited to the account",

@@ -2,7 +2,8 @@
 //! clients, and the ports the handler runs on (AWS Config for configuration and PutEvaluations, the
 //! service APIs for the facts Config does not record, the state table, the bus). Deployed
 //! centrally, Config and the service APIs are those of the invocation's member account and region
-//! (see `shared::aws::accounts`). With `AZURE_CREDENTIALS_SECRET_ARN`, each periodic invocation
+//! (see `shared::aws::accounts`), and an invocation for an account outside the organization is
+//! refused first (see `shared::aws::organization`). With `AZURE_CREDENTIALS_SECRET_ARN`, each periodic invocation
 //! also reads the Azure half (see `crate::azure`). `main` is this.
 
 use std::sync::Arc;
@@ -47,6 +48,28 @@ pub async fn run() -> Result<(), Error> {
         let pace = pace(event.context.deadline, env, &continuation);
         let (account, region) = crate::origin(&event.payload);
         let own = account_of_arn(&event.context.invoked_function_arn);
+        // Any account's AWS Config may invoke an organization rule's function: one outside the
+        // organization is refused before anything is read, and counted apart from failures.
+        if let (Some(organization), Some(a)) = (&adapters.organization, account.as_deref()) {
+            if own != Some(a) && !organization.is_member(a).await? {
+                tracing::warn!(
+                    rule = event.payload.config_rule_arn.as_deref().unwrap_or(""),
+                    "refused: an invocation for an account outside the organization"
+                );
+                println!(
+                    "{}",
+                    shared::contracts::metrics::invocation(
+                        "config-rule",
+                        &[("OutsiderInvocations", 1)],
+                        shared::contracts::metrics::now_ms()
+                    )
+                );
+                return Ok(shared::app::flows::RuleSummary {
+                    outsider: true,
+                    ..Default::default()
+                });
+            }
+        }
         let member = adapters
             .accounts
             .for_event(own, account.as_deref(), region.as_deref())

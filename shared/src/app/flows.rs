@@ -79,6 +79,9 @@ pub struct RuleSummary {
     /// Resources a periodic run did not report again: their evaluation is what the rule reported
     /// last, less than the refresh age ago.
     pub unchanged: usize,
+    /// The invocation was for an account outside the central deployment's organization: refused
+    /// before anything was read, written or reported.
+    pub outsider: bool,
 }
 
 /// Evaluates changed resources; `with_accounts`: also the account-level results they move (IAM

@@ -39,6 +39,9 @@ pub struct FunctionEnv {
     /// `HANDOFF_MARGIN_SECONDS`: no page starts later than this before the invocation's deadline
     /// (default [`crate::app::pace::DEFAULT_MARGIN`]).
     pub handoff_margin: std::time::Duration,
+    /// `ORGANIZATION_ID` (central deployment, with `MEMBER_ROLE_NAME`): the organization whose
+    /// accounts the functions serve; the config-rule function refuses invocations for others.
+    pub organization_id: Option<String>,
     /// `REPORT_REFRESH_HOURS`: a periodic run reports an unchanged evaluation again only once
     /// the rule's last report of it is this old (default
     /// [`crate::app::pace::DEFAULT_REPORT_REFRESH`], 168 hours).
@@ -161,6 +164,16 @@ impl FunctionEnv {
                 return Err("MEMBER_ROLE_NAME: a role name, without path or ARN".into());
             }
         }
+        let organization_id = var("ORGANIZATION_ID")?.map(|o| o.trim().to_owned());
+        if let Some(o) = &organization_id {
+            let id = o.strip_prefix("o-").unwrap_or_default();
+            if !(10..=32).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+                return Err("ORGANIZATION_ID: an organization id (o- and 10 to 32 lowercase letters or digits)".into());
+            }
+        }
+        if member_role.is_some() && organization_id.is_none() {
+            return Err("MEMBER_ROLE_NAME needs ORGANIZATION_ID: a central deployment serves one organization".into());
+        }
         let continuation_queue = var("CONTINUATION_QUEUE_URL")?.map(|q| q.trim().to_owned());
         let page_size = match var("PAGE_SIZE")? {
             Some(v) => match v.parse::<usize>() {
@@ -184,6 +197,7 @@ impl FunctionEnv {
             None => crate::app::pace::DEFAULT_REPORT_REFRESH,
         };
         Ok(Self {
+            organization_id,
             report_refresh,
             continuation_queue,
             page_size,
@@ -211,6 +225,8 @@ pub struct Adapters {
     pub publisher: super::events::EventBridgePublisher,
     /// SQS, for the continuation queue.
     pub sqs: aws_sdk_sqs::Client,
+    /// Centrally: the organization whose accounts are served.
+    pub organization: Option<super::organization::Organization>,
 }
 
 impl Adapters {
@@ -257,6 +273,10 @@ impl Adapters {
                 .with_history_days(env.history_days),
             publisher: super::events::EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &env.bus),
             sqs: aws_sdk_sqs::Client::new(&sdk),
+            organization: env
+                .organization_id
+                .as_deref()
+                .map(|id| super::organization::Organization::new(&sdk, id)),
         };
         Ok((env, adapters))
     }
@@ -360,9 +380,27 @@ mod tests {
         assert!(e.settings.rule_covers(Some("us-gov-west-1")));
         assert!(!e.settings.rule_covers(Some("eu-west-1")));
         assert!(!e.settings.rule_covers(None));
-        for bad in ["us-east-1,arn:aws:x", "US-EAST-1", "us-east-"] {
+        for bad in ["us-east-1,arn:aws:x", "US-EAST-1", "eu-west-"] {
             let err = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("RULE_REGIONS", bad)]).unwrap_err();
             assert!(err.starts_with("RULE_REGIONS") && !err.contains(bad), "{err}");
         }
+    }
+
+    #[test]
+    fn a_central_deployment_names_its_organization() {
+        let err = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("MEMBER_ROLE_NAME", "R")]).unwrap_err();
+        assert!(err.contains("ORGANIZATION_ID"), "{err}");
+        for bad in ["o-short", "org-abcdefghij", "o-ABCDEFGHIJ"] {
+            let err = env(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b"), ("ORGANIZATION_ID", bad)]).unwrap_err();
+            assert!(err.starts_with("ORGANIZATION_ID") && !err.contains(bad), "{err}");
+        }
+        let e = env(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("MEMBER_ROLE_NAME", "R"),
+            ("ORGANIZATION_ID", "o-abc123def4"),
+        ])
+        .unwrap();
+        assert_eq!(e.organization_id.as_deref(), Some("o-abc123def4"));
     }
 }

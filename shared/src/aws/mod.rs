@@ -10,6 +10,7 @@ pub mod env;
 pub mod events;
 pub mod facts;
 pub mod members;
+pub mod organization;
 pub mod securityhub;
 
 use aws_sdk_config::config::http::HttpResponse;
