@@ -39,6 +39,8 @@ use tokio::net::TcpListener;
 pub const ACCOUNT: &str = "123456789012";
 /// The organization of the tests' central deployment.
 pub const ORGANIZATION: &str = "o-defenderprq1";
+/// The central deployment's `SweepRegions` as the gate evaluates it.
+pub const SWEEP_REGIONS: &str = "eu-west-1,ap-southeast-2";
 /// Its management account.
 pub const MANAGEMENT: &str = "200000000001";
 /// The central functions' role names' prefix (both templates' `CentralRolePrefix` default).
@@ -90,6 +92,8 @@ impl Caller {
             p.insert("Deployment".into(), json!("central"));
             p.insert("OrganizationId".into(), json!(ORGANIZATION));
             p.insert("MemberRoleName".into(), json!(role));
+            // With the scheduled runs of the regions without organization rules.
+            p.insert("SweepRegions".into(), json!(SWEEP_REGIONS));
         }
         if let Some(arn) = &self.azure_secret {
             p.insert("AzureCredentialsSecretArn".into(), json!(arn));
@@ -618,10 +622,15 @@ pub fn requests_of(
         // SendMessage is authorized on the queue its QueueUrl names
         // (https://sqs.<region>.amazonaws.com/<account>/<name>).
         "sqs" => match op {
-            "SendMessage" => {
+            // SendMessageBatch is authorized as sqs:SendMessage (Amazon SQS API reference,
+            // SendMessageBatch: "the permission for this action is sqs:SendMessage").
+            "SendMessage" | "SendMessageBatch" => {
                 let url = json["QueueUrl"].as_str().ok_or("a SendMessage without QueueUrl")?;
                 let mut parts = url.trim_end_matches('/').rsplit('/');
                 let (name, owner) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                // moto makes the tests' queues in its default account, which stands for the
+                // stack's own wherever a test puts the stack in another (`IAM_GATE_ACCOUNT`).
+                let owner = if owner == ACCOUNT { account } else { owner };
                 vec![request("sqs:SendMessage", arn("sqs", region, owner, name), none)]
             }
             _ => return unknown(),
@@ -730,6 +739,8 @@ pub fn requests_of(
         },
         "organizations" => match op {
             // The account's ARN in the organization (its management account's).
+            // No resource type in the service authorization reference: `*`.
+            "ListAccounts" => vec![request("organizations:ListAccounts", "*".into(), none)],
             "DescribeAccount" => vec![request(
                 "organizations:DescribeAccount",
                 format!(

@@ -118,6 +118,36 @@ fn change_event(items: &[Value], account: &str, region: &str) -> Value {
     e
 }
 
+/// The schedule's event as template.yaml's SweepSchedule sends it: its Input, with the regions
+/// joined as the template joins them and the scheduled time EventBridge Scheduler fills in.
+fn schedule_event(regions: &[&str]) -> Value {
+    let t: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(integration_tests::fixtures::root().join("template.yaml")).unwrap(),
+    )
+    .unwrap();
+    let sub = &t["Resources"]["SweepSchedule"]["Properties"]["Target"]["Input"];
+    let serde_yaml::Value::Tagged(sub) = sub else {
+        panic!("SweepSchedule's Input is not a !Sub")
+    };
+    let format = sub.value[0].as_str().unwrap();
+    let input = format
+        .replace("${Regions}", &regions.join("\", \""))
+        .replace("<aws.scheduler.scheduled-time>", "2026-12-06T10:00:00Z");
+    serde_json::from_str(&input).unwrap()
+}
+
+/// A continuation queue's message as its event source mapping delivers it (the shape of
+/// `events/config-rule/sqs-continuation.json`, AWS's documented SQS event).
+fn sqs_record(body: &str, queue: &str) -> Value {
+    let mut e = event_json("config-rule/sqs-continuation.json");
+    e["Records"][0]["body"] = json!(body);
+    e["Records"][0]["eventSourceARN"] = json!(format!(
+        "arn:aws:sqs:us-east-1:{CENTRAL_ACCOUNT}:{}",
+        queue.rsplit('/').next().unwrap()
+    ));
+    e
+}
+
 /// The organization rule's invocation in a member account for its instance's change.
 fn rule_event(items: &[Value], account: &str, region: &str) -> Value {
     let mut e = event_json("config-rule/change-ec2-instance.json");
@@ -239,22 +269,35 @@ fn partition_keys(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// AWS Organizations' DescribeAccount for the tests' organization: its accounts are members, any
-/// other is not found (the answers' shapes: the Organizations API reference, DescribeAccount).
+/// An Organizations account as DescribeAccount and ListAccounts answer it (the Organizations API
+/// reference's Account shape).
+fn org_account(id: &str) -> Value {
+    let arn = format!(
+        "arn:aws:organizations::{}:account/{}/{id}",
+        iam::MANAGEMENT,
+        iam::ORGANIZATION
+    );
+    json!({"Id": id, "Arn": arn, "Email": format!("aws+{id}@example.com"), "Name": format!("member {id}"),
+        "Status": "ACTIVE", "JoinedMethod": "CREATED", "JoinedTimestamp": 1.7e9})
+}
+
+/// AWS Organizations for the tests' organization: DescribeAccount answers its accounts and not
+/// found for any other; ListAccounts lists them 20 to a page (its default MaxResults).
 async fn organizations(members: BTreeSet<String>) -> Stub {
     Stub::start(move |target, body| {
+        if target == "AWSOrganizationsV20161128.ListAccounts" {
+            let from: usize = body["NextToken"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
+            let page: Vec<Value> = members.iter().skip(from).take(20).map(|a| org_account(a)).collect();
+            let mut answer = json!({"Accounts": page});
+            if from + 20 < members.len() {
+                answer["NextToken"] = (from + 20).to_string().into();
+            }
+            return (200, answer.to_string());
+        }
         assert_eq!(target, "AWSOrganizationsV20161128.DescribeAccount", "{body}");
         let id = body["AccountId"].as_str().unwrap_or_default();
         if members.contains(id) {
-            let arn = format!(
-                "arn:aws:organizations::{}:account/{}/{id}",
-                iam::MANAGEMENT,
-                iam::ORGANIZATION
-            );
-            let account = json!({"Account": {"Id": id, "Arn": arn, "Email": format!("aws+{id}@example.com"),
-                "Name": format!("member {id}"), "Status": "ACTIVE", "JoinedMethod": "CREATED",
-                "JoinedTimestamp": 1.7e9}});
-            (200, account.to_string())
+            (200, json!({"Account": org_account(id)}).to_string())
         } else {
             (
                 400,
@@ -550,6 +593,110 @@ async fn a_central_deployment_reads_and_reports_each_member_account_with_its_own
         reported, with_role,
         "every account with the role reported, in its own name"
     );
+
+    // The sweep: the regions without organization rules get their periodic run from a schedule.
+    // An instance of one member vanishes from its eu-west-1 recorder; the schedule's event (as
+    // template.yaml's SweepSchedule sends it) queues one run per account x region (the management
+    // account excluded, as from the rules), each run reads through the member role, retires what
+    // vanished and reports nothing to AWS Config.
+    let gone_from = accounts[1].clone();
+    let vanished = |i: &Value| {
+        i["awsAccountId"] == gone_from.as_str() && i["awsRegion"] == "eu-west-1" && i["resourceId"] == INSTANCE
+    };
+    config.set_items(items.iter().filter(|i| !vanished(i)).cloned().collect());
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(moto::unique("sweep"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let mut sweep_env = env.to_vec();
+    sweep_env.push(("CONTINUATION_QUEUE_URL", &queue));
+    sweep_env.push(("EXCLUDED_ACCOUNTS", iam::MANAGEMENT));
+    let sweep_regions: Vec<&str> = iam::SWEEP_REGIONS.split(',').collect();
+    assert!(!sweep_regions.contains(&RULE_REGION));
+    let schedule = schedule_event(&sweep_regions);
+    let evaluations_before = config.put_evaluations().len();
+    let api = RuntimeApi::start().await;
+    let target = Target {
+        runtime_api: &api.address,
+        ..target
+    };
+    let started = run("config-rule", &[schedule], &target, &sweep_env, &api).await;
+    assert!(started[0].ok, "{}", started[0].body);
+    let answer: Value = serde_json::from_str(&started[0].body).unwrap();
+    assert_eq!(answer["queued"], accounts.len() * sweep_regions.len(), "{answer}");
+    let mut tasks = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if got.messages().is_empty() {
+            break;
+        }
+        for m in got.messages() {
+            tasks.push(sqs_record(m.body().unwrap(), &queue));
+            sqs.delete_message()
+                .queue_url(&queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(tasks.len(), accounts.len() * sweep_regions.len());
+    assert!(!tasks.iter().any(|t| t.to_string().contains(iam::MANAGEMENT)));
+    // A fresh Runtime API: the schedule's processes may still hold a request for the next event.
+    let api = RuntimeApi::start().await;
+    let target = Target {
+        runtime_api: &api.address,
+        ..target
+    };
+    let outcomes = run("config-rule", &tasks, &target, &sweep_env, &api).await;
+    for o in &outcomes {
+        if !o.ok {
+            assert!(o.body.contains("MemberRoleUnavailable"), "{}", o.body);
+        }
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| !o.ok).count(),
+        missing.len() * sweep_regions.len(),
+        "only the tasks of accounts without the role fail"
+    );
+    assert_eq!(
+        config.put_evaluations().len(),
+        evaluations_before,
+        "a sweep reports nothing to AWS Config"
+    );
+    let after = store.account_results(&gone_from).await.unwrap();
+    let of_instance = |region: &str| -> Vec<&shared::domain::vocab::Evaluation> {
+        after
+            .iter()
+            .filter(|r| r.resource_id == INSTANCE && r.aws_region == region)
+            .collect()
+    };
+    assert!(!of_instance("eu-west-1").is_empty());
+    assert!(
+        of_instance("eu-west-1")
+            .iter()
+            .all(|r| r.compliance == Compliance::NotApplicable),
+        "the vanished instance is retired by its region's sweep"
+    );
+    assert!(
+        of_instance(RULE_REGION)
+            .iter()
+            .any(|r| r.compliance != Compliance::NotApplicable),
+        "the rule region is not swept: the same instance there keeps its results"
+    );
+    config.set_items(items.clone());
 
     // Security Hub: a NON_COMPLIANT result of each checked account becomes a finding in that
     // account's own Security Hub (imported with its member role); accounts without the role fail

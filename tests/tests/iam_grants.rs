@@ -23,6 +23,7 @@ fn template_variants() -> Vec<Value> {
             "Deployment": "central",
             "OrganizationId": iam::ORGANIZATION,
             "SecurityHubFindings": "true",
+            "SweepRegions": iam::SWEEP_REGIONS,
             "AzureCredentialsSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:azure-AbCdEf",
         }),
     ]
@@ -248,6 +249,19 @@ const USED_BY_AWS: &[(&str, &str, &str, &str)] = &[
         "AggregatorRole",
         "organizations:ListDelegatedAdministrators",
         "AWS Config, the aggregator",
+    ),
+    // EventBridge Scheduler invokes the sweep, and sends its dead letters, with this role.
+    (
+        "template.yaml",
+        "SweepScheduleRole",
+        "lambda:InvokeFunction",
+        "EventBridge Scheduler, the sweep",
+    ),
+    (
+        "template.yaml",
+        "SweepScheduleRole",
+        "sqs:SendMessage",
+        "EventBridge Scheduler, the sweep's dead letters",
     ),
     // EventBridge forwards the member's events to the central bus with this role.
     (

@@ -115,6 +115,8 @@ const UNSCOPABLE: &[&str] = &[
     // Called without recorder names: no recorder ARN to authorize against.
     "config:DescribeConfigurationRecorders",
     "ssm:DescribeInstanceInformation",
+    // No resource type: the organization's accounts (the sweep).
+    "organizations:ListAccounts",
 ];
 
 struct Function {
@@ -143,8 +145,10 @@ fn functions() -> Vec<Function> {
                 shared::aws::continuation::CONTINUE_PERMISSIONS,
                 // The Azure service principal's secret, when the stack reads Azure.
                 &["secretsmanager:GetSecretValue"],
-                // Centrally: whether an invocation's account is in the organization.
+                // Centrally: whether an invocation's account is in the organization, and its
+                // accounts for the sweep.
                 shared::aws::organization::PERMISSIONS,
+                shared::aws::organization::SWEEP_PERMISSIONS,
             ]),
         },
         Function {
@@ -231,6 +235,7 @@ fn nothing_broader_is_granted() {
                 ("logs", "logs:DescribeSubscriptionFilters") => None,
                 ("secretsmanager", _) => Some("Ref:AzureCredentialsSecretArn".to_owned()),
                 // The organization's accounts (its management account's ARNs): no other.
+                ("organizations", "organizations:ListAccounts") => Some("*".to_owned()),
                 ("organizations", _) => {
                     Some("Sub:arn:${AWS::Partition}:organizations::*:account/${OrganizationId}/*".to_owned())
                 }
@@ -991,6 +996,46 @@ fn a_central_deployment_is_refused_or_right_the_first_time() {
         ["config-rule", "event-reevaluator", "findings"]
             .map(str::to_owned)
             .into()
+    );
+    // The sweep of the regions without organization rules: the config-rule function, invoked by
+    // EventBridge Scheduler with a role that may invoke it and nothing else of the stack, at the
+    // periodic rule's frequency, with a dead-letter queue.
+    let schedule = resource(&t, "SweepSchedule");
+    assert_eq!(render(&schedule["Condition"]), "HasSweep");
+    let target = &schedule["Properties"]["Target"];
+    assert_eq!(render(&target["Arn"]), "GetAtt:ConfigRuleFunction.Arn");
+    assert_eq!(render(&target["RoleArn"]), "GetAtt:SweepScheduleRole.Arn");
+    assert_eq!(
+        render(&target["DeadLetterConfig"]["Arn"]),
+        "GetAtt:FailedEventsQueue.Arn"
+    );
+    let rate = render(&schedule["Properties"]["ScheduleExpression"]);
+    for f in t["Parameters"]["PeriodicFrequency"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+    {
+        let hours = match f.as_str().unwrap() {
+            "One_Hour" => "rate(1 hour)",
+            "Three_Hours" => "rate(3 hours)",
+            "Six_Hours" => "rate(6 hours)",
+            "Twelve_Hours" => "rate(12 hours)",
+            _ => "rate(24 hours)",
+        };
+        assert!(rate.contains(hours), "{rate}");
+    }
+    let role = resource(&t, "SweepScheduleRole");
+    let granted: Vec<String> = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} on {}", render(&s["Action"]), render(&s["Resource"])))
+        .collect();
+    assert_eq!(
+        granted,
+        [
+            "lambda:InvokeFunction on GetAtt:ConfigRuleFunction.Arn",
+            "sqs:SendMessage on GetAtt:FailedEventsQueue.Arn"
+        ]
     );
     // Members: every forwarding rule's target keeps what the central bus refused.
     for (id, r) in m["Resources"].as_mapping().unwrap() {

@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod azure;
+pub mod sweep;
 pub mod wiring;
 
 use aws_lambda_events::event::config::ConfigEvent;

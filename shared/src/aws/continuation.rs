@@ -63,6 +63,51 @@ impl Continuation for SqsContinuation<'_> {
     }
 }
 
+/// Queues `events` on `queue_url`, ten to a SendMessageBatch call (SQS's limit per batch); an
+/// entry SQS refuses is sent once more, then the call fails naming how many were refused. Returns
+/// the number queued. (SendMessageBatch is authorized as `sqs:SendMessage`.)
+pub async fn enqueue_all(client: &aws_sdk_sqs::Client, queue_url: &str, events: &[Value]) -> Result<usize, PortError> {
+    const OP: &str = "sqs:SendMessage";
+    for chunk in events.chunks(10) {
+        let mut entries: Vec<aws_sdk_sqs::types::SendMessageBatchRequestEntry> = Vec::with_capacity(chunk.len());
+        for (i, e) in chunk.iter().enumerate() {
+            entries.push(
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(e.to_string())
+                    .build()
+                    .map_err(|e| PortError {
+                        operation: OP,
+                        message: e.to_string(),
+                        retryable: false,
+                    })?,
+            );
+        }
+        for attempt in 0..2 {
+            let out = client
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries.clone()))
+                .send()
+                .await
+                .map_err(|e| super::port_error(OP, e))?;
+            let failed: std::collections::HashSet<&str> = out.failed().iter().map(|f| f.id()).collect();
+            if failed.is_empty() {
+                break;
+            }
+            if attempt == 1 {
+                return Err(PortError {
+                    operation: OP,
+                    message: format!("SQS refused {} messages twice", failed.len()),
+                    retryable: true,
+                });
+            }
+            entries.retain(|e| failed.contains(e.id()));
+        }
+    }
+    Ok(events.len())
+}
+
 /// The event a continuation message carries, when `payload` is an SQS event (the continuation
 /// queue's): `Ok(None)` when it is not one. One record per invocation (the mapping's batch size).
 pub fn continued_event(payload: &Value) -> Result<Option<Value>, String> {

@@ -42,6 +42,9 @@ pub struct FunctionEnv {
     /// `ORGANIZATION_ID` (central deployment, with `MEMBER_ROLE_NAME`): the organization whose
     /// accounts the functions serve; the config-rule function refuses invocations for others.
     pub organization_id: Option<String>,
+    /// `EXCLUDED_ACCOUNTS` (central deployment): accounts the organization rules leave out (the
+    /// management account); the sweep leaves them out too.
+    pub excluded_accounts: BTreeSet<String>,
     /// `REPORT_REFRESH_HOURS`: a periodic run reports an unchanged evaluation again only once
     /// the rule's last report of it is this old (default
     /// [`crate::app::pace::DEFAULT_REPORT_REFRESH`], 168 hours).
@@ -174,6 +177,19 @@ impl FunctionEnv {
         if member_role.is_some() && organization_id.is_none() {
             return Err("MEMBER_ROLE_NAME needs ORGANIZATION_ID: a central deployment serves one organization".into());
         }
+        let excluded_accounts: BTreeSet<String> = var("EXCLUDED_ACCOUNTS")?
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if !excluded_accounts
+            .iter()
+            .all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err("EXCLUDED_ACCOUNTS: a comma-separated list of 12-digit account ids".into());
+        }
         let continuation_queue = var("CONTINUATION_QUEUE_URL")?.map(|q| q.trim().to_owned());
         let page_size = match var("PAGE_SIZE")? {
             Some(v) => match v.parse::<usize>() {
@@ -197,6 +213,7 @@ impl FunctionEnv {
             None => crate::app::pace::DEFAULT_REPORT_REFRESH,
         };
         Ok(Self {
+            excluded_accounts,
             organization_id,
             report_refresh,
             continuation_queue,

@@ -19,6 +19,9 @@ use crate::app::ports::PortError;
 
 /// The IAM actions [`Organization::is_member`] calls.
 pub const PERMISSIONS: &[&str] = &["organizations:DescribeAccount"];
+/// The IAM actions [`Organization::active_accounts`] calls (the scheduled runs of regions without
+/// an organization rule).
+pub const SWEEP_PERMISSIONS: &[&str] = &["organizations:ListAccounts"];
 /// How long a member's answer is kept.
 pub const MEMBER_FOR: Duration = Duration::from_secs(3600);
 /// How long an outsider's answer is kept.
@@ -70,5 +73,23 @@ impl Organization {
             .await
             .insert(account.to_owned(), (member, Instant::now()));
         Ok(member)
+    }
+
+    /// The organization's active accounts (ListAccounts, every page), in id order.
+    pub async fn active_accounts(&self) -> Result<Vec<String>, PortError> {
+        let mut out = Vec::new();
+        let mut pages = self.client.list_accounts().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| super::port_error("organizations:ListAccounts", e))?;
+            out.extend(
+                page.accounts()
+                    .iter()
+                    .filter(|a| a.status() == Some(&aws_sdk_organizations::types::AccountStatus::Active))
+                    .filter_map(|a| a.id().map(str::to_owned)),
+            );
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 }
