@@ -285,6 +285,31 @@ async fn a_scheduled_run_retires_what_config_no_longer_records() {
         .any(|e| e.compliance_resource_id == "i-0bat000000000002" && e.compliance_type == Compliance::NotApplicable));
 }
 
+/// The 20,000-instance periodic run spent its "gone" phase re-reading every result of the
+/// account for each page of 500 (40 full reads of 240,000 rows): the account's results are read
+/// once per invocation however many pages it does.
+#[tokio::test]
+async fn a_periodic_run_reads_the_accounts_results_once_per_invocation() {
+    let w = World::new();
+    let reader = MemoryReader::new(demo_items());
+    let first = event("config-rule/scheduled.json");
+    flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&first), &Pace::unbounded())
+        .await
+        .unwrap();
+    let folds = w.store.folds();
+    let mut next = event("config-rule/scheduled.json");
+    next["resultToken"] = "the-next-period".into();
+    let small = Pace {
+        page: 2,
+        ..Pace::unbounded()
+    };
+    let out = flows::config_rule(&w.ports(&reader), &w.reporter, &invocation(&next), &small)
+        .await
+        .unwrap();
+    assert!(out.pages > 5, "{out:?}");
+    assert_eq!(w.store.folds() - folds, 1, "{} pages", out.pages);
+}
+
 #[tokio::test]
 async fn service_api_facts_reach_the_results() {
     let w = World::new();

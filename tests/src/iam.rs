@@ -40,7 +40,7 @@ pub const ACCOUNT: &str = "123456789012";
 /// The organization of the tests' central deployment.
 pub const ORGANIZATION: &str = "o-defenderprq1";
 /// The central deployment's `SweepRegions` as the gate evaluates it.
-pub const SWEEP_REGIONS: &str = "eu-west-1,ap-southeast-2";
+pub const SWEEP_REGIONS: &str = "eu-west-1";
 /// Its management account.
 pub const MANAGEMENT: &str = "200000000001";
 /// The central functions' role names' prefix (both templates' `CentralRolePrefix` default).

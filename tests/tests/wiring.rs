@@ -111,6 +111,35 @@ impl Stack {
         (ok, body)
     }
 
+    /// Runs the function binary `name` for each of `events` in turn, in one process (one warm
+    /// execution environment): whether each succeeded, and its answer.
+    async fn answers_with(&self, name: &str, events: &[Value], env: &[(&str, &str)]) -> Vec<(bool, String)> {
+        let api = RuntimeApi::start().await;
+        let target = Target {
+            runtime_api: &api.address,
+            config_url: &self.config.stub.url,
+            table: &self.table,
+            bus: &self.bus,
+            settings_json: &self.settings_json,
+            facts_url: Some(&self.facts.url),
+        };
+        let _function = lambda::spawn(
+            lambda::command(&lambda::function_binary(name).await, &target)
+                .env("AWS_MAX_ATTEMPTS", "1")
+                .envs(env.iter().copied()),
+        );
+        let mut out = Vec::new();
+        for event in events {
+            api.send(event.to_string());
+            let outcome = tokio::time::timeout(Duration::from_secs(60), api.outcome())
+                .await
+                .unwrap_or_else(|_| panic!("{name} did not answer within 60 s"))
+                .unwrap();
+            out.push((outcome.ok, outcome.body));
+        }
+        out
+    }
+
     /// [`Self::answer_with`], and the function's peak RSS (KiB) after answering.
     async fn answer_measured(&self, name: &str, event: &Value, env: &[(&str, &str)]) -> (bool, String, u64) {
         let api = RuntimeApi::start().await;
@@ -725,10 +754,30 @@ async fn the_periodic_run_reads_azure_with_the_secret_and_events_leave_its_resul
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto::endpoint()),
         ("SSL_CERT_FILE", ca.as_str()),
     ];
+    // Two periodic invocations in one warm process (another account's, or the next page of a
+    // run, would be the same): Azure is read once for both, the second uses the first's read.
+    let mut again = event_json("config-rule/scheduled.json");
+    again["resultToken"] = json!("another-run");
+    let answers = stack
+        .answers_with("config-rule", &[event_json("config-rule/scheduled.json"), again], &env)
+        .await;
+    for (ok, body) in &answers {
+        assert!(ok, "{body}");
+    }
+    // What one read asks of Azure: a fresh process (a cold start) reading it for one invocation.
+    let two_in_one = azure.requests().len();
     let (ok, body) = stack
         .answer_with("config-rule", &event_json("config-rule/scheduled.json"), &env)
         .await;
     assert!(ok, "{body}");
+    let one = azure.requests().len() - two_in_one;
+    assert!(one > 0);
+    // Read twice, the first process would have asked twice as much (give or take a token the
+    // SDK reuses).
+    assert!(
+        two_in_one < 2 * one - 1,
+        "two periodic invocations in one process read Azure once (30 minutes' reuse): {two_in_one} requests, one read is {one}"
+    );
     let (c, a) = stack.result(PROD, "azure.connector").await;
     assert_eq!(c, Compliance::Compliant, "{a}");
     assert!(a.contains("its own connector: exampleSecurityConnectorAws"), "{a}");

@@ -6,8 +6,6 @@
 //! refused first (see `shared::aws::organization`). With `AZURE_CREDENTIALS_SECRET_ARN`, each periodic invocation
 //! also reads the Azure half (see `crate::azure`). `main` is this.
 
-use std::sync::Arc;
-
 use aws_lambda_events::event::config::ConfigEvent;
 use lambda_runtime::{run as serve, service_fn, tracing, Error, LambdaEvent};
 use shared::app::error::HandlerError;
@@ -92,7 +90,7 @@ pub async fn run() -> Result<(), Error> {
         let out = match azure {
             Some(source) if is_scheduled(&event.payload) => {
                 let mut settings = env.settings.clone();
-                settings.azure_side = Some(Arc::new(source.read(&settings).await));
+                settings.azure_side = Some(source.side(&settings).await);
                 let ports = Ports {
                     settings: &settings,
                     ..ports

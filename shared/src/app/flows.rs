@@ -425,6 +425,7 @@ where
         Progress::read(ports.store, &id, RunCursor::Account).await?
     };
     let mut out = RuleSummary::default();
+    let mut gone_keys = None;
     loop {
         if progress.cursor == RunCursor::Done {
             break;
@@ -490,7 +491,7 @@ where
                 };
                 (evaluations, next)
             }
-            RunCursor::Gone { after } => gone(ports, run, after.clone(), pace).await?,
+            RunCursor::Gone { after } => gone(ports, run, after.clone(), pace, &mut gone_keys).await?,
             RunCursor::Done => break,
         };
         let report = config_rule::aggregate(&evaluations, run.scope, |_| run.when);
@@ -571,6 +572,7 @@ async fn gone<R, S, P, C>(
     run: &Periodic<'_>,
     after: Option<(String, String, String)>,
     pace: &Pace<'_, C>,
+    known: &mut Option<BTreeSet<(String, String, String)>>,
 ) -> Result<(Vec<Evaluation>, RunCursor), PortError>
 where
     R: ConfigReader + FactReader,
@@ -578,11 +580,22 @@ where
     P: EventPublisher,
     C: Continuation,
 {
-    let candidates = gone_candidates(ports.store, run, ports.recorded_types, after.as_ref()).await?;
+    // The account's results are read once per invocation, not once per page: every page of
+    // this invocation takes its candidates from the same read (the keys only).
+    if known.is_none() {
+        *known = Some(gone_candidates(ports.store, run, ports.recorded_types, after.as_ref()).await?);
+    }
+    let empty = BTreeSet::new();
+    let known_keys = known.as_ref().unwrap_or(&empty);
+    let all: Vec<&(String, String, String)> = match &after {
+        Some(a) => known_keys
+            .range::<(String, String, String), _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+            .collect(),
+        None => known_keys.iter().collect(),
+    };
     let mut missing: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut last = None;
     let mut checked = 0;
-    let all: Vec<&(String, String, String)> = candidates.iter().collect();
     for chunk in all.chunks(100) {
         if checked > 0 && (checked >= pace.page || !pace.time_left()) {
             break;
@@ -607,7 +620,7 @@ where
         last = chunk.last().map(|k| (*k).clone());
     }
     let next = match last {
-        Some(l) if candidates.last() != Some(&l) => RunCursor::Gone { after: Some(l) },
+        Some(l) if all.last() != Some(&&l) => RunCursor::Gone { after: Some(l) },
         _ => RunCursor::Done,
     };
     let mut retired = Vec::new();

@@ -165,6 +165,7 @@ struct Tables {
     rollup_versions: HashMap<String, u64>,
     progress: HashMap<String, String>,
     reported: HashMap<(String, ReportedResource), LastReport>,
+    folds: usize,
 }
 
 /// The state store in memory, with the DynamoDB adapter's semantics: per resource, only new or
@@ -181,6 +182,11 @@ impl MemoryStore {
         // A panicking test thread cannot leave the tables half-written: every write below is
         // one statement over owned values.
         self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many times an account's results were read whole ([`ResultStore::fold_results`]).
+    pub fn folds(&self) -> usize {
+        self.lock().folds
     }
 
     /// Every transition ever recorded, oldest first.
@@ -314,6 +320,7 @@ impl ResultStore for MemoryStore {
         account: &str,
         mut f: F,
     ) -> Result<(), PortError> {
+        self.lock().folds += 1;
         for e in self.account_results(account).await? {
             f(e, None);
         }
