@@ -101,6 +101,19 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
+/// A new SQS queue on moto named after `prefix`; its URL.
+pub async fn queue(prefix: &str) -> String {
+    aws_sdk_sqs::Client::new(&sdk_config())
+        .create_queue()
+        .queue_name(unique(prefix))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned()
+}
+
 /// A new event bus on moto; its name.
 pub async fn event_bus() -> String {
     let bus = unique("bus");

@@ -629,15 +629,7 @@ async fn central_deployment() {
     };
     config.set_items(items.iter().filter(|i| !vanished(i)).cloned().collect());
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue = sqs
-        .create_queue()
-        .queue_name(moto::unique("sweep"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let queue = moto::queue("sweep").await;
     let mut sweep_env = env.to_vec();
     sweep_env.push(("CONTINUATION_QUEUE_URL", &queue));
     sweep_env.push(("EXCLUDED_ACCOUNTS", iam::MANAGEMENT));

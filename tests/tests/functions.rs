@@ -59,15 +59,7 @@ impl World {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let bus = moto::unique("bus");
         eb.create_event_bus().name(&bus).send().await.unwrap();
-        let queue = sqs
-            .create_queue()
-            .queue_name(moto::unique("q"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned();
+        let queue = moto::queue("q").await;
         let arn = sqs
             .get_queue_attributes()
             .queue_url(&queue)

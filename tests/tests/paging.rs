@@ -188,15 +188,7 @@ impl Stack {
     }
 
     async fn queue(&self) -> String {
-        self.sqs
-            .create_queue()
-            .queue_name(moto::unique("continuation"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned()
+        moto::queue("continuation").await
     }
 
     fn spawn(

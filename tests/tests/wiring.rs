@@ -111,37 +111,9 @@ impl Stack {
         (ok, body)
     }
 
-    /// Runs the function binary `name` for each of `events` in turn, in one process (one warm
-    /// execution environment): whether each succeeded, and its answer.
-    async fn answers_with(&self, name: &str, events: &[Value], env: &[(&str, &str)]) -> Vec<(bool, String)> {
-        let api = RuntimeApi::start().await;
-        let target = Target {
-            runtime_api: &api.address,
-            config_url: &self.config.stub.url,
-            table: &self.table,
-            bus: &self.bus,
-            settings_json: &self.settings_json,
-            facts_url: Some(&self.facts.url),
-        };
-        let _function = lambda::spawn(
-            lambda::command(&lambda::function_binary(name).await, &target)
-                .env("AWS_MAX_ATTEMPTS", "1")
-                .envs(env.iter().copied()),
-        );
-        let mut out = Vec::new();
-        for event in events {
-            api.send(event.to_string());
-            let outcome = tokio::time::timeout(Duration::from_secs(60), api.outcome())
-                .await
-                .unwrap_or_else(|_| panic!("{name} did not answer within 60 s"))
-                .unwrap();
-            out.push((outcome.ok, outcome.body));
-        }
-        out
-    }
-
-    /// [`Self::answer_with`], and the function's peak RSS (KiB) after answering.
-    async fn answer_measured(&self, name: &str, event: &Value, env: &[(&str, &str)]) -> (bool, String, u64) {
+    /// The function binary `name` started under a fresh loopback Runtime API, with `env` over the
+    /// stack's environment.
+    async fn started(&self, name: &str, env: &[(&str, &str)]) -> (RuntimeApi, tokio::process::Child) {
         let api = RuntimeApi::start().await;
         let target = Target {
             runtime_api: &api.address,
@@ -156,6 +128,28 @@ impl Stack {
                 .env("AWS_MAX_ATTEMPTS", "1")
                 .envs(env.iter().copied()),
         );
+        (api, function)
+    }
+
+    /// Runs the function binary `name` for each of `events` in turn, in one process (one warm
+    /// execution environment): whether each succeeded, and its answer.
+    async fn answers_with(&self, name: &str, events: &[Value], env: &[(&str, &str)]) -> Vec<(bool, String)> {
+        let (api, _function) = self.started(name, env).await;
+        let mut out = Vec::new();
+        for event in events {
+            api.send(event.to_string());
+            let outcome = tokio::time::timeout(Duration::from_secs(60), api.outcome())
+                .await
+                .unwrap_or_else(|_| panic!("{name} did not answer within 60 s"))
+                .unwrap();
+            out.push((outcome.ok, outcome.body));
+        }
+        out
+    }
+
+    /// [`Self::answer_with`], and the function's peak RSS (KiB) after answering.
+    async fn answer_measured(&self, name: &str, event: &Value, env: &[(&str, &str)]) -> (bool, String, u64) {
+        let (api, function) = self.started(name, env).await;
         api.send(event.to_string());
         let outcome = tokio::time::timeout(Duration::from_secs(60), api.outcome())
             .await

@@ -66,9 +66,9 @@ pub fn parse(payload: &Value) -> Result<Option<Sweep>, HandlerError> {
                 .account
                 .as_deref()
                 .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
-            && sweep.region.as_deref().is_some_and(is_region)
+            && sweep.region.as_deref().is_some_and(shared::aws::env::is_region_name)
     } else {
-        !sweep.regions.is_empty() && sweep.regions.iter().all(|r| is_region(r))
+        !sweep.regions.is_empty() && sweep.regions.iter().all(|r| shared::aws::env::is_region_name(r))
     };
     if !valid {
         return Err(HandlerError::Malformed(
@@ -76,17 +76,6 @@ pub fn parse(payload: &Value) -> Result<Option<Sweep>, HandlerError> {
         ));
     }
     Ok(Some(sweep))
-}
-
-fn is_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The tasks of a schedule's event over `accounts`.

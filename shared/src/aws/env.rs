@@ -62,7 +62,7 @@ pub const SETTINGS_VARS: [(&str, &str); 5] = [
 ];
 
 /// `us-east-1`, `us-gov-west-1`, `ap-southeast-2`, ...: letters, a dash, letters, a dash, digits.
-fn is_region_name(r: &str) -> bool {
+pub fn is_region_name(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts[..parts.len() - 1]
