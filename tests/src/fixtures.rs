@@ -54,3 +54,16 @@ pub fn detached(items: Vec<Value>) -> Vec<Value> {
 pub fn demo_items_after_detach() -> Vec<Value> {
     detached(demo_items())
 }
+
+/// The continuation queue's message as its event source mapping delivers it: the shape of
+/// `events/config-rule/sqs-continuation.json` (AWS's documented SQS event), with this body, from
+/// `queue` (a queue URL) in the stack's account, 111122223333.
+pub fn sqs_record(body: &str, queue: &str) -> serde_json::Value {
+    let mut e = event_json("config-rule/sqs-continuation.json");
+    e["Records"][0]["body"] = serde_json::json!(body);
+    e["Records"][0]["eventSourceARN"] = serde_json::json!(format!(
+        "arn:aws:sqs:us-east-1:111122223333:{}",
+        queue.rsplit('/').next().unwrap_or_default()
+    ));
+    e
+}

@@ -136,18 +136,6 @@ fn schedule_event(regions: &[&str]) -> Value {
     serde_json::from_str(&input).unwrap()
 }
 
-/// A continuation queue's message as its event source mapping delivers it (the shape of
-/// `events/config-rule/sqs-continuation.json`, AWS's documented SQS event).
-fn sqs_record(body: &str, queue: &str) -> Value {
-    let mut e = event_json("config-rule/sqs-continuation.json");
-    e["Records"][0]["body"] = json!(body);
-    e["Records"][0]["eventSourceARN"] = json!(format!(
-        "arn:aws:sqs:us-east-1:{CENTRAL_ACCOUNT}:{}",
-        queue.rsplit('/').next().unwrap()
-    ));
-    e
-}
-
 /// The organization rule's invocation in a member account for its instance's change.
 fn rule_event(items: &[Value], account: &str, region: &str) -> Value {
     let mut e = event_json("config-rule/change-ec2-instance.json");
@@ -659,7 +647,7 @@ async fn central_deployment() {
             break;
         }
         for m in got.messages() {
-            tasks.push(sqs_record(m.body().unwrap(), &queue));
+            tasks.push(integration_tests::fixtures::sqs_record(m.body().unwrap(), &queue));
             sqs.delete_message()
                 .queue_url(&queue)
                 .receipt_handle(m.receipt_handle().unwrap())

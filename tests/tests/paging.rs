@@ -279,7 +279,7 @@ impl Stack {
                 .unwrap();
             for m in got.messages() {
                 pending.push_back((
-                    sqs_event(m.body().unwrap(), &queue),
+                    integration_tests::fixtures::sqs_record(m.body().unwrap(), &queue),
                     m.receipt_handle().map(str::to_owned),
                 ));
             }
@@ -331,18 +331,6 @@ fn recorded_types() -> String {
         .map(|t| t.name)
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// The continuation queue's message as its event source mapping delivers it: the shape of
-/// `events/config-rule/sqs-continuation.json` (AWS's documented SQS event), with this body.
-fn sqs_event(body: &str, queue: &str) -> Value {
-    let mut e = event_json("config-rule/sqs-continuation.json");
-    e["Records"][0]["body"] = json!(body);
-    e["Records"][0]["eventSourceARN"] = json!(format!(
-        "arn:aws:sqs:us-east-1:{PROD}:{}",
-        queue.rsplit('/').next().unwrap()
-    ));
-    e
 }
 
 fn limits(function: &str, test: Limits) -> Limits {
