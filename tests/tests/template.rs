@@ -1037,7 +1037,14 @@ fn a_central_deployment_is_refused_or_right_the_first_time() {
             "sqs:SendMessage on GetAtt:FailedEventsQueue.Arn"
         ]
     );
-    // Members: every forwarding rule's target keeps what the central bus refused.
+    // Members: every forwarding rule's target keeps what the central bus refused, and an alarm
+    // says when anything is kept.
+    let alarm = resource(&m, "ForwardFailuresAlarm");
+    assert_eq!(render(&alarm["Properties"]["Namespace"]), "AWS/SQS");
+    assert_eq!(
+        render(&alarm["Properties"]["Dimensions"][0]["Value"]),
+        "GetAtt:ForwardFailuresQueue.QueueName"
+    );
     for (id, r) in m["Resources"].as_mapping().unwrap() {
         if r["Type"].as_str() == Some("AWS::Events::Rule") {
             assert_eq!(
