@@ -58,36 +58,118 @@ pub struct Input {
     pub scope: Option<Scope>,
 }
 
+/// The command line's inputs, expanded.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// The files to read, in order (`-` is standard input).
+    pub paths: Vec<PathBuf>,
+    /// What was left out and why (for the report's notes).
+    pub notes: Vec<String>,
+}
+
+/// The file AWS Config writes to test that it may write to the bucket (`AWSLogs/<account>/Config/
+/// ConfigWritabilityCheckFile`): no configuration items. Both spellings are found in buckets.
+fn is_writability_check(path: &Path) -> bool {
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("ConfigWritabilityCheckFile" | "ConfigWriteabilityCheckFile")
+    )
+}
+
 /// Expands the command line's inputs: `-` is standard input, a directory stands for every
-/// `.json` and `.json.gz` file below it (sorted). An input named twice is read once.
-pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
+/// `.json` and `.json.gz` file below it (sorted). An input named twice is read once. Files named
+/// as AWS Config's delivery channel names them (`AWSLogs/<account>/Config/<region>/<y>/<m>/<d>/
+/// ConfigSnapshot|ConfigHistory/...`) are chosen as a synced Config bucket needs: the newest
+/// snapshot of each account and region, and the history files that end after it; the older ones
+/// and the writability check file are left out, with a note.
+pub fn expand(args: &[PathBuf]) -> Result<Expanded, String> {
+    let mut out = Expanded::default();
+    let mut writability = 0usize;
     for a in args {
         if a.as_os_str() == "-" {
-            out.push(a.clone());
+            out.paths.push(a.clone());
         } else if a.is_dir() {
-            let before = out.len();
-            walk(a, &mut out).map_err(|e| format!("{}: {e}", a.display()))?;
-            if out.len() == before {
+            let before = out.paths.len();
+            let mut visited = BTreeSet::new();
+            walk(a, &mut out.paths, &mut writability, &mut visited).map_err(|e| format!("{}: {e}", a.display()))?;
+            if out.paths.len() == before {
                 return Err(format!("{}: no .json or .json.gz files in this directory", a.display()));
             }
+        } else if is_writability_check(a) {
+            writability += 1;
         } else {
-            out.push(a.clone());
+            out.paths.push(a.clone());
         }
     }
+    // The same file reached twice (named twice, or through a symbolic link) is read once.
     let mut seen = BTreeSet::new();
-    out.retain(|p| seen.insert(p.clone()));
+    out.paths
+        .retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    if writability > 0 {
+        out.notes.push(format!(
+            "skipped {writability} ConfigWritabilityCheckFile (AWS Config's test that it may write to the bucket: no configuration items)"
+        ));
+    }
+    // The newest snapshot of each account and region named as the delivery channel names them.
+    let mut newest: BTreeMap<(String, String), DateTime<Utc>> = BTreeMap::new();
+    for p in &out.paths {
+        if let Some((account, region, time)) = delivery_name(p) {
+            let t = newest.entry((account, region)).or_insert(time);
+            *t = (*t).max(time);
+        }
+    }
+    let (mut older, mut covered) = (BTreeMap::<(String, String), usize>::new(), 0usize);
+    out.paths.retain(|p| {
+        if let Some((account, region, time)) = delivery_name(p) {
+            let key = (account, region);
+            if newest.get(&key).is_some_and(|n| *n > time) {
+                *older.entry(key).or_default() += 1;
+                return false;
+            }
+        } else if let Some(h) = history_name(p) {
+            if newest
+                .get(&(h.account.clone(), h.region.clone()))
+                .is_some_and(|n| *n >= h.end)
+            {
+                covered += 1;
+                return false;
+            }
+        }
+        true
+    });
+    for ((account, region), n) in older {
+        out.notes.push(format!(
+            "skipped {n} older AWS Config snapshot(s) of account {account} in {region}: the newest ({}) is read",
+            newest[&(account.clone(), region.clone())].format("%Y-%m-%dT%H:%M:%SZ")
+        ));
+    }
+    if covered > 0 {
+        out.notes.push(format!(
+            "skipped {covered} AWS Config history file(s) that end before the newest snapshot of their account and region (the snapshot holds their changes)"
+        ));
+    }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    writability: &mut usize,
+    visited: &mut BTreeSet<PathBuf>,
+) -> std::io::Result<()> {
+    // A directory reached twice (a symbolic link to an ancestor or a sibling) is read once.
+    if !visited.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<_>>()?;
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            walk(&p, out)?;
+            walk(&p, out, writability, visited)?;
+        } else if is_writability_check(&p) {
+            *writability += 1;
         } else {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if name.ends_with(".json") || name.ends_with(".json.gz") {
@@ -101,19 +183,53 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// The account, region and time of an AWS Config snapshot's delivery file name
 /// (`123456789012_Config_us-east-2_ConfigSnapshot_20160927T183939Z_<id>.json.gz`).
 pub fn delivery_name(path: &Path) -> Option<(String, String, DateTime<Utc>)> {
+    let (account, region, kind, mut rest) = delivery_parts(path)?;
+    if kind != "ConfigSnapshot" {
+        return None;
+    }
+    let time = NaiveDateTime::parse_from_str(rest.next()?, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
+    Some((account, region, time))
+}
+
+/// A configuration history file's delivery name
+/// (`123456789012_Config_us-east-2_ConfigHistory_AWS::EC2::Instance_<start>_<end>_<n>.json.gz`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct HistoryName {
+    pub account: String,
+    pub region: String,
+    pub resource_type: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// The parts of a history file's delivery name.
+pub fn history_name(path: &Path) -> Option<HistoryName> {
+    let (account, region, kind, mut rest) = delivery_parts(path)?;
+    if kind != "ConfigHistory" {
+        return None;
+    }
+    let resource_type = rest.next()?.to_owned();
+    let time = |t: &str| NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").ok().map(|t| t.and_utc());
+    let start = time(rest.next()?)?;
+    let end = time(rest.next()?)?;
+    Some(HistoryName {
+        account,
+        region,
+        resource_type,
+        start,
+        end,
+    })
+}
+
+fn delivery_parts(path: &Path) -> Option<(String, String, &str, std::str::Split<'_, char>)> {
     let name = path.file_name()?.to_str()?;
     let mut parts = name.split('_');
     let account = parts.next()?;
-    let (config, region, kind, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if config != "Config"
-        || kind != "ConfigSnapshot"
-        || account.len() != 12
-        || !account.bytes().all(|b| b.is_ascii_digit())
-    {
+    let (config, region, kind) = (parts.next()?, parts.next()?, parts.next()?);
+    if config != "Config" || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let time = NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
-    Some((account.to_owned(), region.to_owned(), time))
+    Some((account.to_owned(), region.to_owned(), kind, parts))
 }
 
 /// Reads one input. `declared` are the types the settings declare recorded in every complete
@@ -142,7 +258,11 @@ pub fn read(
     let mut items = Vec::new();
     let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
     let mut covers: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    let complete = raw.shape == snapshot::COMPLETE_RECORDING;
+    // A history file is partial whatever it holds; its delivery name says so even where its
+    // content could pass for a snapshot.
+    let history = !stdin && history_name(path).is_some();
+    let shape = if history { snapshot::HISTORY_FILE } else { raw.shape };
+    let complete = shape == snapshot::COMPLETE_RECORDING;
     let errors = snapshot::parse_each(&raw, keep_going, |i, item| {
         progress(i + 1, total);
         let known = types::is_recorded_type(&item.resource_type);
@@ -200,7 +320,7 @@ pub fn read(
     });
     Ok(Input {
         source,
-        shape: raw.shape,
+        shape,
         snapshot_id: raw.snapshot_id.clone(),
         read: total,
         ignored,
@@ -243,6 +363,7 @@ mod tests {
         }
         let got = expand(&[dir.path().to_path_buf(), dir.path().join("3.json")]).unwrap();
         let names: Vec<String> = got
+            .paths
             .iter()
             .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
             .collect();

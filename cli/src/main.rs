@@ -439,9 +439,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             "settings recorded_types: `{t}` is not a resource type the checks read"
         ));
     }
-    let paths = inputs::expand(&args.paths)?;
+    let inputs::Expanded { paths, mut notes } = inputs::expand(&args.paths)?;
     let mut read = Vec::with_capacity(paths.len());
-    let (mut live_notes, mut live_failures) = (Vec::new(), Vec::new());
+    let mut live_failures = Vec::new();
     if let Some(live) = &args.live {
         let spinner = ProgressBar::new_spinner();
         spinner.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -460,7 +460,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             ));
         }
         live_failures = got.failures;
-        live_notes = got.notes;
+        notes.extend(got.notes);
         read.extend(got.inputs);
     }
     for path in &paths {
@@ -652,7 +652,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                     stale: rec.diff.stale,
                 }),
                 errors: args.keep_going.then_some(error_messages.as_slice()),
-                notes: &live_notes,
+                notes: &notes,
                 azure: &result.azure,
             };
             serde_json::to_writer(&mut out, &doc)
@@ -675,7 +675,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 errors: &error_messages,
                 inputs: &input_lines,
                 complete: &complete,
-                notes: &live_notes,
+                notes: &notes,
                 verbose: args.verbose,
                 summary: args
                     .summary

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
 
@@ -905,4 +905,143 @@ fn checks_text_lists_triggers_permissions_and_fix_of_every_check() {
             assert!(block.contains(p.as_str().unwrap()), "{id}: {p}");
         }
     }
+}
+
+fn gzip_json(path: &Path, v: &Value) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
+    gz.write_all(v.to_string().as_bytes()).unwrap();
+    gz.finish().unwrap();
+}
+
+/// A synced AWS Config bucket, laid out and named as the delivery channel writes it (AWS Config
+/// developer guide, "Example Configuration History Delivery Notification" and "Example
+/// Configuration Snapshot Delivery Notification": `AWSLogs/<account>/Config/<region>/<y>/<m>/<d>/
+/// ConfigHistory/<account>_Config_<region>_ConfigHistory_<type>_<start>_<end>_<n>.json.gz`; a
+/// history file is `{"fileVersion", "configurationItems"}` without a `configSnapshotId`), with the
+/// writability check file AWS Config leaves at `AWSLogs/<account>/Config/`.
+#[test]
+fn a_config_bucket_is_read_as_aws_config_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("bucket");
+    let config = bucket.join("AWSLogs/111122223333/Config");
+    let items = demo_items()["configurationItems"].as_array().unwrap().clone();
+    let east: Vec<Value> = items
+        .iter()
+        .filter(|i| i["awsAccountId"] == "111122223333")
+        .filter(|i| i["awsRegion"] == "us-east-1" || i["awsRegion"] == "global")
+        .cloned()
+        .collect();
+    let snapshot = |stamp: &str| json!({"fileVersion": "1.0", "configSnapshotId": stamp, "configurationItems": east});
+    for (day, stamp) in [("20", "20261120T090000Z"), ("21", "20261121T090000Z")] {
+        gzip_json(
+            &config.join(format!(
+                "us-east-1/2026/11/{day}/ConfigSnapshot/111122223333_Config_us-east-1_ConfigSnapshot_{stamp}_a1b2.json.gz"
+            )),
+            &snapshot(stamp),
+        );
+    }
+    // One of the region's two EKS clusters changed after the newest snapshot: its history file
+    // holds that cluster only. Another history file ended before that snapshot.
+    let mut cluster = items
+        .iter()
+        .find(|i| i["resourceId"] == "prod-apps")
+        .unwrap()
+        .clone();
+    cluster["configurationItemCaptureTime"] = json!("2026-11-21T10:00:00.000Z");
+    let history = json!({"fileVersion": "1.0", "configurationItems": [cluster]});
+    let history_path = config.join(
+        "us-east-1/2026/11/21/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_AWS::EKS::Cluster_20261121T100000Z_20261121T100000Z_1.json.gz",
+    );
+    gzip_json(&history_path, &history);
+    gzip_json(
+        &config.join("us-east-1/2026/11/20/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_AWS::EKS::Cluster_20261120T100000Z_20261120T110000Z_1.json.gz"),
+        &json!({"fileVersion": "1.0", "configurationItems": []}),
+    );
+    std::fs::write(config.join("ConfigWritabilityCheckFile"), "").unwrap();
+
+    // The reference: the newest snapshot alone.
+    let newest = config.join(
+        "us-east-1/2026/11/21/ConfigSnapshot/111122223333_Config_us-east-1_ConfigSnapshot_20261121T090000Z_a1b2.json.gz",
+    );
+    let (_, reference) = scan_json(&newest, None, &[]);
+    let non_compliant = |v: &Value| {
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["compliance"] == "NON_COMPLIANT")
+            .count()
+    };
+    let clusters = |v: &Value| -> std::collections::BTreeSet<String> {
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["resourceType"] == "AWS::EKS::Cluster")
+            .map(|e| e["resourceId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(clusters(&reference).len(), 2);
+
+    // The bucket as a directory: the newest snapshot plus the later history file.
+    let (_, whole) = scan_json(&bucket, None, &[]);
+    assert_eq!(compliance_by_key(&whole), compliance_by_key(&reference));
+    let notes = whole["notes"].to_string();
+    for said in [
+        "skipped 1 ConfigWritabilityCheckFile",
+        "skipped 1 older AWS Config snapshot(s) of account 111122223333 in us-east-1",
+        "skipped 1 AWS Config history file(s)",
+    ] {
+        assert!(notes.contains(said), "{said}: {notes}");
+    }
+
+    // The history file after the snapshot, in a later scan of the same store, or alone: partial,
+    // so the other cluster of the region is still there.
+    let db = dir.path().join("state.db");
+    let (_, first) = scan_json(&newest, Some(&db), &[]);
+    let (o, later) = scan_json(&history_path, Some(&db), &[]);
+    assert_eq!(clusters(&later), clusters(&reference), "{}", stderr(&o));
+    assert_eq!(non_compliant(&later), non_compliant(&first));
+    assert_eq!(later["changes"]["transitions"].as_array().unwrap().len(), 0);
+    let text = stdout(&run(&["scan", history_path.to_str().unwrap(), "--no-store"]));
+    assert!(
+        text.contains("complete recordings: none"),
+        "a history file taken as a recording of its region: {text}"
+    );
+}
+
+/// A directory that links to itself or to its parent is read once, and finishes.
+#[test]
+fn directory_links_are_followed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("a");
+    std::fs::create_dir_all(&inner).unwrap();
+    std::fs::copy(demo(), inner.join("snapshot.json")).unwrap();
+    std::os::unix::fs::symlink(&inner, inner.join("self")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), inner.join("up")).unwrap();
+    std::os::unix::fs::symlink(inner.join("snapshot.json"), dir.path().join("again.json")).unwrap();
+    // Two links that lead back up made the walk endless: a deadline, not a hang.
+    let mut child = Command::new(BIN)
+        .args(["scan", dir.path().to_str().unwrap(), "--no-store"])
+        .env_remove("DEFENDER_PREREQS_DB")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("the scan of a directory with looping links did not finish in 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let text = stdout(&child.wait_with_output().unwrap());
+    // Three names, one file: read once (the header names the one input, not "N inputs").
+    assert!(text.lines().next().unwrap().contains("snapshot.json (snapshot"), "{text}");
+    let (_, v) = scan_json(dir.path(), None, &[]);
+    let (_, one) = scan_json(&demo(), None, &[]);
+    assert_eq!(v["evaluations"].as_array().unwrap().len(), one["evaluations"].as_array().unwrap().len());
+    assert_eq!(compliance_by_key(&v), compliance_by_key(&one));
 }

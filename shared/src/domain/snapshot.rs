@@ -82,6 +82,10 @@ pub struct RawSnapshot<'a> {
 /// The shape of an input that is a complete recording of its accounts and regions.
 pub const COMPLETE_RECORDING: &str = "an AWS Config snapshot";
 
+/// The shape of a configuration history file (`..._ConfigHistory_<type>_<start>_<end>_<n>.json.gz`):
+/// the changes of one resource type over a period, a partial input.
+pub const HISTORY_FILE: &str = "an AWS Config history file (partial: the changes of one type over a period)";
+
 /// What `split` accepts, for the message when it gets something else.
 const ACCEPTED: &str = "expected an AWS Config snapshot ({\"configurationItems\": [...]}), a JSON array of \
     configuration items, one item, a Config rule Lambda event or its invokingEvent, an EventBridge \
@@ -135,12 +139,17 @@ pub fn split<'a>(text: &'a str, source_name: &str) -> Result<RawSnapshot<'a>> {
         Some(b'{') => {
             let object: BTreeMap<String, &'a RawValue> = serde_json::from_str(text).map_err(invalid)?;
             if let Some(items) = field(&object, "configurationItems") {
-                // A snapshot file, or GetResourceConfigHistory's output (several captures of one
-                // resource: the newest is used).
+                // A snapshot file (it has a `configSnapshotId`), a history file the delivery
+                // channel writes beside the snapshots (`fileVersion` and no snapshot id: the
+                // changes of one resource type over a period), or GetResourceConfigHistory's
+                // output (several captures of one resource: the newest is used). Only a snapshot
+                // records everything of its account and region.
                 let snapshot_id =
                     field(&object, "configSnapshotId").and_then(|v| serde_json::from_str::<String>(v.get()).ok());
-                let shape = if snapshot_id.is_some() || field(&object, "fileVersion").is_some() {
+                let shape = if snapshot_id.is_some() {
                     COMPLETE_RECORDING
+                } else if field(&object, "fileVersion").is_some() {
+                    HISTORY_FILE
                 } else {
                     "a GetResourceConfigHistory output"
                 };
@@ -391,6 +400,15 @@ mod tests {
             (
                 format!(r#"{{"configurationItems":[{api}],"nextToken":"t"}}"#),
                 "a GetResourceConfigHistory output",
+            ),
+            // A history file of the delivery channel: like a snapshot, without its id.
+            (
+                format!(r#"{{"fileVersion":"1.0","configurationItems":[{api}]}}"#),
+                HISTORY_FILE,
+            ),
+            (
+                format!(r#"{{"fileVersion":"1.0","configSnapshotId":"s","configurationItems":[{api}]}}"#),
+                COMPLETE_RECORDING,
             ),
             (
                 format!(
