@@ -187,7 +187,9 @@ pub fn delivery_name(path: &Path) -> Option<(String, String, DateTime<Utc>)> {
     if kind != "ConfigSnapshot" {
         return None;
     }
-    let time = NaiveDateTime::parse_from_str(rest.next()?, "%Y%m%dT%H%M%SZ").ok()?.and_utc();
+    let time = NaiveDateTime::parse_from_str(rest.next()?, "%Y%m%dT%H%M%SZ")
+        .ok()?
+        .and_utc();
     Some((account, region, time))
 }
 
@@ -209,7 +211,11 @@ pub fn history_name(path: &Path) -> Option<HistoryName> {
         return None;
     }
     let resource_type = rest.next()?.to_owned();
-    let time = |t: &str| NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").ok().map(|t| t.and_utc());
+    let time = |t: &str| {
+        NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ")
+            .ok()
+            .map(|t| t.and_utc())
+    };
     let start = time(rest.next()?)?;
     let end = time(rest.next()?)?;
     Some(HistoryName {

@@ -179,7 +179,9 @@ pub const CSV_HEADER: &str = "accountId,awsRegion,plan,checkId,resourceType,reso
 
 /// Writes the evaluations as CSV (RFC 4180: fields with a comma, quote or line break quoted).
 /// A field a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, tab or
-/// carriage return) is prefixed with `'`: resource names and tags come from the accounts scanned.
+/// carriage return) is prefixed with `'`, and a field holding `;` is quoted (a spreadsheet set to
+/// a semicolon-separated locale splits an unquoted one there, and the part after it could be a
+/// formula; OWASP, "CSV Injection"): resource names and tags come from the accounts scanned.
 pub fn write_csv(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "{CSV_HEADER}")?;
     for e in evaluations {
@@ -205,7 +207,7 @@ fn csv_field(f: &str) -> String {
     } else {
         f.to_owned()
     };
-    if guarded.contains([',', '"', '\n', '\r']) {
+    if guarded.contains([',', ';', '"', '\n', '\r']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
         guarded
@@ -223,5 +225,7 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+        // Semicolon locales split unquoted fields at `;`: quoted, the formula stays inside.
+        assert_eq!(csv_field("name;=HYPERLINK(\"x\")"), "\"name;=HYPERLINK(\"\"x\"\")\"");
     }
 }

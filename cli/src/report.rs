@@ -64,7 +64,211 @@ fn compliance_style(c: Option<Compliance>) -> Style {
 }
 
 /// Renders the report.
+/// `s` as it may be printed on a terminal: control characters (ESC and CSI, which start escape
+/// sequences, carriage returns, line breaks) written as `\u{1b}`. Resource ids, names, tags and
+/// annotations come from the accounts scanned.
+pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
+}
+
+fn make_safe(s: &mut String) {
+    if let std::borrow::Cow::Owned(o) = safe(s) {
+        *s = o;
+    }
+}
+
+fn any_control<'a>(mut strings: impl Iterator<Item = &'a String>) -> bool {
+    strings.any(|s| s.chars().any(char::is_control))
+}
+
+/// The result with every string from the accounts made [`safe`] (borrowed when none needs it).
+fn safe_result(result: &ScanResult) -> std::borrow::Cow<'_, ScanResult> {
+    fn blockers(p: &shared::domain::plans::PlanReadiness) -> Vec<&String> {
+        p.blockers
+            .iter()
+            .flat_map(|b| match b {
+                Blocker::Check {
+                    check_id,
+                    resource_type,
+                    resource_id,
+                    annotation,
+                } => vec![check_id, resource_type, resource_id, annotation],
+                Blocker::Plan { .. } => vec![],
+            })
+            .collect()
+    }
+    let needed = result.evaluations.iter().any(|e| {
+        any_control(
+            [
+                &e.account_id,
+                &e.aws_region,
+                &e.resource_type,
+                &e.resource_id,
+                &e.annotation,
+            ]
+            .into_iter(),
+        )
+    }) || result.plans.iter().any(|p| {
+        any_control(
+            [&p.account_id, &p.aws_region]
+                .into_iter()
+                .chain(&p.unverified)
+                .chain(blockers(p)),
+        )
+    }) || result.azure.iter().any(|v| {
+        any_control(
+            [&v.account_id, &v.connector]
+                .into_iter()
+                .chain(&v.azure_features)
+                .chain(&v.azure_roles)
+                .chain(&v.overridden_by_settings)
+                .chain(&v.aws_readiness)
+                .chain(&v.missing),
+        )
+    });
+    if !needed {
+        return std::borrow::Cow::Borrowed(result);
+    }
+    let mut r = result.clone();
+    for e in &mut r.evaluations {
+        for s in [
+            &mut e.account_id,
+            &mut e.aws_region,
+            &mut e.resource_type,
+            &mut e.resource_id,
+            &mut e.annotation,
+        ] {
+            make_safe(s);
+        }
+    }
+    for p in &mut r.plans {
+        make_safe(&mut p.account_id);
+        make_safe(&mut p.aws_region);
+        p.unverified.iter_mut().for_each(make_safe);
+        for b in &mut p.blockers {
+            if let Blocker::Check {
+                check_id,
+                resource_type,
+                resource_id,
+                annotation,
+            } = b
+            {
+                for s in [check_id, resource_type, resource_id, annotation] {
+                    make_safe(s);
+                }
+            }
+        }
+    }
+    for v in &mut r.azure {
+        make_safe(&mut v.account_id);
+        make_safe(&mut v.connector);
+        for list in [
+            &mut v.azure_features,
+            &mut v.azure_roles,
+            &mut v.overridden_by_settings,
+            &mut v.aws_readiness,
+            &mut v.missing,
+        ] {
+            list.iter_mut().for_each(make_safe);
+        }
+    }
+    std::borrow::Cow::Owned(r)
+}
+
+/// The recording with every string from the accounts made [`safe`] (None: none needs it).
+fn safe_recording(rec: &Recording) -> Option<Recording> {
+    let needed = rec.diff.transitions.iter().any(|t| {
+        any_control(
+            [
+                &t.key.account_id,
+                &t.key.aws_region,
+                &t.key.resource_type,
+                &t.key.resource_id,
+                &t.annotation,
+            ]
+            .into_iter(),
+        )
+    }) || rec
+        .plan_transitions
+        .iter()
+        .any(|t| any_control([&t.account_id, &t.aws_region].into_iter()));
+    if !needed {
+        return None;
+    }
+    let mut diff = shared::domain::state::Diff {
+        transitions: rec.diff.transitions.clone(),
+        stale: rec.diff.stale,
+        ..Default::default()
+    };
+    for t in &mut diff.transitions {
+        for s in [
+            &mut t.key.account_id,
+            &mut t.key.aws_region,
+            &mut t.key.resource_type,
+            &mut t.key.resource_id,
+            &mut t.annotation,
+        ] {
+            make_safe(s);
+        }
+    }
+    let mut plan_transitions = rec.plan_transitions.clone();
+    for t in &mut plan_transitions {
+        make_safe(&mut t.account_id);
+        make_safe(&mut t.aws_region);
+    }
+    Some(Recording {
+        previous_scan: rec.previous_scan,
+        diff,
+        plan_transitions,
+    })
+}
+
+/// The text report. Every string from the inputs, the accounts and the store is printed
+/// [`safe`]: a resource id or tag cannot move the cursor, retitle the terminal or forge a line.
 pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
+    let result = safe_result(result);
+    let recording = input.recording.and_then(safe_recording);
+    let lines = |v: &[String]| -> Vec<String> { v.iter().map(|s| safe(s).into_owned()).collect() };
+    let (errors, inputs, notes) = (lines(input.errors), lines(input.inputs), lines(input.notes));
+    let complete: BTreeMap<String, Vec<String>> = input
+        .complete
+        .iter()
+        .map(|(a, r)| (safe(a).into_owned(), lines(r)))
+        .collect();
+    let source = safe(input.source);
+    let snapshot_id = input.snapshot_id.map(safe);
+    let command = safe(input.command);
+    render_safe(
+        &result,
+        &ReportInput {
+            source: &source,
+            snapshot_id: snapshot_id.as_deref(),
+            recording: recording.as_ref().or(input.recording),
+            errors: &errors,
+            inputs: &inputs,
+            complete: &complete,
+            notes: &notes,
+            verbose: input.verbose,
+            summary: input.summary,
+            command: &command,
+        },
+    )
+}
+
+fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
     let mut out = String::new();
     let bold = Style::new().bold();
     let dim = Style::new().dim();

@@ -82,16 +82,43 @@ pub struct Recording {
     pub plan_transitions: Vec<PlanTransition>,
 }
 
+/// Creates the store's directory (owner only) and its file (owner read and write) if they do
+/// not exist: the store holds the accounts' configuration. SQLite gives its WAL and
+/// shared-memory files the database file's mode.
+#[cfg(unix)]
+fn create_private(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(file: &Path) -> std::io::Result<()> {
+    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let p = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: p.clone(),
-                source,
-            })?;
-        }
+        let io = |source| StoreError::Io {
+            path: p.clone(),
+            source,
+        };
+        create_private(path).map_err(io)?;
         let sql = |source| StoreError::Sql {
             path: p.clone(),
             source,

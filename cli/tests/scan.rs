@@ -943,11 +943,7 @@ fn a_config_bucket_is_read_as_aws_config_writes_it() {
     }
     // One of the region's two EKS clusters changed after the newest snapshot: its history file
     // holds that cluster only. Another history file ended before that snapshot.
-    let mut cluster = items
-        .iter()
-        .find(|i| i["resourceId"] == "prod-apps")
-        .unwrap()
-        .clone();
+    let mut cluster = items.iter().find(|i| i["resourceId"] == "prod-apps").unwrap().clone();
     cluster["configurationItemCaptureTime"] = json!("2026-11-21T10:00:00.000Z");
     let history = json!({"fileVersion": "1.0", "configurationItems": [cluster]});
     let history_path = config.join(
@@ -1039,9 +1035,111 @@ fn directory_links_are_followed_once() {
     }
     let text = stdout(&child.wait_with_output().unwrap());
     // Three names, one file: read once (the header names the one input, not "N inputs").
-    assert!(text.lines().next().unwrap().contains("snapshot.json (snapshot"), "{text}");
+    assert!(
+        text.lines().next().unwrap().contains("snapshot.json (snapshot"),
+        "{text}"
+    );
     let (_, v) = scan_json(dir.path(), None, &[]);
     let (_, one) = scan_json(&demo(), None, &[]);
-    assert_eq!(v["evaluations"].as_array().unwrap().len(), one["evaluations"].as_array().unwrap().len());
+    assert_eq!(
+        v["evaluations"].as_array().unwrap().len(),
+        one["evaluations"].as_array().unwrap().len()
+    );
     assert_eq!(compliance_by_key(&v), compliance_by_key(&one));
+}
+
+/// A gzip bomb (4 MB that inflate past the 4 GiB input limit) is refused in bounded memory: it
+/// used to be inflated into memory up to the limit first (4.2 GB resident for an 18.8 MB file).
+#[test]
+fn a_gzip_bomb_is_refused_without_inflating_it_into_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.json.gz");
+    // One gzip member of 1 MiB of spaces, repeated: `MultiGzDecoder` reads the members one after
+    // the other, as gzip(1) does.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b' '; 1 << 20]).unwrap();
+    let member = gz.finish().unwrap();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&bomb).unwrap());
+    for _ in 0..4097 {
+        file.write_all(&member).unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let mut child = Command::new(BIN)
+        .args(["scan", bomb.to_str().unwrap(), "--no-store"])
+        .env_remove("DEFENDER_PREREQS_DB")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut peak_kb = 0;
+    while child.try_wait().unwrap().is_none() {
+        peak_kb = peak_kb.max(integration_tests::lambda::peak_rss_kb(child.id()).unwrap_or(0));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("larger than 4294967296 bytes (after inflating)"), "{err}");
+    assert!(
+        peak_kb < 256 * 1024,
+        "refusing a bomb took {} MB resident",
+        peak_kb / 1024
+    );
+}
+
+/// The store holds the accounts' configuration: its directory and files are its owner's only,
+/// whatever the umask.
+#[test]
+fn the_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new/dir/state.db");
+    let (o, _) = scan_json(&demo(), Some(&db), &[]);
+    assert!(o.status.success());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(db.parent().unwrap()), 0o700);
+    for f in std::fs::read_dir(db.parent().unwrap()).unwrap() {
+        let f = f.unwrap().path();
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}
+
+/// Resource ids and tags come from the accounts scanned: in the text report they cannot reach the
+/// terminal as escape sequences (retitle it, clear it, forge a line), and in CSV a `;` cannot
+/// split a formula into its own cell in a semicolon-locale spreadsheet.
+#[test]
+fn hostile_resource_ids_are_escaped_in_text_and_quoted_in_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = demo_items();
+    let hostile = "i-0web\u{1b}]0;owned\u{7}\u{1b}[2J\r\nCOMPLIANT;=HYPERLINK(\"http://x\")";
+    for i in snap["configurationItems"].as_array_mut().unwrap() {
+        if i["resourceId"] == "i-0bat000000000002" {
+            i["resourceId"] = json!(hostile);
+        }
+    }
+    let file = write_json(dir.path(), "hostile.json", &snap);
+    let settings = demo_settings();
+    let base = [
+        "scan",
+        file.to_str().unwrap(),
+        "--no-store",
+        "--settings",
+        settings.to_str().unwrap(),
+    ];
+    let text = run(&[&base[..], &["--full", "--verbose"]].concat());
+    assert!(text.status.success(), "{}", stderr(&text));
+    let out = stdout(&text);
+    assert!(
+        out.contains("i-0web\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}\\u{a}COMPLIANT"),
+        "{out}"
+    );
+    assert!(!out.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'), "{out}");
+    let csv = stdout(&run(&[&base[..], &["--format", "csv"]].concat()));
+    // One quoted field from its start to its end (its line break included, as RFC 4180 allows).
+    assert!(
+        csv.contains(",\"i-0web\u{1b}]0;owned")
+            && csv.contains("\nCOMPLIANT;=HYPERLINK(\"\"http://x\"\")\",COMPLIANT,"),
+        "{csv}"
+    );
 }

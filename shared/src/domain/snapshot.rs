@@ -35,7 +35,9 @@ pub fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 }
 
 /// Reads an input from `reader` (a file, standard input) named `name` in errors, inflating it if
-/// it is gzip (by content), refusing more than `limit` bytes after inflating.
+/// it is gzip (by content), refusing more than `limit` bytes after inflating. A compressed input
+/// is inflated once without keeping anything to learn its size, and only then into memory: a
+/// gzip bomb is refused in constant memory, not after `limit` bytes were allocated.
 pub fn read_from(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>> {
     let io = |source| Error::Io {
         path: name.to_owned(),
@@ -51,14 +53,19 @@ pub fn read_from(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>> {
         return Err(too_big());
     }
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len().saturating_mul(8).min(limit as usize));
-        flate2::read::MultiGzDecoder::new(raw.as_slice())
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(io)?;
-        if out.len() as u64 > limit {
+        let size = std::io::copy(
+            &mut flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(io)?;
+        if size > limit {
             return Err(too_big());
         }
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
+        flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .take(size)
+            .read_to_end(&mut out)
+            .map_err(io)?;
         Ok(out)
     } else {
         Ok(raw)
