@@ -850,3 +850,38 @@ async fn an_oversized_change_is_read_from_the_configuration_history() {
         "no result for the oversized item's instance"
     );
 }
+
+/// An IAM path may hold any printable character and an EC2 tag any character (IAM User Guide,
+/// "IAM identifiers": paths of `\u0021` to `\u007E`); AWS Config's query language documents no
+/// escape for a quote. An instance whose instance profile's path holds one is evaluated, through
+/// the config-rule binary, without that value in any query: the role is found by listing roles
+/// and matching their instance profiles. It used to fail the invocation as not retryable
+/// (anyone able to tag an instance or name a path could stop an account's periodic run).
+#[tokio::test]
+async fn a_quote_in_an_instance_profile_path_is_looked_up_without_a_query_holding_it() {
+    let stack = Stack::start().await;
+    let quoted = "arn:aws:iam::111122223333:instance-profile/o'p/web-ssm";
+    let items: Vec<Value> = demo_items()
+        .into_iter()
+        .map(|i| {
+            serde_json::from_str(
+                &i.to_string()
+                    .replace("arn:aws:iam::111122223333:instance-profile/web-ssm", quoted),
+            )
+            .unwrap()
+        })
+        .collect();
+    stack.config.set_items(items.clone());
+    let out = stack
+        .invoke("config-rule", &rule_change(&items, "i-0web000000000001", "servers"))
+        .await;
+    assert!(out["reported"].as_u64().unwrap() > 0, "{out}");
+    let (c, annotation) = stack.result("i-0web000000000001", "servers.ssm-core-policy").await;
+    assert_eq!(c, Compliance::Compliant, "{annotation}");
+    let queries = stack.config.stub.calls("SelectResourceConfig");
+    assert!(!queries.is_empty());
+    assert!(
+        queries.iter().all(|q| !q["Expression"].as_str().unwrap().contains("o'p")),
+        "{queries:?}"
+    );
+}

@@ -358,6 +358,34 @@ impl ConfigApi {
 }
 
 impl ConfigApi {
+    /// What `lookup` selects, found without putting its values into a query: every resource of
+    /// its types listed, read a hundred at a time and kept where [`Lookup::matches`]. For values
+    /// no query can hold (a quote in an EC2 `Name` tag or an IAM path); costs a read of every
+    /// resource of the type.
+    async fn select_by_listing(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
+        const OP: &str = "config:SelectResourceConfig";
+        let mut found = Vec::new();
+        for all in crate::contracts::config_query::superset(lookup) {
+            let Some(expression) = crate::contracts::config_query::select_expression(&all) else {
+                return Err(invalid(OP, "a lookup's resource type cannot be listed"));
+            };
+            let mut token: Option<String> = None;
+            loop {
+                let (page, next) = self.select_page(&expression, 100, token.take()).await?;
+                for item in self.batch_get(&page).await? {
+                    if lookup.matches(&item) {
+                        found.push(ResourceKey::new(&item.resource_type, &item.resource_id));
+                    }
+                }
+                match next {
+                    Some(t) => token = Some(t),
+                    None => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// One page (at most `limit`, at most 100: SelectResourceConfig's largest) of the keys
     /// `expression` selects, and the next page's token.
     async fn select_page(
@@ -401,7 +429,7 @@ impl ConfigReader for ConfigApi {
     async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
         const OP: &str = "config:SelectResourceConfig";
         let Some(expressions) = crate::contracts::config_query::select_expressions(lookup) else {
-            return Err(invalid(OP, format!("cannot express {lookup:?} safely")));
+            return self.select_by_listing(lookup).await;
         };
         let mut keys = Vec::new();
         for expression in expressions {

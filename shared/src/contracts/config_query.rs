@@ -53,6 +53,20 @@ pub fn select_expressions(lookup: &Lookup) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// Lookups of every resource of the types `lookup` can answer: what to list and filter with
+/// [`Lookup::matches`] when [`select_expressions`] cannot express it (a value holding a quote:
+/// EC2 tags and IAM paths may hold any character, and AWS Config's query language documents no
+/// escape for one).
+pub fn superset(lookup: &Lookup) -> Vec<Lookup> {
+    match lookup {
+        Lookup::RolesInProfiles(_) => vec![Lookup::AllOfType(iam::ROLE.name)],
+        Lookup::InstancesWithProfiles(_) | Lookup::InstanceNamed(_) => vec![Lookup::AllOfType(ec2::INSTANCE.name)],
+        Lookup::InOptionGroup(_) => vec![Lookup::AllOfType(rds::DB_INSTANCE.name)],
+        Lookup::Named(t, _) | Lookup::AllOfType(t) => vec![Lookup::AllOfType(t)],
+        Lookup::RelatedTo(types, _) => types.iter().map(|t| Lookup::AllOfType(t)).collect(),
+    }
+}
+
 /// The SelectResourceConfig expression, or `None` when a value cannot be quoted safely.
 pub fn select_expression(lookup: &Lookup) -> Option<String> {
     const SELECT: &str = "SELECT resourceType, resourceId WHERE";
@@ -95,6 +109,22 @@ pub fn select_expression(lookup: &Lookup) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_with_a_quote_is_never_put_into_a_query_and_its_superset_is() {
+        for lookup in [
+            Lookup::InstanceNamed("O'Brien's box".into()),
+            Lookup::RolesInProfiles(vec!["arn:aws:iam::1:instance-profile/o'p/web".into()]),
+            Lookup::InstancesWithProfiles(vec!["arn:aws:iam::1:instance-profile/o'p/web".into()]),
+        ] {
+            assert_eq!(select_expressions(&lookup), None, "{lookup:?}");
+            let all: Vec<String> = superset(&lookup)
+                .iter()
+                .map(|l| select_expression(l).unwrap())
+                .collect();
+            assert!(all.iter().all(|e| !e.contains("O'Brien") && !e.contains("o'p")), "{all:?}");
+        }
+    }
 
     #[test]
     fn a_lookup_over_many_values_is_split_into_queries_that_fit() {
