@@ -68,20 +68,7 @@ fn compliance_style(c: Option<Compliance>) -> Style {
 /// sequences, carriage returns, line breaks) written as `\u{1b}`. Resource ids, names, tags and
 /// annotations come from the accounts scanned.
 pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        s.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        s.into()
-    }
+    shared::domain::error::printable(s)
 }
 
 fn make_safe(s: &mut String) {

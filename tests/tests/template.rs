@@ -1245,3 +1245,21 @@ fn as_sam_translates_it_central_mode_routes_the_bus_and_the_organization_rules()
     let code = std::fs::read_to_string(root().join("shared/src/aws/accounts.rs")).unwrap();
     assert!(code.contains("(\"MemberRoleUnavailable\", 1)"));
 }
+
+/// Every function logs JSON lines (Lambda sets `AWS_LAMBDA_LOG_FORMAT=JSON`, which the Rust
+/// runtime's default subscriber follows; Lambda developer guide, "Configuring JSON and plain text
+/// log formats"): a value with a line break stays inside its log line.
+#[test]
+fn as_sam_translates_it_every_function_logs_json_lines() {
+    let cfn = translated();
+    let functions: Vec<(&String, &serde_json::Value)> = cfn["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
+        .collect();
+    assert!(functions.len() >= 4);
+    for (name, f) in functions {
+        assert_eq!(f["Properties"]["LoggingConfig"]["LogFormat"], "JSON", "{name}");
+    }
+}

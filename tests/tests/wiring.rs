@@ -284,6 +284,20 @@ async fn a_payload_of_another_shape_fails_as_malformed_and_quotes_nothing() {
         assert_eq!(error["errorType"], "MalformedEvent", "{name}: {body}");
         assert!(!body.contains("AKIAEXAMPLESECRET"), "{name} quoted the payload: {body}");
     }
+    // A well-formed event of a kind the re-evaluator does not take: refused without quoting its
+    // detail-type (it used to come back in the error, line break and all).
+    let mut other = event_json("event-reevaluator/ec2-state-change.json");
+    other["detail-type"] = json!(format!("Forged\nERROR {SECRET}"));
+    let (ok, body) = stack.answer("event-reevaluator", &other).await;
+    assert!(!ok);
+    let error: Value = serde_json::from_str(&body).unwrap();
+    let message = error["errorMessage"].as_str().unwrap();
+    assert_eq!(error["errorType"], "MalformedEvent", "{body}");
+    assert!(message.contains("unsupported detail-type"), "{message}");
+    assert!(
+        !message.contains("AKIAEXAMPLESECRET") && !message.contains('\n'),
+        "{message}"
+    );
 }
 
 /// A late Config change of a role, captured before its policy was detached, reaches the
@@ -881,7 +895,9 @@ async fn a_quote_in_an_instance_profile_path_is_looked_up_without_a_query_holdin
     let queries = stack.config.stub.calls("SelectResourceConfig");
     assert!(!queries.is_empty());
     assert!(
-        queries.iter().all(|q| !q["Expression"].as_str().unwrap().contains("o'p")),
+        queries
+            .iter()
+            .all(|q| !q["Expression"].as_str().unwrap().contains("o'p")),
         "{queries:?}"
     );
 }

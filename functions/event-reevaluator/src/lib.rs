@@ -61,7 +61,7 @@ where
     let out = flows::reevaluate(ports, &e.detail_type, &e.detail, &delivery, e.region.as_deref(), pace)
         .await
         .map_err(|err| {
-            tracing::error!(detail_type = %e.detail_type, error_type = err.kind(), error = %err, "invocation failed");
+            tracing::error!(error_type = err.kind(), error = %err, "invocation failed");
             err
         })?;
     tracing::info!(

@@ -7,10 +7,10 @@ use crate::app::ports::PortError;
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// The event is not what the function accepts; the message names what was wrong.
-    #[error("malformed event: {0}")]
+    #[error("malformed event: {}", crate::domain::error::printable(.0))]
     Malformed(String),
     /// A call to AWS failed.
-    #[error(transparent)]
+    #[error("{}", crate::domain::error::printable(&.0.to_string()))]
     Port(#[from] PortError),
 }
 
@@ -97,6 +97,9 @@ mod tests {
         let m = e.to_string();
         assert_eq!(e.kind(), "MalformedEvent");
         assert!(m.contains("eventLeftScope") && !m.contains("AKIAEXAMPLESECRET"), "{m}");
+        // Whatever a message holds, it is one line: no forged log line, no terminal escape.
+        let e = HandlerError::Malformed("a\nERROR forged\u{1b}[2J".into());
+        assert_eq!(e.to_string(), "malformed event: a\\u{a}ERROR forged\\u{1b}[2J");
         let e = parse_event::<Invocation>(serde_json::Value::Null, "a Config rule invocation").unwrap_err();
         assert!(
             e.to_string()

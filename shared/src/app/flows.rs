@@ -722,7 +722,12 @@ where
                 .batch_get(&[ResourceKey::new(ec2::INSTANCE.name, id)])
                 .await?
         }
-        other => return Err(HandlerError::Malformed(format!("unsupported detail-type `{other}`"))),
+        _ => {
+            return Err(HandlerError::Malformed(
+                "unsupported detail-type (expected \"Config Configuration Item Change\", \"AWS API Call via CloudTrail\" or \"EC2 Instance State-change Notification\")"
+                    .into(),
+            ))
+        }
     };
     if changed.is_empty() {
         return Ok(Summary::default());

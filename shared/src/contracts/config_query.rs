@@ -122,7 +122,10 @@ mod tests {
                 .iter()
                 .map(|l| select_expression(l).unwrap())
                 .collect();
-            assert!(all.iter().all(|e| !e.contains("O'Brien") && !e.contains("o'p")), "{all:?}");
+            assert!(
+                all.iter().all(|e| !e.contains("O'Brien") && !e.contains("o'p")),
+                "{all:?}"
+            );
         }
     }
 

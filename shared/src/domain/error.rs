@@ -57,6 +57,24 @@ pub enum Error {
 /// Result alias for the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `s` as it may be written to a log line, an error response or a terminal: control characters
+/// (line breaks, carriage returns, ESC and CSI, which start terminal escape sequences) written as
+/// `\u{a}`. A value from an event or an account cannot forge a log line or move a cursor.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// A serde_json error's message without the input's values, for messages that reach logs and
 /// Lambda error responses: `invalid type: string "…", expected u64` becomes `invalid type: string,
 /// expected u64`, `unknown variant `…`` loses the variant. Field names and positions stay (they
