@@ -427,7 +427,6 @@ impl ConfigReader for ConfigApi {
     }
 
     async fn select(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
-        const OP: &str = "config:SelectResourceConfig";
         let Some(expressions) = crate::contracts::config_query::select_expressions(lookup) else {
             return self.select_by_listing(lookup).await;
         };
