@@ -466,10 +466,12 @@ async fn of_two_concurrent_rollups_the_one_that_read_older_results_never_records
     // X claims the next version first, but its row write is slow; Y reads after X's claim
     // (newer results), records and finishes; X's write then lands and is refused.
     let slow = FaultProxy::start(moto::endpoint(), |seen| {
-        if seen.target.ends_with(".PutItem")
-            && seen.body["Item"]["PK"]["S"]
-                .as_str()
-                .is_some_and(|pk| pk.starts_with("PLANS#"))
+        // A plan row is written in a transaction with the version check.
+        let plans = |item: &serde_json::Value| item["PK"]["S"].as_str().is_some_and(|pk| pk.starts_with("PLANS#"));
+        if seen.target.ends_with(".TransactWriteItems")
+            && seen.body["TransactItems"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|i| plans(&i["Put"]["Item"])))
         {
             Fault::DelayThenForward(std::time::Duration::from_millis(1500))
         } else {
@@ -518,7 +520,7 @@ async fn of_two_concurrent_rollups_the_one_that_read_older_results_never_records
         "UNVERIFIED",
         "the later rollup's readiness stays"
     );
-    assert!(slow.count("DynamoDB_20120810.PutItem") >= 1);
+    assert!(slow.count("DynamoDB_20120810.TransactWriteItems") >= 1);
 }
 
 /// Issue: result rows never expired, so every deleted (autoscaled, spot) instance added rows for
@@ -667,5 +669,75 @@ async fn a_writer_retrying_with_older_facts_after_a_conflict_loses() {
     assert_eq!(
         (r[0].compliance, r[0].annotation.as_str()),
         (Compliance::Compliant, "agent Online")
+    );
+}
+
+/// A rollup that read older results and is slow to write cannot replace the readiness a later
+/// rollup confirmed. The later one found the row unchanged and wrote nothing to it (the row's
+/// `basis` stayed older than the slow one's version), so the slow one's conditional write used to
+/// succeed and announce the stale readiness. The slow rollup's write goes through a proxy that
+/// holds its transaction back until the later rollup is done.
+#[tokio::test]
+async fn a_slow_rollup_cannot_replace_what_a_later_one_confirmed() {
+    use integration_tests::proxy::{Fault, FaultProxy};
+    let (store, _client, table) = store().await;
+    let acct = "111122223333";
+    let p = |status| PlanReadiness {
+        account_id: acct.into(),
+        aws_region: "us-east-1".into(),
+        plan: Plan::Servers,
+        status,
+        blockers: vec![],
+        blocker_count: 0,
+        unverified: vec![],
+        unverified_count: 0,
+        non_compliant_resources: 0,
+    };
+    // BLOCKED, recorded and announced.
+    let t = record_plans(&store, acct, &[p(PlanStatus::Blocked)]).await.unwrap();
+    store.mark_plans_announced(&t).await.unwrap();
+    // The slow rollup: its claim goes through at once, its plan row write two seconds later.
+    let proxy = FaultProxy::start(moto::endpoint(), |seen| {
+        if seen.target.ends_with("TransactWriteItems") || seen.target.ends_with("PutItem") {
+            Fault::DelayThenForward(std::time::Duration::from_secs(2))
+        } else {
+            Fault::Forward
+        }
+    })
+    .await;
+    let slow_client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&moto::sdk_config())
+            .endpoint_url(&proxy.url)
+            .build(),
+    );
+    let slow = DynamoStore::new(slow_client, &table);
+    let read = slow.plan_rows(acct).await.unwrap();
+    let slow_run = tokio::spawn(async move {
+        // From older results: READY.
+        slow.record_plans(acct, &[p(PlanStatus::Ready)], &read).await
+    });
+    // The later rollup, from the newest results (still BLOCKED), after the slow one's claim.
+    while proxy.count("UpdateItem") == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let read = store.plan_rows(acct).await.unwrap();
+    let later = store
+        .record_plans(acct, &[p(PlanStatus::Blocked)], &read)
+        .await
+        .unwrap()
+        .expect("the later rollup claims the version after the slow one's");
+    assert!(later.is_empty(), "nothing changed for the later rollup: {later:?}");
+    let announced_by_slow = slow_run.await.unwrap().unwrap().unwrap_or_default();
+    assert!(
+        announced_by_slow.is_empty(),
+        "the slow rollup announced stale readiness: {announced_by_slow:?}"
+    );
+    let rows = store.plan_rows(acct).await.unwrap();
+    let row = rows.rows.values().next().unwrap();
+    assert_eq!(
+        row.status,
+        PlanStatus::Blocked,
+        "the row holds the later rollup's readiness"
     );
 }

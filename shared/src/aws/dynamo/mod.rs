@@ -47,12 +47,15 @@ impl DynamoStore {
     /// The IAM action the periodic run's "what did this rule report last" read needs (on the
     /// table, `REPORTED#` rows in resource partitions); it writes them with BatchWriteItem.
     pub const REPORT_PERMISSIONS: &'static [&'static str] = &["dynamodb:BatchGetItem"];
-    /// The IAM actions the readiness rollup needs (table and its indexes).
+    /// The IAM actions the readiness rollup needs (table and its indexes). A plan row is written
+    /// in a transaction with a check of the account's rollup version: `PutItem` and
+    /// `ConditionCheckItem`.
     pub const ROLLUP_PERMISSIONS: &'static [&'static str] = &[
         "dynamodb:Query",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
     ];
 }
 

@@ -242,8 +242,10 @@ impl DynamoStore {
         }
     }
 
-    /// Writes a plan row computed by rollup `version`, unless a later version wrote it
-    /// (`false`).
+    /// Writes a plan row computed by rollup `version` while that version is still the account's
+    /// latest claim (`false` otherwise). A later rollup that found the row unchanged writes
+    /// nothing to it, so the row's own `basis` cannot tell that a later rollup confirmed it: the
+    /// claim row can (its version moved on), checked in the same transaction.
     async fn put_plan(
         &self,
         p: &PlanReadiness,
@@ -252,6 +254,7 @@ impl DynamoStore {
         version: u64,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
+        use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
         let mut item = Item::new();
         item.insert("PK".into(), s(plans_pk(&p.account_id)));
         item.insert("SK".into(), s(format!("{}#{}#{}", p.account_id, p.aws_region, p.plan)));
@@ -265,23 +268,50 @@ impl DynamoStore {
         item.insert("unverified".into(), AttributeValue::N(p.unverified_count.to_string()));
         item.insert("evaluatedAt".into(), s(iso(now)));
         item.insert("basis".into(), AttributeValue::N(version.to_string()));
-        let put = self
-            .client
-            .put_item()
+        let v = AttributeValue::N(version.to_string());
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(basis) OR basis < :v")
-            .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
-        match put.send().await {
+            .expression_attribute_values(":v", v.clone())
+            .build()
+            .map_err(invalid)?;
+        let claim = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("PK", s(rollup_pk(&p.account_id)))
+            .key("SK", s("VERSION"))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", v)
+            .build()
+            .map_err(invalid)?;
+        let done = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().condition_check(claim).build())
+            .send()
+            .await;
+        match done {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().is_some_and(
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
-                ) =>
-            {
-                Ok(false)
+            Err(e) => {
+                // Cancelled because a condition failed: a later rollup claimed the account or
+                // wrote the row, and announces what it found. Any other cancellation (a
+                // conflicting transaction, throttling) is worth a retry.
+                let conditional = e
+                    .as_service_error()
+                    .and_then(|se| match se {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                            Some(c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(false);
+                if conditional {
+                    Ok(false)
+                } else {
+                    Err(port_error("dynamodb:TransactWriteItems", e))
+                }
             }
-            Err(e) => Err(port_error("dynamodb:PutItem", e)),
         }
     }
 
