@@ -1143,3 +1143,52 @@ fn hostile_resource_ids_are_escaped_in_text_and_quoted_in_csv() {
         "{csv}"
     );
 }
+
+/// Verdicts that read the same facts agree: a declared fact applies to every check that reads it
+/// (facts.arc_egress_allowed, declared true for the demo's account, makes servers.arc-egress
+/// COMPLIANT; sql.egress on the same SQL host cannot then be NON_COMPLIANT "for want of a route"),
+/// and scope follows membership (an RDS instance of a Multi-AZ DB cluster, which the plan does not
+/// support, is out of scope with its cluster, not in scope on its own engine).
+#[test]
+fn checks_that_read_the_same_facts_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = demo_items();
+    let items = snap["configurationItems"].as_array_mut().unwrap();
+    let mut cluster = items
+        .iter()
+        .find(|i| i["resourceType"] == "AWS::RDS::DBCluster")
+        .unwrap()
+        .clone();
+    cluster["resourceId"] = json!("cluster-ORDERSMAZ");
+    cluster["resourceName"] = json!("orders-maz");
+    cluster["configuration"]["dbclusterIdentifier"] = json!("orders-maz");
+    cluster["configuration"]["engine"] = json!("postgres");
+    cluster["configuration"]["dbclusterMembers"] = json!([{"dbinstanceIdentifier": "orders-pg", "isClusterWriter": true, "dbclusterParameterGroupStatus": "in-sync"}]);
+    items.push(cluster);
+    let orders = items.iter_mut().find(|i| i["resourceId"] == "db-ORDERSPG").unwrap();
+    orders["configuration"]["dBClusterIdentifier"] = json!("orders-maz");
+    let file = write_json(dir.path(), "snapshot.json", &snap);
+    let (_, v) = scan_json(&file, None, &[]);
+    let result = |id: &str, check: &str| -> (String, String) {
+        let e = v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resourceId"] == id && e["checkId"] == check)
+            .unwrap_or_else(|| panic!("no {check} on {id}"));
+        (
+            e["compliance"].as_str().unwrap().to_owned(),
+            e["annotation"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(result("i-0sql000000000003", "servers.arc-egress").0, "COMPLIANT");
+    let (c, why) = result("i-0sql000000000003", "sql.egress");
+    assert_ne!(c, "NON_COMPLIANT", "{why}");
+    // The cluster is out of scope, and so is its member, for every check of the plan.
+    assert_eq!(result("cluster-ORDERSMAZ", "oss.multiaz-cluster").0, "NOT_APPLICABLE");
+    for check in ["oss.applicable", "oss.param-in-sync", "oss.running", "oss.audit-params"] {
+        let (c, why) = result("db-ORDERSPG", check);
+        assert_eq!(c, "NOT_APPLICABLE", "{check}: {why}");
+        assert!(why.contains("Multi-AZ DB cluster"), "{check}: {why}");
+    }
+}

@@ -15,7 +15,23 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     let both = match (facts.arc_egress_allowed, facts.sql_egress_allowed) {
         (Some(false), _) | (_, Some(false)) => Some(false),
         (Some(true), Some(true)) => Some(true),
-        _ => None,
+        // One half declared allowed: a path out exists whatever the routes Config shows (a
+        // firewall or transit gateway it does not record), so the other half is unverified,
+        // never blocked for want of a route (servers.arc-egress reads the same declaration).
+        (Some(true), None) => {
+            return Outcome::unknown(format!(
+                "declared: outbound 443 to the Arc endpoints (settings facts.arc_egress_allowed); confirm \
+                 *.{}.arcdataservices.com is allowed too (no Arc proxy), then set facts.sql_egress_allowed",
+                ctx.item.region
+            ))
+        }
+        (None, Some(true)) => {
+            return Outcome::unknown(
+                "declared: outbound 443 to *.<region>.arcdataservices.com (settings facts.sql_egress_allowed); \
+                 confirm the Azure Arc endpoints are allowed too, then set facts.arc_egress_allowed",
+            )
+        }
+        (None, None) => None,
     };
     declared_egress(
         ctx,
