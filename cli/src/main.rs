@@ -10,7 +10,7 @@ mod output;
 mod report;
 mod store;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -526,9 +526,31 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         parsed.push(p);
         bodies.push(b);
     }
+    // Service-API facts a live read recorded stay with their resource when an input brings its
+    // item without them (a file holds none): the item is evaluated, and recorded, with them.
+    let keep_facts: HashSet<&mirror::Key> = merged
+        .newest
+        .iter()
+        .filter(|(_, n)| {
+            n.stored_facts && !n.deleted && matches!(n.holder, mirror::Holder::Input(i, j) if bodies[i][j].1.is_none())
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let stored_facts = match &store {
+        Some(s) if !keep_facts.is_empty() => s.facts_of(&keep_facts).map_err(|e| e.to_string())?,
+        _ => HashMap::new(),
+    };
     for (k, n) in &merged.newest {
         if let (false, mirror::Holder::Input(i, j)) = (n.deleted, n.holder) {
             if readable(k) {
+                if let (Some(text), Some(item)) = (stored_facts.get(k), parsed[i][j].as_mut()) {
+                    let facts: shared::domain::model::LiveFacts =
+                        serde_json::from_str(text).map_err(|e| format!("the store's facts of {} {}: {e}", k.1, k.2))?;
+                    item.resource
+                        .apply_live(facts)
+                        .map_err(|e| format!("the store's facts of {} {}: {e}", k.1, k.2))?;
+                    bodies[i][j].1 = Some(text.clone().into());
+                }
                 items.extend(parsed[i][j].take());
             }
         }

@@ -23,6 +23,8 @@ pub struct StoredItem {
     pub capture_time: Option<DateTime<Utc>>,
     /// A tombstone: absent from a complete recording captured at `capture_time`.
     pub deleted: bool,
+    /// Service-API facts a live read attached to it are recorded with it.
+    pub has_facts: bool,
 }
 
 /// A complete recording of one account and region.
@@ -60,6 +62,9 @@ pub struct Newest {
     pub write: bool,
     /// Whether the store held it before this merge.
     pub was_stored: bool,
+    /// Whether the store holds service-API facts for it (a live read's): they stay with the
+    /// resource when a file brings its item without them.
+    pub stored_facts: bool,
 }
 
 /// The outcome of a merge.
@@ -109,6 +114,7 @@ pub fn merge(
                         holder: Holder::Stored,
                         write: false,
                         was_stored: true,
+                        stored_facts: s.has_facts && !s.deleted,
                     },
                 )
             })
@@ -128,6 +134,7 @@ pub fn merge(
                 holder: Holder::Input(n, j),
                 write: true,
                 was_stored: false,
+                stored_facts: false,
             };
             match m.newest.get_mut(&key) {
                 None => {
@@ -142,10 +149,11 @@ pub fn merge(
                     // The same capture as recorded: read from the input, nothing to write.
                     let same = old.holder == Holder::Stored && !old.deleted && old.capture_time == it.capture_time;
                     let write = old.write || !same;
-                    let was_stored = old.was_stored;
+                    let (was_stored, stored_facts) = (old.was_stored, old.stored_facts);
                     *old = Newest {
                         write,
                         was_stored,
+                        stored_facts,
                         ..candidate
                     };
                 }
@@ -308,6 +316,7 @@ mod tests {
                         region: n.region.clone(),
                         capture_time: n.capture_time,
                         deleted: n.deleted,
+                        has_facts: false,
                     },
                 )
             })

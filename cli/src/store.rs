@@ -311,7 +311,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT resource_type, resource_id, aws_region, capture_time, deleted FROM items WHERE account_id = ?1",
+                "SELECT resource_type, resource_id, aws_region, capture_time, deleted, facts IS NOT NULL FROM items
+                 WHERE account_id = ?1",
             )
             .map_err(self.sql())?;
         for account in accounts {
@@ -323,17 +324,19 @@ impl Store {
                         r.get::<_, String>(2)?,
                         r.get::<_, Option<String>>(3)?,
                         r.get::<_, bool>(4)?,
+                        r.get::<_, bool>(5)?,
                     ))
                 })
                 .map_err(self.sql())?;
             for row in rows {
-                let (rtype, rid, region, capture, deleted) = row.map_err(self.sql())?;
+                let (rtype, rid, region, capture, deleted, has_facts) = row.map_err(self.sql())?;
                 out.insert(
                     (account.clone(), rtype, rid),
                     StoredItem {
                         region,
                         capture_time: self.time(capture)?,
                         deleted,
+                        has_facts,
                     },
                 );
             }
@@ -376,6 +379,34 @@ impl Store {
                         source,
                     },
                 );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The service-API facts recorded with the resources `wanted` (JSON of `LiveFacts`), for those
+    /// that have them.
+    pub fn facts_of(&self, wanted: &HashSet<&Key>) -> Result<HashMap<Key, String>, StoreError> {
+        let accounts: BTreeSet<&str> = wanted.iter().map(|k| k.0.as_str()).collect();
+        let mut out = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT resource_type, resource_id, facts FROM items
+                 WHERE account_id = ?1 AND deleted = 0 AND facts IS NOT NULL",
+            )
+            .map_err(self.sql())?;
+        for account in accounts {
+            let mut rows = stmt.query([account]).map_err(self.sql())?;
+            while let Some(r) = rows.next().map_err(self.sql())? {
+                let key: Key = (
+                    account.to_owned(),
+                    r.get(0).map_err(self.sql())?,
+                    r.get(1).map_err(self.sql())?,
+                );
+                if wanted.contains(&key) {
+                    out.insert(key, r.get(2).map_err(self.sql())?);
+                }
             }
         }
         Ok(out)

@@ -197,6 +197,70 @@ async fn a_live_read_decides_like_the_snapshot_of_the_same_items_plus_the_servic
         .unwrap()
         .iter()
         .any(|e| e["awsRegion"] == "eu-west-1"));
+
+    // A file of the same region, with the same captures or older ones, brings the items without
+    // the facts: the facts stay, nothing changes and no transition is recorded (the agent checks
+    // and the SQL chain used to fall back to INSUFFICIENT_DATA, in every region).
+    let older: Vec<Value> = east_items()
+        .into_iter()
+        .map(|mut i| {
+            i["configurationItemCaptureTime"] = json!("2026-11-19T08:00:00.000Z");
+            i
+        })
+        .collect();
+    let older_file = dir
+        .path()
+        .join("111122223333_Config_us-east-1_ConfigSnapshot_20261119T090000Z_z.json");
+    std::fs::write(
+        &older_file,
+        json!({"fileVersion": "1.0", "configSnapshotId": "z", "configurationItems": older}).to_string(),
+    )
+    .unwrap();
+    for file in [&snap, &older_file] {
+        let again = json_of(&run(args(&[file.to_str().unwrap()], Some(&db)), &world.stub.url, &facts.url).await);
+        assert_eq!(
+            result(&again, "i-0bat000000000002", "servers.ssm-agent-online")["compliance"],
+            "COMPLIANT",
+            "{}",
+            file.display()
+        );
+        assert_eq!(
+            again["changes"]["transitions"].as_array().unwrap().len(),
+            0,
+            "{}: {}",
+            file.display(),
+            again["changes"]["transitions"]
+        );
+    }
+    // A later capture from a file keeps them too (they are the newest word on the agent).
+    let newer: Vec<Value> = east_items()
+        .into_iter()
+        .map(|mut i| {
+            i["configurationItemCaptureTime"] = json!("2026-11-21T08:00:00.000Z");
+            i
+        })
+        .collect();
+    let newer_file = dir
+        .path()
+        .join("111122223333_Config_us-east-1_ConfigSnapshot_20261121T090000Z_n.json");
+    std::fs::write(
+        &newer_file,
+        json!({"fileVersion": "1.0", "configSnapshotId": "n", "configurationItems": newer}).to_string(),
+    )
+    .unwrap();
+    let newest = json_of(
+        &run(
+            args(&[newer_file.to_str().unwrap()], Some(&db)),
+            &world.stub.url,
+            &facts.url,
+        )
+        .await,
+    );
+    assert_eq!(
+        result(&newest, "i-0bat000000000002", "servers.ssm-agent-online")["compliance"],
+        "COMPLIANT"
+    );
+    assert_eq!(newest["changes"]["transitions"].as_array().unwrap().len(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
