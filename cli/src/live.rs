@@ -355,6 +355,7 @@ mod aws_read {
             }
             let mut assumed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
             let mut failed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+            let mut unread: Vec<String> = Vec::new();
             let mut results = Vec::new();
             while let Some(joined) = tasks.join_next().await {
                 results.push(joined.map_err(|e| format!("a region's read stopped: {e}"))?);
@@ -370,9 +371,19 @@ mod aws_read {
                     }
                     Err(e) => {
                         failed.insert(account.clone());
-                        read.failures.push(format!("{account} {region} (role {role}): {e}"));
+                        unread.push(format!("{account} {region}: {e}"));
                     }
                 }
+            }
+            // Not a failure of the scan: the account is still read, from the aggregator's items
+            // (partial, so absence proves nothing there), and the report says which and why.
+            if !unread.is_empty() {
+                read.notes.push(format!(
+                    "role {role} could not be used in {} account(s), read from the aggregator's items instead \
+                     (partial: the checks that need absence or service-API facts stay INSUFFICIENT_DATA there): {}",
+                    failed.len(),
+                    unread.join("; ")
+                ));
             }
             // What the role read replaces the aggregator's items of that account; where the role
             // could not read a region, the aggregator's items of the account stay.

@@ -419,3 +419,60 @@ async fn every_region_skips_the_ones_the_account_has_not_enabled() {
     .await;
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// One source account's role cannot be assumed (STS answers AccessDenied, as AWS does when the
+/// role is missing or does not trust the caller): the scan does not fail; that account is read
+/// from the aggregator's items (partial: nothing is concluded from absence there) and the report
+/// says so, as the README's aggregator section promises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_whose_role_is_denied_keeps_the_aggregators_items_and_is_listed() {
+    use integration_tests::proxy::{Fault, FaultProxy};
+    let world = ConfigWorld::start_per_region(demo_items()).await;
+    let facts = facts_stub().await;
+    let sts = FaultProxy::start(integration_tests::moto::endpoint(), |seen| {
+        if seen.raw.contains("Action=AssumeRole") && seen.raw.contains("444455556666") {
+            Fault::Respond(
+                403,
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                 <Code>AccessDenied</Code><Message>User: arn:aws:sts::111122223333:assumed-role/scanner/s is not \
+                 authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/DefenderPrereqsRead\
+                 </Message></Error><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>"
+                    .into(),
+            )
+        } else {
+            Fault::Forward
+        }
+    })
+    .await;
+    let a = args(
+        &["--live", "--aggregator", "org", "--assume-role", "DefenderPrereqsRead"],
+        None,
+    );
+    let o = run_with(
+        a,
+        &world.stub.url,
+        &facts.url,
+        &[("AWS_ENDPOINT_URL_STS", sts.url.as_str())],
+    )
+    .await;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_of(&o);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("role DefenderPrereqsRead could not be used in 1 account") && notes.contains("444455556666"),
+        "{notes}"
+    );
+    // STS's code and message, not the SDK's error dump cut mid-word.
+    assert!(
+        notes.contains("could not be assumed: AccessDenied: User: arn:aws:sts::111122223333:assumed-role/scanner/s is not authorized")
+            && !notes.contains("Error {"),
+        "{notes}"
+    );
+    // The denied account is there, from the aggregator: its missing Arc role proves nothing.
+    let role = result(&v, "444455556666", "servers.arc-autoprov-role");
+    assert_eq!(role["compliance"], "INSUFFICIENT_DATA", "{role}");
+    assert!(!world.stub.calls("BatchGetAggregateResourceConfig").is_empty());
+    // The other account was read in full with its role.
+    let profile = result(&v, PROD, "cspm.oidc-provider");
+    assert_eq!(profile["compliance"], "COMPLIANT", "{profile}");
+}

@@ -122,15 +122,45 @@ impl ProvideCredentials for Primed {
 /// Why a role could not be assumed: the role and STS's reason (its code and message, never the
 /// raw response). A denial does not heal by itself; throttling and timeouts can.
 fn assume_error(arn: &str, e: &CredentialsError) -> PortError {
-    let reason = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
-    let reason: String = reason.chars().take(300).collect();
+    let context = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
     let retryable = matches!(e, CredentialsError::ProviderTimedOut(_))
-        || reason.contains("Throttl")
-        || reason.contains("dispatch failure");
+        || context.contains("Throttl")
+        || context.contains("dispatch failure");
     PortError {
         operation: ASSUME_ROLE,
-        message: format!("the member role {arn} could not be assumed: {reason}"),
+        message: format!("the member role {arn} could not be assumed: {}", sts_reason(&context)),
         retryable,
+    }
+}
+
+/// STS's code and message out of the credentials error's context (`... Error { code:
+/// "AccessDenied", message: "User: ... is not authorized ...", aws_request_id: ... }`), or the
+/// context's first sentence-worth, cut at a word.
+fn sts_reason(context: &str) -> String {
+    let field = |name: &str| -> Option<&str> {
+        let start = context.find(&format!("{name}: \""))? + name.len() + 3;
+        let len = context[start..].find('"')?;
+        Some(&context[start..start + len])
+    };
+    match (field("code"), field("message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ if context.contains("dispatch failure") => "STS could not be reached".to_owned(),
+        _ if context.contains("timed out") => "STS timed out".to_owned(),
+        _ => {
+            let mut out = String::new();
+            for word in context.split_whitespace() {
+                if out.len() + word.len() > 200 {
+                    out.push_str(" ...");
+                    break;
+                }
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            }
+            out
+        }
     }
 }
 
@@ -139,6 +169,20 @@ pub use crate::app::ports::ASSUME_ROLE;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sts_reasons_are_stss_code_and_message() {
+        let context = "an error occurred while loading credentials: service error: unhandled error (AccessDenied): \
+            Error { code: \"AccessDenied\", message: \"User: arn:aws:sts::1:assumed-role/a/b is not authorized\", \
+            aws_request_id: \"x\" }";
+        assert_eq!(
+            sts_reason(context),
+            "AccessDenied: User: arn:aws:sts::1:assumed-role/a/b is not authorized"
+        );
+        let long = "word ".repeat(100);
+        let cut = sts_reason(&long);
+        assert!(cut.ends_with(" ...") && cut.len() < 220, "{cut}");
+    }
 
     #[test]
     fn role_arns_follow_the_partition() {
