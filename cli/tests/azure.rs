@@ -234,7 +234,14 @@ fn the_azure_half_is_read_joined_to_aws_and_shown_beside_it() {
         "COMPLIANT",
         "named by no offering of exampleSecurityConnectorAwsOrganization: DefenderForCloud-ArcAutoProvisioning",
     );
-    expect(&v, B, "azure.connector-health", "COMPLIANT", "Healthy");
+    // One of the organization connector's two reports is this account's: counted as such.
+    expect(
+        &v,
+        B,
+        "azure.connector-health",
+        "COMPLIANT",
+        "Healthy for account 444455556666 (1 health report; 1 more for other accounts of the connector)",
+    );
     // CIEM is on: the second Graph page holds Cloud Application Administrator.
     expect(&v, B, "azure.rbac-ciem", "COMPLIANT", "Cloud Application Administrator");
 
@@ -445,9 +452,24 @@ fn a_credential_the_token_endpoint_refuses_leaves_every_azure_check_unverified()
         String::from_utf8_lossy(&o.stderr)
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let (c, a) = result(&v, A, "azure.connector");
-    assert_eq!(c, "INSUFFICIENT_DATA", "{a}");
-    assert!(!a.contains("a-wrong-secret"));
+    // Said once and plainly, by every Azure check: the sign-in failed, in Entra's words (not a
+    // parse error of its answer, nor "set azure.principal_id").
+    for check in [
+        "azure.connector",
+        "azure.rbac-owner",
+        "azure.rbac-ciem",
+        "azure.connector-health",
+    ] {
+        let (c, a) = result(&v, A, check);
+        assert_eq!(c, "INSUFFICIENT_DATA", "{check}: {a}");
+        assert!(
+            a.contains("signing in to Microsoft Entra failed (AADSTS7000215: Invalid client secret provided)"),
+            "{check}: {a}"
+        );
+        assert!(!a.contains("a-wrong-secret") && !a.contains("borrowed"), "{check}: {a}");
+    }
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.matches("AADSTS7000215").count(), 1, "{stderr}");
     // The AWS half is evaluated as ever.
     expect(&v, A, "cspm.monitor-role", "COMPLIANT", "CspmMonitorAws");
 }

@@ -52,6 +52,33 @@ impl std::fmt::Display for CredentialKind {
     }
 }
 
+/// Why signing in failed, in Entra's words: its `AADSTS` code and description when the error
+/// carries them (whatever the SDK made of the answer), else the error's first words.
+fn sign_in_reason(error: &str) -> String {
+    if let Some(at) = error.find("AADSTS") {
+        let text: String = error[at..]
+            .chars()
+            .take_while(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
+            .take(200)
+            .collect();
+        // Entra's descriptions go on with "Trace ID: ..." and the like after the first sentence.
+        let first = text.split(". ").next().unwrap_or(&text);
+        return first.trim_end_matches('.').to_owned();
+    }
+    let mut out = String::new();
+    for word in error.split_whitespace() {
+        if out.len() + word.len() > 200 {
+            out.push_str(" ...");
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// An error with its causes, one after the other.
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
@@ -331,6 +358,18 @@ impl AzureReader {
     /// Reads the subscriptions `settings` asks for (ids, or [`ALL`]), the principal's roles and
     /// its Entra role assignments. `progress` hears one line per step.
     pub async fn read(&self, settings: &AzureSettings, mut progress: impl FnMut(String)) -> AzureSide {
+        // Sign in once first: with a wrong secret every read below would fail the same way.
+        let scope = scope_of(&self.arm_base);
+        if let Err(e) = self.credential.get_token(&[scope.as_str()], None).await {
+            let why = sign_in_reason(&chain(&e));
+            progress(format!(
+                "azure: signing in to Microsoft Entra failed ({why}); nothing is read from Azure"
+            ));
+            return AzureSide {
+                sign_in_error: Some(why.clone()),
+                ..AzureSide::failed(&settings.subscriptions, &format!("sign-in failed: {why}"))
+            };
+        }
         let mut side = AzureSide::default();
         let principal = match &settings.principal_id {
             Some(id) => Some(Principal {
@@ -401,5 +440,23 @@ impl AzureReader {
         }
         side.principal = principal;
         side
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_sign_in_is_told_in_entras_words() {
+        // What azure_identity made of Entra's 401 for a wrong secret (the description quoted in a
+        // parse error), and Entra's own description with its trace.
+        let parse = "invalid type: string \"AADSTS7000215: Invalid client secret provided. Ensure the secret \
+            being sent in the request is the client secret value. Trace ID: 1\", expected a borrowed string";
+        assert_eq!(sign_in_reason(parse), "AADSTS7000215: Invalid client secret provided");
+        assert_eq!(
+            sign_in_reason("error sending request: connection refused"),
+            "error sending request: connection refused"
+        );
     }
 }

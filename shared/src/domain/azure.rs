@@ -51,6 +51,9 @@ pub struct AzureSide {
     /// Subscriptions the identity can see were listed (`all`), so together the subscriptions
     /// are every one it can read.
     pub all_subscriptions: bool,
+    /// Why signing in to Microsoft Entra failed (then nothing was read from Azure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_error: Option<String>,
 }
 
 /// The principal the RBAC checks judge.

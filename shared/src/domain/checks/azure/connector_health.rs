@@ -19,8 +19,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
             c.health_error.as_deref().unwrap_or("not read")
         ));
     };
+    let reports: Vec<_> = reports.collect();
     let (mut healthy, mut not_applicable, mut issues, mut unhealthy, mut other) = (0, 0, Vec::new(), 0, Vec::new());
-    for r in reports {
+    for r in &reports {
         match r.properties.status.as_ref().and_then(|s| s.code.as_deref()) {
             Some("Healthy") => healthy += 1,
             Some("NotApplicable") => not_applicable += 1,
@@ -41,8 +42,10 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     }
     if unhealthy > 0 {
         return Outcome::non_compliant(format!(
-            "connector {} is NotHealthy in {unhealthy} health report(s){}",
+            "connector {} is NotHealthy in {unhealthy} of {} health report{}{}",
             c.name,
+            reports.len(),
+            if reports.len() == 1 { "" } else { "s" },
             if issues.is_empty() { String::new() } else { format!(": {}", issues.join(" | ")) }
         ));
     }
@@ -50,7 +53,24 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::unknown(format!("connector {} reports unknown health statuses: {}", c.name, other.join(", ")));
     }
     if healthy > 0 {
-        return Outcome::compliant(format!("connector {} is Healthy ({healthy} health report(s))", c.name));
+        let total = healthy + not_applicable;
+        let counted = if not_applicable > 0 {
+            format!("{total} health reports: {healthy} Healthy, {not_applicable} NotApplicable")
+        } else if healthy == 1 {
+            "1 health report".to_owned()
+        } else {
+            format!("{healthy} health reports, all Healthy")
+        };
+        let others = c.health_reports.as_ref().map_or(0, Vec::len).saturating_sub(reports.len());
+        let others = if others > 0 {
+            format!("; {others} more for other accounts of the connector")
+        } else {
+            String::new()
+        };
+        return Outcome::compliant(format!(
+            "connector {} is Healthy for account {account} ({counted}{others})",
+            c.name
+        ));
     }
     if not_applicable > 0 {
         return Outcome::not_applicable(format!("connector {}'s health reports are NotApplicable", c.name));

@@ -15,12 +15,19 @@ pub(crate) const RBAC_PERMISSIONS: &[&str] = &["Microsoft.Authorization/roleAssi
 
 /// What was read, or the outcome when Azure was not read at all.
 pub(crate) fn side<'a>(ctx: &Ctx<'a>) -> Result<&'a AzureSide, Outcome> {
-    ctx.settings.azure_side.as_deref().ok_or_else(|| {
+    let side = ctx.settings.azure_side.as_deref().ok_or_else(|| {
         Outcome::unknown(format!(
             "{NOT_READ}: give the subscription holding the AWS connector (scan --azure-subscription ID or all, or \
              settings azure.subscriptions) to check this"
         ))
-    })
+    })?;
+    // One plain reason for every Azure check when the sign-in itself failed.
+    match &side.sign_in_error {
+        Some(why) => Err(Outcome::unknown(format!(
+            "Azure was not read: signing in to Microsoft Entra failed ({why})"
+        ))),
+        None => Ok(side),
+    }
 }
 
 /// The connector covering the account; without one, NOT_APPLICABLE (the `azure.connector`
