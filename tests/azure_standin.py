@@ -18,6 +18,9 @@ The scenario maps routes to answers:
                "audience": "arm" | "graph"}},         # which token it needs
    "secret": "<client secret the token endpoint accepts>"}
 
+A GET route may answer per $filter instead: {"audience": "graph", "byFilter": {"<filter>": {...answer...}}}.
+A "POST <path>" route answers a Graph action (getMemberGroups) whose JSON body equals its "json".
+
 Tokens are JWT-shaped (unsigned): `aud` is the scope's resource, `oid` the scenario's. A request
 without a token of the right audience gets 401; a route not in the scenario gets 404 with an ARM
 error body; a wrong api-version or $filter gets 400.
@@ -120,8 +123,22 @@ def main():
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
-            form = parse_qs(self.rfile.read(length).decode())
+            raw = self.rfile.read(length).decode()
             url = urlsplit(self.path)
+            route = routes.get("POST " + url.path)
+            if route is not None:
+                # A Graph action (getMemberGroups): the JSON body must be the route's `json`.
+                aud = self.audience()
+                log.write(json.dumps({"method": "POST", "path": url.path, "audience": aud}) + "\n")
+                if aud != "https://127.0.0.1:%d/graph" % self.server.server_port:
+                    self.send(401, {"error": {"code": "InvalidAuthenticationToken", "message": "wrong audience"}})
+                    return
+                if "json" in route and json.loads(raw or "null") != route["json"]:
+                    self.send(400, {"error": {"code": "BadRequest", "message": "unexpected body"}})
+                    return
+                self.send(route.get("status", 200), route["body"])
+                return
+            form = parse_qs(raw)
             scope = form.get("scope", [""])[0]
             log.write(json.dumps({"method": "POST", "path": url.path, "scope": scope,
                                   "grantType": form.get("grant_type", [""])[0]}) + "\n")
@@ -157,6 +174,13 @@ def main():
             if "filter" in route and query.get("$filter", [""])[0] != route["filter"]:
                 self.send(400, {"error": {"code": "BadRequest", "message": "unexpected $filter"}})
                 return
+            if "byFilter" in route:
+                # One answer per $filter (the same list read for several principals).
+                route = route["byFilter"].get(query.get("$filter", [""])[0])
+                if route is None:
+                    self.send(400, {"error": {"code": "BadRequest", "message": "unexpected $filter"}})
+                    return
+                key = key + " " + query.get("$filter", [""])[0]
             with state["lock"]:
                 n = state["served"].get(key, 0)
                 state["served"][key] = n + 1

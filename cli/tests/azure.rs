@@ -510,3 +510,51 @@ fn the_html_report_shows_both_halves_per_account_from_the_store() {
     // Annotations come from Azure and AWS: escaped like every other value.
     assert!(!section.contains("<script"));
 }
+
+/// Directory roles held through a role-assignable group count (Microsoft Graph v1.0
+/// `directoryObject: getMemberGroups`, transitive, then each group's `unifiedRoleAssignment`s;
+/// the group ids are the docs example's), and when the groups cannot be read a role not held
+/// directly is unknown, never a blocker.
+#[test]
+fn directory_roles_held_through_a_group_count_and_unreadable_groups_block_nothing() {
+    const GROUP: &str = "fee2c45b-915a-4a64-b130-f4eb9e75525e";
+    let root = integration_tests::fixtures::root();
+    let base: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("tests/azure/scenario.json")).unwrap()).unwrap();
+    let assignments = "GET /graph/v1.0/roleManagement/directory/roleAssignments";
+    let groups = format!("POST /graph/v1.0/directoryObjects/{OID}/getMemberGroups");
+    let direct = format!("principalId eq '{OID}'");
+    // Directly: Global Reader only (the docs example's first page); through the group: Cloud
+    // Application Administrator.
+    let mut through_group = base.clone();
+    let routes = &mut through_group["routes"];
+    let first_page = routes[assignments]["byFilter"][&direct]["pages"][0].clone();
+    routes[assignments]["byFilter"][&direct] = json!({"pages": [first_page]});
+    routes[assignments]["byFilter"][format!("principalId eq '{GROUP}'")] = json!({"body": {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleAssignments",
+        "value": [{"id": "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-3", "principalId": GROUP,
+                   "directoryScopeId": "/", "roleDefinitionId": "158c047a-c907-4556-b7ef-446551a6b5f7"}]}});
+    routes[&groups]["body"]["value"] = json!([GROUP]);
+    let mut unreadable = through_group.clone();
+    unreadable["routes"][&groups] = json!({"audience": "graph", "status": 403, "body": {"error": {
+        "code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}});
+    for (scenario, compliance, says) in [
+        (
+            &through_group,
+            "COMPLIANT",
+            format!("holds Cloud Application Administrator in the directory through group {GROUP}"),
+        ),
+        (
+            &unreadable,
+            "INSUFFICIENT_DATA",
+            "its group memberships could not be read (HTTP 403 Authorization_RequestDenied)".to_owned(),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scenario.json");
+        std::fs::write(&path, scenario.to_string()).unwrap();
+        let stand_in = StandIn::start_with(dir.path(), &path);
+        let (_, v) = scan_with(&stand_in, dir.path(), SUB1, "", &["--no-store"]);
+        expect(&v, B, "azure.rbac-ciem", compliance, &says);
+    }
+}

@@ -40,10 +40,15 @@ pub struct StandIn {
 impl StandIn {
     /// Starts one writing into `dir`.
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &crate::fixtures::root().join("tests/azure/scenario.json"))
+    }
+
+    /// Starts one answering `scenario` (a variant of `tests/azure/scenario.json`).
+    pub fn start_with(dir: &Path, scenario: &Path) -> Self {
         let root = crate::fixtures::root();
         let mut child = Command::new(python())
             .arg(root.join("tests/azure_standin.py"))
-            .arg(root.join("tests/azure/scenario.json"))
+            .arg(scenario)
             .arg(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

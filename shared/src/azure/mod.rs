@@ -30,6 +30,8 @@ pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
 pub const ALL: &str = "all";
 /// Pages followed per list at most (a guard against a `nextLink` loop).
 const MAX_PAGES: usize = 1_000;
+/// Groups of the principal whose directory role assignments are read, at most.
+const MAX_GROUPS: usize = 200;
 
 /// Which credential the chain picked, for the progress line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,8 +233,22 @@ impl AzureReader {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, pipeline: &Pipeline, url: &str) -> Result<T, String> {
+        self.send_json(pipeline, url, None).await
+    }
+
+    /// GET `url`, or POST `body` (JSON) to it, and parse the answer.
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        pipeline: &Pipeline,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, String> {
         let url = Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
-        let mut req = Request::new(url, Method::Get);
+        let mut req = Request::new(url, if body.is_some() { Method::Post } else { Method::Get });
+        if let Some(body) = body {
+            req.insert_header("content-type", "application/json");
+            req.set_body(body.to_string());
+        }
         let res = pipeline
             .send(
                 &Context::new(),
@@ -273,6 +289,43 @@ impl AzureReader {
             }
         }
         Ok(out)
+    }
+
+    /// The directory role assignments of `principal` (Graph `unifiedRoleAssignment`s).
+    async fn entra_assignments(&self, principal: &str) -> Result<Vec<EntraRoleAssignment>, String> {
+        let url = format!(
+            "{}/v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{principal}'",
+            self.graph_base
+        );
+        self.list(&self.graph, url).await
+    }
+
+    /// The security groups `principal` is a member of, directly or through other groups (Graph
+    /// `getMemberGroups`, which returns up to 11,000 ids), and the directory role assignments of
+    /// each (at most [`MAX_GROUPS`] groups are looked up; more is an error, never a guess).
+    async fn entra_group_assignments(
+        &self,
+        principal: &str,
+    ) -> Result<(Vec<String>, Vec<EntraRoleAssignment>), String> {
+        let url = format!("{}/v1.0/directoryObjects/{principal}/getMemberGroups", self.graph_base);
+        let groups: Page<String> = self
+            .send_json(
+                &self.graph,
+                &url,
+                Some(&serde_json::json!({"securityEnabledOnly": true})),
+            )
+            .await?;
+        if groups.value.len() > MAX_GROUPS {
+            return Err(format!(
+                "member of {} security groups, more than the {MAX_GROUPS} looked up",
+                groups.value.len()
+            ));
+        }
+        let mut out = Vec::new();
+        for g in &groups.value {
+            out.extend(self.entra_assignments(g).await?);
+        }
+        Ok((groups.value, out))
     }
 
     /// Every subscription the identity can see.
@@ -424,15 +477,25 @@ impl AzureReader {
             side.subscriptions.push(read);
         }
         if let Some(p) = &principal {
-            let url = format!(
-                "{}/v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{}'",
-                self.graph_base, p.id
-            );
-            match self.list::<EntraRoleAssignment>(&self.graph, url).await {
+            match self.entra_assignments(&p.id).await {
                 Ok(list) => side.entra_role_assignments = Some(list),
                 Err(e) => {
                     progress(format!("azure: Entra role assignments not read ({e})"));
                     side.entra_error = Some(e);
+                }
+            }
+            // Directory roles can be held through a role-assignable group: the principal's
+            // groups (transitively), then each group's assignments.
+            if side.entra_role_assignments.is_some() {
+                match self.entra_group_assignments(&p.id).await {
+                    Ok((groups, list)) => {
+                        side.entra_groups = Some(groups);
+                        side.entra_role_assignments.get_or_insert_with(Vec::new).extend(list);
+                    }
+                    Err(e) => {
+                        progress(format!("azure: the principal's group memberships not read ({e})"));
+                        side.entra_groups_error = Some(e);
+                    }
                 }
             }
         } else {

@@ -48,6 +48,13 @@ pub struct AzureSide {
     pub entra_role_assignments: Option<Vec<EntraRoleAssignment>>,
     /// Why the Entra role assignments could not be read.
     pub entra_error: Option<String>,
+    /// The security groups the principal is a member of, directly or not (their assignments are
+    /// in `entra_role_assignments`), when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entra_groups: Option<Vec<String>>,
+    /// Why the principal's groups could not be read: roles held through a group are unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entra_groups_error: Option<String>,
     /// Subscriptions the identity can see were listed (`all`), so together the subscriptions
     /// are every one it can read.
     pub all_subscriptions: bool,

@@ -30,8 +30,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
         ));
     };
     let who = format!("{} ({})", principal.id, principal.source);
+    let groups = side.entra_groups.as_deref().unwrap_or_default();
     let held = assignments.iter().find(|a| {
-        a.principal_id.eq_ignore_ascii_case(&principal.id)
+        (a.principal_id.eq_ignore_ascii_case(&principal.id) || groups.iter().any(|g| a.principal_id.eq_ignore_ascii_case(g)))
             && (a.directory_scope_id.is_empty() || a.directory_scope_id == "/")
             && [APPLICATION_ADMIN_ROLE, CLOUD_APPLICATION_ADMIN_ROLE]
                 .iter()
@@ -39,16 +40,28 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     });
     match held {
         Some(a) => Outcome::compliant(format!(
-            "{who} holds {} in the directory",
+            "{who} holds {} in the directory{}",
             if a.role_definition_id.eq_ignore_ascii_case(APPLICATION_ADMIN_ROLE) {
                 "Application Administrator"
             } else {
                 "Cloud Application Administrator"
+            },
+            if a.principal_id.eq_ignore_ascii_case(&principal.id) {
+                String::new()
+            } else {
+                format!(" through group {}", a.principal_id)
             }
         )),
+        None if side.entra_groups.is_none() => Outcome::unknown(format!(
+            "{who} holds neither Application Administrator nor Cloud Application Administrator directly; its \
+             group memberships could not be read ({}), so a role held through a role-assignable group is unknown \
+             (the reader needs Microsoft Graph GroupMember.Read.All or Directory.Read.All)",
+            side.entra_groups_error.as_deref().unwrap_or("not read")
+        )),
         None => Outcome::non_compliant(format!(
-            "{who} holds neither Application Administrator nor Cloud Application Administrator directory-wide (direct \
-             assignments only: roles through a role-assignable group are not listed by this read), needed for CIEM"
+            "{who} holds neither Application Administrator nor Cloud Application Administrator directory-wide, \
+             directly or through its {} security group(s), needed for CIEM",
+            groups.len()
         )),
     }
 }
@@ -62,7 +75,10 @@ pub static CHECK: Check = Check {
     triggers: AZURE_TRIGGERS,
     remediation: "Assign the Entra role Application Administrator or Cloud Application Administrator to whoever \
         enables permissions management (CIEM) on the connector: it registers the CIEM application.",
-    permissions: &["Microsoft Graph RoleManagement.Read.Directory"],
+    permissions: &[
+        "Microsoft Graph RoleManagement.Read.Directory",
+        "Microsoft Graph GroupMember.Read.All (roles held through groups)",
+    ],
     inferred: false,
     gating: true,
     outcomes: &[C, NC, NA, U],
