@@ -148,12 +148,13 @@ fn view<'a>(v: &'a Value, account: &str) -> &'a Value {
 fn the_azure_half_is_read_joined_to_aws_and_shown_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let stand_in = StandIn::start(dir.path());
-    // Two subscriptions, the second one refused: reported, never fatal.
+    // Two subscriptions, the second one refused: reported, never fatal. D is declared a member
+    // of B's organization (the organization connector does not list its accounts).
     let (o, v) = scan(
         &stand_in,
         dir.path(),
         &format!("{SUB1},{SUB2}"),
-        "plans = [\"cspm\", \"servers\", \"containers\"]",
+        "plans = [\"cspm\", \"servers\", \"containers\"]\n[accounts.222233334444]\norganization_management_account = \"444455556666\"",
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -346,6 +347,23 @@ fn the_azure_half_is_read_joined_to_aws_and_shown_beside_it() {
             "{r}"
         );
     }
+    // Without the declaration, D's organization is unknown: the organization connector is a
+    // candidate, named, not coverage.
+    let other = tempfile::tempdir().unwrap();
+    let stand_in = StandIn::start(other.path());
+    let (_, undeclared) = scan(
+        &stand_in,
+        other.path(),
+        &format!("{SUB1},{SUB2}"),
+        "plans = [\"cspm\", \"servers\", \"containers\"]",
+    );
+    expect(
+        &undeclared,
+        D,
+        "azure.connector",
+        "INSUFFICIENT_DATA",
+        "exampleSecurityConnectorAwsOrganization (management account 444455556666) could cover account 222233334444",
+    );
 }
 
 #[test]

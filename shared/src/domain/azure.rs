@@ -506,6 +506,11 @@ pub enum Coverage<'a> {
         /// The subscriptions read.
         subscriptions: Vec<String>,
     },
+    /// Organization connectors could cover it, but which organization it is in is not known.
+    Ambiguous {
+        /// Each candidate: its name and management account.
+        candidates: Vec<String>,
+    },
     /// None found, but some subscriptions could not be read.
     Unknown {
         /// Why each could not be read.
@@ -539,22 +544,47 @@ impl AzureSide {
             .filter(|c| c.is_aws())
     }
 
-    /// The connector that covers `account`: its own connector first, else an organization's.
-    pub fn coverage(&self, account: &str) -> Coverage<'_> {
+    /// The connector that covers `account`: its own connector first, else the organization
+    /// connector of `management`, the management account of the organization the account is
+    /// known to be in (settings `facts.organization_management_account`). Without that, an
+    /// organization connector that could cover it is a candidate, not coverage: Azure's
+    /// connector does not list its organization's accounts.
+    pub fn coverage(&self, account: &str, management: Option<&str>) -> Coverage<'_> {
         let mut excluded = None;
-        let mut org = None;
+        let mut candidates: Vec<&Connector> = Vec::new();
         for c in self.connectors() {
             match c.covers(account) {
                 Some(Ok(())) if c.properties.hierarchy_identifier.as_deref() == Some(account) => {
                     return Coverage::Covered(c)
                 }
-                Some(Ok(())) => org = org.or(Some(c)),
+                Some(Ok(())) => candidates.push(c),
                 Some(Err(e)) => excluded = excluded.or(Some(e)),
                 None => {}
             }
         }
-        if let Some(c) = org {
-            return Coverage::Covered(c);
+        if let Some(m) = management {
+            if let Some(c) = candidates
+                .iter()
+                .find(|c| c.properties.hierarchy_identifier.as_deref() == Some(m))
+            {
+                return Coverage::Covered(c);
+            }
+            // The account's organization is known and none of these connectors is its.
+            candidates.clear();
+        }
+        if !candidates.is_empty() {
+            return Coverage::Ambiguous {
+                candidates: candidates
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} (management account {})",
+                            c.name,
+                            c.properties.hierarchy_identifier.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .collect(),
+            };
         }
         let errors: Vec<String> = self
             .subscriptions

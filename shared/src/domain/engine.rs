@@ -119,7 +119,7 @@ pub fn azure_views(result: &ScanResult, settings: &Settings) -> Vec<AzureView> {
     accounts
         .into_iter()
         .map(|account| {
-            let (connector, offerings) = match side.coverage(account) {
+            let (connector, offerings) = match settings.coverage(side, account) {
                 Coverage::Covered(c) => (
                     format!("{} (subscription {})", c.name, c.subscription().unwrap_or("?")),
                     Some(c.offerings()),
@@ -127,6 +127,13 @@ pub fn azure_views(result: &ScanResult, settings: &Settings) -> Vec<AzureView> {
                 Coverage::Excluded(why) => (format!("none: {why}"), None),
                 Coverage::None { subscriptions } => (format!("none in {}", subscriptions.join(", ")), None),
                 Coverage::Unknown { errors } => (format!("unknown: {}", errors.join("; ")), None),
+                Coverage::Ambiguous { candidates } => (
+                    format!(
+                        "unknown: the account's organization is not known; candidates {}",
+                        candidates.join(", ")
+                    ),
+                    None,
+                ),
                 Coverage::NotRead => ("Azure not read".to_owned(), None),
             };
             let o = offerings.unwrap_or_default();

@@ -417,6 +417,9 @@ pub struct DeclaredFacts {
     pub sensor_egress_allowed: Option<bool>,
     /// RDS parameter/option-group quotas leave room for the groups Defender creates.
     pub rds_group_quota_ok: Option<bool>,
+    /// The management account of the AWS organization the account is in: an organization
+    /// connector covers the account only when it connects this management account.
+    pub organization_management_account: Option<String>,
 }
 
 impl DeclaredFacts {
@@ -431,6 +434,10 @@ impl DeclaredFacts {
             sql_egress_allowed: self.sql_egress_allowed.or(fallback.sql_egress_allowed),
             sensor_egress_allowed: self.sensor_egress_allowed.or(fallback.sensor_egress_allowed),
             rds_group_quota_ok: self.rds_group_quota_ok.or(fallback.rds_group_quota_ok),
+            organization_management_account: self
+                .organization_management_account
+                .clone()
+                .or_else(|| fallback.organization_management_account.clone()),
         }
     }
 }
@@ -561,7 +568,7 @@ impl Settings {
         let Some(side) = &self.azure_side else {
             return Cow::Borrowed(self);
         };
-        let Coverage::Covered(connector) = side.coverage(account) else {
+        let Coverage::Covered(connector) = self.coverage(side, account) else {
             return Cow::Borrowed(self);
         };
         let mut s = self.clone();
@@ -576,7 +583,7 @@ impl Settings {
         if self.azure_checks_only {
             return Vec::new();
         }
-        let Some(Coverage::Covered(connector)) = self.azure_side.as_ref().map(|s| s.coverage(account)) else {
+        let Some(Coverage::Covered(connector)) = self.azure_side.as_ref().map(|s| self.coverage(s, account)) else {
             return Vec::new();
         };
         let mut probe = self.clone();
@@ -724,6 +731,14 @@ impl Settings {
     }
 
     /// The declared facts for `account` (per-account values over the global ones).
+    /// The connector covering `account` in `side`, with what the settings say of its organization.
+    pub fn coverage<'a>(&self, side: &'a AzureSide, account: &str) -> Coverage<'a> {
+        side.coverage(
+            account,
+            self.facts_for(account).organization_management_account.as_deref(),
+        )
+    }
+
     pub fn facts_for(&self, account: &str) -> DeclaredFacts {
         match self.accounts.get(account) {
             Some(f) => f.or(&self.facts),
@@ -796,6 +811,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("facts.sql_egress_allowed", "Instances can reach `*.<region>.arcdataservices.com` (SQL)"),
     ("facts.sensor_egress_allowed", "EKS nodes can reach `*.cloud.defender.microsoft.com:443` without a TLS-inspecting proxy"),
     ("facts.rds_group_quota_ok", "RDS parameter/option-group quotas leave room for the groups Defender creates"),
+    ("facts.organization_management_account", "Management account of the AWS organization the accounts are in (an organization connector covers an account only when it connects this one)"),
 ];
 
 #[cfg(test)]
@@ -820,7 +836,12 @@ mod tests {
         for (k, doc) in KEY_DOCS {
             assert!(!doc.is_empty() && !doc.contains('\n'), "{k}");
             if let Some(fact) = k.strip_prefix("facts.") {
-                Settings::parse(&format!("[facts]\n{fact} = true"), true, "s.toml")
+                let value = if fact == "organization_management_account" {
+                    "\"111122223333\""
+                } else {
+                    "true"
+                };
+                Settings::parse(&format!("[facts]\n{fact} = {value}"), true, "s.toml")
                     .unwrap_or_else(|e| panic!("{k}: {e}"));
             } else {
                 assert!(keys.iter().any(|x| x == k), "{k} is documented but not a key");

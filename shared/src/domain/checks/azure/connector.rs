@@ -9,7 +9,7 @@ use crate::domain::vocab::{Plan, ACCOUNT_TYPE};
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     let side = or_return!(side(ctx));
     let account = &ctx.item.account_id;
-    match side.coverage(account) {
+    match ctx.settings.coverage(side, account) {
         Coverage::Covered(c) => {
             let how = if c.properties.hierarchy_identifier.as_deref() == Some(account.as_str()) {
                 "its own connector".to_owned()
@@ -37,6 +37,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
             "no connector read covers account {account}, and some subscriptions could not be read: {}",
             errors.join("; ")
         )),
+        Coverage::Ambiguous { candidates } => {
+            Outcome::unknown(crate::domain::checks::support::azure::ambiguous(account, &candidates))
+        }
         Coverage::NotRead => Outcome::unknown(crate::domain::azure::NOT_READ),
     }
 }

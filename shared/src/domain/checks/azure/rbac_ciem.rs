@@ -11,7 +11,7 @@ use crate::domain::vocab::{Plan, ACCOUNT_TYPE};
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     let side = or_return!(side(ctx));
-    let on_connector = match side.coverage(&ctx.item.account_id) {
+    let on_connector = match ctx.settings.coverage(side, &ctx.item.account_id) {
         Coverage::Covered(c) => c.offerings().ciem,
         _ => false,
     };

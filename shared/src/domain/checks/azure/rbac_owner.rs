@@ -15,7 +15,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Outcome {
     let side = or_return!(side(ctx));
     let (principal, subscription) = or_return!(principal_and_subscription(ctx));
     let account = &ctx.item.account_id;
-    let (on_connector, connector) = match side.coverage(account) {
+    let (on_connector, connector) = match ctx.settings.coverage(side, account) {
         Coverage::Covered(c) => (c.offerings().plans, Some(c.name.as_str())),
         _ => (Vec::new(), None),
     };

@@ -34,7 +34,7 @@ pub(crate) fn side<'a>(ctx: &Ctx<'a>) -> Result<&'a AzureSide, Outcome> {
 /// check reports it) or INSUFFICIENT_DATA when unreadable subscriptions could hold it.
 pub(crate) fn connector<'a>(ctx: &Ctx<'a>) -> Result<&'a Connector, Outcome> {
     let account = &ctx.item.account_id;
-    match side(ctx)?.coverage(account) {
+    match ctx.settings.coverage(side(ctx)?, account) {
         Coverage::Covered(c) => Ok(c),
         Coverage::Unknown { errors } => Err(Outcome::unknown(format!(
             "no connector read covers account {account}, and some subscriptions could not be read: {}",
@@ -43,8 +43,19 @@ pub(crate) fn connector<'a>(ctx: &Ctx<'a>) -> Result<&'a Connector, Outcome> {
         Coverage::None { .. } | Coverage::Excluded(_) => Err(Outcome::not_applicable(format!(
             "no connector covers account {account} (see azure.connector)"
         ))),
+        Coverage::Ambiguous { candidates } => Err(Outcome::unknown(ambiguous(account, &candidates))),
         Coverage::NotRead => Err(Outcome::unknown(NOT_READ)),
     }
+}
+
+/// Why an organization connector that could cover `account` is not taken to.
+pub(crate) fn ambiguous(account: &str, candidates: &[String]) -> String {
+    format!(
+        "organization connector(s) {} could cover account {account}, but which organization the account is in is \
+         not known: set facts.organization_management_account (or accounts.{account}.organization_management_account) \
+         in settings",
+        candidates.join(", ")
+    )
 }
 
 /// The principal and the subscription its Azure roles are judged on: the covering connector's,
@@ -58,7 +69,7 @@ pub(crate) fn principal_and_subscription<'a>(ctx: &Ctx<'a>) -> Result<(&'a Princ
         )
     })?;
     let account = &ctx.item.account_id;
-    let subscription = match side.coverage(account) {
+    let subscription = match ctx.settings.coverage(side, account) {
         Coverage::Covered(c) => c.subscription().map(str::to_owned),
         _ if side.subscriptions.len() == 1 => side.subscriptions.first().map(|s| s.id.clone()),
         _ => None,
