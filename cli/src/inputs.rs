@@ -65,6 +65,8 @@ pub struct Expanded {
     pub paths: Vec<PathBuf>,
     /// What was left out and why (for the report's notes).
     pub notes: Vec<String>,
+    /// `s3://bucket/prefix` inputs: a Config bucket read with the AWS SDK.
+    pub s3: Vec<String>,
 }
 
 /// The file AWS Config writes to test that it may write to the bucket (`AWSLogs/<account>/Config/
@@ -86,7 +88,9 @@ pub fn expand(args: &[PathBuf]) -> Result<Expanded, String> {
     let mut out = Expanded::default();
     let mut writability = 0usize;
     for a in args {
-        if a.as_os_str() == "-" {
+        if let Some(url) = a.to_str().filter(|u| u.starts_with("s3://")) {
+            out.s3.push(url.to_owned());
+        } else if a.as_os_str() == "-" {
             out.paths.push(a.clone());
         } else if a.is_dir() {
             let before = out.paths.len();
@@ -110,16 +114,23 @@ pub fn expand(args: &[PathBuf]) -> Result<Expanded, String> {
             "skipped {writability} ConfigWritabilityCheckFile (AWS Config's test that it may write to the bucket: no configuration items)"
         ));
     }
-    // The newest snapshot of each account and region named as the delivery channel names them.
+    choose_deliveries(&mut out.paths, &mut out.notes);
+    Ok(out)
+}
+
+/// Of files named as AWS Config's delivery channel names them, keeps the newest snapshot of each
+/// account and region and the history files that end after it; the others are left out, with a
+/// note. Other files are kept.
+pub fn choose_deliveries(paths: &mut Vec<PathBuf>, notes: &mut Vec<String>) {
     let mut newest: BTreeMap<(String, String), DateTime<Utc>> = BTreeMap::new();
-    for p in &out.paths {
+    for p in paths.iter() {
         if let Some((account, region, time)) = delivery_name(p) {
             let t = newest.entry((account, region)).or_insert(time);
             *t = (*t).max(time);
         }
     }
     let (mut older, mut covered) = (BTreeMap::<(String, String), usize>::new(), 0usize);
-    out.paths.retain(|p| {
+    paths.retain(|p| {
         if let Some((account, region, time)) = delivery_name(p) {
             let key = (account, region);
             if newest.get(&key).is_some_and(|n| *n > time) {
@@ -138,17 +149,16 @@ pub fn expand(args: &[PathBuf]) -> Result<Expanded, String> {
         true
     });
     for ((account, region), n) in older {
-        out.notes.push(format!(
+        notes.push(format!(
             "skipped {n} older AWS Config snapshot(s) of account {account} in {region}: the newest ({}) is read",
             newest[&(account.clone(), region.clone())].format("%Y-%m-%dT%H:%M:%SZ")
         ));
     }
     if covered > 0 {
-        out.notes.push(format!(
+        notes.push(format!(
             "skipped {covered} AWS Config history file(s) that end before the newest snapshot of their account and region (the snapshot holds their changes)"
         ));
     }
-    Ok(out)
 }
 
 fn walk(
@@ -244,7 +254,7 @@ pub fn read(
     path: &Path,
     keep_going: bool,
     declared: &[String],
-    mut progress: impl FnMut(usize, usize),
+    progress: impl FnMut(usize, usize),
 ) -> Result<Input, String> {
     let stdin = path.as_os_str() == "-";
     let source = if stdin {
@@ -258,7 +268,20 @@ pub fn read(
         snapshot::read_bytes(path)
     }
     .map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| format!("{source}: not UTF-8: {e}"))?;
+    parse(&bytes, source, (!stdin).then_some(path), keep_going, declared, progress)
+}
+
+/// Reads one input's bytes (already inflated) named `source`; `named` is the file or object
+/// name whose delivery name (account, region, time, kind) applies.
+pub fn parse(
+    bytes: &[u8],
+    source: String,
+    named: Option<&Path>,
+    keep_going: bool,
+    declared: &[String],
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Input, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("{source}: not UTF-8: {e}"))?;
     let raw = snapshot::split(text, &source).map_err(|e| e.to_string())?;
     let total = raw.items.len();
     let mut items = Vec::new();
@@ -266,7 +289,7 @@ pub fn read(
     let mut covers: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     // A history file is partial whatever it holds; its delivery name says so even where its
     // content could pass for a snapshot.
-    let history = !stdin && history_name(path).is_some();
+    let history = named.is_some_and(|p| history_name(p).is_some());
     let shape = if history { snapshot::HISTORY_FILE } else { raw.shape };
     let complete = shape == snapshot::COMPLETE_RECORDING;
     let errors = snapshot::parse_each(&raw, keep_going, |i, item| {
@@ -293,9 +316,17 @@ pub fn read(
             *ignored.entry(item.resource_type.clone()).or_default() += 1;
         }
     })
-    .map_err(|e| e.to_string())?;
+    // Named by its input (a file, an object), unless the message already does.
+    .map_err(|e| {
+        let m = e.to_string();
+        if m.starts_with(&source) {
+            m
+        } else {
+            format!("{source}: {m}")
+        }
+    })?;
     let scope = complete.then(|| {
-        let named = if stdin { None } else { delivery_name(path) };
+        let named = named.and_then(delivery_name);
         let time = named
             .as_ref()
             .map(|n| n.2)

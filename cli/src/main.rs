@@ -8,6 +8,7 @@ mod live;
 mod mirror;
 mod output;
 mod report;
+mod s3;
 mod store;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -439,7 +440,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             "settings recorded_types: `{t}` is not a resource type the checks read"
         ));
     }
-    let inputs::Expanded { paths, mut notes } = inputs::expand(&args.paths)?;
+    let inputs::Expanded { paths, mut notes, s3 } = inputs::expand(&args.paths)?;
     let mut read = Vec::with_capacity(paths.len());
     let mut live_failures = Vec::new();
     if let Some(live) = &args.live {
@@ -462,6 +463,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         live_failures = got.failures;
         notes.extend(got.notes);
         read.extend(got.inputs);
+    }
+    if !s3.is_empty() {
+        let bucket = s3::read(&s3, args.keep_going, &settings.recorded_types)?;
+        notes.extend(bucket.notes);
+        read.extend(bucket.inputs);
     }
     for path in &paths {
         let mut pb: Option<ProgressBar> = None;

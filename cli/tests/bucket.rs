@@ -1,0 +1,192 @@
+//! `scan s3://bucket/prefix`: an AWS Config delivery bucket read where it is, through the built
+//! binary, against moto's S3 on 127.0.0.1.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_defender-prereqs");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn demo_items() -> Vec<Value> {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("events/demo-snapshot.json")).unwrap()).unwrap();
+    v["configurationItems"].as_array().unwrap().clone()
+}
+
+fn gzip(v: &Value) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(v.to_string().as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A Config bucket's objects as the delivery channel names them (AWS Config developer guide,
+/// "Example Configuration Snapshot/History Delivery Notification"), for two accounts: two daily
+/// snapshots of each region the demo has, a history file after the newest one, one before it, and
+/// the writability check file.
+fn objects() -> Vec<(String, Vec<u8>)> {
+    let items = demo_items();
+    let mut out = Vec::new();
+    for account in ["111122223333", "444455556666"] {
+        let mine: Vec<&Value> = items.iter().filter(|i| i["awsAccountId"] == account).collect();
+        let mut regions: Vec<&str> = mine
+            .iter()
+            .filter_map(|i| i["awsRegion"].as_str())
+            .filter(|r| *r != "global")
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        let home = if account == "111122223333" {
+            "us-east-1"
+        } else {
+            "us-west-2"
+        };
+        for region in regions {
+            let here: Vec<&Value> = mine
+                .iter()
+                .copied()
+                .filter(|i| i["awsRegion"] == region || (region == home && i["awsRegion"] == "global"))
+                .collect();
+            for (day, stamp) in [("20", "20261120T090000Z"), ("21", "20261121T090000Z")] {
+                out.push((
+                    format!("AWSLogs/{account}/Config/{region}/2026/11/{day}/ConfigSnapshot/{account}_Config_{region}_ConfigSnapshot_{stamp}_{account}{region}.json.gz"),
+                    gzip(&json!({"fileVersion": "1.0", "configSnapshotId": format!("{region}-{stamp}"), "configurationItems": here})),
+                ));
+            }
+        }
+        out.push((
+            format!("AWSLogs/{account}/Config/ConfigWritabilityCheckFile"),
+            Vec::new(),
+        ));
+    }
+    let mut cluster = items.iter().find(|i| i["resourceId"] == "prod-apps").unwrap().clone();
+    cluster["configurationItemCaptureTime"] = json!("2026-11-21T10:00:00.000Z");
+    cluster["configuration"]["Version"] = json!("1.28");
+    out.push((
+        "AWSLogs/111122223333/Config/us-east-1/2026/11/21/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_AWS::EKS::Cluster_20261121T100000Z_20261121T100000Z_1.json.gz".to_owned(),
+        gzip(&json!({"fileVersion": "1.0", "configurationItems": [cluster]})),
+    ));
+    out.push((
+        "AWSLogs/111122223333/Config/us-east-1/2026/11/20/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_AWS::EKS::Cluster_20261120T100000Z_20261120T110000Z_1.json.gz".to_owned(),
+        gzip(&json!({"fileVersion": "1.0", "configurationItems": []})),
+    ));
+    out
+}
+
+fn scan(target: &str, env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(["scan", target, "--no-store", "--format", "json", "--settings"])
+        .arg(root().join("events/demo-settings.toml"))
+        .envs(env.iter().copied())
+        .env_remove("DEFENDER_PREREQS_DB")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
+fn compliance(v: &Value) -> std::collections::BTreeMap<String, String> {
+    v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!(
+                    "{} {} {} {}",
+                    e["accountId"], e["resourceType"], e["resourceId"], e["checkId"]
+                ),
+                format!("{} {}", e["compliance"], e["annotation"]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_bucket_is_read_where_it_is_like_its_synced_copy() {
+    let moto = integration_tests::moto::endpoint();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&integration_tests::moto::sdk_config())
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = integration_tests::moto::unique("config-bucket");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (key, body) in objects() {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(format!("log-archive/{key}"))
+            .body(body.clone().into())
+            .send()
+            .await
+            .unwrap();
+        let local = dir.path().join("log-archive").join(&key);
+        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+        std::fs::write(local, body).unwrap();
+    }
+    // An object outside the prefix is not read.
+    s3.put_object()
+        .bucket(&bucket)
+        .key("elsewhere/not-config.json")
+        .body(b"not JSON".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let url = format!("s3://{bucket}/log-archive");
+    let (moto_url, local_dir) = (moto.to_owned(), dir.path().join("log-archive"));
+    let (remote, local) = tokio::task::spawn_blocking(move || {
+        (
+            scan(&url, &[("AWS_ENDPOINT_URL", moto_url.as_str())]),
+            scan(local_dir.to_str().unwrap(), &[]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
+    let (remote, local): (Value, Value) = (
+        serde_json::from_slice(&remote.stdout).unwrap(),
+        serde_json::from_slice(&local.stdout).unwrap(),
+    );
+    // The same results as the synced copy: the newest snapshot of each account and region, the
+    // later history file's cluster (now EKS 1.28) included.
+    assert_eq!(compliance(&remote), compliance(&local));
+    let eks = compliance(&remote)
+        .into_iter()
+        .find(|(k, _)| k.contains("prod-apps") && k.contains("containers.eks-version"))
+        .unwrap();
+    assert!(eks.1.contains("1.28"), "{eks:?}");
+    let notes = remote["notes"].to_string();
+    for said in [
+        "skipped 2 ConfigWritabilityCheckFile",
+        "skipped 1 older AWS Config snapshot(s) of account 111122223333 in us-east-1",
+        "skipped 1 AWS Config history file(s)",
+    ] {
+        assert!(notes.contains(said), "{said}: {notes}");
+    }
+}
+
+#[test]
+fn a_bucket_that_cannot_be_read_fails_naming_it_and_quoting_no_credential() {
+    let moto = integration_tests::moto::endpoint();
+    let o = scan("s3://no-such-config-bucket-x/AWSLogs", &[("AWS_ENDPOINT_URL", moto)]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("s3://no-such-config-bucket-x/AWSLogs: the bucket cannot be read (NotFound)"),
+        "{e}"
+    );
+    assert!(!e.contains("testing"), "{e}");
+}
