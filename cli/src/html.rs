@@ -135,8 +135,8 @@ fn azure_section(results: &[Evaluation], readiness: &[ReadinessRow]) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        r##"<section id="azure"><h2>Azure and AWS, side by side <span class="muted">({} accounts read from Azure)</span></h2><table><thead><tr><th>Account</th><th>Azure connector</th><th>Roles its offerings name, in AWS</th><th>Connector health</th><th>Principal's roles</th><th>AWS readiness per plan</th></tr></thead><tbody>"##,
-        by.len()
+        r##"<section id="azure"><h2>Azure and AWS, side by side <span class="muted">({} read from Azure)</span></h2><table><thead><tr><th>Account</th><th>Azure connector</th><th>Roles its offerings name, in AWS</th><th>Connector health</th><th>Principal's roles</th><th>AWS readiness per plan</th></tr></thead><tbody>"##,
+        accounts_count(by.len())
     );
     let cell = |checks: &BTreeMap<&str, &Evaluation>, ids: &[&str]| -> String {
         ids.iter()
@@ -224,8 +224,8 @@ fn matrix(rows: &[ReadinessRow]) -> String {
         t
     };
     let mut h = format!(
-        r##"<section id="accounts-matrix"><h2>Readiness per account <span class="muted">({} accounts, most blocked plans first)</span></h2>"##,
-        order.len()
+        r##"<section id="accounts-matrix"><h2>Readiness per account <span class="muted">({}, most blocked plans first)</span></h2>"##,
+        accounts_count(order.len())
     );
     for (n, page) in order.chunks(MATRIX_PAGE).enumerate() {
         if n > 0 {
@@ -544,6 +544,11 @@ fn non_compliant_chart(results: &[Evaluation]) -> String {
 }
 
 /// Renders the report.
+/// `1 account`, `3 accounts`.
+fn accounts_count(n: usize) -> String {
+    format!("{n} account{}", if n == 1 { "" } else { "s" })
+}
+
 pub fn render(data: &ReportData) -> String {
     let rows = &data.readiness;
     let accounts: BTreeSet<&str> = rows

@@ -258,9 +258,14 @@ mod aws_read {
             }
             _ => (
                 None,
-                Some(format!(
-                    "{region}: no configuration recorder, so nothing there is known not to exist"
-                )),
+                Some(match &account {
+                    Some(a) => format!(
+                        "account {a} {region}: no configuration recorder, so nothing there is known not to exist"
+                    ),
+                    None => format!(
+                        "{region}: no configuration recorder (and no items to name the account), so nothing there is known not to exist"
+                    ),
+                }),
             ),
         };
         let source = match &account {

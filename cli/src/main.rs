@@ -151,17 +151,18 @@ enum Command {
         /// List unverified checks and every change.
         #[arg(long, short)]
         verbose: bool,
-        /// Show only these plans (repeatable).
-        #[arg(long, value_enum)]
+        /// Show only these plans (repeatable or comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',')]
         plan: Vec<PlanArg>,
-        /// Show only these accounts (repeatable).
-        #[arg(long, value_name = "ID")]
+        /// Show only these accounts (repeatable or comma-separated).
+        #[arg(long, value_name = "ID", value_delimiter = ',')]
         account: Vec<String>,
-        /// Show only these regions (repeatable; account-level and IAM results count in every region).
-        #[arg(long, value_name = "REGION")]
+        /// Show only these regions (repeatable or comma-separated; account-level and IAM results
+        /// count in every region).
+        #[arg(long, value_name = "REGION", value_delimiter = ',')]
         region: Vec<String>,
-        /// Show only plan rows with these statuses (repeatable).
-        #[arg(long, value_enum)]
+        /// Show only plan rows with these statuses (repeatable or comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',')]
         status: Vec<output::Status>,
         /// Show only evaluations with these results (repeatable), e.g. `--only non-compliant`.
         #[arg(long, value_enum)]
@@ -206,11 +207,12 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
         /// Only the accounts of this organizational unit and the OUs below it (AWS Organizations,
-        /// with the management account's or a delegated administrator's credentials); repeatable.
-        #[arg(long, value_name = "OU_ID")]
+        /// with the management account's or a delegated administrator's credentials); repeatable
+        /// or comma-separated.
+        #[arg(long, value_name = "OU_ID", value_delimiter = ',')]
         ou: Vec<String>,
-        /// Only this account; repeatable (with --ou: the accounts of either).
-        #[arg(long, value_name = "ID")]
+        /// Only this account; repeatable or comma-separated (with --ou: the accounts of either).
+        #[arg(long, value_name = "ID", value_delimiter = ',')]
         account: Vec<String>,
     },
 }
@@ -474,11 +476,17 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         let input = inputs::read(path, args.keep_going, &settings.recorded_types, |n, total| {
             pb.get_or_insert_with(|| progress_bar(total, "reading"))
                 .set_position(n as u64);
-        })?;
+        });
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
-        read.push(input);
+        match input {
+            Ok(input) => read.push(input),
+            // An input that cannot be read at all is listed, and the others are scanned: it
+            // contributes nothing, so nothing is concluded from what it would have held.
+            Err(e) if args.keep_going => live_failures.push(e),
+            Err(e) => return Err(format!("{e} (--keep-going scans the other inputs and lists this one)")),
+        }
     }
     let accounts = mirror::accounts(&read);
     let mut store = args

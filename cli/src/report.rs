@@ -326,7 +326,11 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                 let n = p.unverified.len();
                 format!(
                     "  {}",
-                    dim.apply_to(format!("({n} check{} unverified)", if n == 1 { "" } else { "s" }))
+                    dim.apply_to(format!(
+                        "({n} check{} unverified{})",
+                        if n == 1 { "" } else { "s" },
+                        if input.verbose { "" } else { "; -v lists them" }
+                    ))
                 )
             };
             let _ = writeln!(

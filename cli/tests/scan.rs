@@ -1192,3 +1192,77 @@ fn checks_that_read_the_same_facts_agree() {
         assert!(why.contains("Multi-AZ DB cluster"), "{check}: {why}");
     }
 }
+
+/// What a newcomer meets: lists take commas, an unreadable input is skipped with --keep-going
+/// (listed, the rest scanned), a settings file of another format is named as such, and the
+/// report says how to see the unverified checks.
+#[test]
+fn a_newcomers_first_commands_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = demo_settings();
+    let demo_s = demo();
+    let o = run(&[
+        "scan",
+        demo_s.to_str().unwrap(),
+        "--no-store",
+        "--plan",
+        "servers,sql",
+        "--format",
+        "json",
+        "--settings",
+        settings.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plans: std::collections::BTreeSet<&str> = v["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["plan"].as_str())
+        .collect();
+    assert_eq!(plans.into_iter().collect::<Vec<_>>(), ["servers", "sql"]);
+
+    // One good snapshot and one truncated file in a directory.
+    let inputs = dir.path().join("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    std::fs::copy(demo(), inputs.join("a.json")).unwrap();
+    std::fs::write(inputs.join("b.json"), "{\"configurationItems\": [").unwrap();
+    let o = run(&["scan", inputs.to_str().unwrap(), "--no-store"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("b.json") && stderr(&o).contains("--keep-going"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "scan",
+        inputs.to_str().unwrap(),
+        "--no-store",
+        "--keep-going",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["errors"].to_string().contains("b.json"), "{}", v["errors"]);
+    assert!(!v["evaluations"].as_array().unwrap().is_empty());
+
+    let yaml = dir.path().join("settings.yaml");
+    std::fs::write(&yaml, "plans: [cspm]\n").unwrap();
+    let o = run(&[
+        "scan",
+        demo_s.to_str().unwrap(),
+        "--no-store",
+        "--settings",
+        yaml.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("settings are TOML (.toml) or JSON"),
+        "{}",
+        stderr(&o)
+    );
+
+    let text = stdout(&run(&["scan", demo_s.to_str().unwrap(), "--no-store", "--full"]));
+    assert!(text.contains("unverified; -v lists them)"), "{text}");
+}

@@ -449,7 +449,20 @@ impl Settings {
             path: path.display().to_string(),
             source,
         })?;
-        let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let is_toml = extension == "toml";
+        if matches!(extension.as_str(), "yaml" | "yml" | "ini" | "cfg" | "conf") {
+            return Err(Error::Settings {
+                source_name: path.display().to_string(),
+                message: format!(
+                    "a .{extension} file: settings are TOML (.toml) or JSON (any other extension); `defender-prereqs settings` prints every key in TOML"
+                ),
+            });
+        }
         Self::parse(&text, is_toml, &path.display().to_string())
     }
 
