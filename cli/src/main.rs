@@ -182,6 +182,15 @@ enum Command {
     },
     /// Print the default settings as TOML, to start a settings file from.
     Settings,
+    /// What the local store holds, and forgetting it: `store list`, `store forget ACCOUNT...`,
+    /// `store reset --yes`.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+        /// State database [default: as for scan].
+        #[arg(long, value_name = "PATH", global = true)]
+        db: Option<PathBuf>,
+    },
     /// Write a self-contained HTML report of the recorded state: readiness per plan and account,
     /// the blocking resources and how to fix them. Reads the local store, or with --table the
     /// deployed stack's DynamoDB table.
@@ -215,6 +224,74 @@ enum Command {
         #[arg(long, value_name = "ID", value_delimiter = ',')]
         account: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum StoreAction {
+    /// Every account recorded: its regions, resources, results and when it was last scanned.
+    List,
+    /// Remove everything recorded of these accounts (items, results, readiness, changes).
+    Forget {
+        /// Account ids (repeatable or comma-separated).
+        #[arg(required = true, value_delimiter = ',')]
+        accounts: Vec<String>,
+    },
+    /// Remove everything recorded (the store starts empty).
+    Reset {
+        /// Confirm: nothing is removed without it.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn store_command(action: StoreAction, db: Option<PathBuf>) -> Result<ExitCode, String> {
+    let path = db.unwrap_or_else(default_db);
+    if !path.exists() {
+        println!(
+            "{}: no store yet (a scan without --no-store creates it)",
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut store = store::Store::open(&path).map_err(|e| e.to_string())?;
+    match action {
+        StoreAction::List => {
+            let accounts = store.accounts().map_err(|e| e.to_string())?;
+            if accounts.is_empty() {
+                println!("{}: empty", path.display());
+            }
+            for a in accounts {
+                println!(
+                    "{}  {} region(s) with a complete recording, {} resource(s), {} result(s), last scanned {}",
+                    report::safe(&a.account_id),
+                    a.recorded_regions,
+                    a.resources,
+                    a.results,
+                    a.last_scan
+                        .map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                );
+            }
+        }
+        StoreAction::Forget { accounts } => {
+            let removed = store.forget(&accounts).map_err(|e| e.to_string())?;
+            println!(
+                "{}: removed {removed} row(s) of {}",
+                path.display(),
+                accounts.join(", ")
+            );
+        }
+        StoreAction::Reset { yes } => {
+            if !yes {
+                return Err(format!(
+                    "{}: store reset removes everything recorded; run it again with --yes",
+                    path.display()
+                ));
+            }
+            let removed = store.reset().map_err(|e| e.to_string())?;
+            println!("{}: removed {removed} row(s); the store is empty", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What the report shows, from any store: every readiness row, and the results of the accounts
@@ -939,6 +1016,7 @@ fn main() -> ExitCode {
                 },
             })
         }
+        Command::Store { action, db } => store_command(action, db),
         Command::Checks { format } => {
             list_checks(format);
             Ok(ExitCode::SUCCESS)

@@ -72,6 +72,20 @@ pub struct Store {
     path: String,
 }
 
+/// One account as `store list` shows it.
+pub struct AccountSummary {
+    /// The account id.
+    pub account_id: String,
+    /// Regions (and `global`) with a complete recording.
+    pub recorded_regions: usize,
+    /// Resources recorded (not deleted).
+    pub resources: usize,
+    /// Results recorded.
+    pub results: usize,
+    /// When a scan last recorded one of its items.
+    pub last_scan: Option<DateTime<Utc>>,
+}
+
 /// What recording a scan changed.
 pub struct Recording {
     /// Start time of the previous scan, if any.
@@ -382,6 +396,108 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Every account recorded, with what is recorded of it.
+    pub fn accounts(&self) -> Result<Vec<AccountSummary>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.account_id,
+                   (SELECT COUNT(*) FROM coverage c WHERE c.account_id = a.account_id),
+                   (SELECT COUNT(*) FROM items i WHERE i.account_id = a.account_id AND i.deleted = 0),
+                   (SELECT COUNT(*) FROM evaluations e WHERE e.account_id = a.account_id),
+                   (SELECT MAX(s.started_at) FROM scans s WHERE s.id IN
+                      (SELECT scan_id FROM items i WHERE i.account_id = a.account_id))
+                 FROM (SELECT account_id FROM items UNION SELECT account_id FROM evaluations
+                       UNION SELECT account_id FROM coverage) a ORDER BY a.account_id",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (account_id, regions, resources, results, last) = row.map_err(self.sql())?;
+            out.push(AccountSummary {
+                account_id,
+                recorded_regions: usize::try_from(regions).unwrap_or(0),
+                resources: usize::try_from(resources).unwrap_or(0),
+                results: usize::try_from(results).unwrap_or(0),
+                last_scan: self.time(last)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes every row of `accounts` (items, coverage, results, readiness, changes); returns
+    /// how many.
+    pub fn forget(&mut self, accounts: &[String]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction().map_err(|source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut removed = 0;
+        for table in [
+            "items",
+            "coverage",
+            "evaluations",
+            "plan_status",
+            "transitions",
+            "plan_transitions",
+        ] {
+            for a in accounts {
+                removed += tx
+                    .execute(&format!("DELETE FROM {table} WHERE account_id = ?1"), [a])
+                    .map_err(|source| StoreError::Sql {
+                        path: self.path.clone(),
+                        source,
+                    })?;
+            }
+        }
+        tx.commit().map_err(|source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(removed)
+    }
+
+    /// Removes everything recorded; returns how many rows.
+    pub fn reset(&mut self) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction().map_err(|source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut removed = 0;
+        for table in [
+            "items",
+            "coverage",
+            "evaluations",
+            "plan_status",
+            "transitions",
+            "plan_transitions",
+            "scans",
+        ] {
+            removed += tx
+                .execute(&format!("DELETE FROM {table}"), [])
+                .map_err(|source| StoreError::Sql {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        }
+        tx.commit().map_err(|source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(removed)
     }
 
     /// The service-API facts recorded with the resources `wanted` (JSON of `LiveFacts`), for those

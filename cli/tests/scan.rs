@@ -1266,3 +1266,41 @@ fn a_newcomers_first_commands_say_what_to_do() {
     let text = stdout(&run(&["scan", demo_s.to_str().unwrap(), "--no-store", "--full"]));
     assert!(text.contains("unverified; -v lists them)"), "{text}");
 }
+
+/// The store can be listed and forgotten, account by account or whole: the demo's made-up
+/// accounts need not stay in a user's reports.
+#[test]
+fn the_store_lists_and_forgets_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (o, _) = scan_json(&demo(), Some(&db), &[]);
+    assert!(o.status.success());
+    let db_s = db.to_str().unwrap();
+    let list = stdout(&run(&["store", "list", "--db", db_s]));
+    assert!(
+        list.contains("111122223333  4 region(s) with a complete recording") && list.contains("444455556666"),
+        "{list}"
+    );
+    let o = run(&["store", "forget", "444455556666", "--db", db_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = stdout(&run(&["store", "list", "--db", db_s]));
+    assert!(
+        list.contains("111122223333") && !list.contains("444455556666"),
+        "{list}"
+    );
+    // The next scan of the other account's file knows nothing of the forgotten one.
+    let (_, again) = scan_json(&demo(), Some(&db), &[]);
+    let readded = again["changes"]["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["accountId"] == "444455556666")
+        .count();
+    assert!(readded > 0, "the forgotten account's results are new again");
+    // Reset asks for --yes, then empties the store.
+    let o = run(&["store", "reset", "--db", db_s]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--yes"));
+    assert!(run(&["store", "reset", "--yes", "--db", db_s]).status.success());
+    assert!(stdout(&run(&["store", "list", "--db", db_s])).contains("empty"));
+}
