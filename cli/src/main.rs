@@ -528,6 +528,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         spinner.set_message("reading AWS Config");
         let got = live::read(live, &settings.recorded_types, &spinner)?;
         spinner.finish_and_clear();
+        // Without credentials nothing can be read, and --keep-going would not help.
+        #[cfg(feature = "aws")]
+        if !got.failures.is_empty() && got.failures.iter().all(|f| f.contains(shared::aws::NO_CREDENTIALS)) {
+            return Err(shared::aws::NO_CREDENTIALS.to_owned());
+        }
         if !got.failures.is_empty() && !args.keep_going {
             return Err(format!(
                 "could not read {} (nothing recorded; --keep-going scans what could be read and lists the rest):\n  {}",

@@ -476,3 +476,30 @@ async fn an_account_whose_role_is_denied_keeps_the_aggregators_items_and_is_list
     let profile = result(&v, PROD, "cspm.oidc-provider");
     assert_eq!(profile["compliance"], "COMPLIANT", "{profile}");
 }
+
+/// Without credentials a live read says so, plainly, and does not suggest --keep-going (which
+/// cannot help); it used to print the SDK's `DispatchFailure(... CredentialsNotLoaded ...)`.
+#[test]
+fn a_live_read_without_credentials_says_so() {
+    let o = Command::new(BIN)
+        .args(["scan", "--live", "--regions", "us-east-1", "--no-store"])
+        .env_remove("DEFENDER_PREREQS_DB")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env("AWS_ENDPOINT_URL", integration_tests::denied::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("no AWS credentials were found: set AWS_PROFILE"), "{e}");
+    assert!(!e.contains("DispatchFailure") && !e.contains("--keep-going"), "{e}");
+}

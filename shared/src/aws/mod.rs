@@ -19,6 +19,10 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::app::ports::PortError;
 
+/// What a call says when no credentials were found (the SDK's credential chain came up empty).
+pub const NO_CREDENTIALS: &str = "no AWS credentials were found: set AWS_PROFILE (after `aws configure` or \
+    `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+
 /// Maps an SDK error (of any service: they share the smithy types) to a [`PortError`], marking
 /// throttling, 5xx, timeouts and connection failures retryable.
 pub(crate) fn port_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> PortError
@@ -27,6 +31,17 @@ where
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.as_service_error().and_then(|e| e.code()).map(str::to_owned);
+    let no_credentials = matches!(err, SdkError::DispatchFailure(_)) && {
+        let context = DisplayErrorContext(&err).to_string();
+        context.contains("CredentialsNotLoaded") || context.contains("no providers in chain provided credentials")
+    };
+    if no_credentials {
+        return PortError {
+            operation,
+            message: NO_CREDENTIALS.to_owned(),
+            retryable: false,
+        };
+    }
     let retryable = matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))
         || status.is_some_and(|s| s >= 500 || s == 429)
         || code.as_deref().is_some_and(|c| {
@@ -44,6 +59,10 @@ where
             status.map_or_else(|| "?".to_owned(), |s| s.to_string())
         ),
         SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::DispatchFailure(d) if d.is_timeout() => "AWS did not answer in time".to_owned(),
+        SdkError::DispatchFailure(d) if d.is_io() => {
+            "AWS could not be reached (the connection failed: network, proxy or endpoint)".to_owned()
+        }
         other => DisplayErrorContext(other).to_string(),
     };
     PortError {
