@@ -1265,6 +1265,20 @@ fn a_newcomers_first_commands_say_what_to_do() {
 
     let text = stdout(&run(&["scan", demo_s.to_str().unwrap(), "--no-store", "--full"]));
     assert!(text.contains("unverified; -v lists them)"), "{text}");
+
+    // A download cut short: named, and what to do.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&std::fs::read(demo()).unwrap()).unwrap();
+    let whole = gz.finish().unwrap();
+    let cut = dir.path().join("cut.json.gz");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let o = run(&["scan", cut.to_str().unwrap(), "--no-store"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cut.json.gz: a gzip file cut short or damaged") && stderr(&o).contains("copy it again"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// The store can be listed and forgotten, account by account or whole: the demo's made-up

@@ -470,7 +470,7 @@ impl Settings {
     pub fn parse(text: &str, toml_format: bool, source_name: &str) -> Result<Self> {
         let err = |message: String| Error::Settings {
             source_name: source_name.to_owned(),
-            message,
+            message: unknown_key_hint(&message).unwrap_or(message),
         };
         let (mut settings, raw): (Self, serde_json::Value) = if toml_format {
             let raw: toml::Value = toml::from_str(text).map_err(|e| err(e.to_string()))?;
@@ -760,6 +760,56 @@ impl Settings {
     }
 }
 
+/// For a parser's "unknown field `x`, expected one of `a`, `b`" (serde's words, under TOML's
+/// position line): the key, the nearest known one, and where every key is listed.
+fn unknown_key_hint(message: &str) -> Option<String> {
+    let at = message.find("unknown field `")? + "unknown field `".len();
+    let key = &message[at..at + message[at..].find('`')?];
+    let expected: Vec<&str> = message[at..]
+        .split("expected one of ")
+        .nth(1)
+        .map(|l| {
+            l.lines()
+                .next()
+                .unwrap_or(l)
+                .split(", ")
+                .map(|k| k.trim_matches('`'))
+                .collect()
+        })
+        .unwrap_or_default();
+    let nearest = expected
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default();
+    let place = message
+        .lines()
+        .next()
+        .and_then(|l| l.find("at line ").map(|i| format!(" at {}", &l[i + 3..])))
+        .unwrap_or_default();
+    Some(format!(
+        "unknown key `{key}`{place}{nearest}: `defender-prereqs settings` prints every key with its default"
+    ))
+}
+
+/// Levenshtein distance, for suggesting a key.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + usize::from(ca != *cb));
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// One line per settings key (`section.key`), for the commented defaults `settings` prints.
 /// The settings tests check it names every key and nothing else.
 pub const KEY_DOCS: &[(&str, &str)] = &[
@@ -866,6 +916,15 @@ mod tests {
     fn typos_are_rejected_with_the_key_named() {
         let e = Settings::parse(r#"{"plans":["servers"],"conector_regions":[]}"#, false, "s.json").unwrap_err();
         assert!(e.to_string().contains("conector_regions"), "{e}");
+        // The key, where, the nearest known one, and where every key is listed.
+        let e = Settings::parse("plans = []\nplnas = [\"cspm\"]", true, "s.toml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "settings s.toml: unknown key `plnas` at line 2, column 1 (did you mean `plans`?): \
+             `defender-prereqs settings` prints every key with its default"
+        );
         let e = Settings::parse("plans = [\"sevrers\"]", true, "s.toml").unwrap_err();
         assert!(e.to_string().contains("sevrers"), "{e}");
     }

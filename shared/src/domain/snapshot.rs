@@ -53,11 +53,15 @@ pub fn read_from(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>> {
         return Err(too_big());
     }
     if raw.starts_with(&[0x1f, 0x8b]) {
+        let damaged = |e: std::io::Error| Error::Input {
+            source_name: name.to_owned(),
+            message: format!("a gzip file cut short or damaged ({e}): copy it again"),
+        };
         let size = std::io::copy(
             &mut flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit + 1),
             &mut std::io::sink(),
         )
-        .map_err(io)?;
+        .map_err(damaged)?;
         if size > limit {
             return Err(too_big());
         }
