@@ -311,8 +311,62 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         render_summary(&mut out, result, &by_account, input.command);
         by_account.clear();
     }
+    // Account-level and IAM results hold in every region: their blockers are shown once per
+    // account, not once per region.
+    let account_wide = |resource_type: &str| {
+        resource_type == shared::domain::vocab::ACCOUNT_TYPE
+            || shared::domain::graph::region_key(resource_type, "") == shared::domain::vocab::GLOBAL_REGION
+    };
     for (account, plans) in by_account {
         let _ = writeln!(out, "\n{}", bold.apply_to(format!("Account {account}")));
+        let mut wide: BTreeMap<(Plan, &str, &str, &str), &str> = BTreeMap::new();
+        for p in &plans {
+            for b in &p.blockers {
+                if let Blocker::Check {
+                    check_id,
+                    resource_type,
+                    resource_id,
+                    annotation,
+                } = b
+                {
+                    if account_wide(resource_type) {
+                        wide.insert((p.plan, check_id, resource_type, resource_id), annotation);
+                    }
+                }
+            }
+        }
+        if !wide.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {}",
+                bold.apply_to("account-wide (IAM and account-level checks, every region)")
+            );
+            let mut fixes: BTreeSet<&str> = BTreeSet::new();
+            for ((plan, check_id, resource_type, resource_id), annotation) in &wide {
+                fixes.insert(check_id);
+                let _ = writeln!(
+                    out,
+                    "        {} {} {} {} {}\n          {}",
+                    Style::new().red().apply_to("•"),
+                    dim.apply_to(plan.as_str()),
+                    bold.apply_to(check_id),
+                    resource_type,
+                    resource_id,
+                    annotation
+                );
+            }
+            for id in fixes {
+                if let Some(c) = checks::by_id(id) {
+                    let _ = writeln!(
+                        out,
+                        "        {} {}: {}",
+                        Style::new().cyan().apply_to("fix"),
+                        id,
+                        c.remediation
+                    );
+                }
+            }
+        }
         let mut region = "";
         for p in plans {
             if p.aws_region != region {
@@ -342,7 +396,23 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                 dim.apply_to(p.plan.title())
             );
             let mut fixes: BTreeSet<&str> = BTreeSet::new();
+            let wide_here = p
+                .blockers
+                .iter()
+                .filter(|b| matches!(b, Blocker::Check { resource_type, .. } if account_wide(resource_type)))
+                .count();
+            if wide_here > 0 {
+                let _ = writeln!(
+                    out,
+                    "        {} {wide_here} account-wide blocker{}, listed above",
+                    Style::new().red().apply_to("•"),
+                    if wide_here == 1 { "" } else { "s" }
+                );
+            }
             for b in &p.blockers {
+                if matches!(b, Blocker::Check { resource_type, .. } if account_wide(resource_type)) {
+                    continue;
+                }
                 match b {
                     Blocker::Plan { plan } => {
                         let _ = writeln!(

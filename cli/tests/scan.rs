@@ -1318,3 +1318,50 @@ fn the_store_lists_and_forgets_accounts() {
     assert!(run(&["store", "reset", "--yes", "--db", db_s]).status.success());
     assert!(stdout(&run(&["store", "list", "--db", db_s])).contains("empty"));
 }
+
+/// An account-level blocker (a missing IAM role or OIDC provider) holds in every region: the
+/// text report lists it once per account, and each region's plan line points to it, instead of
+/// repeating it and its fix once per region (17 times for a full organization).
+#[test]
+fn account_wide_blockers_are_listed_once_per_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = demo_items();
+    let items = snap["configurationItems"].as_array_mut().unwrap();
+    // The second account's instance in a second region too.
+    let mut copies: Vec<Value> = items
+        .iter()
+        .filter(|i| i["awsAccountId"] == "444455556666" && i["awsRegion"] == "us-west-2")
+        .cloned()
+        .collect();
+    for c in &mut copies {
+        c["awsRegion"] = json!("eu-west-1");
+        c["resourceId"] = json!(format!("{}-eu", c["resourceId"].as_str().unwrap()));
+    }
+    items.extend(copies);
+    let file = write_json(dir.path(), "two-regions.json", &snap);
+    let settings = demo_settings();
+    let text = stdout(&run(&[
+        "scan",
+        file.to_str().unwrap(),
+        "--no-store",
+        "--full",
+        "--settings",
+        settings.to_str().unwrap(),
+    ]));
+    let account = text.split("\nAccount 444455556666\n").nth(1).unwrap();
+    assert_eq!(
+        account.matches("cspm.oidc-provider AWS::::Account").count(),
+        1,
+        "{account}"
+    );
+    assert_eq!(account.matches("fix cspm.oidc-provider").count(), 1, "{account}");
+    assert!(
+        account.contains("account-wide (IAM and account-level checks, every region)"),
+        "{account}"
+    );
+    assert_eq!(
+        account.matches("2 account-wide blockers, listed above").count(),
+        2,
+        "{account}"
+    );
+}
