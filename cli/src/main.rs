@@ -148,6 +148,10 @@ enum Command {
         /// Exit with status 1 when any plan is BLOCKED.
         #[arg(long)]
         fail_on_blocked: bool,
+        /// Exit with status 1 when any plan is UNVERIFIED too (nothing blocks it, but some of its
+        /// checks could not be decided): a pipeline that wants proof, not the absence of a blocker.
+        #[arg(long)]
+        fail_on_unverified: bool,
         /// List unverified checks and every change.
         #[arg(long, short)]
         verbose: bool,
@@ -467,6 +471,7 @@ struct ScanArgs {
     db: Option<PathBuf>,
     keep_going: bool,
     fail_on_blocked: bool,
+    fail_on_unverified: bool,
     verbose: bool,
     filter: output::Filter,
     summary: Option<bool>,
@@ -809,11 +814,17 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(format!("writing the output: {e}")),
     }
-    Ok(if args.fail_on_blocked && report::any_blocked(&result) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let unverified = result
+        .plans
+        .iter()
+        .any(|p| p.status == shared::domain::plans::PlanStatus::Unverified);
+    Ok(
+        if (args.fail_on_blocked && report::any_blocked(&result)) || (args.fail_on_unverified && unverified) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// The default settings (`toml`, as serialized) with one comment line per key and section, and
@@ -974,6 +985,7 @@ fn main() -> ExitCode {
             no_store,
             keep_going,
             fail_on_blocked,
+            fail_on_unverified,
             verbose,
             plan,
             account,
@@ -1004,6 +1016,7 @@ fn main() -> ExitCode {
                 db,
                 keep_going,
                 fail_on_blocked,
+                fail_on_unverified,
                 verbose,
                 filter: output::Filter {
                     plans: plan.into_iter().map(PlanArg::plan).collect(),

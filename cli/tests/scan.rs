@@ -288,6 +288,21 @@ fn fail_on_blocked_sets_the_exit_status() {
     assert_eq!(o.status.code(), Some(1));
     let o = run(&["scan", "--snapshot", demo().to_str().unwrap(), "--no-store"]);
     assert_eq!(o.status.code(), Some(0));
+    // cspm of 111122223333 is UNVERIFIED with default settings (undeclared facts), not BLOCKED:
+    // --fail-on-blocked passes it, --fail-on-unverified does not.
+    let only = ["--account", "111122223333", "--plan", "cspm"];
+    let o = run(&[
+        &["scan", demo().to_str().unwrap(), "--no-store", "--fail-on-blocked"],
+        &only[..],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(&[
+        &["scan", demo().to_str().unwrap(), "--no-store", "--fail-on-unverified"],
+        &only[..],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]
