@@ -55,6 +55,9 @@ enum Format {
     Jsonl,
     /// The evaluations as CSV, streamed.
     Csv,
+    /// JUnit XML for CI test reports: a test per account, region and plan; BLOCKED fails with
+    /// its blockers, UNVERIFIED and NOT_APPLICABLE are skipped with why.
+    Junit,
 }
 
 /// A plan on the command line.
@@ -784,6 +787,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         }
         Format::Jsonl => output::write_jsonl(&result.evaluations, &mut out),
         Format::Csv => output::write_csv(&result.evaluations, &mut out),
+        Format::Junit => output::write_junit(&result.plans, &mut out),
         Format::Text => {
             let mut command = vec!["defender-prereqs scan".to_owned()];
             command.extend(args.paths.iter().map(|p| shell_word(&p.display().to_string())));

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 use shared::domain::engine::ScanResult;
-use shared::domain::plans::{PlanReadiness, PlanStatus};
+use shared::domain::plans::{Blocker, PlanReadiness, PlanStatus};
 use shared::domain::state::{PlanTransition, Transition};
 use shared::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
 
@@ -199,6 +199,104 @@ pub fn write_csv(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::R
         writeln!(out, "{}", line.join(","))?;
     }
     out.flush()
+}
+
+/// Writes plan readiness as JUnit XML (the `testsuites` / `testsuite` / `testcase` shape CI
+/// servers read): a suite per account and region, a test case per plan. BLOCKED is a
+/// `<failure>` listing its blockers; UNVERIFIED and NOT_APPLICABLE are `<skipped>` with why;
+/// READY passes. Text from the accounts is XML-escaped, control characters dropped.
+pub fn write_junit(plans: &[PlanReadiness], out: &mut impl Write) -> std::io::Result<()> {
+    use std::collections::BTreeMap;
+    let mut suites: BTreeMap<(&str, &str), Vec<&PlanReadiness>> = BTreeMap::new();
+    for p in plans {
+        suites.entry((&p.account_id, &p.aws_region)).or_default().push(p);
+    }
+    let count = |ps: &[&PlanReadiness], s: PlanStatus| ps.iter().filter(|p| p.status == s).count();
+    let skipped = |ps: &[&PlanReadiness]| count(ps, PlanStatus::Unverified) + count(ps, PlanStatus::NotApplicable);
+    let all: Vec<&PlanReadiness> = plans.iter().collect();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="defender-prereqs" tests="{}" failures="{}" skipped="{}">"#,
+        all.len(),
+        count(&all, PlanStatus::Blocked),
+        skipped(&all)
+    )?;
+    for ((account, region), ps) in &suites {
+        writeln!(
+            out,
+            r#"  <testsuite name="{} {}" tests="{}" failures="{}" skipped="{}">"#,
+            xml(account),
+            xml(region),
+            ps.len(),
+            count(ps, PlanStatus::Blocked),
+            skipped(ps)
+        )?;
+        for p in ps {
+            let name = format!(
+                r#"name="{}" classname="{}.{}""#,
+                xml(p.plan.as_str()),
+                xml(account),
+                xml(region)
+            );
+            match p.status {
+                PlanStatus::Ready => writeln!(out, "    <testcase {name}/>")?,
+                PlanStatus::Blocked => {
+                    let lines: Vec<String> = p
+                        .blockers
+                        .iter()
+                        .map(|b| match b {
+                            Blocker::Check {
+                                check_id,
+                                resource_type,
+                                resource_id,
+                                annotation,
+                            } => format!("{check_id} {resource_type} {resource_id}: {annotation}"),
+                            Blocker::Plan { plan } => format!("requires plan {}, which is blocked", plan.as_str()),
+                        })
+                        .collect();
+                    writeln!(
+                        out,
+                        r#"    <testcase {name}><failure type="BLOCKED" message="{} blocker(s)">{}</failure></testcase>"#,
+                        p.blocker_count.max(p.blockers.len()),
+                        xml(&lines.join("\n"))
+                    )?;
+                }
+                PlanStatus::Unverified => writeln!(
+                    out,
+                    r#"    <testcase {name}><skipped message="UNVERIFIED: {}"/></testcase>"#,
+                    xml(&p.unverified.join("; "))
+                )?,
+                PlanStatus::NotApplicable => {
+                    writeln!(
+                        out,
+                        r#"    <testcase {name}><skipped message="NOT_APPLICABLE"/></testcase>"#
+                    )?;
+                }
+            }
+        }
+        writeln!(out, "  </testsuite>")?;
+    }
+    writeln!(out, "</testsuites>")
+}
+
+/// Text as XML character data or an attribute value: `&<>"'` escaped; control characters other
+/// than a line break dropped (XML 1.0 has no way to write them).
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn csv_field(f: &str) -> String {

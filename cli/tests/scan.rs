@@ -1380,3 +1380,54 @@ fn account_wide_blockers_are_listed_once_per_account() {
         "{account}"
     );
 }
+
+/// JUnit XML for CI test reports: well-formed (parsed here by Python's XML parser), a suite per
+/// account and region, a case per plan, BLOCKED failing with its blockers.
+#[test]
+fn junit_output_is_one_test_per_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = demo_settings();
+    let o = run(&[
+        "scan",
+        demo().to_str().unwrap(),
+        "--no-store",
+        "--format",
+        "junit",
+        "--settings",
+        settings.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, &o.stdout).unwrap();
+    let check = std::process::Command::new("python3")
+        .args([
+            "-c",
+            r#"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuites", root.tag
+cases = root.findall("./testsuite/testcase")
+failed = [c for c in cases if c.find("failure") is not None]
+print(len(root.findall("testsuite")), len(cases), len(failed), root.get("failures"))
+servers = [c for c in failed if c.get("name") == "servers" and c.get("classname") == "111122223333.us-east-1"][0]
+print(servers.find("failure").text.splitlines()[0])
+"#,
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let mut lines = printed.lines();
+    let counts: Vec<&str> = lines.next().unwrap().split(' ').collect();
+    // 4 regions, 5 plans each; the failures counted on the root agree with the cases.
+    assert_eq!(counts[..2], ["4", "20"], "{printed}");
+    assert_eq!(counts[2], counts[3], "{printed}");
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("servers.instance-profile AWS::EC2::Instance i-0bat000000000002: "),
+        "{printed}"
+    );
+}
