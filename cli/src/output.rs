@@ -280,23 +280,11 @@ pub fn write_junit(plans: &[PlanReadiness], out: &mut impl Write) -> std::io::Re
     writeln!(out, "</testsuites>")
 }
 
-/// Text as XML character data or an attribute value: `&<>"'` escaped; control characters other
-/// than a line break dropped (XML 1.0 has no way to write them).
+/// Text as XML character data or an attribute value: escaped as for HTML (`&<>"'`), a line break
+/// as a character reference, other control characters dropped (XML 1.0 cannot carry them).
 fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let kept: String = s.chars().filter(|c| *c == '\n' || !c.is_control()).collect();
+    crate::html::esc(&kept).replace('\n', "&#10;")
 }
 
 fn csv_field(f: &str) -> String {

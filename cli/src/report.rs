@@ -344,28 +344,9 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
             let mut fixes: BTreeSet<&str> = BTreeSet::new();
             for ((plan, check_id, resource_type, resource_id), annotation) in &wide {
                 fixes.insert(check_id);
-                let _ = writeln!(
-                    out,
-                    "        {} {} {} {} {}\n          {}",
-                    Style::new().red().apply_to("•"),
-                    dim.apply_to(plan.as_str()),
-                    bold.apply_to(check_id),
-                    resource_type,
-                    resource_id,
-                    annotation
-                );
+                write_blocker(&mut out, Some(*plan), check_id, resource_type, resource_id, annotation);
             }
-            for id in fixes {
-                if let Some(c) = checks::by_id(id) {
-                    let _ = writeln!(
-                        out,
-                        "        {} {}: {}",
-                        Style::new().cyan().apply_to("fix"),
-                        id,
-                        c.remediation
-                    );
-                }
-            }
+            write_fixes(&mut out, fixes);
         }
         let mut region = "";
         for p in plans {
@@ -428,29 +409,11 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                         annotation,
                     } => {
                         fixes.insert(check_id);
-                        let _ = writeln!(
-                            out,
-                            "        {} {} {} {}\n          {}",
-                            Style::new().red().apply_to("•"),
-                            bold.apply_to(check_id),
-                            resource_type,
-                            resource_id,
-                            annotation
-                        );
+                        write_blocker(&mut out, None, check_id, resource_type, resource_id, annotation);
                     }
                 }
             }
-            for id in fixes {
-                if let Some(c) = checks::by_id(id) {
-                    let _ = writeln!(
-                        out,
-                        "        {} {}: {}",
-                        Style::new().cyan().apply_to("fix"),
-                        id,
-                        c.remediation
-                    );
-                }
-            }
+            write_fixes(&mut out, fixes);
             if input.verbose {
                 for u in &p.unverified {
                     let _ = writeln!(out, "        {} {u}", Style::new().yellow().apply_to("?"));
@@ -488,6 +451,40 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         }
     }
     out
+}
+
+/// One blocking result: `• [plan] check type id` and, below, why.
+fn write_blocker(
+    out: &mut String,
+    plan: Option<Plan>,
+    check_id: &str,
+    resource_type: &str,
+    resource_id: &str,
+    why: &str,
+) {
+    let plan = plan
+        .map(|p| format!("{} ", Style::new().dim().apply_to(p.as_str())))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "        {} {plan}{} {resource_type} {resource_id}\n          {why}",
+        Style::new().red().apply_to("•"),
+        Style::new().bold().apply_to(check_id),
+    );
+}
+
+/// The fix of each check, once.
+fn write_fixes<'a>(out: &mut String, ids: impl IntoIterator<Item = &'a str>) {
+    for id in ids {
+        if let Some(c) = checks::by_id(id) {
+            let _ = writeln!(
+                out,
+                "        {} {id}: {}",
+                Style::new().cyan().apply_to("fix"),
+                c.remediation
+            );
+        }
+    }
 }
 
 /// Per account, what Azure says is switched on beside what AWS is missing for it.

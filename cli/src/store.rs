@@ -66,6 +66,16 @@ CREATE TABLE IF NOT EXISTS plan_transitions (
   plan TEXT NOT NULL, previous TEXT, current TEXT NOT NULL);
 ";
 
+/// The tables that hold rows of an account.
+const ACCOUNT_TABLES: [&str; 6] = [
+    "items",
+    "coverage",
+    "evaluations",
+    "plan_status",
+    "transitions",
+    "plan_transitions",
+];
+
 /// The store.
 pub struct Store {
     conn: Connection,
@@ -441,62 +451,43 @@ impl Store {
     /// Removes every row of `accounts` (items, coverage, results, readiness, changes); returns
     /// how many.
     pub fn forget(&mut self, accounts: &[String]) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction().map_err(|source| StoreError::Sql {
-            path: self.path.clone(),
-            source,
-        })?;
-        let mut removed = 0;
-        for table in [
-            "items",
-            "coverage",
-            "evaluations",
-            "plan_status",
-            "transitions",
-            "plan_transitions",
-        ] {
-            for a in accounts {
-                removed += tx
-                    .execute(&format!("DELETE FROM {table} WHERE account_id = ?1"), [a])
-                    .map_err(|source| StoreError::Sql {
-                        path: self.path.clone(),
-                        source,
-                    })?;
-            }
-        }
-        tx.commit().map_err(|source| StoreError::Sql {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(removed)
+        let statements: Vec<(String, Option<&str>)> = ACCOUNT_TABLES
+            .iter()
+            .flat_map(|t| {
+                accounts
+                    .iter()
+                    .map(move |a| (format!("DELETE FROM {t} WHERE account_id = ?1"), Some(a.as_str())))
+            })
+            .collect();
+        self.delete_in_one_transaction(&statements)
     }
 
     /// Removes everything recorded; returns how many rows.
     pub fn reset(&mut self) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction().map_err(|source| StoreError::Sql {
-            path: self.path.clone(),
+        let statements: Vec<(String, Option<&str>)> = ACCOUNT_TABLES
+            .iter()
+            .chain(&["scans"])
+            .map(|t| (format!("DELETE FROM {t}"), None))
+            .collect();
+        self.delete_in_one_transaction(&statements)
+    }
+
+    fn delete_in_one_transaction(&mut self, statements: &[(String, Option<&str>)]) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
             source,
-        })?;
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
         let mut removed = 0;
-        for table in [
-            "items",
-            "coverage",
-            "evaluations",
-            "plan_status",
-            "transitions",
-            "plan_transitions",
-            "scans",
-        ] {
-            removed += tx
-                .execute(&format!("DELETE FROM {table}"), [])
-                .map_err(|source| StoreError::Sql {
-                    path: self.path.clone(),
-                    source,
-                })?;
+        for (statement, account) in statements {
+            removed += match account {
+                Some(a) => tx.execute(statement, [a]),
+                None => tx.execute(statement, []),
+            }
+            .map_err(sql)?;
         }
-        tx.commit().map_err(|source| StoreError::Sql {
-            path: self.path.clone(),
-            source,
-        })?;
+        tx.commit().map_err(sql)?;
         Ok(removed)
     }
 

@@ -147,20 +147,7 @@ fn sts_reason(context: &str) -> String {
         (Some(code), None) => code.to_owned(),
         _ if context.contains("dispatch failure") => "STS could not be reached".to_owned(),
         _ if context.contains("timed out") => "STS timed out".to_owned(),
-        _ => {
-            let mut out = String::new();
-            for word in context.split_whitespace() {
-                if out.len() + word.len() > 200 {
-                    out.push_str(" ...");
-                    break;
-                }
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(word);
-            }
-            out
-        }
+        _ => crate::domain::error::first_words(context, 200),
     }
 }
 

@@ -67,18 +67,7 @@ fn sign_in_reason(error: &str) -> String {
         let first = text.split(". ").next().unwrap_or(&text);
         return first.trim_end_matches('.').to_owned();
     }
-    let mut out = String::new();
-    for word in error.split_whitespace() {
-        if out.len() + word.len() > 200 {
-            out.push_str(" ...");
-            break;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
+    crate::domain::error::first_words(error, 200)
 }
 
 /// An error with its causes, one after the other.

@@ -75,6 +75,22 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// The first words of `s`, at most about `max` characters, cut between words (` ...` when cut).
+pub fn first_words(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for word in s.split_whitespace() {
+        if out.len() + word.len() > max {
+            out.push_str(" ...");
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// A serde_json error's message without the input's values, for messages that reach logs and
 /// Lambda error responses: `invalid type: string "…", expected u64` becomes `invalid type: string,
 /// expected u64`, `unknown variant `…`` loses the variant. Field names and positions stay (they
