@@ -163,13 +163,30 @@ async fn select_pages_through_results_with_the_rendered_expression() {
         "SELECT resourceType, resourceId WHERE resourceType = 'AWS::IAM::Role' AND configuration.instanceProfileList.arn IN ('arn:aws:iam::1:instance-profile/p')"
     );
     assert_eq!(calls[1]["NextToken"], "p2");
-    // A value that cannot be quoted safely is refused before any request.
-    let err = client(&stub.url)
+    // A value that cannot be quoted safely never reaches a query: the type is listed and its
+    // items matched instead (here none matches).
+    let listing = Stub::start(|target, _| {
+        if target.ends_with("BatchGetResourceConfig") {
+            (200, json!({"baseConfigurationItems": [], "unprocessedResourceKeys": []}).to_string())
+        } else {
+            (
+                200,
+                json!({"Results": [r#"{"resourceType":"AWS::IAM::Role","resourceId":"AROA1"}"#]}).to_string(),
+            )
+        }
+    })
+    .await;
+    let found = client(&listing.url)
         .select(&Lookup::Named("AWS::IAM::Role", vec!["x' OR '1'='1".into()]))
         .await
-        .unwrap_err();
-    assert!(!err.retryable && err.message.contains("safely"));
-    assert_eq!(stub.calls("SelectResourceConfig").len(), 2);
+        .unwrap();
+    assert!(found.is_empty());
+    let sent = listing.calls("SelectResourceConfig");
+    assert_eq!(
+        sent.iter().map(|c| c["Expression"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["SELECT resourceType, resourceId WHERE resourceType = 'AWS::IAM::Role'"]
+    );
+    assert_eq!(listing.calls("BatchGetResourceConfig").len(), 1);
 }
 
 #[tokio::test]
