@@ -167,7 +167,10 @@ async fn select_pages_through_results_with_the_rendered_expression() {
     // items matched instead (here none matches).
     let listing = Stub::start(|target, _| {
         if target.ends_with("BatchGetResourceConfig") {
-            (200, json!({"baseConfigurationItems": [], "unprocessedResourceKeys": []}).to_string())
+            (
+                200,
+                json!({"baseConfigurationItems": [], "unprocessedResourceKeys": []}).to_string(),
+            )
         } else {
             (
                 200,
@@ -183,7 +186,9 @@ async fn select_pages_through_results_with_the_rendered_expression() {
     assert!(found.is_empty());
     let sent = listing.calls("SelectResourceConfig");
     assert_eq!(
-        sent.iter().map(|c| c["Expression"].as_str().unwrap()).collect::<Vec<_>>(),
+        sent.iter()
+            .map(|c| c["Expression"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["SELECT resourceType, resourceId WHERE resourceType = 'AWS::IAM::Role'"]
     );
     assert_eq!(listing.calls("BatchGetResourceConfig").len(), 1);
