@@ -309,7 +309,11 @@ impl DynamoStore {
                 if conditional {
                     Ok(false)
                 } else {
-                    Err(port_error("dynamodb:TransactWriteItems", e))
+                    // A conflicting transaction or throttling on an item cancels it too: worth
+                    // a retry of the rollup.
+                    let mut err = port_error("dynamodb:TransactWriteItems", e);
+                    err.retryable |= err.message.starts_with("TransactionCanceledException");
+                    Err(err)
                 }
             }
         }
