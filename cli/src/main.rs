@@ -101,12 +101,15 @@ enum Command {
         #[arg(value_name = "FILE", required_unless_present_any = ["snapshot", "live"])]
         files: Vec<PathBuf>,
         /// Read AWS Config itself (with the usual AWS credentials) instead of, or besides, files.
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long)]
         live: bool,
         /// --live: the named profile of the shared AWS config files.
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long, value_name = "NAME", requires = "live")]
         profile: Option<String>,
         /// --live: regions to read, comma-separated, or `all` [default: the profile's region].
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(
             long,
             value_name = "LIST",
@@ -116,12 +119,15 @@ enum Command {
         )]
         regions: Vec<String>,
         /// --live: read the whole organization through this AWS Config aggregator.
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long, value_name = "NAME", requires = "live")]
         aggregator: Option<String>,
         /// --live --aggregator: assume this role in every source account to read it in full.
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long, value_name = "ROLE", requires = "aggregator")]
         assume_role: Option<String>,
         /// --live: regions read at once.
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long, value_name = "N", default_value_t = 4, requires = "live")]
         concurrency: usize,
         /// An input file (same as giving it as FILE).
@@ -204,9 +210,11 @@ enum Command {
     Report {
         /// The deployed stack's state table (credentials and region from the usual AWS
         /// environment and profile).
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long, value_name = "NAME")]
         table: Option<String>,
         /// Endpoint for the table, e.g. a local DynamoDB-compatible server (AWS_ENDPOINT_URL works too).
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long, value_name = "URL", requires = "table")]
         endpoint_url: Option<String>,
         /// State database [default: as for scan].
@@ -225,6 +233,7 @@ enum Command {
         /// Only the accounts of this organizational unit and the OUs below it (AWS Organizations,
         /// with the management account's or a delegated administrator's credentials); repeatable
         /// or comma-separated.
+        #[cfg_attr(not(feature = "aws"), arg(hide = true))]
         #[arg(long, value_name = "OU_ID", value_delimiter = ',')]
         ou: Vec<String>,
         /// Only this account; repeatable or comma-separated (with --ou: the accounts of either).
