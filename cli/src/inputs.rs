@@ -71,11 +71,17 @@ pub struct Expanded {
 
 /// The file AWS Config writes to test that it may write to the bucket (`AWSLogs/<account>/Config/
 /// ConfigWritabilityCheckFile`): no configuration items. Both spellings are found in buckets.
-fn is_writability_check(path: &Path) -> bool {
+pub fn is_writability_check(path: &Path) -> bool {
     matches!(
         path.file_name().and_then(|n| n.to_str()),
         Some("ConfigWritabilityCheckFile" | "ConfigWriteabilityCheckFile")
     )
+}
+
+/// A file a directory or bucket scan reads: `.json` or `.json.gz`.
+pub fn is_json_input(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.ends_with(".json") || name.ends_with(".json.gz")
 }
 
 /// Expands the command line's inputs: `-` is standard input, a directory stands for every
@@ -181,8 +187,7 @@ fn walk(
         } else if is_writability_check(&p) {
             *writability += 1;
         } else {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if name.ends_with(".json") || name.ends_with(".json.gz") {
+            if is_json_input(&p) {
                 out.push(p);
             }
         }

@@ -51,6 +51,26 @@ pub fn read(_: &LiveArgs, _: &[String], _: &indicatif::ProgressBar) -> Result<Li
 #[cfg(feature = "aws")]
 pub use aws_read::read;
 
+/// A runtime for reading AWS from the command line, and the SDK configuration from the usual
+/// environment (and `profile`): throttling and transient errors retried with backoff, up to 8
+/// attempts.
+#[cfg(feature = "aws")]
+pub fn aws_runtime(profile: Option<&str>) -> Result<(tokio::runtime::Runtime, aws_config::SdkConfig), String> {
+    use aws_config::retry::RetryConfig;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(8));
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let sdk = rt.block_on(loader.load());
+    Ok((rt, sdk))
+}
+
 /// The accounts of organizational units (and of every OU below them), from AWS Organizations
 /// (ListChildren, ListAccountsForParent; the management account's or a delegated
 /// administrator's credentials).
@@ -97,8 +117,7 @@ mod aws_read {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use aws_config::retry::RetryConfig;
-    use aws_config::{BehaviorVersion, Region, SdkConfig};
+    use aws_config::{Region, SdkConfig};
     use chrono::Utc;
     use indicatif::ProgressBar;
     use shared::aws::config::ConfigApi;
@@ -116,19 +135,8 @@ mod aws_read {
 
     /// Reads AWS Config as `args` say.
     pub fn read(args: &LiveArgs, declared: &[String], progress: &ProgressBar) -> Result<LiveRead, String> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let (rt, sdk) = super::aws_runtime(args.profile.as_deref())?;
         rt.block_on(async {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                // Throttling and transient errors are retried with backoff by the SDK.
-                .retry_config(RetryConfig::standard().with_max_attempts(8));
-            if let Some(p) = &args.profile {
-                loader = loader.profile_name(p);
-            }
-            let sdk = loader.load().await;
             match &args.aggregator {
                 Some(name) => read_aggregator(&sdk, name, args, declared, progress).await,
                 None => read_regions(&sdk, args, declared, progress).await,

@@ -45,8 +45,6 @@ mod with_aws {
     use std::path::PathBuf;
     use std::sync::Arc;
 
-    use aws_config::retry::RetryConfig;
-    use aws_config::BehaviorVersion;
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     use shared::domain::snapshot;
     use tokio::sync::Semaphore;
@@ -87,16 +85,8 @@ mod with_aws {
 
     /// Reads every `s3://bucket/prefix` of `urls`.
     pub fn read(urls: &[String], keep_going: bool, declared: &[String]) -> Result<BucketRead, String> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let (rt, sdk) = crate::live::aws_runtime(None)?;
         rt.block_on(async {
-            let sdk = aws_config::defaults(BehaviorVersion::latest())
-                .retry_config(RetryConfig::standard().with_max_attempts(8))
-                .load()
-                .await;
             let mut out = BucketRead {
                 inputs: Vec::new(),
                 notes: Vec::new(),
@@ -142,19 +132,8 @@ mod with_aws {
             keys.extend(page.contents().iter().filter_map(|o| o.key()).map(PathBuf::from));
         }
         let listed = keys.len();
-        let writability = keys
-            .iter()
-            .filter(|k| {
-                matches!(
-                    k.file_name().and_then(|n| n.to_str()),
-                    Some("ConfigWritabilityCheckFile" | "ConfigWriteabilityCheckFile")
-                )
-            })
-            .count();
-        keys.retain(|k| {
-            let name = k.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name.ends_with(".json") || name.ends_with(".json.gz")
-        });
+        let writability = keys.iter().filter(|k| inputs::is_writability_check(k)).count();
+        keys.retain(|k| inputs::is_json_input(k));
         if keys.is_empty() {
             return Err(format!(
                 "{url}: no .json or .json.gz objects under this prefix ({listed} listed)"
