@@ -363,15 +363,11 @@ impl ConfigApi {
     /// no query can hold (a quote in an EC2 `Name` tag or an IAM path); costs a read of every
     /// resource of the type.
     async fn select_by_listing(&self, lookup: &Lookup) -> Result<Vec<ResourceKey>, PortError> {
-        const OP: &str = "config:SelectResourceConfig";
         let mut found = Vec::new();
-        for all in crate::contracts::config_query::superset(lookup) {
-            let Some(expression) = crate::contracts::config_query::select_expression(&all) else {
-                return Err(invalid(OP, "a lookup's resource type cannot be listed"));
-            };
+        for resource_type in crate::contracts::config_query::listed_types(lookup) {
             let mut token: Option<String> = None;
             loop {
-                let (page, next) = self.select_page(&expression, 100, token.take()).await?;
+                let (page, next) = self.list_page(resource_type, 100, token.take()).await?;
                 for item in self.batch_get(&page).await? {
                     if lookup.matches(&item) {
                         found.push(ResourceKey::new(&item.resource_type, &item.resource_id));

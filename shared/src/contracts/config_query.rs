@@ -53,17 +53,16 @@ pub fn select_expressions(lookup: &Lookup) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// Lookups of every resource of the types `lookup` can answer: what to list and filter with
-/// [`Lookup::matches`] when [`select_expressions`] cannot express it (a value holding a quote:
-/// EC2 tags and IAM paths may hold any character, and AWS Config's query language documents no
-/// escape for one).
-pub fn superset(lookup: &Lookup) -> Vec<Lookup> {
+/// The resource types `lookup` can answer, to list in full and filter with [`Lookup::matches`]
+/// when [`select_expressions`] cannot express it (a value holding a quote: EC2 tags and IAM paths
+/// may hold any character, and AWS Config's query language documents no escape for one).
+pub fn listed_types(lookup: &Lookup) -> Vec<&'static str> {
     match lookup {
-        Lookup::RolesInProfiles(_) => vec![Lookup::AllOfType(iam::ROLE.name)],
-        Lookup::InstancesWithProfiles(_) | Lookup::InstanceNamed(_) => vec![Lookup::AllOfType(ec2::INSTANCE.name)],
-        Lookup::InOptionGroup(_) => vec![Lookup::AllOfType(rds::DB_INSTANCE.name)],
-        Lookup::Named(t, _) | Lookup::AllOfType(t) => vec![Lookup::AllOfType(t)],
-        Lookup::RelatedTo(types, _) => types.iter().map(|t| Lookup::AllOfType(t)).collect(),
+        Lookup::RolesInProfiles(_) => vec![iam::ROLE.name],
+        Lookup::InstancesWithProfiles(_) | Lookup::InstanceNamed(_) => vec![ec2::INSTANCE.name],
+        Lookup::InOptionGroup(_) => vec![rds::DB_INSTANCE.name],
+        Lookup::Named(t, _) | Lookup::AllOfType(t) => vec![t],
+        Lookup::RelatedTo(types, _) => types.clone(),
     }
 }
 
@@ -118,9 +117,9 @@ mod tests {
             Lookup::InstancesWithProfiles(vec!["arn:aws:iam::1:instance-profile/o'p/web".into()]),
         ] {
             assert_eq!(select_expressions(&lookup), None, "{lookup:?}");
-            let all: Vec<String> = superset(&lookup)
-                .iter()
-                .map(|l| select_expression(l).unwrap())
+            let all: Vec<String> = listed_types(&lookup)
+                .into_iter()
+                .map(|t| select_expression(&Lookup::AllOfType(t)).unwrap())
                 .collect();
             assert!(
                 all.iter().all(|e| !e.contains("O'Brien") && !e.contains("o'p")),
