@@ -297,23 +297,21 @@ impl DynamoStore {
                 // Cancelled because a condition failed: a later rollup claimed the account or
                 // wrote the row, and announces what it found. Any other cancellation (a
                 // conflicting transaction, throttling) is worth a retry.
-                let conditional = e
-                    .as_service_error()
-                    .and_then(|se| match se {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                            Some(c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or(false);
-                if conditional {
-                    Ok(false)
-                } else {
-                    // A conflicting transaction or throttling on an item cancels it too: worth
-                    // a retry of the rollup.
-                    let mut err = port_error("dynamodb:TransactWriteItems", e);
-                    err.retryable |= err.message.starts_with("TransactionCanceledException");
-                    Err(err)
+                // `Some(by a condition)` when the transaction was cancelled.
+                let cancelled = e.as_service_error().and_then(|se| match se {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                        Some(c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
+                    }
+                    _ => None,
+                });
+                match cancelled {
+                    Some(true) => Ok(false),
+                    Some(false) => {
+                        let mut err = port_error("dynamodb:TransactWriteItems", e);
+                        err.retryable = true;
+                        Err(err)
+                    }
+                    None => Err(port_error("dynamodb:TransactWriteItems", e)),
                 }
             }
         }
