@@ -10,6 +10,7 @@ mod output;
 mod report;
 mod s3;
 mod store;
+mod suppress;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
@@ -136,6 +137,11 @@ enum Command {
         /// Settings file (TOML or JSON): plans switched on, roles, audiences, declared facts.
         #[arg(long, value_name = "FILE")]
         settings: Option<PathBuf>,
+        /// Accepted exceptions (TOML `[[suppress]]` entries: check, resource, account or region
+        /// pattern, reason, expires): shown as accepted in every output, left out of the exit
+        /// status; results and the store are unchanged.
+        #[arg(long, value_name = "FILE")]
+        suppressions: Option<PathBuf>,
         /// Read the Azure half from these subscriptions (repeatable or comma-separated; `all`:
         /// every subscription the identity can see): the AWS connectors, their offerings and
         /// health, the principal's roles. Credentials: AZURE_CLIENT_SECRET, workload identity,
@@ -449,7 +455,7 @@ fn write_report(
             .collect();
         open.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        output::write_csv(&open, &mut std::io::BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+        output::write_csv(&open, None, &mut std::io::BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {} ({} results)", path.display(), open.len());
     }
     eprintln!(
@@ -478,6 +484,7 @@ struct ScanArgs {
     paths: Vec<PathBuf>,
     live: Option<live::LiveArgs>,
     settings: Option<PathBuf>,
+    suppressions: Option<PathBuf>,
     azure_subscriptions: Vec<String>,
     format: Format,
     db: Option<PathBuf>,
@@ -526,6 +533,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     if settings.azure_requested() {
         settings.azure_side = Some(std::sync::Arc::new(azure::read(&settings)));
     }
+    let suppressions = args
+        .suppressions
+        .as_deref()
+        .map(suppress::Suppressions::from_file)
+        .transpose()?;
     // Checked here, not in `Settings::validate`: the settings sit below the type catalog.
     if let Some(t) = settings
         .recorded_types
@@ -762,6 +774,15 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let complete = report::complete_regions(&merged.coverage);
     let mut error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     error_messages.extend(live_failures.iter().map(|f| format!("not read: {f}")));
+    // Accepted exceptions mark what is shown; what was evaluated and recorded stays as it is.
+    let applied = suppressions.map(|s| s.apply(&result, &settings, chrono::Utc::now().date_naive()));
+    if let Some(a) = &applied {
+        for n in &a.notes {
+            eprintln!("warning: {n}");
+        }
+        notes.extend(a.notes.iter().cloned());
+    }
+    let applied = applied.as_ref();
     // Filters choose what is shown, after everything was evaluated and recorded.
     let result = args.filter.apply(result);
     let transitions: Vec<&shared::domain::state::Transition> = recording
@@ -774,8 +795,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let written = match args.format {
         Format::Json => {
             let doc = output::Document {
-                evaluations: &result.evaluations,
-                plans: &result.plans,
+                evaluations: output::Marked {
+                    rows: &result.evaluations,
+                    applied,
+                },
+                plans: output::Marked {
+                    rows: &result.plans,
+                    applied,
+                },
                 changes: recording.as_ref().map(|rec| output::Changes {
                     since: rec.previous_scan,
                     transitions: transitions.clone(),
@@ -794,9 +821,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out))
         }
-        Format::Jsonl => output::write_jsonl(&result.evaluations, &mut out),
-        Format::Csv => output::write_csv(&result.evaluations, &mut out),
-        Format::Junit => output::write_junit(&result.plans, &mut out),
+        Format::Jsonl => output::write_jsonl(&result.evaluations, applied, &mut out),
+        Format::Csv => output::write_csv(&result.evaluations, applied, &mut out),
+        Format::Junit => output::write_junit(&result.plans, applied, &mut out),
         Format::Text => {
             let mut command = vec!["defender-prereqs scan".to_owned()];
             command.extend(args.paths.iter().map(|p| shell_word(&p.display().to_string())));
@@ -812,6 +839,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 inputs: &input_lines,
                 complete: &complete,
                 notes: &notes,
+                applied,
                 verbose: args.verbose,
                 summary: args
                     .summary
@@ -827,12 +855,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(format!("writing the output: {e}")),
     }
-    let unverified = result
-        .plans
-        .iter()
-        .any(|p| p.status == shared::domain::plans::PlanStatus::Unverified);
+    // The exit status follows each row's status with its accepted exceptions set aside.
+    let status = |p: &shared::domain::plans::PlanReadiness| applied.map_or(p.status, |a| a.status(p));
+    let any = |s| result.plans.iter().any(|p| status(p) == s);
+    use shared::domain::plans::PlanStatus;
     Ok(
-        if (args.fail_on_blocked && report::any_blocked(&result)) || (args.fail_on_unverified && unverified) {
+        if (args.fail_on_blocked && any(PlanStatus::Blocked))
+            || (args.fail_on_unverified && any(PlanStatus::Unverified))
+        {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -992,6 +1022,7 @@ fn main() -> ExitCode {
             assume_role,
             concurrency,
             settings,
+            suppressions,
             azure_subscription,
             format,
             db,
@@ -1024,6 +1055,7 @@ fn main() -> ExitCode {
                     concurrency,
                 }),
                 settings,
+                suppressions,
                 azure_subscriptions: azure_subscription,
                 format,
                 db,

@@ -9,6 +9,8 @@ use shared::domain::plans::{Blocker, PlanReadiness, PlanStatus};
 use shared::domain::state::{PlanTransition, Transition};
 use shared::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
 
+use crate::suppress::{Accepted, Applied, Mark};
+
 /// A compliance value on the command line.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Only {
@@ -133,10 +135,10 @@ impl Filter {
 /// The JSON output, serialized from borrowed parts (never copied into a JSON tree).
 #[derive(serde::Serialize)]
 pub struct Document<'a> {
-    /// Evaluations shown.
-    pub evaluations: &'a [Evaluation],
-    /// Plan rows shown.
-    pub plans: &'a [PlanReadiness],
+    /// Evaluations shown, each with `suppressed` when an accepted exception covers it.
+    pub evaluations: Marked<'a, Evaluation>,
+    /// Plan rows shown, each with `accepted` when accepted exceptions change it.
+    pub plans: Marked<'a, PlanReadiness>,
     /// What changed (recorded scans only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes<'a>>,
@@ -165,16 +167,65 @@ pub struct Changes<'a> {
     pub stale: usize,
 }
 
+/// Rows of one kind with what the suppressions file says of each (nothing without one).
+pub struct Marked<'a, T> {
+    /// The rows.
+    pub rows: &'a [T],
+    /// The suppressions applied, if a file was given.
+    pub applied: Option<&'a Applied>,
+}
+
+/// An evaluation and, when an accepted exception covers it, `suppressed: {reason, expires}`.
+#[derive(serde::Serialize)]
+struct MarkedEvaluation<'a> {
+    #[serde(flatten)]
+    evaluation: &'a Evaluation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<Mark<'a>>,
+}
+
+/// A plan row and, when accepted exceptions change it, `accepted: {status, blockers, unverified}`.
+#[derive(serde::Serialize)]
+struct MarkedPlan<'a> {
+    #[serde(flatten)]
+    plan: &'a PlanReadiness,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted: Option<Accepted>,
+}
+
+fn marked_evaluation<'a>(evaluation: &'a Evaluation, applied: Option<&'a Applied>) -> MarkedEvaluation<'a> {
+    MarkedEvaluation {
+        evaluation,
+        suppressed: applied.and_then(|a| a.evaluation(evaluation)).map(Mark::from),
+    }
+}
+
+impl serde::Serialize for Marked<'_, Evaluation> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.rows.iter().map(|e| marked_evaluation(e, self.applied)))
+    }
+}
+
+impl serde::Serialize for Marked<'_, PlanReadiness> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.rows.iter().map(|p| MarkedPlan {
+            plan: p,
+            accepted: self.applied.and_then(|a| a.plan(p)),
+        }))
+    }
+}
+
 /// Writes one JSON object per evaluation and line (the JSON output's `evaluations` entries).
-pub fn write_jsonl(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::Result<()> {
+pub fn write_jsonl(evaluations: &[Evaluation], applied: Option<&Applied>, out: &mut impl Write) -> std::io::Result<()> {
     for e in evaluations {
-        serde_json::to_writer(&mut *out, e)?;
+        serde_json::to_writer(&mut *out, &marked_evaluation(e, applied))?;
         out.write_all(b"\n")?;
     }
     out.flush()
 }
 
-/// The CSV columns.
+/// The CSV columns (with a suppressions file, a last column `suppressed`: the reason and the
+/// expiry date of the accepted exception covering the result).
 pub const CSV_HEADER: &str = "accountId,awsRegion,plan,checkId,resourceType,resourceId,compliance,annotation";
 
 /// Writes the evaluations as CSV (RFC 4180: fields with a comma, quote or line break quoted).
@@ -182,8 +233,12 @@ pub const CSV_HEADER: &str = "accountId,awsRegion,plan,checkId,resourceType,reso
 /// carriage return) is prefixed with `'`, and a field holding `;` is quoted (a spreadsheet set to
 /// a semicolon-separated locale splits an unquoted one there, and the part after it could be a
 /// formula; OWASP, "CSV Injection"): resource names and tags come from the accounts scanned.
-pub fn write_csv(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "{CSV_HEADER}")?;
+pub fn write_csv(evaluations: &[Evaluation], applied: Option<&Applied>, out: &mut impl Write) -> std::io::Result<()> {
+    if applied.is_some() {
+        writeln!(out, "{CSV_HEADER},suppressed")?;
+    } else {
+        writeln!(out, "{CSV_HEADER}")?;
+    }
     for e in evaluations {
         let fields = [
             e.account_id.as_str(),
@@ -195,7 +250,14 @@ pub fn write_csv(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::R
             e.compliance.as_str(),
             e.annotation.as_str(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        let mut line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        if let Some(a) = applied {
+            line.push(csv_field(
+                &a.evaluation(e)
+                    .map(|s| format!("{} (until {})", s.reason, s.expires))
+                    .unwrap_or_default(),
+            ));
+        }
         writeln!(out, "{}", line.join(","))?;
     }
     out.flush()
@@ -205,21 +267,31 @@ pub fn write_csv(evaluations: &[Evaluation], out: &mut impl Write) -> std::io::R
 /// servers read): a suite per account and region, a test case per plan. BLOCKED is a
 /// `<failure>` listing its blockers; UNVERIFIED and NOT_APPLICABLE are `<skipped>` with why;
 /// READY passes. Text from the accounts is XML-escaped, control characters dropped.
-pub fn write_junit(plans: &[PlanReadiness], out: &mut impl Write) -> std::io::Result<()> {
+///
+/// With a suppressions file, a row's accepted status decides: a BLOCKED plan whose every blocker
+/// is accepted is skipped ("BLOCKED, every blocker accepted"), and accepted blockers are marked.
+pub fn write_junit(plans: &[PlanReadiness], applied: Option<&Applied>, out: &mut impl Write) -> std::io::Result<()> {
     use std::collections::BTreeMap;
     let mut suites: BTreeMap<(&str, &str), Vec<&PlanReadiness>> = BTreeMap::new();
     for p in plans {
         suites.entry((&p.account_id, &p.aws_region)).or_default().push(p);
     }
-    let count = |ps: &[&PlanReadiness], s: PlanStatus| ps.iter().filter(|p| p.status == s).count();
-    let skipped = |ps: &[&PlanReadiness]| count(ps, PlanStatus::Unverified) + count(ps, PlanStatus::NotApplicable);
+    let status = |p: &PlanReadiness| applied.map_or(p.status, |a| a.status(p));
+    // A failure is a row still blocked once accepted blockers are set aside; every other row
+    // that is not READY is skipped (a blocked row whose blockers are all accepted included).
+    let failures = |ps: &[&PlanReadiness]| ps.iter().filter(|p| status(p) == PlanStatus::Blocked).count();
+    let skipped = |ps: &[&PlanReadiness]| {
+        ps.iter()
+            .filter(|p| p.status != PlanStatus::Ready && status(p) != PlanStatus::Blocked)
+            .count()
+    };
     let all: Vec<&PlanReadiness> = plans.iter().collect();
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
         r#"<testsuites name="defender-prereqs" tests="{}" failures="{}" skipped="{}">"#,
         all.len(),
-        count(&all, PlanStatus::Blocked),
+        failures(&all),
         skipped(&all)
     )?;
     for ((account, region), ps) in &suites {
@@ -229,7 +301,7 @@ pub fn write_junit(plans: &[PlanReadiness], out: &mut impl Write) -> std::io::Re
             xml(account),
             xml(region),
             ps.len(),
-            count(ps, PlanStatus::Blocked),
+            failures(ps),
             skipped(ps)
         )?;
         for p in ps {
@@ -239,22 +311,34 @@ pub fn write_junit(plans: &[PlanReadiness], out: &mut impl Write) -> std::io::Re
                 xml(account),
                 xml(region)
             );
+            let lines: Vec<String> = p
+                .blockers
+                .iter()
+                .map(|b| match b {
+                    Blocker::Check {
+                        check_id,
+                        resource_type,
+                        resource_id,
+                        annotation,
+                    } => {
+                        let accepted = applied
+                            .and_then(|a| a.result(account, region, check_id, resource_type, resource_id))
+                            .map(|s| format!(" [accepted until {}: {}]", s.expires, s.reason))
+                            .unwrap_or_default();
+                        format!("{check_id} {resource_type} {resource_id}: {annotation}{accepted}")
+                    }
+                    Blocker::Plan { plan } => format!("requires plan {}, which is blocked", plan.as_str()),
+                })
+                .collect();
             match p.status {
                 PlanStatus::Ready => writeln!(out, "    <testcase {name}/>")?,
+                PlanStatus::Blocked if status(p) != PlanStatus::Blocked => writeln!(
+                    out,
+                    r#"    <testcase {name}><skipped message="BLOCKED, every blocker accepted (accepted status {}): {}"/></testcase>"#,
+                    status(p).as_str(),
+                    xml(&lines.join("; "))
+                )?,
                 PlanStatus::Blocked => {
-                    let lines: Vec<String> = p
-                        .blockers
-                        .iter()
-                        .map(|b| match b {
-                            Blocker::Check {
-                                check_id,
-                                resource_type,
-                                resource_id,
-                                annotation,
-                            } => format!("{check_id} {resource_type} {resource_id}: {annotation}"),
-                            Blocker::Plan { plan } => format!("requires plan {}, which is blocked", plan.as_str()),
-                        })
-                        .collect();
                     writeln!(
                         out,
                         r#"    <testcase {name}><failure type="BLOCKED" message="{} blocker(s)">{}</failure></testcase>"#,

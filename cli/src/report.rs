@@ -8,7 +8,7 @@ use shared::domain::checks;
 use shared::domain::engine::ScanResult;
 use shared::domain::plans::{Blocker, PlanStatus};
 use shared::domain::state::Transition;
-use shared::domain::vocab::{Compliance, Plan};
+use shared::domain::vocab::{Compliance, Plan, GLOBAL_REGION};
 
 use crate::mirror::Coverage;
 use crate::store::Recording;
@@ -29,6 +29,8 @@ pub struct ReportInput<'a> {
     pub complete: &'a BTreeMap<String, Vec<String>>,
     /// What the inputs cannot show (a live read's limits).
     pub notes: &'a [String],
+    /// Accepted exceptions, when a suppressions file was given.
+    pub applied: Option<&'a crate::suppress::Applied>,
     /// List unverified checks and every transition.
     pub verbose: bool,
     /// Counts per account × plan and the top blockers instead of every blocker.
@@ -248,6 +250,7 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             inputs: &inputs,
             complete: &complete,
             notes: &notes,
+            applied: input.applied,
             verbose: input.verbose,
             summary: input.summary,
             command: &command,
@@ -344,7 +347,16 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
             let mut fixes: BTreeSet<&str> = BTreeSet::new();
             for ((plan, check_id, resource_type, resource_id), annotation) in &wide {
                 fixes.insert(check_id);
-                write_blocker(&mut out, Some(*plan), check_id, resource_type, resource_id, annotation);
+                let accepted = input
+                    .applied
+                    .and_then(|a| a.result(account, GLOBAL_REGION, check_id, resource_type, resource_id));
+                write_blocker(
+                    &mut out,
+                    Some(*plan),
+                    (check_id, resource_type, resource_id),
+                    annotation,
+                    accepted,
+                );
             }
             write_fixes(&mut out, fixes);
         }
@@ -368,9 +380,25 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                     ))
                 )
             };
+            let accepted = match input.applied.and_then(|a| a.plan(p)) {
+                Some(a) if a.status != p.status => format!(
+                    "  {}",
+                    Style::new().cyan().apply_to(format!(
+                        "(accepted: {} with {} accepted exception{} set aside)",
+                        a.status.as_str(),
+                        a.blockers + a.unverified,
+                        if a.blockers + a.unverified == 1 { "" } else { "s" }
+                    ))
+                ),
+                Some(a) => format!(
+                    "  {}",
+                    dim.apply_to(format!("({} accepted exception(s))", a.blockers + a.unverified))
+                ),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "    {} {:<11} {:<15} {}{unverified}",
+                "    {} {:<11} {:<15} {}{unverified}{accepted}",
                 style.apply_to(mark),
                 p.plan.as_str(),
                 style.apply_to(p.status.as_str()),
@@ -409,7 +437,16 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                         annotation,
                     } => {
                         fixes.insert(check_id);
-                        write_blocker(&mut out, None, check_id, resource_type, resource_id, annotation);
+                        let accepted = input
+                            .applied
+                            .and_then(|a| a.result(account, &p.aws_region, check_id, resource_type, resource_id));
+                        write_blocker(
+                            &mut out,
+                            None,
+                            (check_id, resource_type, resource_id),
+                            annotation,
+                            accepted,
+                        );
                     }
                 }
             }
@@ -436,6 +473,15 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         count(Compliance::NotApplicable),
         Style::new().yellow().apply_to(count(Compliance::InsufficientData)),
     );
+    if let Some(a) = input.applied {
+        let _ = writeln!(
+            out,
+            "{} {} result{} accepted by the suppressions file (marked ~)",
+            bold.apply_to("Accepted exceptions:"),
+            a.count(),
+            if a.count() == 1 { "" } else { "s" }
+        );
+    }
     if let Some(rec) = input.recording {
         render_changes(&mut out, rec, input.verbose);
     }
@@ -453,14 +499,14 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
     out
 }
 
-/// One blocking result: `• [plan] check type id` and, below, why.
+/// One blocking result: `• [plan] check type id` and, below, why (and the accepted exception
+/// covering it, if any).
 fn write_blocker(
     out: &mut String,
     plan: Option<Plan>,
-    check_id: &str,
-    resource_type: &str,
-    resource_id: &str,
+    (check_id, resource_type, resource_id): (&str, &str, &str),
     why: &str,
+    accepted: Option<&crate::suppress::Entry>,
 ) {
     let plan = plan
         .map(|p| format!("{} ", Style::new().dim().apply_to(p.as_str())))
@@ -468,9 +514,22 @@ fn write_blocker(
     let _ = writeln!(
         out,
         "        {} {plan}{} {resource_type} {resource_id}\n          {why}",
-        Style::new().red().apply_to("•"),
+        if accepted.is_some() {
+            Style::new().cyan().apply_to("~")
+        } else {
+            Style::new().red().apply_to("•")
+        },
         Style::new().bold().apply_to(check_id),
     );
+    if let Some(s) = accepted {
+        let _ = writeln!(
+            out,
+            "          {}",
+            Style::new()
+                .cyan()
+                .apply_to(format!("accepted until {}: {}", s.expires, safe(&s.reason)))
+        );
+    }
 }
 
 /// The fix of each check, once.
@@ -732,11 +791,6 @@ pub fn complete_regions(coverage: &BTreeMap<(String, String), Coverage>) -> BTre
             (account.to_owned(), names)
         })
         .collect()
-}
-
-/// Whether any plan is blocked.
-pub fn any_blocked(result: &ScanResult) -> bool {
-    result.plans.iter().any(|p| p.status == PlanStatus::Blocked)
 }
 
 /// The plans in order, for listings.

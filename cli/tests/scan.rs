@@ -1431,3 +1431,122 @@ print(servers.find("failure").text.splitlines()[0])
         "{printed}"
     );
 }
+
+/// Accepted exceptions: marked in every output, left out of the exit status, never recorded.
+#[test]
+fn suppressions_are_shown_as_accepted_and_change_only_the_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suppressions.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[suppress]]
+check = "servers.*"
+resource = "i-0bat000000000002"
+account = "111122223333"
+reason = "bastion host, replaced in Q1"
+expires = 2099-12-31
+
+[[suppress]]
+check = "oss.running"
+reason = "expired acceptance"
+expires = 2020-01-01
+
+[[suppress]]
+account = "999999999999"
+reason = "an account this scan does not hold"
+expires = "2099-12-31"
+"#,
+    )
+    .unwrap();
+    let supp = file.to_str().unwrap();
+    let only = ["--account", "111122223333", "--plan", "servers,sql"];
+    let demo_s = demo();
+    let demo_s = demo_s.to_str().unwrap();
+    let settings = demo_settings();
+    let settings = settings.to_str().unwrap();
+
+    // Without the file the two plans are blocked; with it, their blockers are accepted.
+    let o = run(&[&["scan", demo_s, "--settings", settings, "--no-store", "--fail-on-blocked"], &only[..]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let o = run(&[
+        &["scan", demo_s, "--settings", settings, "--no-store", "--fail-on-blocked", "--suppressions", supp],
+        &only[..],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("accepted until 2099-12-31: bastion host, replaced in Q1"), "{text}");
+    assert!(text.contains("BLOCKED") && text.contains("(accepted: "), "{text}");
+    // The expired entry and the one matching nothing are warned about, not applied.
+    let err = stderr(&o);
+    assert!(err.contains("warning: suppression 2 of") && err.contains("expired on 2020-01-01"), "{err}");
+    assert!(err.contains("suppression 3 of") && err.contains("matches no result"), "{err}");
+
+    // JSON: results keep their compliance and carry the mark; plan rows keep their status.
+    let (o, v) = scan_json(&demo(), None, &["--suppressions", supp]);
+    assert_eq!(o.status.code(), Some(0));
+    let marked: Vec<&Value> = v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("suppressed").is_some())
+        .collect();
+    assert!(!marked.is_empty());
+    for e in &marked {
+        assert_eq!(e["resourceId"], "i-0bat000000000002", "{e}");
+        assert!(e["checkId"].as_str().unwrap().starts_with("servers."), "{e}");
+        assert_eq!(e["suppressed"]["reason"], "bastion host, replaced in Q1");
+        assert_eq!(e["suppressed"]["expires"], "2099-12-31");
+    }
+    assert!(marked.iter().any(|e| e["compliance"] == "NON_COMPLIANT"));
+    // The expired entry marks nothing: LEGACYMYSQL's oss.running is an unaccepted blocker.
+    assert!(v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["checkId"] == "oss.running" && e["compliance"] == "NON_COMPLIANT" && e.get("suppressed").is_none()));
+    let row = |plan: &str| {
+        v["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["accountId"] == "111122223333" && p["awsRegion"] == "us-east-1" && p["plan"] == plan)
+            .unwrap()
+            .clone()
+    };
+    let servers = row("servers");
+    assert_eq!(servers["status"], "BLOCKED", "{servers}");
+    assert_eq!(servers["accepted"]["blockers"], 2, "{servers}");
+    assert_ne!(servers["accepted"]["status"], "BLOCKED", "{servers}");
+    // SQL waited for Servers: with Servers' blockers accepted it waits for nothing.
+    let sql = row("sql");
+    assert_eq!(sql["status"], "BLOCKED", "{sql}");
+    assert_ne!(sql["accepted"]["status"], "BLOCKED", "{sql}");
+    assert!(row("oss").get("accepted").is_none());
+    assert!(v["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("expired on 2020-01-01")));
+
+    // CSV gains a last column; JUnit skips the accepted plan instead of failing it.
+    let o = run(&[&["scan", demo_s, "--settings", settings, "--no-store", "--format", "csv", "--suppressions", supp], &only[..]].concat());
+    let csv = stdout(&o);
+    assert!(csv.lines().next().unwrap().ends_with(",annotation,suppressed"), "{csv}");
+    assert!(csv.lines().any(|l| l.contains("i-0bat000000000002") && l.ends_with(r#","bastion host, replaced in Q1 (until 2099-12-31)""#)));
+    let o = run(&[&["scan", demo_s, "--settings", settings, "--no-store", "--format", "junit", "--suppressions", supp], &only[..]].concat());
+    let xml = stdout(&o);
+    assert!(xml.contains(r#"failures="0""#), "{xml}");
+    assert!(xml.contains("BLOCKED, every blocker accepted"), "{xml}");
+
+    // The store records what the checks found: a later scan without the file changes nothing.
+    let db = dir.path().join("state.db");
+    let (_, first) = scan_json(&demo(), Some(&db), &["--suppressions", supp]);
+    assert!(first["changes"]["transitions"].as_array().unwrap().len() > 0);
+    let (_, again) = scan_json(&demo(), Some(&db), &[]);
+    assert_eq!(again["changes"]["transitions"], json!([]), "{}", again["changes"]);
+    assert_eq!(again["changes"]["planTransitions"], json!([]), "{}", again["changes"]);
+
+    // A bad file fails before anything is read, naming the entry and what is missing.
+    std::fs::write(&file, "[[suppress]]\ncheck = \"servers.*\"\nexpires = 2099-12-31\n").unwrap();
+    let o = run(&["scan", demo_s, "--no-store", "--suppressions", supp]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("entry 1: has no reason"), "{}", stderr(&o));
+}
