@@ -2,6 +2,7 @@
 //! for Cloud's plans, from an AWS Config snapshot, before anything is deployed.
 
 mod azure;
+mod formats;
 mod html;
 mod inputs;
 mod live;
@@ -59,6 +60,14 @@ enum Format {
     /// JUnit XML for CI test reports: a test per account, region and plan; BLOCKED fails with
     /// its blockers, UNVERIFIED and NOT_APPLICABLE are skipped with why.
     Junit,
+    /// SARIF 2.1.0 (GitHub code scanning): a result per NON_COMPLIANT or INSUFFICIENT_DATA
+    /// evaluation, a rule per check.
+    Sarif,
+    /// OCSF 1.5 Compliance Findings, one per line: every evaluation but NOT_APPLICABLE.
+    Ocsf,
+    /// AWS Security Finding Format (Security Hub), one JSON array: NON_COMPLIANT and
+    /// INSUFFICIENT_DATA evaluations.
+    Asff,
 }
 
 /// A plan on the command line.
@@ -455,7 +464,8 @@ fn write_report(
             .collect();
         open.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        output::write_csv(&open, None, &mut std::io::BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+        output::write_csv(&open, None, &mut std::io::BufWriter::new(file))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {} ({} results)", path.display(), open.len());
     }
     eprintln!(
@@ -824,6 +834,18 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Format::Jsonl => output::write_jsonl(&result.evaluations, applied, &mut out),
         Format::Csv => output::write_csv(&result.evaluations, applied, &mut out),
         Format::Junit => output::write_junit(&result.plans, applied, &mut out),
+        Format::Sarif => output_origin(&args.paths, &source, |o| {
+            formats::write_sarif(&result.evaluations, applied, o, &mut out)
+        }),
+        Format::Ocsf => output_origin(&args.paths, &source, |o| {
+            formats::write_ocsf(&result.evaluations, applied, o, &mut out)
+        }),
+        Format::Asff => {
+            let home = formats::home_regions(&result.plans);
+            output_origin(&args.paths, &source, |o| {
+                formats::write_asff(&result.evaluations, applied, &home, o, &mut out)
+            })
+        }
         Format::Text => {
             let mut command = vec!["defender-prereqs scan".to_owned()];
             command.extend(args.paths.iter().map(|p| shell_word(&p.display().to_string())));
@@ -868,6 +890,23 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// Runs `write` with the scan's origin: the one input path given, else the report's name for
+/// the inputs, and now.
+fn output_origin(
+    paths: &[PathBuf],
+    source: &str,
+    write: impl FnOnce(&formats::Origin<'_>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let one = match paths {
+        [one] => Some(one.display().to_string()),
+        _ => None,
+    };
+    write(&formats::Origin {
+        source: one.as_deref().unwrap_or(source),
+        at: chrono::Utc::now(),
+    })
 }
 
 /// The default settings (`toml`, as serialized) with one comment line per key and section, and

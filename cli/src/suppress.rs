@@ -76,7 +76,11 @@ impl Suppressions {
     pub fn parse(text: &str, source: &str) -> Result<Self, String> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let first = e.to_string();
-            let first = first.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" ");
+            let first = first
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
             format!("suppressions file {source}: not valid: {first}")
         })?;
         let mut entries = Vec::with_capacity(raw.suppress.len());
@@ -87,11 +91,16 @@ impl Suppressions {
                     "names no check, resource or account, so it would accept every result; give at least one",
                 ));
             }
-            let reason = r.reason.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-                at("has no reason; say why the result is accepted (reason = \"...\")")
-            })?;
+            let reason = r
+                .reason
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| at("has no reason; say why the result is accepted (reason = \"...\")"))?;
             let expires = match r.expires {
-                None => return Err(at("has no expiry date; add expires = 2027-01-31 (the last day it applies)")),
+                None => {
+                    return Err(at(
+                        "has no expiry date; add expires = 2027-01-31 (the last day it applies)",
+                    ))
+                }
                 Some(v) => date(&v).ok_or_else(|| at("expires is not a date like 2027-01-31"))?,
             };
             if let Some(c) = &r.check {
@@ -241,12 +250,25 @@ pub struct Applied {
 impl Applied {
     /// The entry accepting this result, if any.
     pub fn evaluation(&self, e: &Evaluation) -> Option<&Entry> {
-        self.result(&e.account_id, &e.aws_region, &e.check_id, &e.resource_type, &e.resource_id)
+        self.result(
+            &e.account_id,
+            &e.aws_region,
+            &e.check_id,
+            &e.resource_type,
+            &e.resource_id,
+        )
     }
 
     /// The entry accepting the result of `check_id` on a resource, seen from a plan row in
     /// `region` (account-level and IAM results are recorded under `global`).
-    pub fn result(&self, account: &str, region: &str, check_id: &str, resource_type: &str, resource_id: &str) -> Option<&Entry> {
+    pub fn result(
+        &self,
+        account: &str,
+        region: &str,
+        check_id: &str,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Option<&Entry> {
         if self.marks.is_empty() {
             return None;
         }
@@ -381,13 +403,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.entries.len(), 2);
-        assert_eq!(ok.entries[1].expires, chrono::NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
+        assert_eq!(
+            ok.entries[1].expires,
+            chrono::NaiveDate::from_ymd_opt(2027, 2, 1).unwrap()
+        );
         for (text, says) in [
-            ("[[suppress]]\nreason = \"r\"\nexpires = 2027-01-31\n", "names no check, resource or account"),
+            (
+                "[[suppress]]\nreason = \"r\"\nexpires = 2027-01-31\n",
+                "names no check, resource or account",
+            ),
             ("[[suppress]]\naccount = \"1\"\nexpires = 2027-01-31\n", "has no reason"),
             ("[[suppress]]\naccount = \"1\"\nreason = \"r\"\n", "has no expiry date"),
-            ("[[suppress]]\naccount = \"1\"\nreason = \"r\"\nexpires = \"soon\"\n", "not a date"),
-            ("[[suppress]]\ncheck = \"servers.agent\"\nreason = \"r\"\nexpires = 2027-01-31\n", "is no check id"),
+            (
+                "[[suppress]]\naccount = \"1\"\nreason = \"r\"\nexpires = \"soon\"\n",
+                "not a date",
+            ),
+            (
+                "[[suppress]]\ncheck = \"servers.agent\"\nreason = \"r\"\nexpires = 2027-01-31\n",
+                "is no check id",
+            ),
             ("[[suppress]]\nacount = \"1\"\n", "not valid"),
         ] {
             let e = Suppressions::parse(text, "s.toml").unwrap_err();

@@ -1467,21 +1467,50 @@ expires = "2099-12-31"
     let settings = settings.to_str().unwrap();
 
     // Without the file the two plans are blocked; with it, their blockers are accepted.
-    let o = run(&[&["scan", demo_s, "--settings", settings, "--no-store", "--fail-on-blocked"], &only[..]].concat());
+    let o = run(&[
+        &[
+            "scan",
+            demo_s,
+            "--settings",
+            settings,
+            "--no-store",
+            "--fail-on-blocked",
+        ],
+        &only[..],
+    ]
+    .concat());
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let o = run(&[
-        &["scan", demo_s, "--settings", settings, "--no-store", "--fail-on-blocked", "--suppressions", supp],
+        &[
+            "scan",
+            demo_s,
+            "--settings",
+            settings,
+            "--no-store",
+            "--fail-on-blocked",
+            "--suppressions",
+            supp,
+        ],
         &only[..],
     ]
     .concat());
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("accepted until 2099-12-31: bastion host, replaced in Q1"), "{text}");
+    assert!(
+        text.contains("accepted until 2099-12-31: bastion host, replaced in Q1"),
+        "{text}"
+    );
     assert!(text.contains("BLOCKED") && text.contains("(accepted: "), "{text}");
     // The expired entry and the one matching nothing are warned about, not applied.
     let err = stderr(&o);
-    assert!(err.contains("warning: suppression 2 of") && err.contains("expired on 2020-01-01"), "{err}");
-    assert!(err.contains("suppression 3 of") && err.contains("matches no result"), "{err}");
+    assert!(
+        err.contains("warning: suppression 2 of") && err.contains("expired on 2020-01-01"),
+        "{err}"
+    );
+    assert!(
+        err.contains("suppression 3 of") && err.contains("matches no result"),
+        "{err}"
+    );
 
     // JSON: results keep their compliance and carry the mark; plan rows keep their status.
     let (o, v) = scan_json(&demo(), None, &["--suppressions", supp]);
@@ -1524,14 +1553,49 @@ expires = "2099-12-31"
     assert_eq!(sql["status"], "BLOCKED", "{sql}");
     assert_ne!(sql["accepted"]["status"], "BLOCKED", "{sql}");
     assert!(row("oss").get("accepted").is_none());
-    assert!(v["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("expired on 2020-01-01")));
+    assert!(v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("expired on 2020-01-01")));
 
     // CSV gains a last column; JUnit skips the accepted plan instead of failing it.
-    let o = run(&[&["scan", demo_s, "--settings", settings, "--no-store", "--format", "csv", "--suppressions", supp], &only[..]].concat());
+    let o = run(&[
+        &[
+            "scan",
+            demo_s,
+            "--settings",
+            settings,
+            "--no-store",
+            "--format",
+            "csv",
+            "--suppressions",
+            supp,
+        ],
+        &only[..],
+    ]
+    .concat());
     let csv = stdout(&o);
     assert!(csv.lines().next().unwrap().ends_with(",annotation,suppressed"), "{csv}");
-    assert!(csv.lines().any(|l| l.contains("i-0bat000000000002") && l.ends_with(r#","bastion host, replaced in Q1 (until 2099-12-31)""#)));
-    let o = run(&[&["scan", demo_s, "--settings", settings, "--no-store", "--format", "junit", "--suppressions", supp], &only[..]].concat());
+    assert!(csv
+        .lines()
+        .any(|l| l.contains("i-0bat000000000002")
+            && l.ends_with(r#","bastion host, replaced in Q1 (until 2099-12-31)""#)));
+    let o = run(&[
+        &[
+            "scan",
+            demo_s,
+            "--settings",
+            settings,
+            "--no-store",
+            "--format",
+            "junit",
+            "--suppressions",
+            supp,
+        ],
+        &only[..],
+    ]
+    .concat());
     let xml = stdout(&o);
     assert!(xml.contains(r#"failures="0""#), "{xml}");
     assert!(xml.contains("BLOCKED, every blocker accepted"), "{xml}");
@@ -1539,7 +1603,7 @@ expires = "2099-12-31"
     // The store records what the checks found: a later scan without the file changes nothing.
     let db = dir.path().join("state.db");
     let (_, first) = scan_json(&demo(), Some(&db), &["--suppressions", supp]);
-    assert!(first["changes"]["transitions"].as_array().unwrap().len() > 0);
+    assert!(!first["changes"]["transitions"].as_array().unwrap().is_empty());
     let (_, again) = scan_json(&demo(), Some(&db), &[]);
     assert_eq!(again["changes"]["transitions"], json!([]), "{}", again["changes"]);
     assert_eq!(again["changes"]["planTransitions"], json!([]), "{}", again["changes"]);
@@ -1549,4 +1613,103 @@ expires = "2099-12-31"
     let o = run(&["scan", demo_s, "--no-store", "--suppressions", supp]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("entry 1: has no reason"), "{}", stderr(&o));
+}
+
+/// SARIF, OCSF and ASFF from the binary, each checked by tests/formats/validate.py against its
+/// published definition (the OASIS SARIF 2.1.0 schema, py-ocsf-models' OCSF 1.5 Compliance
+/// Finding, botocore's Security Hub model), and each made invalid once to show the check bites.
+#[test]
+fn finding_formats_validate_against_their_published_definitions() {
+    let python = root().join(".ci/venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `bash .ci/run`", python.display());
+    let validator = root().join("tests/formats/validate.py");
+    let dir = tempfile::tempdir().unwrap();
+    let supp = dir.path().join("suppressions.toml");
+    std::fs::write(
+        &supp,
+        "[[suppress]]\ncheck = \"containers.*\"\nresource = \"legacy-ci\"\nreason = \"CI cluster, retired in March\"\nexpires = 2099-12-31\n",
+    )
+    .unwrap();
+    let validate = |kind: &str, text: &str| {
+        let file = dir.path().join(format!("out.{kind}"));
+        std::fs::write(&file, text).unwrap();
+        let o = Command::new(&python)
+            .arg(&validator)
+            .arg(kind)
+            .arg(&file)
+            .output()
+            .unwrap();
+        (o.status.code(), stdout(&o) + &stderr(&o))
+    };
+    let (_, all) = scan_json(&demo(), None, &[]);
+    let evaluations = all["evaluations"].as_array().unwrap();
+    let open = evaluations
+        .iter()
+        .filter(|e| e["compliance"] == "NON_COMPLIANT" || e["compliance"] == "INSUFFICIENT_DATA")
+        .count();
+    let decided_or_not = evaluations
+        .iter()
+        .filter(|e| e["compliance"] != "NOT_APPLICABLE")
+        .count();
+    let demo_s = demo();
+    let settings = demo_settings();
+    let out = |format: &str| {
+        let o = run(&[
+            "scan",
+            demo_s.to_str().unwrap(),
+            "--settings",
+            settings.to_str().unwrap(),
+            "--no-store",
+            "--format",
+            format,
+            "--suppressions",
+            supp.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+
+    let sarif = out("sarif");
+    assert_eq!(validate("sarif", &sarif), (Some(0), String::new()));
+    let mut doc: Value = serde_json::from_str(&sarif).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), open);
+    let accepted: Vec<&Value> = results.iter().filter(|r| r.get("suppressions").is_some()).collect();
+    assert!(!accepted.is_empty());
+    assert!(accepted
+        .iter()
+        .all(|r| r["ruleId"].as_str().unwrap().starts_with("containers.")
+            && r["suppressions"][0]["justification"] == "CI cluster, retired in March (until 2099-12-31)"));
+    doc["runs"][0]["results"][0]["level"] = json!("fatal");
+    let (code, says) = validate("sarif", &doc.to_string());
+    assert_eq!(code, Some(1), "the schema let an unknown level through");
+    assert!(says.contains("level"), "{says}");
+
+    let ocsf = out("ocsf");
+    assert_eq!(validate("ocsf", &ocsf), (Some(0), String::new()));
+    let lines: Vec<Value> = ocsf.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), decided_or_not);
+    assert!(lines
+        .iter()
+        .any(|f| f["status"] == "Suppressed" && f["resources"][0]["uid"] == "legacy-ci"));
+    let mut bad = lines[0].clone();
+    bad["finding_info"]["severity_label"] = json!("High");
+    let (code, says) = validate("ocsf", &bad.to_string());
+    assert_eq!(code, Some(1), "an unknown OCSF field went through");
+    assert!(says.contains("finding_info/severity_label"), "{says}");
+
+    let asff = out("asff");
+    assert_eq!(validate("asff", &asff), (Some(0), String::new()));
+    let mut findings: Value = serde_json::from_str(&asff).unwrap();
+    assert_eq!(findings.as_array().unwrap().len(), open);
+    assert!(findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["Workflow"]["Status"] == "SUPPRESSED"
+            && f["Resources"][0]["Id"].as_str().unwrap().ends_with("cluster/legacy-ci")));
+    findings[0].as_object_mut().unwrap().remove("Title");
+    let (code, says) = validate("asff", &findings.to_string());
+    assert_eq!(code, Some(1), "a finding without a title went through");
+    assert!(says.contains("Title"), "{says}");
 }

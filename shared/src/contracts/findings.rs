@@ -59,6 +59,43 @@ pub struct Finding {
     pub record_state: &'static str,
 }
 
+impl Finding {
+    /// The finding as ASFF JSON (`BatchImportFindings`' `Findings` entries, and what
+    /// `aws securityhub batch-import-findings --findings file://...` reads): the same fields the
+    /// Security Hub adapter sets through the SDK.
+    pub fn to_asff(&self) -> serde_json::Value {
+        let product_fields: serde_json::Map<String, serde_json::Value> = self
+            .product_fields
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::json!({
+            "SchemaVersion": SCHEMA_VERSION,
+            "Id": self.id,
+            "ProductArn": self.product_arn,
+            "GeneratorId": self.generator_id,
+            "AwsAccountId": self.account_id,
+            "Region": self.region,
+            "Types": [FINDING_TYPE],
+            "CreatedAt": self.updated_at,
+            "UpdatedAt": self.updated_at,
+            "Severity": {"Label": self.severity},
+            "Title": self.title,
+            "Description": self.description,
+            "Remediation": {"Recommendation": {"Text": self.remediation_text, "Url": self.remediation_url}},
+            "ProductFields": product_fields,
+            "Resources": [{
+                "Type": self.resource_type,
+                "Id": self.resource_id,
+                "Partition": self.partition,
+                "Region": self.region,
+            }],
+            "Compliance": {"Status": self.compliance_status},
+            "RecordState": self.record_state,
+        })
+    }
+}
+
 /// The Microsoft Learn page a plan's prerequisites are documented on.
 pub fn documentation(plan: Plan) -> &'static str {
     match plan {
