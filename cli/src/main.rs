@@ -204,7 +204,7 @@ enum Command {
     },
     /// List the prerequisite checks.
     Checks {
-        /// Output format (`md`: the Markdown table the README shows).
+        /// Output format (`md`: the Markdown table docs/checks.md shows).
         #[arg(long, value_enum, default_value_t = ChecksFormat::Text)]
         format: ChecksFormat,
     },

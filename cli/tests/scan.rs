@@ -416,11 +416,11 @@ fn the_readme_check_table_is_the_registry() {
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
     assert_eq!(table.lines().count(), 2 + shared::domain::checks::ALL.len());
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/checks.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let start = readme
         .find("| id | plan | reports on | what it checks |")
-        .expect("README has the check table");
+        .expect("docs/checks.md has the check table");
     let in_readme: Vec<&str> = readme[start..].lines().take_while(|l| l.starts_with('|')).collect();
     if std::env::var_os("BLESS").is_some() {
         // Rewrite the README's table from the registry (after adding or changing a check).
@@ -431,8 +431,106 @@ fn the_readme_check_table_is_the_registry() {
     assert_eq!(
         in_readme,
         table.lines().collect::<Vec<_>>(),
-        "README's check table differs from the registry: BLESS=1 cargo test -p defender-prereqs-cli --test scan readme"
+        "docs/checks.md's check table differs from the registry: BLESS=1 cargo test -p defender-prereqs-cli --test scan readme"
     );
+}
+
+/// The user's documents: every relative link reaches a file, and a heading where it names one
+/// (GitHub's anchors); every count of checks in prose is the registry's.
+#[test]
+fn the_documents_links_resolve_and_their_counts_are_the_registry() {
+    fn slug(heading: &str) -> String {
+        heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect()
+    }
+    fn prose(text: &str) -> Vec<&str> {
+        let mut fence = false;
+        text.lines()
+            .filter(|l| {
+                if l.starts_with("```") {
+                    fence = !fence;
+                    return false;
+                }
+                !fence
+            })
+            .collect()
+    }
+    let mut documents = vec![
+        root().join("README.md"),
+        root().join("ARCHITECTURE.md"),
+        root().join("bench/README.md"),
+    ];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        documents.push(entry.unwrap().path());
+    }
+    let anchors = |path: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        prose(&text)
+            .into_iter()
+            .filter_map(|l| l.strip_prefix('#'))
+            .map(|l| slug(l.trim_start_matches('#')))
+            .collect()
+    };
+    let aws_checks = shared::domain::checks::ALL
+        .iter()
+        .filter(|c| !c.id.starts_with("azure."))
+        .count();
+    let mut problems = Vec::new();
+    for doc in &documents {
+        let text = std::fs::read_to_string(doc).unwrap();
+        let name = doc.strip_prefix(root()).unwrap_or(doc).display().to_string();
+        for line in prose(&text) {
+            let mut rest = line;
+            while let Some(at) = rest.find("](") {
+                let after = &rest[at + 2..];
+                let Some(end) = after.find(')') else { break };
+                let target = &after[..end];
+                rest = &after[end..];
+                if target.starts_with("http") || target.starts_with("mailto:") {
+                    continue;
+                }
+                let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+                let file = if file.is_empty() {
+                    doc.clone()
+                } else {
+                    doc.parent().unwrap().join(file)
+                };
+                if !file.exists() {
+                    problems.push(format!("{name}: {target}: no such file"));
+                } else if !anchor.is_empty() && !anchors(&file).iter().any(|a| a == anchor) {
+                    problems.push(format!("{name}: {target}: no such heading"));
+                }
+            }
+            for (pattern, expected) in [
+                (" prerequisite checks", shared::domain::checks::ALL.len()),
+                (" AWS checks", aws_checks),
+            ] {
+                let mut rest = line;
+                while let Some(at) = rest.find(pattern) {
+                    let digits: String = rest[..at]
+                        .chars()
+                        .rev()
+                        .take_while(|c| c.is_ascii_digit())
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    if let Ok(n) = digits.parse::<usize>() {
+                        if n != expected {
+                            problems.push(format!("{name}: \"{n}{pattern}\": the registry has {expected}"));
+                        }
+                    }
+                    rest = &rest[at + pattern.len()..];
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

@@ -74,7 +74,7 @@ pub(super) fn invalid(e: impl std::fmt::Display) -> PortError {
 /// How many partitions the keys every account writes to (readiness rows, the transitions index)
 /// are spread over: each holds 1/16 of the accounts' readiness and of the transitions, so that a
 /// central table of 1,000 accounts stays far below DynamoDB's per-partition limits (see the
-/// README's arithmetic). Readers of every account query each shard.
+/// docs/deploy.md's arithmetic). Readers of every account query each shard.
 pub const SHARDS: u32 = 16;
 
 /// The shard of a key (FNV-1a), `00`…`15`.
