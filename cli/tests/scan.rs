@@ -1811,3 +1811,56 @@ fn finding_formats_validate_against_their_published_definitions() {
     assert_eq!(code, Some(1), "a finding without a title went through");
     assert!(says.contains("Title"), "{says}");
 }
+
+/// The release workflow builds the archives `cargo binstall` is pointed at: same names, same
+/// layout, for Linux and macOS on both architectures.
+#[test]
+fn binstall_metadata_names_the_archives_the_release_workflow_builds() {
+    let workflow = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(root().join("cli/Cargo.toml")).unwrap()).unwrap();
+    let binstall = &manifest["package"]["metadata"]["binstall"];
+    let targets: Vec<&str> = workflow
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- {target: "))
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    for t in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+    ] {
+        assert!(targets.contains(&t), "the release workflow does not build {t}: {targets:?}");
+    }
+    // The workflow's archive name for tag v1.2.3 and each target, as its package step makes it.
+    let name_line = workflow
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("name=\""))
+        .expect("the package step names the archive")
+        .trim_end_matches('"');
+    let archive_dir = |target: &str| {
+        name_line
+            .replace("${GITHUB_REF_NAME}", "v1.2.3")
+            .replace("${{ matrix.target }}", target)
+    };
+    assert!(workflow.contains("tar czf \"$name.tar.gz\" \"$name\""));
+    assert!(workflow.contains("release/defender-prereqs\" README.md \"$name/\""));
+    for t in &targets {
+        let fill = |s: &str| {
+            s.replace("{ repo }", "https://github.com/o/r")
+                .replace("{ version }", "1.2.3")
+                .replace("{ target }", t)
+                .replace("{ bin }", "defender-prereqs")
+                .replace("{ binary-ext }", "")
+        };
+        assert_eq!(
+            fill(binstall["pkg-url"].as_str().unwrap()),
+            format!("https://github.com/o/r/releases/download/v1.2.3/{}.tar.gz", archive_dir(t))
+        );
+        assert_eq!(
+            fill(binstall["bin-dir"].as_str().unwrap()),
+            format!("{}/defender-prereqs", archive_dir(t))
+        );
+    }
+    assert_eq!(binstall["pkg-fmt"].as_str(), Some("tgz"));
+}
