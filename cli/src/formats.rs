@@ -26,6 +26,15 @@ pub struct Origin<'a> {
     pub source: &'a str,
     /// When the scan ran.
     pub at: DateTime<Utc>,
+    /// Resource names beside ids.
+    pub names: Option<&'a crate::names::Names>,
+}
+
+impl Origin<'_> {
+    fn name(&self, e: &Evaluation) -> Option<&str> {
+        self.names
+            .and_then(|n| n.get(&e.account_id, &e.resource_type, &e.resource_id))
+    }
 }
 
 fn open(e: &Evaluation) -> bool {
@@ -72,11 +81,23 @@ pub fn write_sarif(
                 (Compliance::NonCompliant, false) => "warning",
                 _ => "note",
             };
-            let place = format!("{}/{}/{}/{}", e.account_id, e.aws_region, e.resource_type, e.resource_id);
+            let place = format!(
+                "{}/{}/{}/{}",
+                e.account_id, e.aws_region, e.resource_type, e.resource_id
+            );
             let mut r = json!({
                 "ruleId": e.check_id,
                 "level": level,
-                "message": {"text": format!("{} {} {} in account {} ({}): {}", e.compliance.as_str(), e.resource_type, e.resource_id, e.account_id, e.aws_region, e.annotation)},
+                "message": {"text": format!(
+                    "{} {} {}{} in account {} ({}): {}",
+                    e.compliance.as_str(),
+                    e.resource_type,
+                    e.resource_id,
+                    origin.name(e).map(|n| format!(" ({n})")).unwrap_or_default(),
+                    e.account_id,
+                    e.aws_region,
+                    e.annotation
+                )},
                 "locations": [{
                     "physicalLocation": {"artifactLocation": {"uri": origin.source.replace(' ', "%20")}},
                     "logicalLocations": [{"name": e.resource_id, "fullyQualifiedName": place, "kind": "resource"}],
@@ -201,6 +222,9 @@ pub fn write_ocsf(
         });
         if let Some(c) = check {
             f["remediation"] = json!({"desc": c.remediation, "references": [findings::documentation(c.plan)]});
+        }
+        if let Some(n) = origin.name(e) {
+            f["resources"][0]["name"] = json!(n);
         }
         if let Some(s) = suppressed {
             f["status_detail"] = json!(format!("accepted until {}: {}", s.expires, s.reason));

@@ -7,6 +7,7 @@ mod html;
 mod inputs;
 mod live;
 mod mirror;
+mod names;
 mod output;
 mod report;
 mod s3;
@@ -714,6 +715,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let pb = progress_bar(graph.items().len(), "evaluating");
     let mut result: ScanResult = engine::scan_graph(&graph, &settings, |n| pb.set_position(n as u64));
     pb.finish_and_clear();
+    let names = names::Names::of(&graph);
     drop(graph);
     result.items = read.iter().map(|i| i.read).sum();
     result.ignored_types = BTreeMap::new();
@@ -808,10 +810,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 evaluations: output::Marked {
                     rows: &result.evaluations,
                     applied,
+                    names: Some(&names),
                 },
                 plans: output::Marked {
                     rows: &result.plans,
                     applied,
+                    names: Some(&names),
                 },
                 changes: recording.as_ref().map(|rec| output::Changes {
                     since: rec.previous_scan,
@@ -831,18 +835,18 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out))
         }
-        Format::Jsonl => output::write_jsonl(&result.evaluations, applied, &mut out),
+        Format::Jsonl => output::write_jsonl(&result.evaluations, applied, Some(&names), &mut out),
         Format::Csv => output::write_csv(&result.evaluations, applied, &mut out),
         Format::Junit => output::write_junit(&result.plans, applied, &mut out),
-        Format::Sarif => output_origin(&args.paths, &source, |o| {
+        Format::Sarif => output_origin(&args.paths, &source, &names, |o| {
             formats::write_sarif(&result.evaluations, applied, o, &mut out)
         }),
-        Format::Ocsf => output_origin(&args.paths, &source, |o| {
+        Format::Ocsf => output_origin(&args.paths, &source, &names, |o| {
             formats::write_ocsf(&result.evaluations, applied, o, &mut out)
         }),
         Format::Asff => {
             let home = formats::home_regions(&result.plans);
-            output_origin(&args.paths, &source, |o| {
+            output_origin(&args.paths, &source, &names, |o| {
                 formats::write_asff(&result.evaluations, applied, &home, o, &mut out)
             })
         }
@@ -862,6 +866,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
                 complete: &complete,
                 notes: &notes,
                 applied,
+                names: Some(&names),
                 verbose: args.verbose,
                 summary: args
                     .summary
@@ -897,6 +902,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
 fn output_origin(
     paths: &[PathBuf],
     source: &str,
+    names: &names::Names,
     write: impl FnOnce(&formats::Origin<'_>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let one = match paths {
@@ -906,6 +912,7 @@ fn output_origin(
     write(&formats::Origin {
         source: one.as_deref().unwrap_or(source),
         at: chrono::Utc::now(),
+        names: Some(names),
     })
 }
 

@@ -9,6 +9,7 @@ use shared::domain::plans::{Blocker, PlanReadiness, PlanStatus};
 use shared::domain::state::{PlanTransition, Transition};
 use shared::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
 
+use crate::names::Names;
 use crate::suppress::{Accepted, Applied, Mark};
 
 /// A compliance value on the command line.
@@ -173,6 +174,8 @@ pub struct Marked<'a, T> {
     pub rows: &'a [T],
     /// The suppressions applied, if a file was given.
     pub applied: Option<&'a Applied>,
+    /// Resource names beside ids.
+    pub names: Option<&'a Names>,
 }
 
 /// An evaluation and, when an accepted exception covers it, `suppressed: {reason, expires}`.
@@ -180,6 +183,9 @@ pub struct Marked<'a, T> {
 struct MarkedEvaluation<'a> {
     #[serde(flatten)]
     evaluation: &'a Evaluation,
+    /// The name AWS Config records (or an instance's Name tag), where it is not the id.
+    #[serde(rename = "resourceName", skip_serializing_if = "Option::is_none")]
+    resource_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressed: Option<Mark<'a>>,
 }
@@ -193,16 +199,27 @@ struct MarkedPlan<'a> {
     accepted: Option<Accepted>,
 }
 
-fn marked_evaluation<'a>(evaluation: &'a Evaluation, applied: Option<&'a Applied>) -> MarkedEvaluation<'a> {
+fn marked_evaluation<'a>(
+    evaluation: &'a Evaluation,
+    applied: Option<&'a Applied>,
+    names: Option<&'a Names>,
+) -> MarkedEvaluation<'a> {
     MarkedEvaluation {
         evaluation,
+        resource_name: names.and_then(|n| {
+            n.get(
+                &evaluation.account_id,
+                &evaluation.resource_type,
+                &evaluation.resource_id,
+            )
+        }),
         suppressed: applied.and_then(|a| a.evaluation(evaluation)).map(Mark::from),
     }
 }
 
 impl serde::Serialize for Marked<'_, Evaluation> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.rows.iter().map(|e| marked_evaluation(e, self.applied)))
+        serializer.collect_seq(self.rows.iter().map(|e| marked_evaluation(e, self.applied, self.names)))
     }
 }
 
@@ -216,9 +233,14 @@ impl serde::Serialize for Marked<'_, PlanReadiness> {
 }
 
 /// Writes one JSON object per evaluation and line (the JSON output's `evaluations` entries).
-pub fn write_jsonl(evaluations: &[Evaluation], applied: Option<&Applied>, out: &mut impl Write) -> std::io::Result<()> {
+pub fn write_jsonl(
+    evaluations: &[Evaluation],
+    applied: Option<&Applied>,
+    names: Option<&Names>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     for e in evaluations {
-        serde_json::to_writer(&mut *out, &marked_evaluation(e, applied))?;
+        serde_json::to_writer(&mut *out, &marked_evaluation(e, applied, names))?;
         out.write_all(b"\n")?;
     }
     out.flush()

@@ -31,6 +31,8 @@ pub struct ReportInput<'a> {
     pub notes: &'a [String],
     /// Accepted exceptions, when a suppressions file was given.
     pub applied: Option<&'a crate::suppress::Applied>,
+    /// Resource names beside ids.
+    pub names: Option<&'a crate::names::Names>,
     /// List unverified checks and every transition.
     pub verbose: bool,
     /// Counts per account × plan and the top blockers instead of every blocker.
@@ -251,6 +253,7 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             complete: &complete,
             notes: &notes,
             applied: input.applied,
+            names: input.names,
             verbose: input.verbose,
             summary: input.summary,
             command: &command,
@@ -350,10 +353,11 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                 let accepted = input
                     .applied
                     .and_then(|a| a.result(account, GLOBAL_REGION, check_id, resource_type, resource_id));
+                let name = input.names.and_then(|n| n.get(account, resource_type, resource_id));
                 write_blocker(
                     &mut out,
                     Some(*plan),
-                    (check_id, resource_type, resource_id),
+                    (check_id, resource_type, resource_id, name),
                     annotation,
                     accepted,
                 );
@@ -440,10 +444,11 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                         let accepted = input
                             .applied
                             .and_then(|a| a.result(account, &p.aws_region, check_id, resource_type, resource_id));
+                        let name = input.names.and_then(|n| n.get(account, resource_type, resource_id));
                         write_blocker(
                             &mut out,
                             None,
-                            (check_id, resource_type, resource_id),
+                            (check_id, resource_type, resource_id, name),
                             annotation,
                             accepted,
                         );
@@ -504,16 +509,18 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
 fn write_blocker(
     out: &mut String,
     plan: Option<Plan>,
-    (check_id, resource_type, resource_id): (&str, &str, &str),
+    (check_id, resource_type, resource_id, name): (&str, &str, &str, Option<&str>),
     why: &str,
     accepted: Option<&crate::suppress::Entry>,
 ) {
     let plan = plan
         .map(|p| format!("{} ", Style::new().dim().apply_to(p.as_str())))
         .unwrap_or_default();
+    // The name comes from the accounts scanned: escaped like every other text from them.
+    let name = name.map(|n| format!(" ({})", safe(n))).unwrap_or_default();
     let _ = writeln!(
         out,
-        "        {} {plan}{} {resource_type} {resource_id}\n          {why}",
+        "        {} {plan}{} {resource_type} {resource_id}{name}\n          {why}",
         if accepted.is_some() {
             Style::new().cyan().apply_to("~")
         } else {

@@ -1817,7 +1817,8 @@ fn finding_formats_validate_against_their_published_definitions() {
 #[test]
 fn binstall_metadata_names_the_archives_the_release_workflow_builds() {
     let workflow = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
-    let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(root().join("cli/Cargo.toml")).unwrap()).unwrap();
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root().join("cli/Cargo.toml")).unwrap()).unwrap();
     let binstall = &manifest["package"]["metadata"]["binstall"];
     let targets: Vec<&str> = workflow
         .lines()
@@ -1830,7 +1831,10 @@ fn binstall_metadata_names_the_archives_the_release_workflow_builds() {
         "x86_64-apple-darwin",
         "aarch64-apple-darwin",
     ] {
-        assert!(targets.contains(&t), "the release workflow does not build {t}: {targets:?}");
+        assert!(
+            targets.contains(&t),
+            "the release workflow does not build {t}: {targets:?}"
+        );
     }
     // The workflow's archive name for tag v1.2.3 and each target, as its package step makes it.
     let name_line = workflow
@@ -1855,7 +1859,10 @@ fn binstall_metadata_names_the_archives_the_release_workflow_builds() {
         };
         assert_eq!(
             fill(binstall["pkg-url"].as_str().unwrap()),
-            format!("https://github.com/o/r/releases/download/v1.2.3/{}.tar.gz", archive_dir(t))
+            format!(
+                "https://github.com/o/r/releases/download/v1.2.3/{}.tar.gz",
+                archive_dir(t)
+            )
         );
         assert_eq!(
             fill(binstall["bin-dir"].as_str().unwrap()),
@@ -1863,4 +1870,57 @@ fn binstall_metadata_names_the_archives_the_release_workflow_builds() {
         );
     }
     assert_eq!(binstall["pkg-fmt"].as_str(), Some("tgz"));
+}
+
+/// Names beside ids: the DB identifier, the role name, an instance's Name tag, in the text report
+/// (escaped: a name comes from the accounts scanned) and in JSON as `resourceName`.
+#[test]
+fn resources_are_named_beside_their_config_ids() {
+    let (_, v) = scan_json(&demo(), None, &[]);
+    let name_of = |id: &str| {
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resourceId"] == id)
+            .map(|e| e["resourceName"].clone())
+            .unwrap()
+    };
+    assert_eq!(name_of("db-LEGACYMYSQL"), "legacy-mysql");
+    assert_eq!(name_of("i-0bat000000000002"), "batch-1");
+    assert_eq!(name_of("AROA47E6D44885EE0F598"), "batch-role");
+    // An EKS cluster's id is its name: nothing is repeated.
+    assert_eq!(name_of("legacy-ci"), Value::Null);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = demo_items();
+    let item = snap["configurationItems"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["resourceId"] == "i-0bat000000000002")
+        .unwrap();
+    item["tags"]["Name"] = json!("batch-1\u{1b}[2J\u{1b}]52;c;cmVib290\u{7}");
+    let file = write_json(dir.path(), "named.json", &snap);
+    let settings = demo_settings();
+    let o = run(&[
+        "scan",
+        file.to_str().unwrap(),
+        "--settings",
+        settings.to_str().unwrap(),
+        "--no-store",
+        "--color",
+        "never",
+        "--full",
+    ]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("oss.running AWS::RDS::DBInstance db-LEGACYMYSQL (legacy-mysql)"),
+        "{text}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("i-0bat000000000002 (batch-1"))
+        .expect("the instance is named");
+    assert!(!line.contains('\u{1b}') && !line.contains('\u{7}'), "{line:?}");
 }

@@ -1,0 +1,52 @@
+//! Names beside ids: AWS Config identifies an RDS instance by its resource id (`db-3FF6...`) and an
+//! IAM role by its unique id (`AROA...`), which nobody recognises. The outputs show, beside the
+//! id, the name Config records (`resourceName`: the DB identifier, the role name) or, for an EC2
+//! instance, its `Name` tag; where the name is the id (EKS clusters, accounts) nothing is added.
+
+use std::collections::HashMap;
+
+use shared::domain::graph::ResourceGraph;
+
+/// Resource names by (account, resource type, resource id), where they differ from the id.
+#[derive(Debug, Default)]
+pub struct Names(HashMap<(String, String, String), String>);
+
+impl Names {
+    /// The names of the graph's items.
+    pub fn of(graph: &ResourceGraph) -> Self {
+        let mut names = HashMap::new();
+        for item in graph.items() {
+            let name = item
+                .resource_name
+                .as_deref()
+                .filter(|n| !n.is_empty() && *n != item.resource_id)
+                .or_else(|| {
+                    (item.resource_type == "AWS::EC2::Instance")
+                        .then(|| item.tags.get("Name").map(String::as_str))
+                        .flatten()
+                        .filter(|n| !n.is_empty())
+                });
+            if let Some(n) = name {
+                names.insert(
+                    (
+                        item.account_id.clone(),
+                        item.resource_type.clone(),
+                        item.resource_id.clone(),
+                    ),
+                    n.to_owned(),
+                );
+            }
+        }
+        Self(names)
+    }
+
+    /// The name of a resource, when it has one other than its id.
+    pub fn get(&self, account: &str, resource_type: &str, resource_id: &str) -> Option<&str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        self.0
+            .get(&(account.to_owned(), resource_type.to_owned(), resource_id.to_owned()))
+            .map(String::as_str)
+    }
+}
