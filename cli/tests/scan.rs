@@ -89,7 +89,20 @@ fn json_output_follows_the_contract() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["evaluations", "plans"]);
     for e in v["evaluations"].as_array().unwrap() {
-        let mut k: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        // `resourceName` only where the resource has a name other than its id.
+        if let Some(name) = e.get("resourceName") {
+            assert!(
+                name.as_str().is_some_and(|n| !n.is_empty() && n != e["resourceId"]),
+                "{e}"
+            );
+        }
+        let mut k: Vec<&str> = e
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "resourceName")
+            .collect();
         k.sort_unstable();
         assert_eq!(
             k,
