@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use shared::domain::checks;
-use shared::domain::plans::{PlanStatus, ReadinessRow};
+use shared::domain::plans::{Blocker, PlanStatus, ReadinessRow};
 use shared::domain::vocab::{Compliance, Evaluation, Plan};
 
 /// Resources listed per check; the rest are counted.
@@ -194,6 +194,100 @@ fn azure_section(results: &[Evaluation], readiness: &[ReadinessRow]) -> String {
 /// Accounts per page of the account × plan matrix.
 pub const MATRIX_PAGE: usize = 100;
 
+/// The anchor of an account × plan's blockers.
+fn why_id(account: &str, plan: Plan) -> String {
+    format!("why-{}-{}", esc(account), plan.as_str())
+}
+
+/// Blockers listed per account × plan (the rest counted).
+pub const WHY_LISTED: usize = 10;
+
+/// "Why each plan is blocked": per blocked account × plan (the matrix's cells link here), the
+/// blocking results over the account's regions and the plans it waits for, linked to theirs.
+fn why_section(rows: &[ReadinessRow]) -> String {
+    type Why<'a> = (
+        BTreeSet<&'a str>,
+        BTreeMap<(&'a str, &'a str, &'a str), (BTreeSet<&'a str>, &'a str)>,
+        BTreeSet<Plan>,
+        usize,
+    );
+    let mut by: BTreeMap<(&str, Plan), Why<'_>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status == PlanStatus::Blocked) {
+        let (regions, checks, plans, unlisted) = by.entry((r.account_id.as_str(), r.plan)).or_default();
+        regions.insert(r.aws_region.as_str());
+        let mut listed = 0;
+        for b in &r.blockers {
+            match b {
+                Blocker::Check {
+                    check_id,
+                    resource_type,
+                    resource_id,
+                    annotation,
+                } => {
+                    listed += 1;
+                    let (in_regions, _) = checks
+                        .entry((check_id.as_str(), resource_type.as_str(), resource_id.as_str()))
+                        .or_insert_with(|| (BTreeSet::new(), annotation.as_str()));
+                    in_regions.insert(r.aws_region.as_str());
+                }
+                Blocker::Plan { plan } => {
+                    listed += 1;
+                    plans.insert(*plan);
+                }
+            }
+        }
+        // The stores keep the first blockers of a row and count the rest.
+        *unlisted = (*unlisted).max(r.blocker_count.saturating_sub(listed));
+    }
+    let mut h = format!(
+        r##"<section id="why"><h2>Why each plan is blocked <span class="muted">({} account × plan, by account)</span></h2>"##,
+        by.len()
+    );
+    if by.is_empty() {
+        h.push_str("<p>No plan is blocked.</p></section>");
+        return h;
+    }
+    for ((account, plan), (regions, checks, plans, unlisted)) in &by {
+        let _ = write!(
+            h,
+            r##"<article id="{id}" class="why"><h3><code>{a}</code> · {t} <span class="muted">(blocked in {r})</span></h3><ul>"##,
+            id = why_id(account, *plan),
+            a = esc(account),
+            t = esc(plan_title(*plan)),
+            r = esc(&regions.iter().copied().collect::<Vec<_>>().join(", ")),
+        );
+        for p in plans {
+            let _ = write!(
+                h,
+                r##"<li>waits for <a href="#{}">{}</a>, which is blocked</li>"##,
+                why_id(account, *p),
+                esc(plan_title(*p))
+            );
+        }
+        for ((check, rtype, rid), (in_regions, why)) in checks.iter().take(WHY_LISTED) {
+            let _ = write!(
+                h,
+                r##"<li><code>{}</code> {} <code>{}</code> <span class="muted">({})</span>: {}</li>"##,
+                esc(check),
+                esc(rtype),
+                esc(rid),
+                esc(&in_regions.iter().copied().collect::<Vec<_>>().join(", ")),
+                esc(why)
+            );
+        }
+        let more = checks.len().saturating_sub(WHY_LISTED) + unlisted;
+        if more > 0 {
+            let _ = write!(
+                h,
+                r##"<li class="muted">and {more} more (<code>report --csv</code> writes them all)</li>"##
+            );
+        }
+        h.push_str("</ul></article>");
+    }
+    h.push_str("</section>");
+    h
+}
+
 /// The account × plan matrix: per account and plan the worst status over the account's regions
 /// and how many regions are ready. Every account is listed, those with the most blocked plans
 /// first, in pages of [`MATRIX_PAGE`] (the first open, the others folded).
@@ -208,6 +302,17 @@ fn matrix(rows: &[ReadinessRow]) -> String {
             PlanStatus::NotApplicable => 3,
         };
         c[i] += 1;
+    }
+    let mut waits_for: BTreeMap<(&str, Plan), BTreeSet<Plan>> = BTreeMap::new();
+    for r in rows {
+        for b in &r.blockers {
+            if let Blocker::Plan { plan } = b {
+                waits_for
+                    .entry((r.account_id.as_str(), r.plan))
+                    .or_default()
+                    .insert(*plan);
+            }
+        }
     }
     let mut accounts: BTreeMap<&str, usize> = BTreeMap::new();
     for ((a, _), c) in &cells {
@@ -256,9 +361,31 @@ fn matrix(rows: &[ReadinessRow]) -> String {
                 } else {
                     "not applicable".to_owned()
                 };
+                // A blocked or unverified cell links to why; a plan blocked through another
+                // plan names and links that plan.
+                let status = if matches!(worst, PlanStatus::Blocked) {
+                    format!(
+                        r##"<a class="s-{s}" href="#{id}">{s}</a>"##,
+                        s = worst.as_str(),
+                        id = why_id(a, p)
+                    )
+                } else {
+                    format!(r##"<span class="s-{s}">{s}</span>"##, s = worst.as_str())
+                };
+                let waits: Vec<String> = waits_for
+                    .get(&(*a, p))
+                    .into_iter()
+                    .flatten()
+                    .map(|w| format!(r##"<a href="#{}">{}</a>"##, why_id(a, *w), esc(plan_title(*w))))
+                    .collect();
+                let waits = if waits.is_empty() {
+                    String::new()
+                } else {
+                    format!(r##"<br><span class="waits">waits for {}</span>"##, waits.join(", "))
+                };
                 let _ = write!(
                     h,
-                    r##"<td class="cell-{s}" data-plan="{p}" data-status="{s}"><span class="s-{s}">{s}</span><br><span class="muted">{detail}</span></td>"##,
+                    r##"<td class="cell-{s}" data-plan="{p}" data-status="{s}">{status}<br><span class="muted">{detail}</span>{waits}</td>"##,
                     s = worst.as_str(),
                     p = p.as_str()
                 );
@@ -344,7 +471,7 @@ fn changes_section(data: &ReportData) -> String {
         }
         let mut rows: Vec<(&str, BTreeMap<&str, usize>)> = per_check.into_iter().collect();
         rows.sort_by_key(|(id, n)| (std::cmp::Reverse(n.values().sum::<usize>()), *id));
-        h.push_str(r##"<table id="result-changes"><thead><tr><th>Check</th><th class="num">To NON_COMPLIANT</th><th class="num">To COMPLIANT</th><th class="num">To INSUFFICIENT_DATA</th><th class="num">Other</th></tr></thead><tbody>"##);
+        h.push_str(r##"<table id="result-changes"><thead><tr><th>Check</th><th class="num">To NON_COMPLIANT</th><th class="num">To COMPLIANT</th><th class="num">To INSUFFICIENT_DATA</th><th class="num">To NOT_APPLICABLE or gone</th></tr></thead><tbody>"##);
         for (id, n) in rows {
             let of = |k: &str| n.get(k).copied().unwrap_or(0);
             let other = n.values().sum::<usize>() - of("NON_COMPLIANT") - of("COMPLIANT") - of("INSUFFICIENT_DATA");
@@ -469,8 +596,9 @@ fn readiness_chart(rows: &[ReadinessRow]) -> String {
         }
     }
     let ly = height - 10.0;
+    // From the left edge, so that the longest label (NOT_APPLICABLE) ends inside the drawing.
     for (i, s) in PlanStatus::ALL.into_iter().enumerate() {
-        let lx = label_w + 120.0 * i as f64;
+        let lx = 130.0 * i as f64;
         let _ = write!(
             svg,
             r##"<rect x="{lx}" y="{ry}" width="10" height="10" fill="{c}"/><text x="{tx}" y="{ly}" font-size="11" fill="#1f2933">{s}</text>"##,
@@ -604,8 +732,9 @@ pub fn render(data: &ReportData) -> String {
     }
     let _ = write!(
         h,
-        r##"<section><h2>Charts</h2><div class="charts"><figure><figcaption><b>Readiness per plan</b> <span class="muted">(account × regions)</span></figcaption>{}</figure><figure><figcaption><b>Non-compliant resources per plan</b></figcaption>{}</figure></div></section>"##,
+        r##"<section><h2>Charts</h2><div class="charts"><figure><figcaption><b>Readiness per plan</b> <span class="muted">(account × regions)</span></figcaption>{}</figure><figure><figcaption><b>Non-compliant resources per plan</b> <span class="muted" id="noncompliant-note">({} in all: a resource failing checks of several plans counts in each)</span></figcaption>{}</figure></div></section>"##,
         readiness_chart(rows),
+        nc_resources.len(),
         non_compliant_chart(&data.results)
     );
 
@@ -708,13 +837,17 @@ pub fn render(data: &ReportData) -> String {
     }
     h.push_str("</section>");
 
+    h.push_str(&why_section(rows));
     h.push_str(&azure_section(&data.results, &data.readiness));
     h.push_str(&unverified_section(&data.results));
     h.push_str(&changes_section(data));
 
     // Every account × region × plan.
     h.push_str(r##"<section id="details"><h2>Readiness details</h2><table><thead><tr><th>Account</th><th>Region</th><th>Plan</th><th>Status</th><th class="num">Blockers</th><th class="num">Unverified checks</th><th>Blocked by plan</th></tr></thead><tbody>"##);
-    for r in rows {
+    // In the product's order: account, region, then the plans as Defender lists them.
+    let mut ordered: Vec<&ReadinessRow> = rows.iter().collect();
+    ordered.sort_by(|a, b| (&a.account_id, &a.aws_region, a.plan).cmp(&(&b.account_id, &b.aws_region, b.plan)));
+    for r in ordered {
         let needs: Vec<&str> = r
             .blockers
             .iter()
@@ -775,7 +908,106 @@ mod tests {
         let first_ready = h.find(r#"<tr data-account="100000000001">"#).unwrap();
         let last_blocked = h.rfind(r#"<tr data-account="100000000245">"#).unwrap();
         assert!(last_blocked < first_ready);
-        assert!(h.contains(r#"data-plan="servers" data-status="BLOCKED"><span class="s-BLOCKED">BLOCKED</span><br><span class="muted">1/2 regions ready"#));
+        assert!(h.contains(r##"data-plan="servers" data-status="BLOCKED"><a class="s-BLOCKED" href="#why-100000000000-servers">BLOCKED</a><br><span class="muted">1/2 regions ready"##));
+    }
+
+    /// At an organization's size: every blocked cell of the matrix links to its account × plan's
+    /// blockers, a plan blocked through another links to that plan's, every link lands on an id
+    /// of the page, the details follow the product's plan order, and the legend fits.
+    #[test]
+    fn every_blocked_cell_links_to_why_at_a_thousand_accounts() {
+        let mut rows = Vec::new();
+        for n in 0..1000u64 {
+            let account = format!("{:012}", 200_000_000_000 + n);
+            for region in ["us-east-1", "eu-west-1"] {
+                for p in Plan::ALL {
+                    let blocked_servers = n % 3 == 0 && region == "us-east-1";
+                    let (status, blockers) = match p {
+                        Plan::Servers if blocked_servers => (
+                            PlanStatus::Blocked,
+                            vec![Blocker::Check {
+                                check_id: "servers.instance-profile".into(),
+                                resource_type: "AWS::EC2::Instance".into(),
+                                resource_id: format!("i-{n:017x}"),
+                                annotation: "no IAM instance profile attached".into(),
+                            }],
+                        ),
+                        Plan::Sql if blocked_servers => {
+                            (PlanStatus::Blocked, vec![Blocker::Plan { plan: Plan::Servers }])
+                        }
+                        _ => (PlanStatus::Ready, vec![]),
+                    };
+                    rows.push(ReadinessRow {
+                        account_id: account.clone(),
+                        aws_region: region.into(),
+                        plan: p,
+                        blocker_count: blockers.len(),
+                        status,
+                        blockers,
+                        unverified: 0,
+                    });
+                }
+            }
+        }
+        let data = ReportData {
+            source: "test".into(),
+            generated_at: Utc::now(),
+            readiness: rows,
+            results: vec![],
+            changes: vec![],
+            days: 7,
+        };
+        let h = render(&data);
+        let blocked_accounts = (0..1000).filter(|n| n % 3 == 0).count();
+        assert_eq!(h.matches(r#"<article id="why-"#).count(), 2 * blocked_accounts);
+        // The SQL cell of each blocked account, and its SQL article.
+        assert_eq!(h.matches("waits for <a href=").count(), 2 * blocked_accounts);
+        let ids: BTreeSet<&str> = h
+            .split(r#" id=""#)
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .collect();
+        let mut links = 0;
+        for target in h.split(r##"href="#"##).skip(1).filter_map(|s| s.split('"').next()) {
+            assert!(
+                ids.contains(target),
+                "a link to #{target}, which the page does not have"
+            );
+            links += 1;
+        }
+        // Two blocked cells per blocked account, the SQL cell's link to Servers, and the same
+        // link in the SQL article.
+        assert!(links >= 4 * blocked_accounts, "{links}");
+        assert!(h.contains(r##"<a href="#why-200000000000-servers">Defender for Servers</a>"##));
+        // Readiness details: account, region, then Defender's plan order.
+        let details = &h[h.find(r#"<section id="details">"#).unwrap()..];
+        let first: Vec<&str> = details
+            .split("<tr><td><code>200000000000</code></td><td>eu-west-1</td><td>")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .collect();
+        assert_eq!(first, ["cspm", "servers", "sql", "containers", "oss"]);
+        assert!(!h.contains(r#"<th class="num">Other</th>"#));
+        // The legend's last label starts where its longest text still ends inside the viewBox.
+        let chart = &h[h.find(r#"<svg id="readiness-chart""#).unwrap()..];
+        let width: f64 = chart
+            .split("viewBox=\"0 0 ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        let na = chart.find(">NOT_APPLICABLE</text>").unwrap();
+        let x: f64 = chart[..na]
+            .rsplit("<text x=\"")
+            .next()
+            .and_then(|s| s.split('"').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        // 14 characters of an 11-pixel sans-serif font: under 7 pixels each.
+        assert!(
+            x + 14.0 * 7.0 <= width,
+            "NOT_APPLICABLE at x={x} in a drawing {width} wide"
+        );
     }
 
     #[test]

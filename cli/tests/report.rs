@@ -191,6 +191,22 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     }
     assert!(checked >= 5, "only {checked} blocking results seeded");
     assert!(dom.contains("How to fix:"));
+    // Every blocked cell of the matrix links to its account × plan's blockers, and every in-page
+    // link lands on an element of the page as Chromium built it.
+    for r in rows.iter().filter(|r| r.status == PlanStatus::Blocked) {
+        let id = format!("why-{}-{}", r.account_id, r.plan.as_str());
+        assert!(dom.contains(&format!(r##"href="#{id}""##)), "no link to {id}");
+        assert!(
+            dom.contains(&format!(r#"<article id="{id}""#)),
+            "no blockers listed at {id}"
+        );
+    }
+    for target in dom.split(r##"href="#"##).skip(1).filter_map(|s| s.split('"').next()) {
+        assert!(
+            dom.contains(&format!(r#"id="{target}""#)),
+            "a link to #{target}, which the page lacks"
+        );
+    }
 
     // A screenshot, kept for the CI log (target/report-screenshot.png).
     let shot = root().join("target/report-screenshot.png");
