@@ -53,7 +53,8 @@ pub use aws_read::read;
 
 /// A runtime for reading AWS from the command line, and the SDK configuration from the usual
 /// environment (and `profile`): throttling and transient errors retried with backoff, up to 8
-/// attempts.
+/// attempts, once the credentials were checked (`shared::aws::identity`: no credentials, refused
+/// credentials or an unreachable AWS fail here in seconds).
 #[cfg(feature = "aws")]
 pub fn aws_runtime(profile: Option<&str>) -> Result<(tokio::runtime::Runtime, aws_config::SdkConfig), String> {
     use aws_config::retry::RetryConfig;
@@ -68,6 +69,8 @@ pub fn aws_runtime(profile: Option<&str>) -> Result<(tokio::runtime::Runtime, aw
         loader = loader.profile_name(p);
     }
     let sdk = rt.block_on(loader.load());
+    // Credentials checked once, in seconds, before reads that would retry each failure.
+    rt.block_on(shared::aws::identity::caller_account(&sdk))?;
     Ok((rt, sdk))
 }
 

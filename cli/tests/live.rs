@@ -53,6 +53,9 @@ async fn run_with(args: Vec<String>, config: &str, facts: &str, env: &[(&str, &s
     tokio::task::spawn_blocking(move || {
         Command::new(BIN)
             .args(&args)
+            // STS's GetCallerIdentity (asked before any read) from the Config stand-in, unless
+            // a test names another STS.
+            .env("AWS_ENDPOINT_URL_STS", &config)
             .envs(env)
             .env_remove("DEFENDER_PREREQS_DB")
             .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", &config)
@@ -300,12 +303,15 @@ async fn an_aggregator_read_covers_every_account_but_proves_nothing_by_absence()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_that_cannot_be_read_fails_the_scan_or_is_listed_with_keep_going() {
     let denied = integration_tests::denied::endpoint();
+    // The credentials check out (STS answers); AWS Config then denies every region.
+    let sts = [("AWS_ENDPOINT_URL_STS", integration_tests::moto::endpoint())];
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state.db");
-    let o = run(
+    let o = run_with(
         args(&["--live", "--regions", "us-east-1,eu-west-1"], Some(&db)),
         denied,
         denied,
+        &sts,
     )
     .await;
     assert_eq!(o.status.code(), Some(2));
@@ -320,10 +326,11 @@ async fn a_region_that_cannot_be_read_fails_the_scan_or_is_listed_with_keep_goin
         .unwrap_or(0);
     assert_eq!(recorded, 0, "a failed scan records nothing");
     let v = json_of(
-        &run(
+        &run_with(
             args(&["--live", "--regions", "us-east-1", "--keep-going"], None),
             denied,
             denied,
+            &sts,
         )
         .await,
     );
@@ -502,4 +509,47 @@ fn a_live_read_without_credentials_says_so() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("no AWS credentials were found: set AWS_PROFILE"), "{e}");
     assert!(!e.contains("DispatchFailure") && !e.contains("--keep-going"), "{e}");
+}
+
+/// An AWS that cannot be reached (nothing listens at the endpoint) fails in seconds with one plain
+/// sentence, not after every retry of the first read with the HTTP client's error (it used to
+/// retry for 49 s and print `hyper_util::client::legacy::Error(Connect, ...)`); a scan of a
+/// Config bucket likewise.
+#[test]
+fn an_unreachable_aws_fails_fast_and_plainly() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    for args in [
+        &["scan", "--live", "--regions", "us-east-1", "--no-store"][..],
+        &["scan", "s3://config-bucket/AWSLogs", "--no-store"][..],
+    ] {
+        let started = std::time::Instant::now();
+        let o = Command::new(BIN)
+            .args(args)
+            .env_remove("DEFENDER_PREREQS_DB")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("AWS could not be reached (the connection failed: network, proxy or endpoint)"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("hyper") && !e.contains("DispatchFailure") && !e.contains("--keep-going"),
+            "{e}"
+        );
+        // Connection refused at once, and no retry: well under the 10 s the check may take.
+        assert!(took < std::time::Duration::from_secs(10), "{args:?} took {took:?}");
+    }
 }

@@ -116,6 +116,13 @@ fn recorded_in<'a>(
     (account, mine)
 }
 
+/// STS's GetCallerIdentity answer (Query protocol, XML) for `account`.
+pub fn caller_identity_xml(account: &str) -> String {
+    format!(
+        r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/scanner</Arn><UserId>AIDACKCEVSQ6C2EXAMPLE</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
+    )
+}
+
 /// The account an access key belongs to, as moto encodes it in the keys it hands out (AssumeRole
 /// credentials): `ASIA`, eight base-32 characters of half the account id plus an offset, and a
 /// character whose half of the alphabet gives the id's parity. `None` for other keys.
@@ -201,6 +208,15 @@ impl ConfigWorld {
                         "message": "The security token included in the request is invalid."})
                     .to_string(),
                 );
+            }
+            // STS (Query protocol: `POST /`, the action in a form body): GetCallerIdentity, which
+            // the CLI asks before reading, answered for the account the key signs as.
+            if target == "POST /" {
+                let account = signer
+                    .access_key
+                    .and_then(account_of_access_key)
+                    .unwrap_or_else(|| HOME_ACCOUNT.to_owned());
+                return (200, caller_identity_xml(&account));
             }
             let all = world.lock().unwrap();
             let (owner, visible) = match (recorders, region) {

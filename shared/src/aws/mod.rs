@@ -9,6 +9,7 @@ pub mod dynamo;
 pub mod env;
 pub mod events;
 pub mod facts;
+pub mod identity;
 pub mod members;
 pub mod organization;
 pub mod securityhub;
