@@ -428,10 +428,16 @@ fn write_report(
             #[cfg(feature = "aws")]
             Some(table) => {
                 let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                // The credentials checked first, in seconds (as before a live read), unless the
+                // table is a local stand-in at an endpoint of its own.
+                let local = endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
                 if let Some(url) = endpoint_url {
                     loader = loader.endpoint_url(url);
                 }
                 let sdk = loader.load().await;
+                if !local {
+                    shared::aws::identity::caller_account(&sdk).await?;
+                }
                 let store = shared::aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
                 report_data(&store, limited(format!("DynamoDB table {table}")), days, only).await
             }
