@@ -1726,9 +1726,10 @@ expires = "2099-12-31"
     assert!(stderr(&o).contains("entry 1: has no reason"), "{}", stderr(&o));
 }
 
-/// SARIF, OCSF and ASFF from the binary, each checked by tests/formats/validate.py against its
-/// published definition (the OASIS SARIF 2.1.0 schema, py-ocsf-models' OCSF 1.5 Compliance
-/// Finding, botocore's Security Hub model), and each made invalid once to show the check bites.
+/// SARIF, OCSF, ASFF and JUnit from the binary, each checked by tests/formats/validate.py against
+/// its published definition (the OASIS SARIF 2.1.0 schema, py-ocsf-models' OCSF 1.5 Compliance
+/// Finding, botocore's Security Hub model, Jenkins' junit-4.xsd), and each made invalid once to
+/// show the check bites.
 #[test]
 fn finding_formats_validate_against_their_published_definitions() {
     let python = root().join(".ci/venv/bin/python");
@@ -1823,6 +1824,14 @@ fn finding_formats_validate_against_their_published_definitions() {
     let (code, says) = validate("asff", &findings.to_string());
     assert_eq!(code, Some(1), "a finding without a title went through");
     assert!(says.contains("Title"), "{says}");
+
+    // JUnit against Jenkins' junit-4.xsd (a skipped test's reason is its text).
+    let junit = out("junit");
+    assert_eq!(validate("junit", &junit), (Some(0), String::new()));
+    assert!(junit.contains("<skipped>BLOCKED, every blocker accepted"), "{junit}");
+    let (code, says) = validate("junit", &junit.replacen("<skipped>", r#"<skipped message="x">"#, 1));
+    assert_eq!(code, Some(1), "an attribute the schema does not allow went through");
+    assert!(says.contains("message"), "{says}");
 }
 
 /// The release workflow builds the archives `cargo binstall` is pointed at: same names, same

