@@ -1576,35 +1576,20 @@ expires = "2099-12-31"
     let demo_s = demo_s.to_str().unwrap();
     let settings = demo_settings();
     let settings = settings.to_str().unwrap();
+    // The demo with its settings, recording nothing, shown for one account's Servers and SQL.
+    let demo_run = |extra: &[&str]| {
+        run(&[
+            &["scan", demo_s, "--settings", settings, "--no-store"][..],
+            extra,
+            &only[..],
+        ]
+        .concat())
+    };
 
     // Without the file the two plans are blocked; with it, their blockers are accepted.
-    let o = run(&[
-        &[
-            "scan",
-            demo_s,
-            "--settings",
-            settings,
-            "--no-store",
-            "--fail-on-blocked",
-        ],
-        &only[..],
-    ]
-    .concat());
+    let o = demo_run(&["--fail-on-blocked"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    let o = run(&[
-        &[
-            "scan",
-            demo_s,
-            "--settings",
-            settings,
-            "--no-store",
-            "--fail-on-blocked",
-            "--suppressions",
-            supp,
-        ],
-        &only[..],
-    ]
-    .concat());
+    let o = demo_run(&["--fail-on-blocked", "--suppressions", supp]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
     assert!(
@@ -1671,42 +1656,14 @@ expires = "2099-12-31"
         .any(|n| n.as_str().unwrap().contains("expired on 2020-01-01")));
 
     // CSV gains a last column; JUnit skips the accepted plan instead of failing it.
-    let o = run(&[
-        &[
-            "scan",
-            demo_s,
-            "--settings",
-            settings,
-            "--no-store",
-            "--format",
-            "csv",
-            "--suppressions",
-            supp,
-        ],
-        &only[..],
-    ]
-    .concat());
+    let o = demo_run(&["--format", "csv", "--suppressions", supp]);
     let csv = stdout(&o);
     assert!(csv.lines().next().unwrap().ends_with(",annotation,suppressed"), "{csv}");
     assert!(csv
         .lines()
         .any(|l| l.contains("i-0bat000000000002")
             && l.ends_with(r#","bastion host, replaced in Q1 (until 2099-12-31)""#)));
-    let o = run(&[
-        &[
-            "scan",
-            demo_s,
-            "--settings",
-            settings,
-            "--no-store",
-            "--format",
-            "junit",
-            "--suppressions",
-            supp,
-        ],
-        &only[..],
-    ]
-    .concat());
+    let o = demo_run(&["--format", "junit", "--suppressions", supp]);
     let xml = stdout(&o);
     assert!(xml.contains(r#"failures="0""#), "{xml}");
     assert!(xml.contains("BLOCKED, every blocker accepted"), "{xml}");
