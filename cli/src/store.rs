@@ -693,7 +693,18 @@ impl Store {
                        plan, previous, current, annotation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql)?;
-            for t in &diff.transitions {
+            // An account's first recording is its starting state: of its results, only the open
+            // ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes ("first seen
+            // failing"); a first COMPLIANT or NOT_APPLICABLE result is not a change worth a row (a
+            // first scan of 100,000 items wrote 600,000 "new" rows). Accounts with results
+            // before get every transition.
+            let known: std::collections::HashSet<&str> = previous.keys().map(|k| k.account_id.as_str()).collect();
+            let worth_a_row = |t: &&state::Transition| {
+                t.previous.is_some()
+                    || known.contains(t.key.account_id.as_str())
+                    || matches!(t.current, Some(Compliance::NonCompliant | Compliance::InsufficientData))
+            };
+            for t in diff.transitions.iter().filter(worth_a_row) {
                 tr.execute(params![
                     scan_id,
                     t.key.account_id,

@@ -1903,3 +1903,53 @@ fn resources_are_named_beside_their_config_ids() {
         .expect("the instance is named");
     assert!(!line.contains('\u{1b}') && !line.contains('\u{7}'), "{line:?}");
 }
+
+/// A first recording of an account keeps, as changes, only its open results (first seen failing
+/// or undecided); what is compliant or not applicable is its starting state, not a change. Later
+/// scans record every transition.
+#[test]
+fn a_first_scan_records_only_its_open_results_as_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (_, v) = scan_json(&demo(), Some(&db), &[]);
+    let open = v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["compliance"] == "NON_COMPLIANT" || e["compliance"] == "INSUFFICIENT_DATA")
+        .count();
+    // What the scan reports as changed is everything (all of it is new) ...
+    assert_eq!(
+        v["changes"]["transitions"].as_array().unwrap().len(),
+        v["evaluations"].as_array().unwrap().len()
+    );
+    let rows = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    // ... what the store keeps as history is the open part.
+    assert_eq!(rows("SELECT COUNT(*) FROM transitions") as usize, open);
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM transitions WHERE current NOT IN ('NON_COMPLIANT', 'INSUFFICIENT_DATA')"),
+        0
+    );
+    // A later scan in which an instance gains its profile records the change, COMPLIANT included.
+    let mut snap = demo_items();
+    let item = snap["configurationItems"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["resourceId"] == "i-0bat000000000002")
+        .unwrap();
+    item["configuration"]["iamInstanceProfile"] =
+        json!({"arn": "arn:aws:iam::111122223333:instance-profile/web", "id": "AIPAEXAMPLE00000000001"});
+    item["configurationItemCaptureTime"] = json!("2026-11-21T08:15:00.000Z");
+    let later = write_json(dir.path(), "later.json", &snap);
+    let (_, again) = scan_json(&later, Some(&db), &[]);
+    let changed = again["changes"]["transitions"].as_array().unwrap().len();
+    assert!(changed > 0, "{}", again["changes"]);
+    assert_eq!(rows("SELECT COUNT(*) FROM transitions") as usize, open + changed);
+    assert!(rows("SELECT COUNT(*) FROM transitions WHERE current = 'COMPLIANT'") > 0);
+}
