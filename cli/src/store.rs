@@ -538,8 +538,14 @@ impl Store {
                 if !wanted.contains(&key) {
                     continue;
                 }
-                let body: Option<String> = r.get(2).map_err(self.sql())?;
-                let body = body.ok_or_else(|| self.corrupt(format!("item {} {} has no text", key.1, key.2)))?;
+                // Compressed (a BLOB), or plain text as stores before compression wrote it.
+                let body = match r.get_ref(2).map_err(self.sql())? {
+                    rusqlite::types::ValueRef::Blob(b) => inflate(b).map_err(|e| {
+                        self.corrupt(format!("item {} {}: its text cannot be inflated: {e}", key.1, key.2))
+                    })?,
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    _ => return Err(self.corrupt(format!("item {} {} has no text", key.1, key.2))),
+                };
                 let mut item = ConfigurationItem::from_json(&body, None)
                     .map_err(|e| self.corrupt(format!("recorded item {} {}: {e}", key.1, key.2)))?;
                 let facts: Option<String> = r.get(3).map_err(self.sql())?;
@@ -627,7 +633,7 @@ impl Store {
                     w.region,
                     time(w.capture_time),
                     w.body.is_none(),
-                    w.body,
+                    w.body.map(deflate),
                     w.facts,
                     scan_id
                 ])
@@ -770,6 +776,23 @@ impl Store {
             plan_transitions,
         })
     }
+}
+
+/// An item's text as the store keeps it: zlib-compressed (configuration items are repetitive
+/// JSON: about a tenth of their size), read back by [`inflate`].
+fn deflate(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(text.as_bytes());
+    z.finish().unwrap_or_default()
+}
+
+fn inflate(bytes: &[u8]) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    flate2::read::ZlibDecoder::new(bytes).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// One resource to write: its newest item (`body`), or a tombstone (`body` None).
