@@ -365,10 +365,17 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
             write_fixes(&mut out, fixes);
         }
         let mut region = "";
+        // A region's NOT_APPLICABLE plans share one line, after its other plans.
+        let mut not_applicable: Vec<Plan> = Vec::new();
         for p in plans {
             if p.aws_region != region {
+                write_not_applicable(&mut out, &mut not_applicable);
                 region = &p.aws_region;
                 let _ = writeln!(out, "  {}", bold.apply_to(region));
+            }
+            if p.status == PlanStatus::NotApplicable && input.applied.and_then(|a| a.plan(p)).is_none() {
+                not_applicable.push(p.plan);
+                continue;
             }
             let (style, mark) = status_style(p.status);
             let unverified = if p.unverified.is_empty() {
@@ -462,6 +469,7 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
                 }
             }
         }
+        write_not_applicable(&mut out, &mut not_applicable);
     }
     render_azure(&mut out, &result.azure);
     let mut counts: BTreeMap<Compliance, usize> = BTreeMap::new();
@@ -502,6 +510,24 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         }
     }
     out
+}
+
+/// `– not applicable: servers, sql` for the plans collected, which are then forgotten.
+fn write_not_applicable(out: &mut String, plans: &mut Vec<Plan>) {
+    if plans.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = plans.iter().map(|p| p.as_str()).collect();
+    let (style, mark) = status_style(PlanStatus::NotApplicable);
+    let _ = writeln!(
+        out,
+        "    {} {}",
+        style.apply_to(mark),
+        Style::new()
+            .dim()
+            .apply_to(format!("not applicable: {}", names.join(", ")))
+    );
+    plans.clear();
 }
 
 /// One blocking result: `• [plan] check type id` and, below, why (and the accepted exception

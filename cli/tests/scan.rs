@@ -291,6 +291,13 @@ fn text_report_shows_plans_blockers_and_fixes() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     assert!(!out.contains('\u{1b}'), "--color never must not emit escapes");
+    // A region's plans that do not apply share one line (17 regions of an organization would
+    // otherwise print 68 lines of NOT_APPLICABLE).
+    assert!(
+        out.contains("  eu-south-1\n    ✔ cspm        READY           Connector / Defender CSPM\n    – not applicable: servers, sql, containers, oss\n"),
+        "{out}"
+    );
+    assert!(!out.contains("NOT_APPLICABLE  Defender for"), "{out}");
     let o = run(&["scan", demo().to_str().unwrap(), "--no-store", "--color", "always"]);
     assert!(stdout(&o).contains('\u{1b}'));
 }
