@@ -15,7 +15,9 @@ The scenario maps routes to answers:
                "throttleFirst": true,        # first request answered 429 with Retry-After: 0
                "apiVersion": "2023-10-01-preview",   # required query api-version
                "filter": "assignedTo('<oid>')",      # required $filter
-               "audience": "arm" | "graph"}},         # which token it needs
+               "audience": "arm" | "graph",          # which token it needs
+               "delayMs": 500}},                     # answer after this long (DIR/most_in_flight:
+                                                     # the most such requests served at once)
    "secret": "<client secret the token endpoint accepts>"}
 
 A GET route may answer per $filter instead: {"audience": "graph", "byFilter": {"<filter>": {...answer...}}}.
@@ -33,6 +35,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -90,7 +93,7 @@ def main():
     with open(scenario_path) as f:
         scenario = json.load(f)
     routes = scenario["routes"]
-    state = {"served": {}, "lock": threading.Lock()}
+    state = {"served": {}, "lock": threading.Lock(), "inflight": 0, "most": 0}
     log = open(os.path.join(directory, "requests.jsonl"), "a", buffering=1)
     cert_path, key_path = make_cert(directory)
 
@@ -184,6 +187,16 @@ def main():
             with state["lock"]:
                 n = state["served"].get(key, 0)
                 state["served"][key] = n + 1
+            if "delayMs" in route:
+                # A slow answer; DIR/most_in_flight holds the most slow requests served at once.
+                with state["lock"]:
+                    state["inflight"] += 1
+                    state["most"] = max(state["most"], state["inflight"])
+                    with open(os.path.join(directory, "most_in_flight"), "w") as f:
+                        f.write(str(state["most"]))
+                time.sleep(route["delayMs"] / 1000)
+                with state["lock"]:
+                    state["inflight"] -= 1
             if route.get("throttleFirst") and n == 0:
                 self.send(429, {"error": {"code": "TooManyRequests", "message": "throttled"}}, [("Retry-After", "0")])
                 return

@@ -576,3 +576,45 @@ fn directory_roles_held_through_a_group_count_and_unreadable_groups_block_nothin
         expect(&v, B, "azure.rbac-ciem", compliance, &says);
     }
 }
+
+/// Subscriptions are read several at once, never more than the bound: twelve subscriptions whose
+/// connector lists answer slowly are read with more than one request in flight and at most
+/// `SUBSCRIPTIONS_AT_ONCE` (the stand-in counts the slow requests it serves at once).
+#[test]
+fn subscriptions_are_read_concurrently_within_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut scenario: Value = serde_json::from_str(
+        &std::fs::read_to_string(integration_tests::fixtures::root().join("tests/azure/scenario.json")).unwrap(),
+    )
+    .unwrap();
+    let ids: Vec<String> = (0..12).map(|n| format!("00000000-0000-4000-8000-{n:012}")).collect();
+    for id in &ids {
+        scenario["routes"][format!("GET /subscriptions/{id}/providers/Microsoft.Security/securityConnectors")] = json!({
+            "apiVersion": "2023-10-01-preview",
+            "body": {"value": []},
+            "delayMs": 400,
+        });
+    }
+    let path = dir.path().join("scenario.json");
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    let stand_in = StandIn::start_with(dir.path(), &path);
+    let (o, _) = scan(&stand_in, dir.path(), &ids.join(","), "");
+    let err = String::from_utf8_lossy(&o.stderr);
+    // Reported in the order asked, whatever order they completed in.
+    let order: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("azure: subscription "))
+        .filter_map(|l| l.split(' ').nth(1))
+        .map(|id| id.trim_end_matches(':'))
+        .collect();
+    assert_eq!(order, ids.iter().map(String::as_str).collect::<Vec<_>>(), "{err}");
+    let most: usize = std::fs::read_to_string(dir.path().join("most_in_flight"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        most > 1 && most <= shared::azure::SUBSCRIPTIONS_AT_ONCE,
+        "{most} slow requests at once"
+    );
+}

@@ -162,6 +162,9 @@ fn scope_of(endpoint: &str) -> String {
     format!("{}/.default", endpoint.trim_end_matches('/'))
 }
 
+/// Subscriptions read at once.
+pub const SUBSCRIPTIONS_AT_ONCE: usize = 8;
+
 /// Reads Azure Resource Manager and Microsoft Graph with one credential.
 pub struct AzureReader {
     credential: Arc<dyn TokenCredential>,
@@ -452,8 +455,15 @@ impl AzureReader {
         }
         let mut seen = std::collections::BTreeSet::new();
         ids.retain(|id| seen.insert(id.to_ascii_lowercase()));
-        for (n, id) in ids.iter().enumerate() {
-            let read = self.subscription(id, principal.as_ref().map(|p| p.id.as_str())).await;
+        // Several subscriptions at once (an organization's tenant can hold hundreds), a bounded
+        // number, reported in order as they complete.
+        use futures_util::StreamExt as _;
+        let object_id = principal.as_ref().map(|p| p.id.as_str());
+        let mut reads = futures_util::stream::iter(ids.iter())
+            .map(|id| async move { (id, self.subscription(id, object_id).await) })
+            .buffered(SUBSCRIPTIONS_AT_ONCE);
+        let mut n = 0;
+        while let Some((id, read)) = reads.next().await {
             progress(match &read.error {
                 Some(e) => format!("azure: subscription {}/{} {id}: not read ({e})", n + 1, ids.len()),
                 None => format!(
@@ -463,8 +473,10 @@ impl AzureReader {
                     read.security_connectors.iter().filter(|c| c.is_aws()).count()
                 ),
             });
+            n += 1;
             side.subscriptions.push(read);
         }
+        drop(reads);
         if let Some(p) = &principal {
             match self.entra_assignments(&p.id).await {
                 Ok(list) => side.entra_role_assignments = Some(list),
