@@ -1,0 +1,581 @@
+//! `defender-prereqs scan`, as the list of its phases, each a function from the previous phase's
+//! type to its own: the settings ([`Setup`]), the inputs read ([`Read`]), the inputs merged with
+//! what the store holds ([`Merged`]), the evaluation ([`Evaluated`]), the recording, the output.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shared::domain::engine::{self, ScanResult};
+use shared::domain::graph::ResourceGraph;
+use shared::domain::model::ConfigurationItem;
+use shared::domain::settings::Settings;
+
+use crate::inputs::{self, Input};
+use crate::{azure, formats, live, mirror, names, output, report, s3, store, suppress, Format};
+
+/// What `scan` is asked to do.
+pub struct ScanArgs {
+    /// Files, directories, `s3://` prefixes, `-`.
+    pub paths: Vec<PathBuf>,
+    /// A live read of AWS Config, if asked.
+    pub live: Option<live::LiveArgs>,
+    /// The settings file.
+    pub settings: Option<PathBuf>,
+    /// The suppressions file.
+    pub suppressions: Option<PathBuf>,
+    /// Azure subscriptions to read besides the settings' own.
+    pub azure_subscriptions: Vec<String>,
+    /// What to print.
+    pub format: Format,
+    /// The store (None: record nothing).
+    pub db: Option<PathBuf>,
+    /// Skip what cannot be read, and list it.
+    pub keep_going: bool,
+    /// Exit 1 when a plan is BLOCKED.
+    pub fail_on_blocked: bool,
+    /// Exit 1 when a plan is UNVERIFIED.
+    pub fail_on_unverified: bool,
+    /// List unverified checks and every change.
+    pub verbose: bool,
+    /// What to show.
+    pub filter: output::Filter,
+    /// Text: the summary (Some(true)), everything (Some(false)), or by size.
+    pub summary: Option<bool>,
+}
+
+/// Scans: every phase in turn. Filters and accepted exceptions act in [`render`] only, after
+/// everything was evaluated and recorded.
+pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
+    let setup = setup(&args)?;
+    let read = read(&args, &setup.settings)?;
+    let mut store = args
+        .db
+        .as_deref()
+        .map(store::Store::open)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut merged = merge(store.as_ref(), read)?;
+    let evaluated = evaluate(&mut merged, &setup.settings);
+    let recording = record(store.as_mut(), &merged, &evaluated.result)?;
+    render(&args, setup, &merged, evaluated, recording.as_ref())
+}
+
+/// The settings (with the Azure half read when asked) and the accepted exceptions.
+struct Setup {
+    settings: Settings,
+    suppressions: Option<suppress::Suppressions>,
+}
+
+fn setup(args: &ScanArgs) -> Result<Setup, String> {
+    let mut settings = match &args.settings {
+        Some(p) => Settings::from_file(p).map_err(|e| e.to_string())?,
+        None => Settings::default(),
+    };
+    settings
+        .azure
+        .subscriptions
+        .extend(args.azure_subscriptions.iter().cloned());
+    if settings.azure_requested() {
+        settings.azure_side = Some(std::sync::Arc::new(azure::read(&settings)));
+    }
+    let suppressions = args
+        .suppressions
+        .as_deref()
+        .map(suppress::Suppressions::from_file)
+        .transpose()?;
+    // Checked here, not in `Settings::validate`: the settings sit below the type catalog.
+    if let Some(t) = settings
+        .recorded_types
+        .iter()
+        .find(|t| !shared::domain::model::types::is_recorded_type(t))
+    {
+        return Err(format!(
+            "settings recorded_types: `{t}` is not a resource type the checks read"
+        ));
+    }
+    Ok(Setup { settings, suppressions })
+}
+
+/// The inputs read: files and directories, a Config bucket, AWS Config itself.
+struct Read {
+    inputs: Vec<Input>,
+    /// What the inputs cannot show.
+    notes: Vec<String>,
+    /// What could not be read at all (with --keep-going).
+    failures: Vec<String>,
+}
+
+fn read(args: &ScanArgs, settings: &Settings) -> Result<Read, String> {
+    let inputs::Expanded { paths, mut notes, s3 } = inputs::expand(&args.paths)?;
+    let mut read = Vec::with_capacity(paths.len());
+    let mut live_failures = Vec::new();
+    if let Some(live) = &args.live {
+        let spinner = ProgressBar::new_spinner();
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner.set_message("reading AWS Config");
+        let got = live::read(live, &settings.recorded_types, &spinner)?;
+        spinner.finish_and_clear();
+        // Without credentials nothing can be read, and --keep-going would not help.
+        #[cfg(feature = "aws")]
+        if !got.failures.is_empty() && got.failures.iter().all(|f| f.contains(shared::aws::NO_CREDENTIALS)) {
+            return Err(shared::aws::NO_CREDENTIALS.to_owned());
+        }
+        if !got.failures.is_empty() && !args.keep_going {
+            return Err(format!(
+                "could not read {} (nothing recorded; --keep-going scans what could be read and lists the rest):\n  {}",
+                if got.failures.len() == 1 {
+                    "one region".to_owned()
+                } else {
+                    format!("{} regions", got.failures.len())
+                },
+                got.failures.join("\n  ")
+            ));
+        }
+        live_failures = got.failures;
+        notes.extend(got.notes);
+        read.extend(got.inputs);
+    }
+    if !s3.is_empty() {
+        let bucket = s3::read(&s3, args.keep_going, &settings.recorded_types)?;
+        notes.extend(bucket.notes);
+        read.extend(bucket.inputs);
+    }
+    for path in &paths {
+        let mut pb: Option<ProgressBar> = None;
+        let input = inputs::read(path, args.keep_going, &settings.recorded_types, |n, total| {
+            pb.get_or_insert_with(|| progress_bar(total, "reading"))
+                .set_position(n as u64);
+        });
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        match input {
+            Ok(input) => read.push(input),
+            // An input that cannot be read at all is listed, and the others are scanned: it
+            // contributes nothing, so nothing is concluded from what it would have held.
+            Err(e) if args.keep_going => live_failures.push(e),
+            Err(e) => return Err(format!("{e} (--keep-going scans the other inputs and lists this one)")),
+        }
+    }
+    Ok(Read {
+        inputs: read,
+        notes,
+        failures: live_failures,
+    })
+}
+
+/// Per input, per item: its JSON text and the live facts read with it.
+type Texts = (Box<str>, Option<Box<str>>);
+
+/// The inputs merged with what the store holds: the newest item of every resource of the
+/// accounts concerned, and what to write.
+struct Merged {
+    read: Read,
+    accounts: BTreeSet<String>,
+    mirror: mirror::Merged,
+    /// Items skipped with --keep-going (type, id).
+    unreadable: HashSet<(String, String)>,
+    /// The items to evaluate (taken by [`evaluate`]).
+    items: Vec<ConfigurationItem>,
+    bodies: Vec<Vec<Texts>>,
+    /// Items read, for progress.
+    total: usize,
+}
+
+fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
+    let Read {
+        inputs: mut read,
+        notes,
+        failures,
+    } = read;
+    let accounts = mirror::accounts(&read);
+    let total: usize = read.iter().map(|i| i.read).sum();
+    let phase = spinner(total, "reading the store");
+    let (stored, coverage) = match &store {
+        Some(s) => (
+            s.stored_items(&accounts).map_err(|e| e.to_string())?,
+            s.coverage(&accounts).map_err(|e| e.to_string())?,
+        ),
+        None => Default::default(),
+    };
+    let merged = mirror::merge(stored, coverage, &read);
+    let unreadable: HashSet<(String, String)> = read
+        .iter()
+        .flat_map(|i| &i.errors)
+        .filter_map(|e| match e {
+            shared::Error::Item { location, .. } => {
+                Some((location.resource_type.clone()?, location.resource_id.clone()?))
+            }
+            _ => None,
+        })
+        .collect();
+    let readable = |k: &mirror::Key| !unreadable.contains(&(k.1.clone(), k.2.clone()));
+    // The newest item of every resource of the accounts concerned: from the inputs, else the store.
+    let from_store: HashSet<&mirror::Key> = merged
+        .newest
+        .iter()
+        .filter(|(k, n)| !n.deleted && n.holder == mirror::Holder::Stored && readable(k))
+        .map(|(k, _)| k)
+        .collect();
+    phase.set_message("reading recorded items");
+    let mut items = match &store {
+        Some(s) if !from_store.is_empty() => s.items_of(&from_store).map_err(|e| e.to_string())?,
+        _ => Vec::new(),
+    };
+    let mut bodies: Vec<Vec<Texts>> = Vec::with_capacity(read.len());
+    let mut parsed: Vec<Vec<Option<shared::domain::model::ConfigurationItem>>> = Vec::with_capacity(read.len());
+    for input in &mut read {
+        let (p, b) = std::mem::take(&mut input.items)
+            .into_iter()
+            .map(|i| (Some(i.item), (i.body, i.facts)))
+            .unzip();
+        parsed.push(p);
+        bodies.push(b);
+    }
+    // Service-API facts a live read recorded stay with their resource when an input brings its
+    // item without them (a file holds none): the item is evaluated, and recorded, with them.
+    let keep_facts: HashSet<&mirror::Key> = merged
+        .newest
+        .iter()
+        .filter(|(_, n)| {
+            n.stored_facts && !n.deleted && matches!(n.holder, mirror::Holder::Input(i, j) if bodies[i][j].1.is_none())
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let stored_facts = match &store {
+        Some(s) if !keep_facts.is_empty() => s.facts_of(&keep_facts).map_err(|e| e.to_string())?,
+        _ => HashMap::new(),
+    };
+    for (k, n) in &merged.newest {
+        if let (false, mirror::Holder::Input(i, j)) = (n.deleted, n.holder) {
+            if readable(k) {
+                if let (Some(text), Some(item)) = (stored_facts.get(k), parsed[i][j].as_mut()) {
+                    let facts: shared::domain::model::LiveFacts =
+                        serde_json::from_str(text).map_err(|e| format!("the store's facts of {} {}: {e}", k.1, k.2))?;
+                    item.resource
+                        .apply_live(facts)
+                        .map_err(|e| format!("the store's facts of {} {}: {e}", k.1, k.2))?;
+                    bodies[i][j].1 = Some(text.clone().into());
+                }
+                items.extend(parsed[i][j].take());
+            }
+        }
+    }
+    drop(parsed);
+    // One order whatever the inputs' order (joins that name one item take the last).
+    items.sort_unstable_by(|a, b| {
+        (&a.account_id, &a.region, &a.resource_type, &a.resource_id).cmp(&(
+            &b.account_id,
+            &b.region,
+            &b.resource_type,
+            &b.resource_id,
+        ))
+    });
+    phase.finish_and_clear();
+    Ok(Merged {
+        read: Read {
+            inputs: read,
+            notes,
+            failures,
+        },
+        accounts,
+        mirror: merged,
+        unreadable,
+        items,
+        bodies,
+        total,
+    })
+}
+
+/// The results, and the resources' names beside their ids.
+struct Evaluated {
+    result: ScanResult,
+    names: names::Names,
+}
+
+fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
+    let mut graph = ResourceGraph::build(std::mem::take(&mut merged.items));
+    // Absence is evidence only inside the complete recordings seen for each account and region.
+    graph.mark_partial();
+    for ((account, region), c) in &merged.mirror.coverage {
+        graph.mark_complete(account, region, c.types.iter().map(String::as_str));
+    }
+    // Items skipped with --keep-going were there: no check may conclude from their absence.
+    for (t, id) in &merged.unreadable {
+        graph.mark_unreadable(t, id);
+    }
+    let pb = progress_bar(graph.items().len(), "evaluating");
+    let mut result: ScanResult = engine::scan_graph(&graph, settings, |n| pb.set_position(n as u64));
+    pb.finish_and_clear();
+    let names = names::Names::of(&graph);
+    drop(graph);
+    result.items = merged.read.inputs.iter().map(|i| i.read).sum();
+    result.ignored_types = BTreeMap::new();
+    for input in &merged.read.inputs {
+        for (t, n) in &input.ignored {
+            *result.ignored_types.entry(t.clone()).or_default() += n;
+        }
+    }
+    Evaluated { result, names }
+}
+
+/// The one input's name and snapshot id, or how many inputs there were.
+fn source(inputs: &[Input]) -> (String, Option<String>) {
+    match inputs {
+        [one] => (one.source.clone(), one.snapshot_id.clone()),
+        many => (format!("{} inputs", many.len()), None),
+    }
+}
+
+/// Writes the scan into the store in one transaction (nothing without a store), and what
+/// changed since the previous scan.
+fn record(
+    store: Option<&mut store::Store>,
+    merged: &Merged,
+    result: &ScanResult,
+) -> Result<Option<store::Recording>, String> {
+    let phase = spinner(merged.total, "recording");
+    let recording = match store {
+        None => None,
+        Some(store) => {
+            let bodies = &merged.bodies;
+            let writes = merged
+                .mirror
+                .newest
+                .iter()
+                .filter(|(_, n)| n.write)
+                .map(|(k, n)| store::ItemWrite {
+                    key: k,
+                    region: &n.region,
+                    capture_time: n.capture_time,
+                    body: match (n.deleted, n.holder) {
+                        (false, mirror::Holder::Input(i, j)) => Some(&*bodies[i][j].0),
+                        _ => None,
+                    },
+                    facts: match (n.deleted, n.holder) {
+                        (false, mirror::Holder::Input(i, j)) => bodies[i][j].1.as_deref(),
+                        _ => None,
+                    },
+                })
+                .collect();
+            let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
+            let joined = sources.join(", ");
+            Some(
+                store
+                    .record(&store::ScanRecord {
+                        result,
+                        accounts: &merged.accounts,
+                        source: &joined,
+                        snapshot_id: source(&merged.read.inputs).1.as_deref(),
+                        items: writes,
+                        coverage: merged
+                            .mirror
+                            .coverage
+                            .iter()
+                            .filter(|(k, _)| merged.mirror.coverage_changed.contains(*k))
+                            .collect(),
+                        stale: merged.mirror.stale,
+                        tombstoned: merged.mirror.tombstoned,
+                        unreadable: &merged.unreadable,
+                    })
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+    };
+    phase.finish_and_clear();
+    Ok(recording)
+}
+
+/// Prints the scan in the format asked (filters and accepted exceptions applied here), and the
+/// exit status.
+fn render(
+    args: &ScanArgs,
+    setup: Setup,
+    merged: &Merged,
+    evaluated: Evaluated,
+    recording: Option<&store::Recording>,
+) -> Result<ExitCode, String> {
+    let Evaluated { result, names } = evaluated;
+    let (source, snapshot_id) = source(&merged.read.inputs);
+    let mut notes = merged.read.notes.clone();
+    let errors: Vec<&shared::Error> = merged.read.inputs.iter().flat_map(|i| &i.errors).collect();
+    let input_lines: Vec<String> = merged
+        .read
+        .inputs
+        .iter()
+        .map(|i| format!("{}: {}, {} items", i.source, i.shape, i.read))
+        .collect();
+    let complete = report::complete_regions(&merged.mirror.coverage);
+    let mut error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    error_messages.extend(merged.read.failures.iter().map(|f| format!("not read: {f}")));
+    // Accepted exceptions mark what is shown; what was evaluated and recorded stays as it is.
+    let applied = setup
+        .suppressions
+        .map(|s| s.apply(&result, &setup.settings, chrono::Utc::now().date_naive()));
+    if let Some(a) = &applied {
+        for n in &a.notes {
+            eprintln!("warning: {n}");
+        }
+        notes.extend(a.notes.iter().cloned());
+    }
+    let applied = applied.as_ref();
+    // Filters choose what is shown, after everything was evaluated and recorded.
+    let result = args.filter.apply(result);
+    let transitions: Vec<&shared::domain::state::Transition> = recording
+        .into_iter()
+        .flat_map(|r| &r.diff.transitions)
+        .filter(|t| args.filter.transition(t))
+        .collect();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match args.format {
+        Format::Json => {
+            let doc = output::Document {
+                evaluations: output::Marked {
+                    rows: &result.evaluations,
+                    applied,
+                    names: Some(&names),
+                },
+                plans: output::Marked {
+                    rows: &result.plans,
+                    applied,
+                    names: Some(&names),
+                },
+                changes: recording.map(|rec| output::Changes {
+                    since: rec.previous_scan,
+                    transitions: transitions.clone(),
+                    plan_transitions: rec
+                        .plan_transitions
+                        .iter()
+                        .filter(|t| args.filter.plan_transition(t))
+                        .collect(),
+                    stale: rec.diff.stale,
+                }),
+                errors: args.keep_going.then_some(error_messages.as_slice()),
+                notes: &notes,
+                azure: &result.azure,
+            };
+            serde_json::to_writer(&mut out, &doc)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        Format::Jsonl => output::write_jsonl(&result.evaluations, applied, Some(&names), &mut out),
+        Format::Csv => output::write_csv(&result.evaluations, applied, &mut out),
+        Format::Junit => output::write_junit(&result.plans, applied, &mut out),
+        Format::Sarif => output_origin(&args.paths, &source, &names, |o| {
+            formats::write_sarif(&result.evaluations, applied, o, &mut out)
+        }),
+        Format::Ocsf => output_origin(&args.paths, &source, &names, |o| {
+            formats::write_ocsf(&result.evaluations, applied, o, &mut out)
+        }),
+        Format::Asff => {
+            let home = formats::home_regions(&result.plans);
+            output_origin(&args.paths, &source, &names, |o| {
+                formats::write_asff(&result.evaluations, applied, &home, o, &mut out)
+            })
+        }
+        Format::Text => {
+            let mut command = vec!["defender-prereqs scan".to_owned()];
+            command.extend(args.paths.iter().map(|p| shell_word(&p.display().to_string())));
+            if let Some(s) = &args.settings {
+                command.push(format!("--settings {}", shell_word(&s.display().to_string())));
+            }
+            let command = command.join(" ");
+            let input = report::ReportInput {
+                source: &source,
+                snapshot_id: snapshot_id.as_deref(),
+                recording,
+                errors: &error_messages,
+                inputs: &input_lines,
+                complete: &complete,
+                notes: &notes,
+                applied,
+                names: Some(&names),
+                verbose: args.verbose,
+                summary: args
+                    .summary
+                    .unwrap_or_else(|| report::blocker_lines(&result) > report::SUMMARY_ABOVE),
+                command: &command,
+            };
+            write!(out, "{}", report::render(&result, &input)).and_then(|()| out.flush())
+        }
+    };
+    match written {
+        Ok(()) => {}
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(format!("writing the output: {e}")),
+    }
+    // The exit status follows each row's status with its accepted exceptions set aside.
+    let status = |p: &shared::domain::plans::PlanReadiness| applied.map_or(p.status, |a| a.status(p));
+    let any = |s| result.plans.iter().any(|p| status(p) == s);
+    use shared::domain::plans::PlanStatus;
+    Ok(
+        if (args.fail_on_blocked && any(PlanStatus::Blocked))
+            || (args.fail_on_unverified && any(PlanStatus::Unverified))
+        {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+fn progress_bar(len: usize, message: &'static str) -> ProgressBar {
+    // Only worth drawing for large inputs; indicatif hides it when stderr is not a terminal.
+    if len < 20_000 {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} items ({per_sec})") {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(message);
+    pb
+}
+
+/// A spinner naming the phase, for inputs large enough to wait on (hidden when stderr is not a
+/// terminal).
+fn spinner(items: usize, message: &'static str) -> ProgressBar {
+    if items < 20_000 {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb.set_message(message);
+    pb
+}
+
+/// Runs `write` with the scan's origin: the one input path given, else the report's name for
+/// the inputs, and now.
+fn output_origin(
+    paths: &[PathBuf],
+    source: &str,
+    names: &names::Names,
+    write: impl FnOnce(&formats::Origin<'_>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let one = match paths {
+        [one] => Some(one.display().to_string()),
+        _ => None,
+    };
+    write(&formats::Origin {
+        source: one.as_deref().unwrap_or(source),
+        at: chrono::Utc::now(),
+        names: Some(names),
+    })
+}
+
+/// `word` as a shell would need it in a suggested command.
+fn shell_word(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
