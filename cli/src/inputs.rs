@@ -27,6 +27,16 @@ pub struct Incoming {
     pub facts: Option<Box<str>>,
 }
 
+/// How inputs are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    /// Skip unreadable items (listed in the input's errors) instead of failing.
+    pub keep_going: bool,
+    /// Keep each item's JSON text beside the parsed item (the store records it); a scan that
+    /// records nothing keeps only the parsed items.
+    pub keep_text: bool,
+}
+
 /// What a complete recording covers.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -257,7 +267,7 @@ fn delivery_parts(path: &Path) -> Option<(String, String, &str, std::str::Split<
 /// recording.
 pub fn read(
     path: &Path,
-    keep_going: bool,
+    how: Reading,
     declared: &[String],
     progress: impl FnMut(usize, usize),
 ) -> Result<Input, String> {
@@ -273,7 +283,7 @@ pub fn read(
         snapshot::read_bytes(path)
     }
     .map_err(|e| e.to_string())?;
-    parse(&bytes, source, (!stdin).then_some(path), keep_going, declared, progress)
+    parse(&bytes, source, (!stdin).then_some(path), how, declared, progress)
 }
 
 /// Reads one input's bytes (already inflated) named `source`; `named` is the file or object
@@ -282,7 +292,7 @@ pub fn parse(
     bytes: &[u8],
     source: String,
     named: Option<&Path>,
-    keep_going: bool,
+    how: Reading,
     declared: &[String],
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Input, String> {
@@ -297,7 +307,7 @@ pub fn parse(
     let history = named.is_some_and(|p| history_name(p).is_some());
     let shape = if history { snapshot::HISTORY_FILE } else { raw.shape };
     let complete = shape == snapshot::COMPLETE_RECORDING;
-    let errors = snapshot::parse_each(&raw, keep_going, |i, item| {
+    let errors = snapshot::parse_each(&raw, how.keep_going, |i, item| {
         progress(i + 1, total);
         let known = types::is_recorded_type(&item.resource_type);
         if complete {
@@ -313,7 +323,11 @@ pub fn parse(
         }
         if known {
             items.push(Incoming {
-                body: raw.items[i].get().into(),
+                body: if how.keep_text {
+                    raw.items[i].get().into()
+                } else {
+                    Box::default()
+                },
                 item,
                 facts: None,
             });

@@ -33,7 +33,7 @@ pub struct BucketRead {
 
 /// Without the `aws` feature a bucket cannot be read.
 #[cfg(not(feature = "aws"))]
-pub fn read(_: &[String], _: bool, _: &[String]) -> Result<BucketRead, String> {
+pub fn read(_: &[String], _: crate::inputs::Reading, _: &[String]) -> Result<BucketRead, String> {
     Err(crate::live::NO_AWS.to_owned())
 }
 
@@ -84,7 +84,7 @@ mod with_aws {
     }
 
     /// Reads every `s3://bucket/prefix` of `urls`.
-    pub fn read(urls: &[String], keep_going: bool, declared: &[String]) -> Result<BucketRead, String> {
+    pub fn read(urls: &[String], how: inputs::Reading, declared: &[String]) -> Result<BucketRead, String> {
         let (rt, sdk) = crate::live::aws_runtime(None)?;
         rt.block_on(async {
             let mut out = BucketRead {
@@ -92,7 +92,7 @@ mod with_aws {
                 notes: Vec::new(),
             };
             for url in urls {
-                read_one(&sdk, url, keep_going, declared, &mut out).await?;
+                read_one(&sdk, url, how, declared, &mut out).await?;
             }
             Ok(out)
         })
@@ -101,7 +101,7 @@ mod with_aws {
     async fn read_one(
         sdk: &aws_config::SdkConfig,
         url: &str,
-        keep_going: bool,
+        how: inputs::Reading,
         declared: &[String],
         out: &mut BucketRead,
     ) -> Result<(), String> {
@@ -186,7 +186,7 @@ mod with_aws {
                                     snapshot::MAX_SNAPSHOT_BYTES,
                                 )
                                 .map_err(|e| e.to_string())?;
-                                inputs::parse(&bytes, source, Some(&key), keep_going, &declared, |_, _| {})
+                                inputs::parse(&bytes, source, Some(&key), how, &declared, |_, _| {})
                             })
                             .await
                             .map_err(|e| format!("reading an object stopped: {e}"))
@@ -210,7 +210,7 @@ mod with_aws {
         progress.finish_and_clear();
         if !failed.is_empty() {
             failed.sort();
-            if !keep_going {
+            if !how.keep_going {
                 return Err(format!(
                     "{} object(s) could not be read (nothing recorded; --keep-going scans the rest and lists them):\n  {}",
                     failed.len(),

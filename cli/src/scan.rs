@@ -138,14 +138,19 @@ fn read(args: &ScanArgs, settings: &Settings) -> Result<Read, String> {
         notes.extend(got.notes);
         read.extend(got.inputs);
     }
+    // Without a store nothing records the items' text: only the parsed items are kept.
+    let how = inputs::Reading {
+        keep_going: args.keep_going,
+        keep_text: args.db.is_some(),
+    };
     if !s3.is_empty() {
-        let bucket = s3::read(&s3, args.keep_going, &settings.recorded_types)?;
+        let bucket = s3::read(&s3, how, &settings.recorded_types)?;
         notes.extend(bucket.notes);
         read.extend(bucket.inputs);
     }
     for path in &paths {
         let mut pb: Option<ProgressBar> = None;
-        let input = inputs::read(path, args.keep_going, &settings.recorded_types, |n, total| {
+        let input = inputs::read(path, how, &settings.recorded_types, |n, total| {
             pb.get_or_insert_with(|| progress_bar(total, "reading"))
                 .set_position(n as u64);
         });
