@@ -12,9 +12,9 @@ use shared::domain::graph::ResourceGraph;
 pub struct Names(HashMap<(String, String, String), String>);
 
 impl Names {
-    /// The names of the graph's items.
-    pub fn of(graph: &ResourceGraph) -> Self {
-        let mut names = HashMap::new();
+    /// Adds the names of the graph's items.
+    pub fn add(&mut self, graph: &ResourceGraph) {
+        let names = &mut self.0;
         for item in graph.items() {
             let name = item
                 .resource_name
@@ -37,7 +37,6 @@ impl Names {
                 );
             }
         }
-        Self(names)
     }
 
     /// The name of a resource, when it has one other than its id.

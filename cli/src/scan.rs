@@ -302,23 +302,48 @@ struct Evaluated {
 }
 
 fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
-    let mut graph = ResourceGraph::build(std::mem::take(&mut merged.items));
-    // Absence is evidence only inside the complete recordings seen for each account and region.
-    graph.mark_partial();
-    for ((account, region), c) in &merged.mirror.coverage {
-        graph.mark_complete(account, region, c.types.iter().map(String::as_str));
+    let items = std::mem::take(&mut merged.items);
+    let pb = progress_bar(items.len(), "evaluating");
+    let (mut evaluations, mut plans) = (Vec::new(), Vec::new());
+    let mut names = names::Names::default();
+    let mut done = 0;
+    // One account at a time (the items are in account order): the checks read within an account,
+    // and an account's graph and items are dropped once its results are out, so memory follows
+    // the largest account, not the organization.
+    let mut rest = items.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let account = first.account_id.clone();
+        let mut mine = vec![first];
+        while let Some(next) = rest.next_if(|i| i.account_id == account) {
+            mine.push(next);
+        }
+        let mut graph = ResourceGraph::build(mine);
+        // Absence is evidence only inside the complete recordings seen for each account and
+        // region.
+        graph.mark_partial();
+        for ((_, region), c) in merged.mirror.coverage.iter().filter(|((a, _), _)| *a == account) {
+            graph.mark_complete(&account, region, c.types.iter().map(String::as_str));
+        }
+        // Items skipped with --keep-going were there: no check may conclude from their absence.
+        for (t, id) in &merged.unreadable {
+            graph.mark_unreadable(t, id);
+        }
+        let part = engine::scan_graph(&graph, settings, |n| pb.set_position((done + n) as u64));
+        done += part.items;
+        names.add(&graph);
+        evaluations.extend(part.evaluations);
+        plans.extend(part.plans);
     }
-    // Items skipped with --keep-going were there: no check may conclude from their absence.
-    for (t, id) in &merged.unreadable {
-        graph.mark_unreadable(t, id);
-    }
-    let pb = progress_bar(graph.items().len(), "evaluating");
-    let mut result: ScanResult = engine::scan_graph(&graph, settings, |n| pb.set_position(n as u64));
     pb.finish_and_clear();
-    let names = names::Names::of(&graph);
-    drop(graph);
+    let mut result = ScanResult {
+        evaluations,
+        plans,
+        ignored_types: BTreeMap::new(),
+        items: 0,
+        azure: Vec::new(),
+    };
+    result.azure = engine::azure_views(&result, settings);
     result.items = merged.read.inputs.iter().map(|i| i.read).sum();
-    result.ignored_types = BTreeMap::new();
     for input in &merged.read.inputs {
         for (t, n) in &input.ignored {
             *result.ignored_types.entry(t.clone()).or_default() += n;
