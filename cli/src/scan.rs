@@ -183,8 +183,9 @@ struct Merged {
     mirror: mirror::Merged,
     /// Items skipped with --keep-going (type, id).
     unreadable: HashSet<(String, String)>,
-    /// The items to evaluate (taken by [`evaluate`]).
-    items: Vec<ConfigurationItem>,
+    /// The items to evaluate, per account, each account's in one order whatever the inputs'
+    /// (taken by [`evaluate`]).
+    items: BTreeMap<String, Vec<ConfigurationItem>>,
     bodies: Vec<Vec<Texts>>,
     /// Items read, for progress.
     total: usize,
@@ -226,10 +227,13 @@ fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
         .map(|(k, _)| k)
         .collect();
     phase.set_message("reading recorded items");
-    let mut items = match &store {
-        Some(s) if !from_store.is_empty() => s.items_of(&from_store).map_err(|e| e.to_string())?,
-        _ => Vec::new(),
-    };
+    // Grouped by account as they arrive, so that no phase holds a second copy of them all.
+    let mut items: BTreeMap<String, Vec<ConfigurationItem>> = BTreeMap::new();
+    if let Some(s) = store.filter(|_| !from_store.is_empty()) {
+        for item in s.items_of(&from_store).map_err(|e| e.to_string())? {
+            items.entry(item.account_id.clone()).or_default().push(item);
+        }
+    }
     let mut bodies: Vec<Vec<Texts>> = Vec::with_capacity(read.len());
     let mut parsed: Vec<Vec<Option<shared::domain::model::ConfigurationItem>>> = Vec::with_capacity(read.len());
     for input in &mut read {
@@ -265,20 +269,19 @@ fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
                         .map_err(|e| format!("the store's facts of {} {}: {e}", k.1, k.2))?;
                     bodies[i][j].1 = Some(text.clone().into());
                 }
-                items.extend(parsed[i][j].take());
+                if let Some(item) = parsed[i][j].take() {
+                    items.entry(item.account_id.clone()).or_default().push(item);
+                }
             }
         }
     }
     drop(parsed);
     // One order whatever the inputs' order (joins that name one item take the last).
-    items.sort_unstable_by(|a, b| {
-        (&a.account_id, &a.region, &a.resource_type, &a.resource_id).cmp(&(
-            &b.account_id,
-            &b.region,
-            &b.resource_type,
-            &b.resource_id,
-        ))
-    });
+    for mine in items.values_mut() {
+        mine.sort_unstable_by(|a, b| {
+            (&a.region, &a.resource_type, &a.resource_id).cmp(&(&b.region, &b.resource_type, &b.resource_id))
+        });
+    }
     phase.finish_and_clear();
     Ok(Merged {
         read: Read {
@@ -303,20 +306,14 @@ struct Evaluated {
 
 fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
     let items = std::mem::take(&mut merged.items);
-    let pb = progress_bar(items.len(), "evaluating");
+    let pb = progress_bar(items.values().map(Vec::len).sum(), "evaluating");
     let (mut evaluations, mut plans) = (Vec::new(), Vec::new());
     let mut names = names::Names::default();
     let mut done = 0;
-    // One account at a time (the items are in account order): the checks read within an account,
-    // and an account's graph and items are dropped once its results are out, so memory follows
-    // the largest account, not the organization.
-    let mut rest = items.into_iter().peekable();
-    while let Some(first) = rest.next() {
-        let account = first.account_id.clone();
-        let mut mine = vec![first];
-        while let Some(next) = rest.next_if(|i| i.account_id == account) {
-            mine.push(next);
-        }
+    // One account at a time: the checks read within an account, and an account's graph and
+    // items are dropped once its results are out, so memory follows the largest account, not
+    // the organization.
+    for (account, mine) in items {
         let mut graph = ResourceGraph::build(mine);
         // Absence is evidence only inside the complete recordings seen for each account and
         // region.
@@ -331,7 +328,12 @@ fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
         let part = engine::scan_graph(&graph, settings, |n| pb.set_position((done + n) as u64));
         done += part.items;
         names.add(&graph);
-        evaluations.extend(part.evaluations);
+        // The first account's results are taken as they are (not copied into a second vector).
+        if evaluations.is_empty() {
+            evaluations = part.evaluations;
+        } else {
+            evaluations.extend(part.evaluations);
+        }
         plans.extend(part.plans);
     }
     pb.finish_and_clear();

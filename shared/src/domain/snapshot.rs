@@ -31,7 +31,10 @@ pub fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
         path: name.clone(),
         source,
     })?;
-    read_from(file, &name, limit)
+    // Sized from the start: a buffer grown by doubling held up to three times the file for a
+    // moment (the old buffer, and the new one twice its size) and kept the slack after.
+    let size = file.metadata().map_or(0, |m| m.len());
+    read_sized(file, &name, limit, size)
 }
 
 /// Reads an input from `reader` (a file, standard input) named `name` in errors, inflating it if
@@ -39,6 +42,11 @@ pub fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 /// is inflated once without keeping anything to learn its size, and only then into memory: a
 /// gzip bomb is refused in constant memory, not after `limit` bytes were allocated.
 pub fn read_from(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>> {
+    read_sized(reader, name, limit, 0)
+}
+
+/// [`read_from`] with the input's size when known (0: not known).
+fn read_sized(reader: impl Read, name: &str, limit: u64, size_hint: u64) -> Result<Vec<u8>> {
     let io = |source| Error::Io {
         path: name.to_owned(),
         source,
@@ -47,7 +55,7 @@ pub fn read_from(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>> {
         source_name: name.to_owned(),
         message: format!("larger than {limit} bytes (after inflating): split the snapshot by account or region"),
     };
-    let mut raw = Vec::new();
+    let mut raw = Vec::with_capacity(usize::try_from(size_hint.min(limit) + 1).unwrap_or(0));
     reader.take(limit + 1).read_to_end(&mut raw).map_err(io)?;
     if raw.len() as u64 > limit {
         return Err(too_big());
