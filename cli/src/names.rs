@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use shared::domain::graph::ResourceGraph;
 
-/// Resource names by (account, resource type, resource id), where they differ from the id.
+/// Resource names by account, resource type and resource id, where they differ from the id.
+/// Nested so that a lookup (one per result printed) borrows its keys instead of copying them.
 #[derive(Debug, Default)]
-pub struct Names(HashMap<(String, String, String), String>);
+pub struct Names(HashMap<String, HashMap<String, HashMap<String, String>>>);
 
 impl Names {
     /// Adds the names of the graph's items.
@@ -27,25 +28,22 @@ impl Names {
                         .filter(|n| !n.is_empty())
                 });
             if let Some(n) = name {
-                names.insert(
-                    (
-                        item.account_id.clone(),
-                        item.resource_type.clone(),
-                        item.resource_id.clone(),
-                    ),
-                    n.to_owned(),
-                );
+                names
+                    .entry(item.account_id.clone())
+                    .or_default()
+                    .entry(item.resource_type.clone())
+                    .or_default()
+                    .insert(item.resource_id.clone(), n.to_owned());
             }
         }
     }
 
     /// The name of a resource, when it has one other than its id.
     pub fn get(&self, account: &str, resource_type: &str, resource_id: &str) -> Option<&str> {
-        if self.0.is_empty() {
-            return None;
-        }
         self.0
-            .get(&(account.to_owned(), resource_type.to_owned(), resource_id.to_owned()))
+            .get(account)?
+            .get(resource_type)?
+            .get(resource_id)
             .map(String::as_str)
     }
 }

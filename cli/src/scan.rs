@@ -318,7 +318,13 @@ fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
         // Absence is evidence only inside the complete recordings seen for each account and
         // region.
         graph.mark_partial();
-        for ((_, region), c) in merged.mirror.coverage.iter().filter(|((a, _), _)| *a == account) {
+        // The account's own rows only (the map is ordered by account, then region).
+        let own = merged
+            .mirror
+            .coverage
+            .range((account.clone(), String::new())..)
+            .take_while(|((a, _), _)| *a == account);
+        for ((_, region), c) in own {
             graph.mark_complete(&account, region, c.types.iter().map(String::as_str));
         }
         // Items skipped with --keep-going were there: no check may conclude from their absence.
