@@ -12,6 +12,7 @@ The scenario maps routes to answers:
   {"oid": "<object id the tokens carry>",
    "routes": {"GET /subscriptions/<id>/providers/...": {"status": 200, "body": {...},
                "pages": [{...}, {...}],      # instead of body: served in turn, nextLink added
+               "nextLinkHost": "localhost",  # the host nextLink names (default 127.0.0.1)
                "throttleFirst": true,        # first request answered 429 with Retry-After: 0
                "apiVersion": "2023-10-01-preview",   # required query api-version
                "filter": "assignedTo('<oid>')",      # required $filter
@@ -206,7 +207,8 @@ def main():
                 if page + 1 < len(route["pages"]):
                     nxt = dict((k, v[0]) for k, v in query.items())
                     nxt["page"] = str(page + 1)
-                    link = "https://127.0.0.1:%d%s?%s" % (self.server.server_port, url.path, urlencode(nxt))
+                    host = route.get("nextLinkHost", "127.0.0.1")
+                    link = "https://%s:%d%s?%s" % (host, self.server.server_port, url.path, urlencode(nxt))
                     body["@odata.nextLink" if route.get("audience") == "graph" else "nextLink"] = link
                 self.send(route.get("status", 200), body)
                 return

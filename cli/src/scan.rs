@@ -74,6 +74,11 @@ fn setup(args: &ScanArgs) -> Result<Setup, String> {
         Some(p) => Settings::from_file(p).map_err(|e| e.to_string())?,
         None => Settings::default(),
     };
+    shared::domain::settings::AzureSettings {
+        subscriptions: args.azure_subscriptions.clone(),
+        ..Default::default()
+    }
+    .check("--azure-subscription")?;
     settings
         .azure
         .subscriptions

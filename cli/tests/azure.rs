@@ -82,11 +82,32 @@ fn scan_with(
     settings_extra: &str,
     store: &[&str],
 ) -> (Output, Value) {
+    let o = command(stand_in, dir, subscriptions, settings_extra, "", store)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = serde_json::from_slice(&o.stdout).unwrap();
+    (o, v)
+}
+
+/// The scan command against the stand-in; `azure_extra` goes into the settings' `[azure]` table.
+fn command(
+    stand_in: &StandIn,
+    dir: &Path,
+    subscriptions: &str,
+    settings_extra: &str,
+    azure_extra: &str,
+    store: &[&str],
+) -> Command {
     let settings = dir.join("settings.toml");
     std::fs::write(
         &settings,
         format!(
-            "{settings_extra}\n[azure]\nauthority_host = \"{b}\"\nresource_manager = \"{b}\"\ngraph = \"{b}/graph\"\n",
+            "{settings_extra}\n[azure]\n{azure_extra}\nauthority_host = \"{b}\"\nresource_manager = \"{b}\"\ngraph = \"{b}/graph\"\n",
             b = stand_in.base()
         ),
     )
@@ -107,14 +128,7 @@ fn scan_with(
     if !subscriptions.is_empty() {
         cmd.args(["--azure-subscription", subscriptions]);
     }
-    let o = cmd.output().unwrap();
-    assert!(
-        o.status.success(),
-        "scan failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v = serde_json::from_slice(&o.stdout).unwrap();
-    (o, v)
+    cmd
 }
 
 fn result<'a>(v: &'a Value, account: &str, check: &str) -> (&'a str, &'a str) {
@@ -617,4 +631,73 @@ fn subscriptions_are_read_concurrently_within_a_bound() {
         most > 1 && most <= shared::azure::SUBSCRIPTIONS_AT_ONCE,
         "{most} slow requests at once"
     );
+}
+
+/// Ids and links never take a request off the Azure endpoints' paths and hosts: a subscription
+/// "id" that walks out of `/subscriptions` or a principal id that would rewrite a `$filter` is
+/// refused with a clear error before anything is asked; a `nextLink` to another host is not
+/// followed (the bearer token would go with it) and the subscription is unread, not empty.
+#[test]
+fn ids_and_links_that_would_leave_the_azure_endpoints_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = StandIn::start(dir.path());
+    for (subscriptions, azure_extra, says) in [
+        (
+            "../../providers/Microsoft.Management/managementGroups/x",
+            "",
+            "--azure-subscription: entry 1 is not a subscription id",
+        ),
+        (
+            &format!("{SUB1},a5caac9c-5c04-49af-b3d0"),
+            "",
+            "--azure-subscription: entry 2 is not a subscription id",
+        ),
+        (
+            SUB1,
+            "principal_id = \"x') or (1 eq 1\"",
+            "azure.principal_id is not an Entra object id",
+        ),
+        (
+            SUB1,
+            "subscriptions = [\"all\", \"sub-1\"]",
+            "settings azure.subscriptions: entry 2",
+        ),
+    ] {
+        let o = command(&stand_in, dir.path(), subscriptions, "", azure_extra, &["--no-store"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(
+            !err.contains("managementGroups") && !err.contains("1 eq 1"),
+            "the value is quoted: {err}"
+        );
+    }
+    assert!(stand_in.requests().is_empty(), "{:?}", stand_in.requests());
+
+    // The connector list answers in pages whose link names another host (localhost reaches
+    // the stand-in too, so a followed link would show in its requests).
+    let mut scenario: Value = serde_json::from_str(
+        &std::fs::read_to_string(integration_tests::fixtures::root().join("tests/azure/scenario.json")).unwrap(),
+    )
+    .unwrap();
+    let route = format!("GET /subscriptions/{SUB1}/providers/Microsoft.Security/securityConnectors");
+    assert!(scenario["routes"][&route]["pages"].as_array().unwrap().len() > 1);
+    scenario["routes"][&route]["nextLinkHost"] = json!("localhost");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.json");
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    let stand_in = StandIn::start_with(dir.path(), &path);
+    let (o, v) = scan(&stand_in, dir.path(), SUB1, "");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("a next page on another host (not followed)"), "{err}");
+    let pages: Vec<Value> = stand_in
+        .requests()
+        .into_iter()
+        .filter(|r| r.to_string().contains("securityConnectors") && r.to_string().contains("page"))
+        .collect();
+    assert!(pages.is_empty(), "the link was followed: {pages:?}");
+    let (compliance, _) = result(&v, A, "azure.connector");
+    assert_eq!(compliance, "INSUFFICIENT_DATA");
 }

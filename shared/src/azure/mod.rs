@@ -157,6 +157,29 @@ pub fn service_principal(
     Ok(c)
 }
 
+/// Scheme, host and port of `url` (`None` when it does not parse).
+fn origin(url: &str) -> Option<(String, Option<String>, Option<u16>)> {
+    let u = Url::parse(url).ok()?;
+    Some((
+        u.scheme().to_owned(),
+        u.host_str().map(str::to_owned),
+        u.port_or_known_default(),
+    ))
+}
+
+/// Whether `id`, a connector's resource id from ARM's answer, is a resource of subscription
+/// `subscription` that can be appended to the endpoint as a path (no `..`, query, fragment,
+/// user info or escapes that would take the request elsewhere).
+fn connector_path_ok(id: &str, subscription: &str) -> bool {
+    let prefix = format!("/subscriptions/{subscription}/");
+    id.len() > prefix.len()
+        && id[..prefix.len()].eq_ignore_ascii_case(&prefix)
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'-' | b'_' | b'.' | b'(' | b')'))
+        && !id.split('/').any(|seg| seg == "." || seg == "..")
+}
+
 /// The scope of an endpoint's token (`https://management.azure.com/.default`).
 fn scope_of(endpoint: &str) -> String {
     format!("{}/.default", endpoint.trim_end_matches('/'))
@@ -275,6 +298,11 @@ impl AzureReader {
             let page: Page<T> = self.get_json(pipeline, &url).await?;
             out.extend(page.value);
             next = page.next_link.filter(|n| !n.is_empty());
+            // A next page is followed only on the host the list was asked of: a link elsewhere
+            // would carry the bearer token to another server.
+            if next.as_deref().is_some_and(|n| origin(n) != origin(&url)) {
+                return Err("a next page on another host (not followed)".to_owned());
+            }
             pages += 1;
             if pages >= MAX_PAGES && next.is_some() {
                 return Err(format!("more than {MAX_PAGES} pages"));
@@ -328,6 +356,10 @@ impl AzureReader {
                 format!("{}/subscriptions?api-version={SUBSCRIPTIONS_API}", self.arm_base),
             )
             .await?;
+        // Ids from the answer go into URLs too: one that is not a GUID is refused, not followed.
+        if subs.iter().any(|s| !crate::domain::azure::is_guid(&s.subscription_id)) {
+            return Err("a listed subscription id is not a GUID".to_owned());
+        }
         Ok(subs.into_iter().map(|s| s.subscription_id).collect())
     }
 
@@ -351,11 +383,14 @@ impl AzureReader {
             .map_err(|_| "the access token's claims are not base64url")?;
         let claims: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|_| "the access token's claims are not JSON")?;
-        claims
+        let oid = claims
             .get("oid")
             .and_then(|v| v.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| "the access token has no oid claim".to_owned())
+            .ok_or("the access token has no oid claim")?;
+        if !crate::domain::azure::is_guid(oid) {
+            return Err("the access token's oid claim is not a GUID".to_owned());
+        }
+        Ok(oid.to_owned())
     }
 
     async fn subscription(&self, id: &str, principal: Option<&str>) -> SubscriptionRead {
@@ -375,6 +410,10 @@ impl AzureReader {
             Ok(connectors) => read.security_connectors = connectors,
         }
         for c in read.security_connectors.iter_mut().filter(|c| c.is_aws()) {
+            if !connector_path_ok(&c.id, id) {
+                c.health_error = Some("the connector's id is not a resource path of its subscription".to_owned());
+                continue;
+            }
             let url = format!(
                 "{}{}/providers/Microsoft.Security/healthReports?api-version={HEALTH_API}",
                 self.arm_base, c.id
@@ -510,6 +549,32 @@ impl AzureReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_connector_path_of_its_subscription_is_appended_to_the_endpoint() {
+        let sub = "a5caac9c-5c04-49af-b3d0-e204f40345d5";
+        let id =
+            format!("/subscriptions/{sub}/resourceGroups/rg-1/providers/Microsoft.Security/securityConnectors/c.aws");
+        assert!(connector_path_ok(&id, sub));
+        assert!(connector_path_ok(
+            &id.to_uppercase().replace("A5CAAC9C", "a5caac9c"),
+            sub
+        ));
+        for bad in [
+            format!("/subscriptions/{sub}/../../providers/Microsoft.Management/managementGroups/x"),
+            format!("/subscriptions/{sub}/x?api-version=1"),
+            format!("/subscriptions/{sub}/x#y"),
+            format!("@evil.example/subscriptions/{sub}/x"),
+            format!("/subscriptions/{sub}/x%2F..%2F"),
+            "/subscriptions/a1efb6ca-fbc5-4782-9aaa-5c7daded1ce2/resourceGroups/rg".to_owned(),
+            format!("/subscriptions/{sub}/"),
+        ] {
+            assert!(!connector_path_ok(&bad, sub), "{bad}");
+        }
+        assert_eq!(origin("https://h:1/a?b"), origin("https://h:1/c"));
+        assert_ne!(origin("https://h:1/a"), origin("https://localhost:1/a"));
+        assert_ne!(origin("https://h/a"), origin("http://h/a"));
+    }
 
     #[test]
     fn a_failed_sign_in_is_told_in_entras_words() {

@@ -26,6 +26,18 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Whether `s` is a GUID as Azure writes subscription, tenant and object ids
+/// (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hexadecimal). Only such ids are put into ARM and Graph
+/// URLs: anything else could reach another path (`../`) or carry a query.
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// Built-in Azure role `Owner`.
 pub const OWNER_ROLE: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 /// Built-in Azure role `Security Admin`.
@@ -611,6 +623,22 @@ impl AzureSide {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guid_is_eight_four_four_four_twelve_hex_digits() {
+        assert!(is_guid("a5caac9c-5c04-49af-b3d0-e204f40345d5"));
+        assert!(is_guid("A5CAAC9C-5C04-49AF-B3D0-E204F40345D5"));
+        for bad in [
+            "",
+            "all",
+            "a5caac9c-5c04-49af-b3d0",
+            "a5caac9c5c0449afb3d0e204f40345d5",
+            "a5caac9c-5c04-49af-b3d0-e204f40345dg",
+            "../../a5caac9c-5c04-49af-b3d0-e204f4",
+        ] {
+            assert!(!is_guid(bad), "{bad}");
+        }
+    }
     use serde_json::json;
 
     fn connector(v: Value) -> Connector {

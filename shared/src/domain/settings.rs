@@ -93,6 +93,27 @@ pub struct AzureSettings {
     pub graph: String,
 }
 
+impl AzureSettings {
+    /// Refuses ids that are not GUIDs (they are put into ARM and Graph URLs): each subscription
+    /// (or `all`) and the principal. `from` names where the subscriptions came from.
+    pub fn check(&self, from: &str) -> std::result::Result<(), String> {
+        use crate::domain::azure::is_guid;
+        for (n, s) in self.subscriptions.iter().enumerate() {
+            if !is_guid(s) && !s.eq_ignore_ascii_case("all") {
+                return Err(format!(
+                    "{from}: entry {} is not a subscription id (a GUID such as \
+                     00000000-0000-0000-0000-000000000000) nor `all`",
+                    n + 1
+                ));
+            }
+        }
+        if self.principal_id.as_deref().is_some_and(|p| !is_guid(p)) {
+            return Err("azure.principal_id is not an Entra object id (a GUID)".to_owned());
+        }
+        Ok(())
+    }
+}
+
 impl Default for AzureSettings {
     fn default() -> Self {
         Self {
@@ -530,6 +551,16 @@ impl Settings {
         ];
         if singles.iter().any(|n| n.trim().is_empty()) {
             return Err("role names must not be empty".to_owned());
+        }
+        self.azure.check("settings azure.subscriptions")?;
+        if let Some(t) = &self.azure_tenant_id {
+            // A GUID or a verified domain (contoso.onmicrosoft.com); it becomes part of a URL.
+            let domain = t.contains('.')
+                && t.split('.')
+                    .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+            if !crate::domain::azure::is_guid(t) && !domain {
+                return Err("azure_tenant_id is neither a tenant id (a GUID) nor a domain name".to_owned());
+            }
         }
         if self.oidc.provider_url.contains("://") {
             return Err("oidc.provider_url is written without a scheme, as IAM stores it".to_owned());
