@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use shared::domain::engine::ScanResult;
 use shared::domain::model::{ConfigurationItem, LiveFacts};
 use shared::domain::plans::PlanStatus;
-use shared::domain::state::{self, Diff, EvalKey, PlanTransition, Recorded};
+use shared::domain::state::{self, Diff, PlanTransition};
 use shared::domain::vocab::{Compliance, Plan};
 
 use crate::mirror::{Coverage, Key, StoredItem};
@@ -31,9 +31,38 @@ pub enum StoreError {
     Corrupt { path: String, message: String },
 }
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
-const SCHEMA: &str = "
+/// The compliance codes of `results` and `changes` (0..=3), and the names the views show.
+const COMPLIANCE_CODES: [Compliance; 4] = [
+    Compliance::Compliant,
+    Compliance::NonCompliant,
+    Compliance::NotApplicable,
+    Compliance::InsufficientData,
+];
+
+fn compliance_code(c: Compliance) -> i64 {
+    COMPLIANCE_CODES.iter().position(|x| *x == c).unwrap_or(0) as i64
+}
+
+/// A compliance code as SQL shows it (`column`'s name), for the views.
+macro_rules! compliance_name_sql {
+    ($column:literal) => {
+        concat!(
+            "CASE ",
+            $column,
+            " WHEN 0 THEN 'COMPLIANT' WHEN 1 THEN 'NON_COMPLIANT' ",
+            "WHEN 2 THEN 'NOT_APPLICABLE' WHEN 3 THEN 'INSUFFICIENT_DATA' END"
+        )
+    };
+}
+
+/// Results are kept compactly: each resource, check and annotation text once (`resources`,
+/// `checks`, `texts`), a result as small integers (`results`: resource, check, compliance code,
+/// text, capture time in milliseconds), and likewise the history of changes (`changes`). The
+/// views `evaluations` and `transitions` show them with their names, as a user queries them.
+const SCHEMA: &str = concat!(
+    "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, source TEXT NOT NULL, snapshot_id TEXT,
@@ -47,33 +76,114 @@ CREATE TABLE IF NOT EXISTS coverage (
   account_id TEXT NOT NULL, aws_region TEXT NOT NULL, captured_at TEXT, resource_types TEXT NOT NULL,
   source TEXT NOT NULL, scan_id INTEGER NOT NULL,
   PRIMARY KEY (account_id, aws_region)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS evaluations (
-  account_id TEXT NOT NULL, aws_region TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL,
-  check_id TEXT NOT NULL, plan TEXT NOT NULL, compliance TEXT NOT NULL, annotation TEXT NOT NULL,
-  capture_time TEXT, scan_id INTEGER NOT NULL,
-  PRIMARY KEY (account_id, aws_region, resource_type, resource_id, check_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS evaluations_by_plan ON evaluations (plan, compliance, account_id);
+CREATE TABLE IF NOT EXISTS dictionaries (
+  account_id TEXT NOT NULL, resource_type TEXT NOT NULL, dictionary BLOB NOT NULL,
+  PRIMARY KEY (account_id, resource_type)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS resources (
+  rid INTEGER PRIMARY KEY, account_id TEXT NOT NULL, aws_region TEXT NOT NULL, resource_type TEXT NOT NULL,
+  resource_id TEXT NOT NULL, UNIQUE (account_id, aws_region, resource_type, resource_id));
+CREATE TABLE IF NOT EXISTS checks (cid INTEGER PRIMARY KEY, check_id TEXT NOT NULL UNIQUE, plan TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS texts (tid INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS results (
+  rid INTEGER NOT NULL, cid INTEGER NOT NULL, compliance INTEGER NOT NULL, tid INTEGER NOT NULL,
+  capture_ms INTEGER, scan_id INTEGER NOT NULL, PRIMARY KEY (rid, cid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+  id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, rid INTEGER NOT NULL, cid INTEGER NOT NULL,
+  previous INTEGER, current INTEGER, tid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_by_resource ON changes (rid);
 CREATE TABLE IF NOT EXISTS plan_status (
   account_id TEXT NOT NULL, aws_region TEXT NOT NULL, plan TEXT NOT NULL, status TEXT NOT NULL,
   blockers TEXT NOT NULL, unverified INTEGER NOT NULL, scan_id INTEGER NOT NULL,
   PRIMARY KEY (account_id, aws_region, plan)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS transitions (
-  id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, account_id TEXT NOT NULL, aws_region TEXT NOT NULL,
-  resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, check_id TEXT NOT NULL, plan TEXT NOT NULL,
-  previous TEXT, current TEXT, annotation TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS plan_transitions (
   id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, account_id TEXT NOT NULL, aws_region TEXT NOT NULL,
   plan TEXT NOT NULL, previous TEXT, current TEXT NOT NULL);
-";
+CREATE VIEW IF NOT EXISTS evaluations AS
+  SELECT r.account_id, r.aws_region, r.resource_type, r.resource_id, c.check_id, c.plan,
+    ",
+    compliance_name_sql!("e.compliance"),
+    " AS compliance, t.text AS annotation,
+    strftime('%Y-%m-%dT%H:%M:%fZ', e.capture_ms / 1000.0, 'unixepoch') AS capture_time, e.scan_id
+  FROM results e JOIN resources r ON r.rid = e.rid JOIN checks c ON c.cid = e.cid JOIN texts t ON t.tid = e.tid;
+CREATE VIEW IF NOT EXISTS transitions AS
+  SELECT h.id, h.scan_id, r.account_id, r.aws_region, r.resource_type, r.resource_id, c.check_id, c.plan,
+    ",
+    compliance_name_sql!("h.previous"),
+    " AS previous, ",
+    compliance_name_sql!("h.current"),
+    " AS current, t.text AS annotation
+  FROM changes h JOIN resources r ON r.rid = h.rid JOIN checks c ON c.cid = h.cid JOIN texts t ON t.tid = h.tid;
+"
+);
 
-/// The tables that hold rows of an account.
-const ACCOUNT_TABLES: [&str; 6] = [
+/// From schema 2 (results and changes with their names in every row) to 3: the rows move to
+/// the compact tables, then the old tables go (run in one transaction, after [`SCHEMA`]'s
+/// tables exist under the old tables' renamed copies).
+const MIGRATE_2_TO_3: &str = concat!(
+    "
+ALTER TABLE evaluations RENAME TO evaluations_v2;
+ALTER TABLE transitions RENAME TO transitions_v2;
+DROP INDEX IF EXISTS evaluations_by_plan;
+",
+    "@SCHEMA@",
+    "
+INSERT OR IGNORE INTO resources (account_id, aws_region, resource_type, resource_id)
+  SELECT account_id, aws_region, resource_type, resource_id FROM evaluations_v2
+  UNION SELECT account_id, aws_region, resource_type, resource_id FROM transitions_v2;
+INSERT OR IGNORE INTO checks (check_id, plan)
+  SELECT check_id, plan FROM evaluations_v2 UNION SELECT check_id, plan FROM transitions_v2;
+INSERT OR IGNORE INTO texts (text)
+  SELECT annotation FROM evaluations_v2 UNION SELECT annotation FROM transitions_v2;
+INSERT INTO results (rid, cid, compliance, tid, capture_ms, scan_id)
+  SELECT r.rid, c.cid,
+    CASE e.compliance WHEN 'COMPLIANT' THEN 0 WHEN 'NON_COMPLIANT' THEN 1 WHEN 'NOT_APPLICABLE' THEN 2 ELSE 3 END,
+    t.tid, CAST(ROUND((julianday(e.capture_time) - 2440587.5) * 86400000.0) AS INTEGER), e.scan_id
+  FROM evaluations_v2 e
+  JOIN resources r ON r.account_id = e.account_id AND r.aws_region = e.aws_region
+    AND r.resource_type = e.resource_type AND r.resource_id = e.resource_id
+  JOIN checks c ON c.check_id = e.check_id JOIN texts t ON t.text = e.annotation;
+INSERT INTO changes (id, scan_id, rid, cid, previous, current, tid)
+  SELECT h.id, h.scan_id, r.rid, c.cid,
+    CASE h.previous WHEN 'COMPLIANT' THEN 0 WHEN 'NON_COMPLIANT' THEN 1 WHEN 'NOT_APPLICABLE' THEN 2
+      WHEN 'INSUFFICIENT_DATA' THEN 3 END,
+    CASE h.current WHEN 'COMPLIANT' THEN 0 WHEN 'NON_COMPLIANT' THEN 1 WHEN 'NOT_APPLICABLE' THEN 2
+      WHEN 'INSUFFICIENT_DATA' THEN 3 END,
+    t.tid
+  FROM transitions_v2 h
+  JOIN resources r ON r.account_id = h.account_id AND r.aws_region = h.aws_region
+    AND r.resource_type = h.resource_type AND r.resource_id = h.resource_id
+  JOIN checks c ON c.check_id = h.check_id JOIN texts t ON t.text = h.annotation;
+DROP TABLE evaluations_v2;
+DROP TABLE transitions_v2;
+UPDATE meta SET value = '3' WHERE key = 'schema_version';
+"
+);
+
+/// The statements that remove an account's rows (`?1`); the last two remove only names.
+const FORGET_ACCOUNT: [&str; 8] = [
+    "DELETE FROM results WHERE rid IN (SELECT rid FROM resources WHERE account_id = ?1)",
+    "DELETE FROM changes WHERE rid IN (SELECT rid FROM resources WHERE account_id = ?1)",
+    "DELETE FROM items WHERE account_id = ?1",
+    "DELETE FROM coverage WHERE account_id = ?1",
+    "DELETE FROM plan_status WHERE account_id = ?1",
+    "DELETE FROM plan_transitions WHERE account_id = ?1",
+    "DELETE FROM dictionaries WHERE account_id = ?1",
+    "DELETE FROM resources WHERE account_id = ?1",
+];
+
+/// The tables `store reset` empties; rows of the last four are not counted (what other rows point to).
+const ALL_TABLES: [&str; 11] = [
+    "results",
+    "changes",
     "items",
     "coverage",
-    "evaluations",
     "plan_status",
-    "transitions",
     "plan_transitions",
+    "scans",
+    "dictionaries",
+    "resources",
+    "checks",
+    "texts",
 ];
 
 /// The store.
@@ -167,6 +277,16 @@ impl Store {
                 .map_err(sql)?;
             }
             Some(Ok(SCHEMA_VERSION)) => conn.execute_batch(SCHEMA).map_err(sql)?,
+            Some(Ok(2)) => {
+                let migrate = format!(
+                    "BEGIN IMMEDIATE;\n{}\nCOMMIT;",
+                    MIGRATE_2_TO_3.replace("@SCHEMA@", SCHEMA)
+                );
+                if let Err(e) = conn.execute_batch(&migrate) {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(sql(e));
+                }
+            }
             Some(Ok(older)) if older < SCHEMA_VERSION => {
                 return Err(StoreError::Corrupt {
                     path: p,
@@ -201,56 +321,6 @@ impl Store {
         }
     }
 
-    fn load(&self, accounts: &BTreeSet<String>) -> Result<HashMap<EvalKey, Recorded>, StoreError> {
-        let mut out = HashMap::new();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT aws_region, resource_type, resource_id, check_id, plan, compliance, annotation, capture_time
-                 FROM evaluations WHERE account_id = ?1",
-            )
-            .map_err(self.sql())?;
-        for account in accounts {
-            let rows = stmt
-                .query_map([account], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                        r.get::<_, Option<String>>(7)?,
-                    ))
-                })
-                .map_err(self.sql())?;
-            for row in rows {
-                let (region, rtype, rid, check, plan, compliance, annotation, capture) = row.map_err(self.sql())?;
-                let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
-                let compliance = Compliance::parse(&compliance)
-                    .ok_or_else(|| self.corrupt(format!("unknown compliance `{compliance}`")))?;
-                let capture_time = self.time(capture)?;
-                out.insert(
-                    EvalKey {
-                        account_id: account.clone(),
-                        aws_region: region,
-                        resource_type: rtype,
-                        resource_id: rid,
-                        check_id: check,
-                    },
-                    Recorded {
-                        plan,
-                        compliance,
-                        annotation,
-                        capture_time,
-                    },
-                );
-            }
-        }
-        Ok(out)
-    }
-
     fn load_plans(
         &self,
         accounts: &BTreeSet<String>,
@@ -277,15 +347,44 @@ impl Store {
         Ok(out)
     }
 
-    /// Every recorded result of `account` (the report's input).
+    /// Every recorded result of `account` (the report's input), in key order.
     pub fn results(&self, account: &str) -> Result<Vec<shared::domain::vocab::Evaluation>, StoreError> {
-        let mut out: Vec<shared::domain::vocab::Evaluation> = self
-            .load(&BTreeSet::from([account.to_owned()]))?
-            .into_iter()
-            .map(|(k, r)| r.into_evaluation(k))
-            .collect();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.aws_region, r.resource_type, r.resource_id, c.check_id, c.plan, e.compliance, t.text,
+                        e.capture_ms
+                 FROM resources r JOIN results e ON e.rid = r.rid JOIN checks c ON c.cid = e.cid
+                   JOIN texts t ON t.tid = e.tid
+                 WHERE r.account_id = ?1",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([account]).map_err(self.sql())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let get = |n| r.get::<_, String>(n);
+            let plan: String = get(4).map_err(self.sql())?;
+            out.push(shared::domain::vocab::Evaluation {
+                account_id: account.to_owned(),
+                aws_region: get(0).map_err(self.sql())?,
+                resource_type: get(1).map_err(self.sql())?,
+                resource_id: get(2).map_err(self.sql())?,
+                check_id: get(3).map_err(self.sql())?,
+                plan: Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?,
+                compliance: self.compliance(r.get(5).map_err(self.sql())?)?,
+                annotation: get(6).map_err(self.sql())?,
+                capture_time: r.get::<_, Option<i64>>(7).map_err(self.sql())?.and_then(from_ms),
+            });
+        }
         out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
+    }
+
+    fn compliance(&self, code: i64) -> Result<Compliance, StoreError> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|c| COMPLIANCE_CODES.get(c).copied())
+            .ok_or_else(|| self.corrupt(format!("unknown compliance code {code}")))
     }
 
     /// Every recorded readiness (the report's input).
@@ -451,28 +550,28 @@ impl Store {
     /// Removes every row of `accounts` (items, coverage, results, readiness, changes); returns
     /// how many.
     pub fn forget(&mut self, accounts: &[String]) -> Result<usize, StoreError> {
-        let statements: Vec<(String, Option<&str>)> = ACCOUNT_TABLES
+        let statements: Vec<(String, Option<&str>)> = FORGET_ACCOUNT
             .iter()
-            .flat_map(|t| {
-                accounts
-                    .iter()
-                    .map(move |a| (format!("DELETE FROM {t} WHERE account_id = ?1"), Some(a.as_str())))
-            })
+            .flat_map(|t| accounts.iter().map(move |a| ((*t).to_owned(), Some(a.as_str()))))
             .collect();
-        self.delete_in_one_transaction(&statements)
+        let names = 2 * accounts.len();
+        self.delete_in_one_transaction(&statements, names)
     }
 
     /// Removes everything recorded; returns how many rows.
     pub fn reset(&mut self) -> Result<usize, StoreError> {
-        let statements: Vec<(String, Option<&str>)> = ACCOUNT_TABLES
-            .iter()
-            .chain(&["scans"])
-            .map(|t| (format!("DELETE FROM {t}"), None))
-            .collect();
-        self.delete_in_one_transaction(&statements)
+        let statements: Vec<(String, Option<&str>)> =
+            ALL_TABLES.iter().map(|t| (format!("DELETE FROM {t}"), None)).collect();
+        self.delete_in_one_transaction(&statements, 4)
     }
 
-    fn delete_in_one_transaction(&mut self, statements: &[(String, Option<&str>)]) -> Result<usize, StoreError> {
+    /// Runs `statements` in one transaction; returns the rows removed by all but the last
+    /// `names` statements (those remove only the names other rows pointed to).
+    fn delete_in_one_transaction(
+        &mut self,
+        statements: &[(String, Option<&str>)],
+        names: usize,
+    ) -> Result<usize, StoreError> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
@@ -480,12 +579,16 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         let mut removed = 0;
-        for (statement, account) in statements {
-            removed += match account {
+        let counted = statements.len().saturating_sub(names);
+        for (n, (statement, account)) in statements.iter().enumerate() {
+            let rows = match account {
                 Some(a) => tx.execute(statement, [a]),
                 None => tx.execute(statement, []),
             }
             .map_err(sql)?;
+            if n < counted {
+                removed += rows;
+            }
         }
         tx.commit().map_err(sql)?;
         Ok(removed)
@@ -523,6 +626,7 @@ impl Store {
     pub fn items_of(&self, wanted: &HashSet<&Key>) -> Result<Vec<ConfigurationItem>, StoreError> {
         let accounts: BTreeSet<&str> = wanted.iter().map(|k| k.0.as_str()).collect();
         let mut out = Vec::with_capacity(wanted.len());
+        let dictionaries = dictionaries_of(&self.conn).map_err(self.sql())?;
         let mut stmt = self
             .conn
             .prepare("SELECT resource_type, resource_id, body, facts FROM items WHERE account_id = ?1 AND deleted = 0")
@@ -540,9 +644,11 @@ impl Store {
                 }
                 // Compressed (a BLOB), or plain text as stores before compression wrote it.
                 let body = match r.get_ref(2).map_err(self.sql())? {
-                    rusqlite::types::ValueRef::Blob(b) => inflate(b).map_err(|e| {
-                        self.corrupt(format!("item {} {}: its text cannot be inflated: {e}", key.1, key.2))
-                    })?,
+                    rusqlite::types::ValueRef::Blob(b) => {
+                        inflate(b, dictionaries.get(&(key.0.clone(), key.1.clone())).map(Vec::as_slice)).map_err(
+                            |e| self.corrupt(format!("item {} {}: its text cannot be inflated: {e}", key.1, key.2)),
+                        )?
+                    }
                     rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
                     _ => return Err(self.corrupt(format!("item {} {} has no text", key.1, key.2))),
                 };
@@ -571,7 +677,6 @@ impl Store {
     /// Records a scan in one transaction: nothing is half-written if it fails.
     pub fn record(&mut self, scan: &ScanRecord<'_>) -> Result<Recording, StoreError> {
         let result = scan.result;
-        let previous = self.load(scan.accounts)?;
         let previous_plans = self.load_plans(scan.accounts)?;
         let previous_scan: Option<String> = self
             .conn
@@ -580,15 +685,6 @@ impl Store {
         let previous_scan = previous_scan
             .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|t| t.with_timezone(&Utc));
-        let mut diff = state::replace(&previous, &result.evaluations, scan.accounts);
-        // The results of a resource the input held but could not read are kept as they are.
-        let kept = |k: &EvalKey| {
-            scan.unreadable
-                .contains(&(k.resource_type.clone(), k.resource_id.clone()))
-        };
-        diff.removals.retain(|k| !kept(k));
-        diff.transitions.retain(|t| t.current.is_some() || !kept(&t.key));
-        diff.stale = scan.stale;
         let plan_transitions = state::plan_diff(&previous_plans, &result.plans);
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
@@ -597,27 +693,42 @@ impl Store {
             path: path.clone(),
             source,
         };
+        let corrupt = |message: String| StoreError::Corrupt {
+            path: path.clone(),
+            message,
+        };
+        // The evaluations per account, each account compared and written in turn.
+        let mut by_account: BTreeMap<&str, Vec<&shared::domain::vocab::Evaluation>> = BTreeMap::new();
+        for a in scan.accounts {
+            by_account.entry(a.as_str()).or_default();
+        }
+        for e in &result.evaluations {
+            by_account.entry(e.account_id.as_str()).or_default().push(e);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql)?;
         tx.execute(
             "INSERT INTO scans (started_at, source, snapshot_id, items, evaluations, written, removed, stale, tombstoned)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?7)",
             params![
                 now,
                 scan.source,
                 scan.snapshot_id,
                 result.items as i64,
                 result.evaluations.len() as i64,
-                diff.upserts.len() as i64,
-                diff.removals.len() as i64,
-                diff.stale as i64,
+                scan.stale as i64,
                 scan.tombstoned as i64
             ],
         )
         .map_err(sql)?;
         let scan_id = tx.last_insert_rowid();
+        let mut diff = Diff {
+            stale: scan.stale,
+            ..Diff::default()
+        };
+        let (mut written, mut removed) = (0i64, 0i64);
         {
             let mut put = tx
                 .prepare(
@@ -625,7 +736,25 @@ impl Store {
                        deleted, body, facts, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(sql)?;
+            let mut dictionaries = dictionaries_of(&tx).map_err(sql)?;
             for w in &scan.items {
+                let body = match w.body {
+                    None => None,
+                    Some(text) => {
+                        // The first item of a type the store records of an account is the
+                        // dictionary of that account and type (forgetting the account removes it).
+                        let at = (w.key.0.clone(), w.key.1.clone());
+                        if !dictionaries.contains_key(&at) {
+                            tx.execute(
+                                "INSERT INTO dictionaries (account_id, resource_type, dictionary) VALUES (?1, ?2, ?3)",
+                                params![at.0, at.1, text.as_bytes()],
+                            )
+                            .map_err(sql)?;
+                            dictionaries.insert(at.clone(), text.as_bytes().to_vec());
+                        }
+                        Some(deflate(text, &dictionaries[&at]))
+                    }
+                };
                 put.execute(params![
                     w.key.0,
                     w.key.1,
@@ -633,7 +762,7 @@ impl Store {
                     w.region,
                     time(w.capture_time),
                     w.body.is_none(),
-                    w.body.map(deflate),
+                    body,
                     w.facts,
                     scan_id
                 ])
@@ -656,75 +785,154 @@ impl Store {
                 ])
                 .map_err(sql)?;
             }
+
+            let mut names = Names::new(&tx).map_err(sql)?;
             let mut up = tx
                 .prepare(
-                    "INSERT OR REPLACE INTO evaluations (account_id, aws_region, resource_type, resource_id, check_id,
-                       plan, compliance, annotation, capture_time, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT OR REPLACE INTO results (rid, cid, compliance, tid, capture_ms, scan_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(sql)?;
-            for (k, r) in &diff.upserts {
-                up.execute(params![
-                    k.account_id,
-                    k.aws_region,
-                    k.resource_type,
-                    k.resource_id,
-                    k.check_id,
-                    r.plan.as_str(),
-                    r.compliance.as_str(),
-                    r.annotation,
-                    time(r.capture_time),
-                    scan_id
-                ])
-                .map_err(sql)?;
-            }
             let mut del = tx
+                .prepare("DELETE FROM results WHERE rid = ?1 AND cid = ?2")
+                .map_err(sql)?;
+            let mut prev_stmt = tx
                 .prepare(
-                    "DELETE FROM evaluations WHERE account_id = ?1 AND aws_region = ?2 AND resource_type = ?3
-                     AND resource_id = ?4 AND check_id = ?5",
+                    "SELECT e.rid, e.cid, e.compliance, e.tid, e.capture_ms FROM resources r
+                     JOIN results e ON e.rid = r.rid WHERE r.account_id = ?1",
                 )
                 .map_err(sql)?;
-            for k in &diff.removals {
-                del.execute(params![
-                    k.account_id,
-                    k.aws_region,
-                    k.resource_type,
-                    k.resource_id,
-                    k.check_id
-                ])
-                .map_err(sql)?;
+            let mut changes: Vec<(state::Transition, i64, i64, i64)> = Vec::new();
+            for (account, evaluations) in &by_account {
+                // What is recorded of the account, as codes: (resource, check) -> result.
+                let mut previous: HashMap<(i64, i64), (i64, i64, Option<i64>)> = HashMap::new();
+                let mut rows = prev_stmt.query([account]).map_err(sql)?;
+                while let Some(r) = rows.next().map_err(sql)? {
+                    previous.insert(
+                        (r.get(0).map_err(sql)?, r.get(1).map_err(sql)?),
+                        (r.get(2).map_err(sql)?, r.get(3).map_err(sql)?, r.get(4).map_err(sql)?),
+                    );
+                }
+                // An account's first recording is its starting state: of its results, only the
+                // open ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes ("first
+                // seen failing"); a first COMPLIANT or NOT_APPLICABLE result is not a change worth
+                // a row (a first scan of 100,000 items wrote 600,000 "new" rows). Accounts with
+                // results before get every transition.
+                let known = !previous.is_empty();
+                names.load_resources(account).map_err(sql)?;
+                for e in evaluations {
+                    let rid = names
+                        .resource(&e.aws_region, &e.resource_type, &e.resource_id)
+                        .map_err(sql)?;
+                    let cid = names.check(&e.check_id, e.plan).map_err(sql)?;
+                    let tid = names.text(&e.annotation).map_err(sql)?;
+                    let code = compliance_code(e.compliance);
+                    let ms = e.capture_time.map(|t| t.timestamp_millis());
+                    let transition = |previous: Option<Compliance>| state::Transition {
+                        key: state::EvalKey::of(e),
+                        plan: e.plan,
+                        previous,
+                        current: Some(e.compliance),
+                        annotation: e.annotation.clone(),
+                    };
+                    let write = match previous.remove(&(rid, cid)) {
+                        // The same result from a newer capture: re-dated (no transition), so that
+                        // a late input captured in between cannot win over this newer evidence.
+                        Some((c, t, old_ms)) if c == code && t == tid => {
+                            if ms > old_ms {
+                                diff.redated += 1;
+                                true
+                            } else {
+                                diff.unchanged += 1;
+                                false
+                            }
+                        }
+                        Some((c, _, _)) => {
+                            if c != code {
+                                let before = COMPLIANCE_CODES.get(c as usize).copied();
+                                changes.push((transition(before), rid, cid, tid));
+                            }
+                            true
+                        }
+                        None => {
+                            let worth_a_row = known
+                                || matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData);
+                            changes.push((transition(None), rid, cid, if worth_a_row { tid } else { -1 }));
+                            true
+                        }
+                    };
+                    if write {
+                        up.execute(params![rid, cid, code, tid, ms, scan_id]).map_err(sql)?;
+                        written += 1;
+                    }
+                }
+                // Recorded results the input no longer holds: removed where the input covers the
+                // account, unless their resource was in the input but could not be read.
+                if !scan.accounts.contains(*account) {
+                    continue;
+                }
+                let mut gone: Vec<_> = previous.into_iter().collect();
+                gone.sort_unstable();
+                for ((rid, cid), (c, tid, _)) in gone {
+                    let (region, rtype, id) = names.resource_key(rid).map_err(sql)?;
+                    if scan.unreadable.contains(&(rtype.clone(), id.clone())) {
+                        continue;
+                    }
+                    let (check_id, plan) = names.check_key(cid).map_err(sql)?;
+                    let plan = Plan::parse(&plan).ok_or_else(|| corrupt(format!("unknown plan `{plan}`")))?;
+                    let before = COMPLIANCE_CODES
+                        .get(c as usize)
+                        .copied()
+                        .ok_or_else(|| corrupt(format!("unknown compliance code {c}")))?;
+                    let key = state::EvalKey {
+                        account_id: (*account).to_owned(),
+                        aws_region: region,
+                        resource_type: rtype,
+                        resource_id: id,
+                        check_id,
+                    };
+                    changes.push((
+                        state::Transition {
+                            key,
+                            plan,
+                            previous: Some(before),
+                            current: None,
+                            annotation: names.text_of(tid).map_err(sql)?,
+                        },
+                        rid,
+                        cid,
+                        tid,
+                    ));
+                    del.execute(params![rid, cid]).map_err(sql)?;
+                    removed += 1;
+                }
             }
+            changes.sort_by(|a, b| a.0.key.cmp(&b.0.key));
             let mut tr = tx
                 .prepare(
-                    "INSERT INTO transitions (scan_id, account_id, aws_region, resource_type, resource_id, check_id,
-                       plan, previous, current, annotation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO changes (scan_id, rid, cid, previous, current, tid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(sql)?;
-            // An account's first recording is its starting state: of its results, only the open
-            // ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes ("first seen
-            // failing"); a first COMPLIANT or NOT_APPLICABLE result is not a change worth a row (a
-            // first scan of 100,000 items wrote 600,000 "new" rows). Accounts with results
-            // before get every transition.
-            let known: std::collections::HashSet<&str> = previous.keys().map(|k| k.account_id.as_str()).collect();
-            let worth_a_row = |t: &&state::Transition| {
-                t.previous.is_some()
-                    || known.contains(t.key.account_id.as_str())
-                    || matches!(t.current, Some(Compliance::NonCompliant | Compliance::InsufficientData))
-            };
-            for t in diff.transitions.iter().filter(worth_a_row) {
-                tr.execute(params![
-                    scan_id,
-                    t.key.account_id,
-                    t.key.aws_region,
-                    t.key.resource_type,
-                    t.key.resource_id,
-                    t.key.check_id,
-                    t.plan.as_str(),
-                    t.previous.map(Compliance::as_str),
-                    t.current.map(Compliance::as_str),
-                    t.annotation
-                ])
-                .map_err(sql)?;
+            for (t, rid, cid, tid) in &changes {
+                // A first recording's result that is not open is listed, not kept (tid -1).
+                if *tid >= 0 {
+                    tr.execute(params![
+                        scan_id,
+                        rid,
+                        cid,
+                        t.previous.map(compliance_code),
+                        t.current.map(compliance_code),
+                        tid
+                    ])
+                    .map_err(sql)?;
+                }
             }
+            diff.transitions = changes.into_iter().map(|(t, ..)| t).collect();
+            tx.execute(
+                "UPDATE scans SET written = ?1, removed = ?2 WHERE id = ?3",
+                params![written, removed, scan_id],
+            )
+            .map_err(sql)?;
             // Plan rows are the rollup of the results just recorded, for the whole accounts.
             let mut clear = tx
                 .prepare("DELETE FROM plan_status WHERE account_id = ?1")
@@ -778,21 +986,188 @@ impl Store {
     }
 }
 
-/// An item's text as the store keeps it: zlib-compressed (configuration items are repetitive
-/// JSON: about a tenth of their size), read back by [`inflate`].
-fn deflate(text: &str) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut z = flate2::write::ZlibEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::fast());
-    // Writing into a Vec cannot fail.
-    let _ = z.write_all(text.as_bytes());
-    z.finish().unwrap_or_default()
+/// The compression dictionary of each account and resource type (see [`deflate`]).
+fn dictionaries_of(conn: &Connection) -> rusqlite::Result<HashMap<(String, String), Vec<u8>>> {
+    let mut stmt = conn.prepare("SELECT account_id, resource_type, dictionary FROM dictionaries")?;
+    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    rows.collect()
 }
 
-fn inflate(bytes: &[u8]) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let mut text = String::new();
-    flate2::read::ZlibDecoder::new(bytes).read_to_string(&mut text)?;
-    Ok(text)
+/// A time kept as milliseconds since the epoch, read back.
+fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// The row ids of the names results point to (resources, checks, annotation texts), looked up
+/// and added within a recording's transaction; each name is asked of SQLite once per scan.
+struct Names<'t> {
+    tx: &'t rusqlite::Transaction<'t>,
+    account: String,
+    resources: HashMap<(String, String, String), i64>,
+    checks: HashMap<String, (i64, String)>,
+    texts: HashMap<String, i64>,
+}
+
+impl<'t> Names<'t> {
+    fn new(tx: &'t rusqlite::Transaction<'t>) -> rusqlite::Result<Self> {
+        let mut checks = HashMap::new();
+        let mut stmt = tx.prepare("SELECT cid, check_id, plan FROM checks")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            checks.insert(r.get(1)?, (r.get(0)?, r.get(2)?));
+        }
+        Ok(Self {
+            tx,
+            account: String::new(),
+            resources: HashMap::new(),
+            checks,
+            texts: HashMap::new(),
+        })
+    }
+
+    /// The resources of `account` (one account's at a time).
+    fn load_resources(&mut self, account: &str) -> rusqlite::Result<()> {
+        self.account = account.to_owned();
+        self.resources.clear();
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT rid, aws_region, resource_type, resource_id FROM resources WHERE account_id = ?1",
+        )?;
+        let mut rows = stmt.query([account])?;
+        while let Some(r) = rows.next()? {
+            self.resources.insert((r.get(1)?, r.get(2)?, r.get(3)?), r.get(0)?);
+        }
+        Ok(())
+    }
+
+    fn resource(&mut self, region: &str, rtype: &str, id: &str) -> rusqlite::Result<i64> {
+        let key = (region.to_owned(), rtype.to_owned(), id.to_owned());
+        if let Some(rid) = self.resources.get(&key) {
+            return Ok(*rid);
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO resources (account_id, aws_region, resource_type, resource_id) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![self.account, region, rtype, id])?;
+        let rid = self.tx.last_insert_rowid();
+        self.resources.insert(key, rid);
+        Ok(rid)
+    }
+
+    fn resource_key(&self, rid: i64) -> rusqlite::Result<(String, String, String)> {
+        self.tx
+            .prepare_cached("SELECT aws_region, resource_type, resource_id FROM resources WHERE rid = ?1")?
+            .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    }
+
+    fn check(&mut self, check_id: &str, plan: Plan) -> rusqlite::Result<i64> {
+        match self.checks.get(check_id) {
+            Some((cid, p)) if p == plan.as_str() => return Ok(*cid),
+            Some((cid, _)) => {
+                let cid = *cid;
+                self.tx.execute(
+                    "UPDATE checks SET plan = ?1 WHERE cid = ?2",
+                    params![plan.as_str(), cid],
+                )?;
+                self.checks.insert(check_id.to_owned(), (cid, plan.as_str().to_owned()));
+                return Ok(cid);
+            }
+            None => {}
+        }
+        self.tx.execute(
+            "INSERT INTO checks (check_id, plan) VALUES (?1, ?2)",
+            params![check_id, plan.as_str()],
+        )?;
+        let cid = self.tx.last_insert_rowid();
+        self.checks.insert(check_id.to_owned(), (cid, plan.as_str().to_owned()));
+        Ok(cid)
+    }
+
+    fn check_key(&self, cid: i64) -> rusqlite::Result<(String, String)> {
+        self.tx
+            .prepare_cached("SELECT check_id, plan FROM checks WHERE cid = ?1")?
+            .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?)))
+    }
+
+    fn text(&mut self, text: &str) -> rusqlite::Result<i64> {
+        if let Some(tid) = self.texts.get(text) {
+            return Ok(*tid);
+        }
+        let found: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT tid FROM texts WHERE text = ?1")?
+            .query_row([text], |r| r.get(0))
+            .optional()?;
+        let tid = match found {
+            Some(tid) => tid,
+            None => {
+                self.tx
+                    .prepare_cached("INSERT INTO texts (text) VALUES (?1)")?
+                    .execute([text])?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        self.texts.insert(text.to_owned(), tid);
+        Ok(tid)
+    }
+
+    fn text_of(&self, tid: i64) -> rusqlite::Result<String> {
+        self.tx
+            .prepare_cached("SELECT text FROM texts WHERE tid = ?1")?
+            .query_row([tid], |r| r.get(0))
+    }
+}
+
+/// An item's text as the store keeps it: zlib-compressed with a preset dictionary, the first
+/// item of its resource type the store recorded (`dictionaries`; items of one type share most
+/// of their text, so an item keeps mostly what differs: about a seventh of what compressing it
+/// alone keeps). Read back by [`inflate`].
+fn deflate(text: &str, dictionary: &[u8]) -> Vec<u8> {
+    let mut z = flate2::Compress::new(flate2::Compression::default(), true);
+    let mut out = Vec::with_capacity(text.len() / 4 + 64);
+    // A dictionary is accepted before any input; compressing into a Vec cannot fail but for
+    // room, which the loop gives.
+    let _ = z.set_dictionary(dictionary);
+    let mut input = text.as_bytes();
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64));
+        }
+        let before = z.total_in();
+        match z.compress_vec(input, &mut out, flate2::FlushCompress::Finish) {
+            Ok(flate2::Status::StreamEnd) | Err(_) => return out,
+            Ok(_) => input = &input[(z.total_in() - before) as usize..],
+        }
+    }
+}
+
+/// An item's text from [`deflate`] (with the dictionary of its type, when the stream asks for
+/// one) or from a store that compressed items without one.
+fn inflate(bytes: &[u8], dictionary: Option<&[u8]>) -> std::io::Result<String> {
+    let mut z = flate2::Decompress::new(true);
+    let mut out = Vec::with_capacity(bytes.len() * 4);
+    let mut input = bytes;
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1024));
+        }
+        let (before_in, before_out) = (z.total_in(), z.total_out());
+        match z.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish) {
+            Ok(flate2::Status::StreamEnd) => break,
+            Ok(_) => {}
+            Err(e) if e.needs_dictionary().is_some() => {
+                let dictionary = dictionary
+                    .ok_or_else(|| std::io::Error::other("compressed with a dictionary the store does not hold"))?;
+                z.set_dictionary(dictionary).map_err(std::io::Error::other)?;
+            }
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+        input = &input[(z.total_in() - before_in) as usize..];
+        if input.is_empty() && z.total_out() == before_out && out.len() < out.capacity() {
+            return Err(std::io::Error::other("the compressed text is cut short"));
+        }
+    }
+    String::from_utf8(out).map_err(std::io::Error::other)
 }
 
 /// One resource to write: its newest item (`body`), or a tombstone (`body` None).

@@ -1966,7 +1966,6 @@ fn a_first_scan_records_only_its_open_results_as_changes() {
 /// either decides like the whole snapshot.
 #[test]
 fn recorded_items_are_compressed_and_plain_text_stores_still_read() {
-    use std::io::Read as _;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state.db");
     scan_json(&demo(), Some(&db), &[]);
@@ -1996,10 +1995,24 @@ fn recorded_items_are_compressed_and_plain_text_stores_still_read() {
         .collect();
     let mut text_bytes = 0;
     for (account, rtype, rid, blob) in rows {
-        let mut text = String::new();
-        flate2::read::ZlibDecoder::new(&blob[..])
-            .read_to_string(&mut text)
+        // zlib with a preset dictionary, the first item of the account and type.
+        let dictionary: Vec<u8> = conn
+            .query_row(
+                "SELECT dictionary FROM dictionaries WHERE account_id = ?1 AND resource_type = ?2",
+                [&account, &rtype],
+                |r| r.get(0),
+            )
             .unwrap();
+        let mut z = flate2::Decompress::new(true);
+        let mut out = Vec::with_capacity(1 << 20);
+        if let Err(e) = z.decompress_vec(&blob, &mut out, flate2::FlushDecompress::Finish) {
+            assert!(e.needs_dictionary().is_some(), "{e}");
+            z.set_dictionary(&dictionary).unwrap();
+            let rest = &blob[z.total_in() as usize..];
+            z.decompress_vec(rest, &mut out, flate2::FlushDecompress::Finish)
+                .unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
         text_bytes += text.len() as i64;
         conn.execute(
             "UPDATE items SET body = ?1 WHERE account_id = ?2 AND resource_type = ?3 AND resource_id = ?4",
@@ -2030,4 +2043,60 @@ fn recorded_items_are_compressed_and_plain_text_stores_still_read() {
         .keys()
         .any(|k| k.contains("db-LEGACYMYSQL")));
     assert_eq!(compliance_by_key(&compressed), compliance_by_key(&plain_text));
+}
+
+/// A store written by the previous schema (2: every result and change row carrying its names)
+/// is moved to the compact one when first opened: nothing is lost (the next scan of the same
+/// input finds every result unchanged, the history keeps its rows), and the views answer the
+/// queries the old tables did.
+#[test]
+fn a_store_of_the_previous_schema_is_migrated_without_losing_results_or_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (_, first) = scan_json(&demo(), Some(&db), &[]);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let count = |conn: &rusqlite::Connection, sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let results = count(&conn, "SELECT COUNT(*) FROM evaluations");
+    let history = count(&conn, "SELECT COUNT(*) FROM transitions");
+    assert!(results > 0 && history > 0);
+    // The same content in schema 2's tables, as that version wrote them.
+    conn.execute_batch(
+        "CREATE TABLE ev2 AS SELECT * FROM evaluations;
+         CREATE TABLE tr2 AS SELECT * FROM transitions;
+         DROP VIEW evaluations; DROP VIEW transitions;
+         DROP TABLE results; DROP TABLE changes; DROP TABLE resources; DROP TABLE checks; DROP TABLE texts;
+         CREATE TABLE evaluations (
+           account_id TEXT NOT NULL, aws_region TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL,
+           check_id TEXT NOT NULL, plan TEXT NOT NULL, compliance TEXT NOT NULL, annotation TEXT NOT NULL,
+           capture_time TEXT, scan_id INTEGER NOT NULL,
+           PRIMARY KEY (account_id, aws_region, resource_type, resource_id, check_id)) WITHOUT ROWID;
+         CREATE INDEX evaluations_by_plan ON evaluations (plan, compliance, account_id);
+         CREATE TABLE transitions (
+           id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, account_id TEXT NOT NULL, aws_region TEXT NOT NULL,
+           resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, check_id TEXT NOT NULL, plan TEXT NOT NULL,
+           previous TEXT, current TEXT, annotation TEXT NOT NULL);
+         INSERT INTO evaluations SELECT * FROM ev2;
+         INSERT INTO transitions SELECT * FROM tr2;
+         DROP TABLE ev2; DROP TABLE tr2;
+         UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    assert!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM evaluations WHERE capture_time LIKE '20__-__-__T__:__:__.___Z'"
+        ) > 0
+    );
+    drop(conn);
+    let (o, again) = scan_json(&demo(), Some(&db), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(again["changes"]["transitions"], json!([]), "{}", again["changes"]);
+    assert_eq!(again["evaluations"], first["evaluations"]);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM evaluations"), results);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM transitions"), history);
+    let version: String = conn
+        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, "3");
 }
