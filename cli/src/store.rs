@@ -730,252 +730,270 @@ impl Store {
         };
         let (mut written, mut removed) = (0i64, 0i64);
         {
-            let mut put = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
-                       deleted, body, facts, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .map_err(sql)?;
+            // Each item's dictionary is known before any is compressed: the first item of a type
+            // the store records of an account is the dictionary of that account and type
+            // (forgetting the account removes it).
             let mut dictionaries = dictionaries_of(&tx).map_err(sql)?;
             for w in &scan.items {
-                let body = match w.body {
-                    None => None,
-                    Some(text) => {
-                        // The first item of a type the store records of an account is the
-                        // dictionary of that account and type (forgetting the account removes it).
-                        let at = (w.key.0.clone(), w.key.1.clone());
-                        if !dictionaries.contains_key(&at) {
-                            tx.execute(
-                                "INSERT INTO dictionaries (account_id, resource_type, dictionary) VALUES (?1, ?2, ?3)",
-                                params![at.0, at.1, text.as_bytes()],
-                            )
-                            .map_err(sql)?;
-                            dictionaries.insert(at.clone(), text.as_bytes().to_vec());
-                        }
-                        Some(deflate(text, &dictionaries[&at]))
-                    }
-                };
-                put.execute(params![
-                    w.key.0,
-                    w.key.1,
-                    w.key.2,
-                    w.region,
-                    time(w.capture_time),
-                    w.body.is_none(),
-                    body,
-                    w.facts,
-                    scan_id
-                ])
-                .map_err(sql)?;
-            }
-            let mut cov = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO coverage (account_id, aws_region, captured_at, resource_types, source, scan_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sql)?;
-            for ((account, region), c) in &scan.coverage {
-                cov.execute(params![
-                    account,
-                    region,
-                    time(c.time),
-                    serde_json::to_string(&c.types).unwrap_or_else(|_| "[]".to_owned()),
-                    c.source,
-                    scan_id
-                ])
-                .map_err(sql)?;
-            }
-
-            let mut names = Names::new(&tx).map_err(sql)?;
-            let mut up = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO results (rid, cid, compliance, tid, capture_ms, scan_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sql)?;
-            let mut del = tx
-                .prepare("DELETE FROM results WHERE rid = ?1 AND cid = ?2")
-                .map_err(sql)?;
-            let mut prev_stmt = tx
-                .prepare(
-                    "SELECT e.rid, e.cid, e.compliance, e.tid, e.capture_ms FROM resources r
-                     JOIN results e ON e.rid = r.rid WHERE r.account_id = ?1",
-                )
-                .map_err(sql)?;
-            let mut changes: Vec<(state::Transition, i64, i64, i64)> = Vec::new();
-            for (account, evaluations) in &by_account {
-                // What is recorded of the account, as codes: (resource, check) -> result.
-                let mut previous: HashMap<(i64, i64), (i64, i64, Option<i64>)> = HashMap::new();
-                let mut rows = prev_stmt.query([account]).map_err(sql)?;
-                while let Some(r) = rows.next().map_err(sql)? {
-                    previous.insert(
-                        (r.get(0).map_err(sql)?, r.get(1).map_err(sql)?),
-                        (r.get(2).map_err(sql)?, r.get(3).map_err(sql)?, r.get(4).map_err(sql)?),
-                    );
-                }
-                // An account's first recording is its starting state: of its results, only the
-                // open ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes ("first
-                // seen failing"); a first COMPLIANT or NOT_APPLICABLE result is not a change worth
-                // a row (a first scan of 100,000 items wrote 600,000 "new" rows). Accounts with
-                // results before get every transition.
-                let known = !previous.is_empty();
-                names.load_resources(account).map_err(sql)?;
-                for e in evaluations {
-                    let rid = names
-                        .resource(&e.aws_region, &e.resource_type, &e.resource_id)
-                        .map_err(sql)?;
-                    let cid = names.check(&e.check_id, e.plan).map_err(sql)?;
-                    let tid = names.text(&e.annotation).map_err(sql)?;
-                    let code = compliance_code(e.compliance);
-                    let ms = e.capture_time.map(|t| t.timestamp_millis());
-                    let transition = |previous: Option<Compliance>| state::Transition {
-                        key: state::EvalKey::of(e),
-                        plan: e.plan,
-                        previous,
-                        current: Some(e.compliance),
-                        annotation: e.annotation.clone(),
-                    };
-                    let write = match previous.remove(&(rid, cid)) {
-                        // The same result from a newer capture: re-dated (no transition), so that
-                        // a late input captured in between cannot win over this newer evidence.
-                        Some((c, t, old_ms)) if c == code && t == tid => {
-                            if ms > old_ms {
-                                diff.redated += 1;
-                                true
-                            } else {
-                                diff.unchanged += 1;
-                                false
-                            }
-                        }
-                        Some((c, _, _)) => {
-                            if c != code {
-                                let before = COMPLIANCE_CODES.get(c as usize).copied();
-                                changes.push((transition(before), rid, cid, tid));
-                            }
-                            true
-                        }
-                        None => {
-                            let worth_a_row = known
-                                || matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData);
-                            changes.push((transition(None), rid, cid, if worth_a_row { tid } else { -1 }));
-                            true
-                        }
-                    };
-                    if write {
-                        up.execute(params![rid, cid, code, tid, ms, scan_id]).map_err(sql)?;
-                        written += 1;
-                    }
-                }
-                // Recorded results the input no longer holds: removed where the input covers the
-                // account, unless their resource was in the input but could not be read.
-                if !scan.accounts.contains(*account) {
-                    continue;
-                }
-                let mut gone: Vec<_> = previous.into_iter().collect();
-                gone.sort_unstable();
-                for ((rid, cid), (c, tid, _)) in gone {
-                    let (region, rtype, id) = names.resource_key(rid).map_err(sql)?;
-                    if scan.unreadable.contains(&(rtype.clone(), id.clone())) {
-                        continue;
-                    }
-                    let (check_id, plan) = names.check_key(cid).map_err(sql)?;
-                    let plan = Plan::parse(&plan).ok_or_else(|| corrupt(format!("unknown plan `{plan}`")))?;
-                    let before = COMPLIANCE_CODES
-                        .get(c as usize)
-                        .copied()
-                        .ok_or_else(|| corrupt(format!("unknown compliance code {c}")))?;
-                    let key = state::EvalKey {
-                        account_id: (*account).to_owned(),
-                        aws_region: region,
-                        resource_type: rtype,
-                        resource_id: id,
-                        check_id,
-                    };
-                    changes.push((
-                        state::Transition {
-                            key,
-                            plan,
-                            previous: Some(before),
-                            current: None,
-                            annotation: names.text_of(tid).map_err(sql)?,
-                        },
-                        rid,
-                        cid,
-                        tid,
-                    ));
-                    del.execute(params![rid, cid]).map_err(sql)?;
-                    removed += 1;
+                let Some(text) = w.body else { continue };
+                if let std::collections::hash_map::Entry::Vacant(v) =
+                    dictionaries.entry((w.key.0.clone(), w.key.1.clone()))
+                {
+                    tx.execute(
+                        "INSERT INTO dictionaries (account_id, resource_type, dictionary) VALUES (?1, ?2, ?3)",
+                        params![w.key.0, w.key.1, text.as_bytes()],
+                    )
+                    .map_err(sql)?;
+                    v.insert(text.as_bytes().to_vec());
                 }
             }
-            changes.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-            let mut tr = tx
-                .prepare(
-                    "INSERT INTO changes (scan_id, rid, cid, previous, current, tid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sql)?;
-            for (t, rid, cid, tid) in &changes {
-                // A first recording's result that is not open is listed, not kept (tid -1).
-                if *tid >= 0 {
-                    tr.execute(params![
-                        scan_id,
-                        rid,
-                        cid,
-                        t.previous.map(compliance_code),
-                        t.current.map(compliance_code),
-                        tid
+            let dictionaries = &dictionaries;
+            std::thread::scope(|threads| -> Result<(), StoreError> {
+                // The items are compressed on another thread while the results are compared
+                // and written on this one (SQLite's connection stays on this thread).
+                let bodies = threads.spawn(move || {
+                    let mut z = flate2::Compress::new(flate2::Compression::default(), true);
+                    scan.items
+                        .iter()
+                        .map(|w| {
+                            let at = (w.key.0.clone(), w.key.1.clone());
+                            w.body.map(|text| deflate(&mut z, text, &dictionaries[&at]))
+                        })
+                        .collect::<Vec<_>>()
+                });
+                let mut cov = tx
+                    .prepare(
+                        "INSERT OR REPLACE INTO coverage (account_id, aws_region, captured_at, resource_types, source, scan_id)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(sql)?;
+                for ((account, region), c) in &scan.coverage {
+                    cov.execute(params![
+                        account,
+                        region,
+                        time(c.time),
+                        serde_json::to_string(&c.types).unwrap_or_else(|_| "[]".to_owned()),
+                        c.source,
+                        scan_id
                     ])
                     .map_err(sql)?;
                 }
-            }
-            diff.transitions = changes.into_iter().map(|(t, ..)| t).collect();
-            tx.execute(
-                "UPDATE scans SET written = ?1, removed = ?2 WHERE id = ?3",
-                params![written, removed, scan_id],
-            )
-            .map_err(sql)?;
-            // Plan rows are the rollup of the results just recorded, for the whole accounts.
-            let mut clear = tx
-                .prepare("DELETE FROM plan_status WHERE account_id = ?1")
-                .map_err(sql)?;
-            for account in scan.accounts {
-                clear.execute([account]).map_err(sql)?;
-            }
-            let mut ps = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO plan_status (account_id, aws_region, plan, status, blockers, unverified, scan_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+
+                let mut names = Names::new(&tx).map_err(sql)?;
+                let mut up = tx
+                    .prepare(
+                        "INSERT OR REPLACE INTO results (rid, cid, compliance, tid, capture_ms, scan_id)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(sql)?;
+                let mut del = tx
+                    .prepare("DELETE FROM results WHERE rid = ?1 AND cid = ?2")
+                    .map_err(sql)?;
+                let mut prev_stmt = tx
+                    .prepare(
+                        "SELECT e.rid, e.cid, e.compliance, e.tid, e.capture_ms FROM resources r
+                         JOIN results e ON e.rid = r.rid WHERE r.account_id = ?1",
+                    )
+                    .map_err(sql)?;
+                let mut changes: Vec<(state::Transition, i64, i64, i64)> = Vec::new();
+                for (account, evaluations) in &by_account {
+                    // What is recorded of the account, as codes: (resource, check) -> result.
+                    let mut previous: HashMap<(i64, i64), (i64, i64, Option<i64>)> = HashMap::new();
+                    let mut rows = prev_stmt.query([account]).map_err(sql)?;
+                    while let Some(r) = rows.next().map_err(sql)? {
+                        previous.insert(
+                            (r.get(0).map_err(sql)?, r.get(1).map_err(sql)?),
+                            (r.get(2).map_err(sql)?, r.get(3).map_err(sql)?, r.get(4).map_err(sql)?),
+                        );
+                    }
+                    // An account's first recording is its starting state: of its results, only the
+                    // open ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes ("first
+                    // seen failing"); a first COMPLIANT or NOT_APPLICABLE result is not a change worth
+                    // a row (a first scan of 100,000 items wrote 600,000 "new" rows). Accounts with
+                    // results before get every transition.
+                    let known = !previous.is_empty();
+                    names.load_resources(account).map_err(sql)?;
+                    for e in evaluations {
+                        let rid = names
+                            .resource(&e.aws_region, &e.resource_type, &e.resource_id)
+                            .map_err(sql)?;
+                        let cid = names.check(&e.check_id, e.plan).map_err(sql)?;
+                        let tid = names.text(&e.annotation).map_err(sql)?;
+                        let code = compliance_code(e.compliance);
+                        let ms = e.capture_time.map(|t| t.timestamp_millis());
+                        let transition = |previous: Option<Compliance>| state::Transition {
+                            key: state::EvalKey::of(e),
+                            plan: e.plan,
+                            previous,
+                            current: Some(e.compliance),
+                            annotation: e.annotation.clone(),
+                        };
+                        let write = match previous.remove(&(rid, cid)) {
+                            // The same result from a newer capture: re-dated (no transition), so that
+                            // a late input captured in between cannot win over this newer evidence.
+                            Some((c, t, old_ms)) if c == code && t == tid => {
+                                if ms > old_ms {
+                                    diff.redated += 1;
+                                    true
+                                } else {
+                                    diff.unchanged += 1;
+                                    false
+                                }
+                            }
+                            Some((c, _, _)) => {
+                                if c != code {
+                                    let before = COMPLIANCE_CODES.get(c as usize).copied();
+                                    changes.push((transition(before), rid, cid, tid));
+                                }
+                                true
+                            }
+                            None => {
+                                let worth_a_row = known
+                                    || matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData);
+                                changes.push((transition(None), rid, cid, if worth_a_row { tid } else { -1 }));
+                                true
+                            }
+                        };
+                        if write {
+                            up.execute(params![rid, cid, code, tid, ms, scan_id]).map_err(sql)?;
+                            written += 1;
+                        }
+                    }
+                    // Recorded results the input no longer holds: removed where the input covers the
+                    // account, unless their resource was in the input but could not be read.
+                    if !scan.accounts.contains(*account) {
+                        continue;
+                    }
+                    let mut gone: Vec<_> = previous.into_iter().collect();
+                    gone.sort_unstable();
+                    for ((rid, cid), (c, tid, _)) in gone {
+                        let (region, rtype, id) = names.resource_key(rid).map_err(sql)?;
+                        if scan.unreadable.contains(&(rtype.clone(), id.clone())) {
+                            continue;
+                        }
+                        let (check_id, plan) = names.check_key(cid).map_err(sql)?;
+                        let plan = Plan::parse(&plan).ok_or_else(|| corrupt(format!("unknown plan `{plan}`")))?;
+                        let before = COMPLIANCE_CODES
+                            .get(c as usize)
+                            .copied()
+                            .ok_or_else(|| corrupt(format!("unknown compliance code {c}")))?;
+                        let key = state::EvalKey {
+                            account_id: (*account).to_owned(),
+                            aws_region: region,
+                            resource_type: rtype,
+                            resource_id: id,
+                            check_id,
+                        };
+                        changes.push((
+                            state::Transition {
+                                key,
+                                plan,
+                                previous: Some(before),
+                                current: None,
+                                annotation: names.text_of(tid).map_err(sql)?,
+                            },
+                            rid,
+                            cid,
+                            tid,
+                        ));
+                        del.execute(params![rid, cid]).map_err(sql)?;
+                        removed += 1;
+                    }
+                }
+                changes.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+                let mut tr = tx
+                    .prepare(
+                        "INSERT INTO changes (scan_id, rid, cid, previous, current, tid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(sql)?;
+                for (t, rid, cid, tid) in &changes {
+                    // A first recording's result that is not open is listed, not kept (tid -1).
+                    if *tid >= 0 {
+                        tr.execute(params![
+                            scan_id,
+                            rid,
+                            cid,
+                            t.previous.map(compliance_code),
+                            t.current.map(compliance_code),
+                            tid
+                        ])
+                        .map_err(sql)?;
+                    }
+                }
+                diff.transitions = changes.into_iter().map(|(t, ..)| t).collect();
+                tx.execute(
+                    "UPDATE scans SET written = ?1, removed = ?2 WHERE id = ?3",
+                    params![written, removed, scan_id],
                 )
                 .map_err(sql)?;
-            for p in &result.plans {
-                let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".to_owned());
-                ps.execute(params![
-                    p.account_id,
-                    p.aws_region,
-                    p.plan.as_str(),
-                    p.status.as_str(),
-                    blockers,
-                    p.unverified.len() as i64,
-                    scan_id
-                ])
-                .map_err(sql)?;
-            }
-            let mut pt = tx
-                .prepare(
-                    "INSERT INTO plan_transitions (scan_id, account_id, aws_region, plan, previous, current)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sql)?;
-            for t in &plan_transitions {
-                pt.execute(params![
-                    scan_id,
-                    t.account_id,
-                    t.aws_region,
-                    t.plan.as_str(),
-                    t.previous.map(PlanStatus::as_str),
-                    t.current.as_str()
-                ])
-                .map_err(sql)?;
-            }
+                // Plan rows are the rollup of the results just recorded, for the whole accounts.
+                let mut clear = tx
+                    .prepare("DELETE FROM plan_status WHERE account_id = ?1")
+                    .map_err(sql)?;
+                for account in scan.accounts {
+                    clear.execute([account]).map_err(sql)?;
+                }
+                let mut ps = tx
+                    .prepare(
+                        "INSERT OR REPLACE INTO plan_status (account_id, aws_region, plan, status, blockers, unverified, scan_id)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )
+                    .map_err(sql)?;
+                for p in &result.plans {
+                    let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".to_owned());
+                    ps.execute(params![
+                        p.account_id,
+                        p.aws_region,
+                        p.plan.as_str(),
+                        p.status.as_str(),
+                        blockers,
+                        p.unverified.len() as i64,
+                        scan_id
+                    ])
+                    .map_err(sql)?;
+                }
+                let mut pt = tx
+                    .prepare(
+                        "INSERT INTO plan_transitions (scan_id, account_id, aws_region, plan, previous, current)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(sql)?;
+                for t in &plan_transitions {
+                    pt.execute(params![
+                        scan_id,
+                        t.account_id,
+                        t.aws_region,
+                        t.plan.as_str(),
+                        t.previous.map(PlanStatus::as_str),
+                        t.current.as_str()
+                    ])
+                    .map_err(sql)?;
+                }
+                let bodies = bodies
+                    .join()
+                    .map_err(|_| corrupt("an item could not be compressed".to_owned()))?;
+                let mut put = tx
+                    .prepare(
+                        "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
+                           deleted, body, facts, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )
+                    .map_err(sql)?;
+                for (w, body) in scan.items.iter().zip(bodies) {
+                    put.execute(params![
+                        w.key.0,
+                        w.key.1,
+                        w.key.2,
+                        w.region,
+                        time(w.capture_time),
+                        w.body.is_none(),
+                        body,
+                        w.facts,
+                        scan_id
+                    ])
+                    .map_err(sql)?;
+                }
+                Ok(())
+            })?;
         }
         tx.commit().map_err(sql)?;
         Ok(Recording {
@@ -1004,6 +1022,7 @@ struct Names<'t> {
     tx: &'t rusqlite::Transaction<'t>,
     account: String,
     resources: HashMap<(String, String, String), i64>,
+    last: Option<((String, String, String), i64)>,
     checks: HashMap<String, (i64, String)>,
     texts: HashMap<String, i64>,
 }
@@ -1020,6 +1039,7 @@ impl<'t> Names<'t> {
             tx,
             account: String::new(),
             resources: HashMap::new(),
+            last: None,
             checks,
             texts: HashMap::new(),
         })
@@ -1029,6 +1049,7 @@ impl<'t> Names<'t> {
     fn load_resources(&mut self, account: &str) -> rusqlite::Result<()> {
         self.account = account.to_owned();
         self.resources.clear();
+        self.last = None;
         let mut stmt = self.tx.prepare_cached(
             "SELECT rid, aws_region, resource_type, resource_id FROM resources WHERE account_id = ?1",
         )?;
@@ -1040,8 +1061,15 @@ impl<'t> Names<'t> {
     }
 
     fn resource(&mut self, region: &str, rtype: &str, id: &str) -> rusqlite::Result<i64> {
+        // A resource's results come one after another: the last one asked, without a lookup.
+        if let Some((k, rid)) = &self.last {
+            if k.0 == region && k.1 == rtype && k.2 == id {
+                return Ok(*rid);
+            }
+        }
         let key = (region.to_owned(), rtype.to_owned(), id.to_owned());
         if let Some(rid) = self.resources.get(&key) {
+            self.last = Some((key, *rid));
             return Ok(*rid);
         }
         self.tx
@@ -1050,7 +1078,8 @@ impl<'t> Names<'t> {
             )?
             .execute(params![self.account, region, rtype, id])?;
         let rid = self.tx.last_insert_rowid();
-        self.resources.insert(key, rid);
+        self.resources.insert(key.clone(), rid);
+        self.last = Some((key, rid));
         Ok(rid)
     }
 
@@ -1122,8 +1151,8 @@ impl<'t> Names<'t> {
 /// item of its resource type the store recorded (`dictionaries`; items of one type share most
 /// of their text, so an item keeps mostly what differs: about a seventh of what compressing it
 /// alone keeps). Read back by [`inflate`].
-fn deflate(text: &str, dictionary: &[u8]) -> Vec<u8> {
-    let mut z = flate2::Compress::new(flate2::Compression::default(), true);
+fn deflate(z: &mut flate2::Compress, text: &str, dictionary: &[u8]) -> Vec<u8> {
+    z.reset();
     let mut out = Vec::with_capacity(text.len() / 4 + 64);
     // A dictionary is accepted before any input; compressing into a Vec cannot fail but for
     // room, which the loop gives.
