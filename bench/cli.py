@@ -3,10 +3,17 @@ measured in the same run: the time Python's `json.load` takes to merely read the
 file's size. Prints each command's wall time, peak RSS, and the ratios.
 
     python3 bench/cli.py BINARY SNAPSHOT [RUNS]
+    python3 bench/cli.py --curve BINARY SNAPSHOT...
+
+The first form ends with issue 25's four figures. The second runs `scan --no-store --format json`
+and a first `scan --db` once on each snapshot (e.g. organizations of 10, 100 and 1,000 accounts)
+and prints peak RSS against the file and against its largest account's items.
 """
 
 import json
+import mmap
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -49,6 +56,7 @@ def main():
             ("scan --db (first: every item written)", ["--db", db]),
             ("scan --db (again: unchanged)", ["--db", db]),
         ]
+        measured = {}
         for name, args in cases:
             times, peaks = [], []
             for _ in range(runs if "--db" not in args else 1):
@@ -56,9 +64,55 @@ def main():
                 times.append(t)
                 peaks.append(rss)
             t, rss = statistics.median(times), max(peaks)
+            measured[name] = (t, rss)
             print(f"{name:<44} {t:>7.2f}s {t / ref:>11.1f}x {rss / 1e6:>8.0f}MB {rss / size:>6.1f}x")
-        print(f"state database after two scans: {os.path.getsize(db) / 1e6:.0f} MB")
+        db_size = os.path.getsize(db)
+        print(f"state database after two scans: {db_size / 1e6:.0f} MB")
+    json_t, _ = measured["scan --no-store --format json"]
+    text_t, _ = measured["scan --no-store (text summary)"]
+    first_t, _ = measured["scan --db (first: every item written)"]
+    peak = max(rss for name, (_, rss) in measured.items() if "--no-store" in name)
+    print("\nissue 25's figures (goal in brackets):")
+    print(f"  scan, JSON out / json.load          {json_t / ref:5.2f}  (<= 0.20)")
+    print(f"  peak RSS without store / file size  {peak / size:5.2f}  (<= 1.5)")
+    print(f"  first scan with store / without     {first_t / text_t:5.2f}  (<= 1.5)")
+    print(f"  database after two scans / file     {db_size / size:5.2f}  (<= 1.0)")
+
+
+def largest_account_bytes(path):
+    """Bytes of the largest account's items: from each `awsAccountId` to the next, counted for
+    the first one's account (items of one account need not be contiguous)."""
+    per = {}
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        last, last_at = None, 0
+        for hit in re.finditer(rb'"awsAccountId":\s*"(\d{12})"', m):
+            if last is not None:
+                per[last] = per.get(last, 0) + hit.start() - last_at
+            last, last_at = hit.group(1), hit.start()
+        if last is not None:
+            per[last] = per.get(last, 0) + len(m) - last_at
+    return len(per), max(per.values(), default=0)
+
+
+def curve(binary, snapshots):
+    print(f"{'snapshot':<28} {'file':>8} {'accounts':>8} {'largest':>8} {'command':<28} {'time':>7} {'peak RSS':>9} {'x file':>7} {'x largest':>9}")
+    for snapshot in snapshots:
+        size = os.path.getsize(snapshot)
+        accounts, largest = largest_account_bytes(snapshot)
+        with tempfile.TemporaryDirectory() as d:
+            for name, args in [
+                ("--no-store --format json", ["--no-store", "--format", "json"]),
+                ("--db (first)", ["--db", os.path.join(d, "state.db")]),
+            ]:
+                t, rss = run([binary, "scan", snapshot, "--color", "never", *args])
+                print(
+                    f"{os.path.basename(snapshot):<28} {size / 1e6:>6.0f}MB {accounts:>8} {largest / 1e6:>6.1f}MB "
+                    f"{name:<28} {t:>6.1f}s {rss / 1e6:>7.0f}MB {rss / size:>6.2f}x {rss / largest:>8.1f}x"
+                )
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--curve"]:
+        curve(sys.argv[2], sys.argv[3:])
+    else:
+        main()

@@ -2,7 +2,9 @@
 //! including JSON parsing, graph building, every check and the plan rollup (one thread).
 //!
 //! `cargo bench -p shared --bench scan`; set `SCAN_BENCH_ITEMS` for another size, `SCAN_BENCH_WRITE`
-//! to a path to also write the snapshot there (the Python baseline scans the same file).
+//! to a path to also write the snapshot there (the Python baseline and `bench/cli.py` scan the
+//! same file), `SCAN_BENCH_ACCOUNTS` to spread the items over that many accounts of equal size
+//! (an organization; default one account), `SCAN_BENCH_WRITE_ONLY=1` to write the file and stop.
 
 #![allow(clippy::expect_used)]
 
@@ -14,15 +16,23 @@ use shared::domain::graph::ResourceGraph;
 use shared::domain::settings::Settings;
 use shared::domain::snapshot;
 
-const ACCOUNT: &str = "111122223333";
+const ONE_ACCOUNT: &str = "111122223333";
 
 /// A snapshot with the mix a real account shows: mostly EC2 and its SSM inventory, then roles,
-/// network, EKS, RDS and types no check reads.
-fn synthetic_snapshot(n: usize) -> String {
+/// network, EKS, RDS and types no check reads; over `accounts` accounts of equal size, one after
+/// another (one account: 111122223333).
+fn synthetic_snapshot(n: usize, accounts: usize) -> String {
     let mut items = Vec::with_capacity(n);
     let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+    let per_account = n.div_ceil(accounts.max(1));
     let mut i = 0;
     while items.len() < n {
+        #[allow(non_snake_case)]
+        let ACCOUNT = if accounts <= 1 {
+            ONE_ACCOUNT.to_owned()
+        } else {
+            format!("{:012}", 100_000_000_000 + i / per_account)
+        };
         let region = regions[i % regions.len()];
         let vpc = format!("vpc-{:08x}", i / 200);
         let subnet = format!("subnet-{:08x}", i / 50);
@@ -119,10 +129,17 @@ fn bench(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let text = synthetic_snapshot(n);
+    let accounts: usize = std::env::var("SCAN_BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let text = synthetic_snapshot(n, accounts);
     // The same snapshot for the Python baseline (bench/run).
     if let Some(path) = std::env::var_os("SCAN_BENCH_WRITE") {
         std::fs::write(&path, &text).expect("write SCAN_BENCH_WRITE");
+        if std::env::var_os("SCAN_BENCH_WRITE_ONLY").is_some() {
+            return;
+        }
     }
     let settings = Settings::default();
     eprintln!(
