@@ -312,7 +312,14 @@ struct Evaluated {
 fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
     let items = std::mem::take(&mut merged.items);
     let pb = progress_bar(items.values().map(Vec::len).sum(), "evaluating");
-    let (mut evaluations, mut plans) = (Vec::new(), Vec::new());
+    // Room for every account's results at once: a vector grown by doubling holds up to twice
+    // what it needs (six million results of a thousand accounts are several hundred MB each).
+    // With one account, its results are taken as they come instead (no second vector).
+    let at_most = match items.len() {
+        0 | 1 => 0,
+        n => engine::evaluations_at_most_of(items.values().flatten(), n),
+    };
+    let (mut evaluations, mut plans) = (Vec::with_capacity(at_most), Vec::new());
     let mut names = names::Names::default();
     let mut done = 0;
     // One account at a time: the checks read within an account, and an account's graph and
@@ -339,8 +346,7 @@ fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
         let part = engine::scan_graph(&graph, settings, |n| pb.set_position((done + n) as u64));
         done += part.items;
         names.add(&graph);
-        // The first account's results are taken as they are (not copied into a second vector).
-        if evaluations.is_empty() {
+        if evaluations.capacity() == 0 {
             evaluations = part.evaluations;
         } else {
             evaluations.extend(part.evaluations);

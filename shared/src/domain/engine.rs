@@ -40,12 +40,20 @@ pub fn evaluate_check(check: &Check, graph: &ResourceGraph, item: &Configuration
 
 /// Evaluates every check that reports on the item `id`.
 pub fn evaluate_item(graph: &ResourceGraph, id: ItemId, settings: &Settings) -> Vec<Evaluation> {
+    let mut out = Vec::new();
+    evaluate_item_into(graph, id, settings, &mut out);
+    out
+}
+
+/// [`evaluate_item`], appending to `out`.
+pub fn evaluate_item_into(graph: &ResourceGraph, id: ItemId, settings: &Settings, out: &mut Vec<Evaluation>) {
     let item = graph.item(id);
     let settings = &*settings.for_account(&item.account_id);
     // Azure is asked for but not read in this run (the deployed functions' event paths): the
     // run that reads it decides the `azure.*` results, and this one leaves them as recorded.
     let azure_elsewhere = settings.azure_requested() && settings.azure_side.is_none();
-    ALL.iter()
+    let evaluations = ALL
+        .iter()
         .filter(|c| c.applies_to(&item.resource_type))
         .filter(|c| !(azure_elsewhere && c.id.starts_with(AZURE_PREFIX)))
         .map(|check| {
@@ -61,8 +69,27 @@ pub fn evaluate_item(graph: &ResourceGraph, id: ItemId, settings: &Settings) -> 
                 annotation: truncate_annotation(outcome.annotation, MAX_ANNOTATION),
                 capture_time: item.capture_time,
             }
-        })
-        .collect()
+        });
+    out.extend(evaluations);
+}
+
+/// How many results a scan of the graph's items gives at most (every check that applies to each
+/// item's type): the capacity its results are given at once, instead of doubling as they come.
+pub fn evaluations_at_most(graph: &ResourceGraph) -> usize {
+    evaluations_at_most_of(graph.items(), 0)
+}
+
+/// [`evaluations_at_most`] for `items` before their graph is built, which adds one
+/// `AWS::::Account` item to each of their `accounts`.
+pub fn evaluations_at_most_of<'a>(items: impl IntoIterator<Item = &'a ConfigurationItem>, accounts: usize) -> usize {
+    let mut per_type: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut of = |t: &'a str| {
+        *per_type
+            .entry(t)
+            .or_insert_with(|| ALL.iter().filter(|c| c.applies_to(t)).count())
+    };
+    let account = of(ACCOUNT_TYPE);
+    items.into_iter().map(|item| of(&item.resource_type)).sum::<usize>() + accounts * account
 }
 
 /// Everything a scan produces.
@@ -224,7 +251,7 @@ pub fn regions_by_account(graph: &ResourceGraph) -> BTreeMap<String, Vec<String>
 
 /// Evaluates every resource of the graph and rolls the results up per plan.
 pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl FnMut(usize)) -> ScanResult {
-    let mut evaluations = Vec::new();
+    let mut evaluations = Vec::with_capacity(evaluations_at_most(graph));
     let mut ignored_types: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = 0;
     let mut per_account: BTreeMap<&str, Settings> = BTreeMap::new();
@@ -240,7 +267,7 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
         let effective = per_account
             .entry(item.account_id.as_str())
             .or_insert_with(|| settings.for_account(&item.account_id).into_owned());
-        evaluations.extend(evaluate_item(graph, id, effective));
+        evaluate_item_into(graph, id, effective, &mut evaluations);
     }
     let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
     let mut result = ScanResult {

@@ -51,6 +51,9 @@ impl ResourceGraph {
     /// capture time wins. One synthetic `AWS::::Account` item is added per account seen.
     pub fn build(items: Vec<ConfigurationItem>) -> Self {
         let mut g = Self::default();
+        // Room for the items and an account item or so, at once.
+        g.items.reserve_exact(items.len() + 1);
+        g.by_key.reserve(items.len() + 1);
         for item in items {
             let key = key3(&item.account_id, &item.resource_type, &item.resource_id);
             match g.by_key.get(&key) {

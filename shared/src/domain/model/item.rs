@@ -89,11 +89,54 @@ pub struct ConfigurationItem {
     /// `configurationItemCaptureTime`.
     pub capture_time: Option<DateTime<Utc>>,
     /// `tags`, as a map whichever shape they came in.
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// `relationships`.
     pub relationships: Vec<Relationship>,
     /// The typed `configuration` (`Resource::Other` for types no check reads, and for deleted items).
     pub resource: Resource,
+}
+
+/// An item's tags, sorted by key: a map for reading, kept as one slice (an account holds a
+/// hundred thousand items of two or three tags each; a `BTreeMap` node per item was several times
+/// the size of the tags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags(Box<[(String, String)]>);
+
+impl Tags {
+    /// The value of tag `key`.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// Whether tag `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tags, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl From<BTreeMap<String, String>> for Tags {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        Self(map.into_iter().collect())
+    }
+}
+
+impl FromIterator<(String, String)> for Tags {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        iter.into_iter().collect::<BTreeMap<_, _>>().into()
+    }
 }
 
 #[derive(Deserialize)]
@@ -255,6 +298,7 @@ impl ConfigurationItem {
                 .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
                 .collect();
         }
+        let tags = Tags::from(tags);
         Ok(Self {
             account_id,
             region,
@@ -281,7 +325,7 @@ impl ConfigurationItem {
             arn: None,
             status: ItemStatus::Ok,
             capture_time,
-            tags: BTreeMap::new(),
+            tags: Tags::default(),
             relationships: Vec::new(),
             resource: Resource::Account,
         }
