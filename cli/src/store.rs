@@ -515,10 +515,11 @@ impl Store {
                 "SELECT a.account_id,
                    (SELECT COUNT(*) FROM coverage c WHERE c.account_id = a.account_id),
                    (SELECT COUNT(*) FROM items i WHERE i.account_id = a.account_id AND i.deleted = 0),
-                   (SELECT COUNT(*) FROM evaluations e WHERE e.account_id = a.account_id),
+                   (SELECT COUNT(*) FROM resources r JOIN results e ON e.rid = r.rid
+                      WHERE r.account_id = a.account_id),
                    (SELECT MAX(s.started_at) FROM scans s WHERE s.id IN
                       (SELECT scan_id FROM items i WHERE i.account_id = a.account_id))
-                 FROM (SELECT account_id FROM items UNION SELECT account_id FROM evaluations
+                 FROM (SELECT account_id FROM items UNION SELECT account_id FROM resources
                        UNION SELECT account_id FROM coverage) a ORDER BY a.account_id",
             )
             .map_err(self.sql())?;
