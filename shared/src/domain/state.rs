@@ -143,15 +143,7 @@ pub fn diff(
     covered_accounts: &BTreeSet<String>,
     input_time: Option<DateTime<Utc>>,
 ) -> Diff {
-    compare(previous, current, covered_accounts, input_time, true)
-}
-
-/// Compares the whole current state of `accounts` with what is recorded, where `current` was
-/// computed from the newest evidence of every resource it reads (the local store merges
-/// configuration items, not results): every recorded result of those accounts missing from it
-/// is removed, and no result is held back as stale, whatever its own capture time.
-pub fn replace(previous: &HashMap<EvalKey, Recorded>, current: &[Evaluation], accounts: &BTreeSet<String>) -> Diff {
-    compare(previous, current, accounts, None, false)
+    compare(previous, current, covered_accounts, input_time)
 }
 
 fn compare(
@@ -159,7 +151,6 @@ fn compare(
     current: &[Evaluation],
     covered_accounts: &BTreeSet<String>,
     input_time: Option<DateTime<Utc>>,
-    check_stale: bool,
 ) -> Diff {
     let mut d = Diff::default();
     let mut seen: BTreeSet<EvalKey> = BTreeSet::new();
@@ -174,10 +165,7 @@ fn compare(
         };
         match previous.get(&key) {
             Some(old)
-                if check_stale
-                    && old.capture_time.is_some()
-                    && rec.capture_time.is_some()
-                    && old.capture_time > rec.capture_time =>
+                if old.capture_time.is_some() && rec.capture_time.is_some() && old.capture_time > rec.capture_time =>
             {
                 d.stale += 1;
             }
