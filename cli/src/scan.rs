@@ -74,11 +74,7 @@ fn setup(args: &ScanArgs) -> Result<Setup, String> {
         Some(p) => Settings::from_file(p).map_err(|e| e.to_string())?,
         None => Settings::default(),
     };
-    shared::domain::settings::AzureSettings {
-        subscriptions: args.azure_subscriptions.clone(),
-        ..Default::default()
-    }
-    .check("--azure-subscription")?;
+    shared::domain::settings::check_subscriptions(&args.azure_subscriptions, "--azure-subscription")?;
     settings
         .azure
         .subscriptions

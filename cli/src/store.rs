@@ -45,6 +45,13 @@ fn compliance_code(c: Compliance) -> i64 {
     COMPLIANCE_CODES.iter().position(|x| *x == c).unwrap_or(0) as i64
 }
 
+/// The compliance a code stands for (`None`: not a code this version writes).
+fn compliance_of(code: i64) -> Option<Compliance> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|c| COMPLIANCE_CODES.get(c).copied())
+}
+
 /// A compliance code as SQL shows it (`column`'s name), for the views.
 macro_rules! compliance_name_sql {
     ($column:literal) => {
@@ -381,10 +388,7 @@ impl Store {
     }
 
     fn compliance(&self, code: i64) -> Result<Compliance, StoreError> {
-        usize::try_from(code)
-            .ok()
-            .and_then(|c| COMPLIANCE_CODES.get(c).copied())
-            .ok_or_else(|| self.corrupt(format!("unknown compliance code {code}")))
+        compliance_of(code).ok_or_else(|| self.corrupt(format!("unknown compliance code {code}")))
     }
 
     /// Every recorded readiness (the report's input).
@@ -843,8 +847,7 @@ impl Store {
                             }
                             Some((c, _, _)) => {
                                 if c != code {
-                                    let before = COMPLIANCE_CODES.get(c as usize).copied();
-                                    changes.push((transition(before), rid, cid, tid));
+                                    changes.push((transition(compliance_of(c)), rid, cid, tid));
                                 }
                                 true
                             }
@@ -874,10 +877,7 @@ impl Store {
                         }
                         let (check_id, plan) = names.check_key(cid).map_err(sql)?;
                         let plan = Plan::parse(&plan).ok_or_else(|| corrupt(format!("unknown plan `{plan}`")))?;
-                        let before = COMPLIANCE_CODES
-                            .get(c as usize)
-                            .copied()
-                            .ok_or_else(|| corrupt(format!("unknown compliance code {c}")))?;
+                        let before = compliance_of(c).ok_or_else(|| corrupt(format!("unknown compliance code {c}")))?;
                         let key = state::EvalKey {
                             account_id: (*account).to_owned(),
                             aws_region: region,

@@ -93,21 +93,31 @@ pub struct AzureSettings {
     pub graph: String,
 }
 
+/// Refuses subscription entries that are neither GUIDs nor `all` (they are put into ARM URLs),
+/// naming the entry's position in `from`.
+pub fn check_subscriptions(subscriptions: &[String], from: &str) -> std::result::Result<(), String> {
+    for (n, s) in subscriptions.iter().enumerate() {
+        if !crate::domain::azure::is_guid(s) && !s.eq_ignore_ascii_case("all") {
+            return Err(format!(
+                "{from}: entry {} is not a subscription id (a GUID such as \
+                 00000000-0000-0000-0000-000000000000) nor `all`",
+                n + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl AzureSettings {
     /// Refuses ids that are not GUIDs (they are put into ARM and Graph URLs): each subscription
     /// (or `all`) and the principal. `from` names where the subscriptions came from.
     pub fn check(&self, from: &str) -> std::result::Result<(), String> {
-        use crate::domain::azure::is_guid;
-        for (n, s) in self.subscriptions.iter().enumerate() {
-            if !is_guid(s) && !s.eq_ignore_ascii_case("all") {
-                return Err(format!(
-                    "{from}: entry {} is not a subscription id (a GUID such as \
-                     00000000-0000-0000-0000-000000000000) nor `all`",
-                    n + 1
-                ));
-            }
-        }
-        if self.principal_id.as_deref().is_some_and(|p| !is_guid(p)) {
+        check_subscriptions(&self.subscriptions, from)?;
+        if self
+            .principal_id
+            .as_deref()
+            .is_some_and(|p| !crate::domain::azure::is_guid(p))
+        {
             return Err("azure.principal_id is not an Entra object id (a GUID)".to_owned());
         }
         Ok(())
