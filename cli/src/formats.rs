@@ -252,10 +252,10 @@ pub fn write_asff(
             let recorded = Recorded {
                 plan: e.plan,
                 compliance: e.compliance,
-                annotation: e.annotation.clone(),
+                annotation: e.annotation.as_str().to_owned(),
                 capture_time: e.capture_time,
             };
-            let region = home.get(&e.account_id).map_or("us-east-1", String::as_str);
+            let region = home.get(e.account_id.as_str()).map_or("us-east-1", String::as_str);
             let mut f = findings::finding(&EvalKey::of(e), Some(&recorded), origin.at, region).to_asff();
             if let Some(s) = applied.and_then(|a| a.evaluation(e)) {
                 f["Workflow"] = json!({"Status": "SUPPRESSED"});

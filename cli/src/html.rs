@@ -1089,7 +1089,7 @@ mod tests {
             check_id: check.into(),
             plan: Plan::Servers,
             compliance: Compliance::NonCompliant,
-            annotation: String::new(),
+            annotation: Default::default(),
             capture_time: None,
         };
         let chart = non_compliant_chart(&[e("i-1", "a"), e("i-1", "b"), e("i-2", "a")]);
@@ -1115,7 +1115,7 @@ mod tests {
             check_id: check.into(),
             plan,
             compliance: Compliance::NonCompliant,
-            annotation: String::new(),
+            annotation: Default::default(),
             capture_time: None,
         };
         // The connector's role blocks CSPM and every plan that needs it; two instances without a
@@ -1172,11 +1172,11 @@ mod tests {
             account_id: "111122223333".into(),
             aws_region: "us-east-1".into(),
             resource_type: "AWS::EC2::Instance".into(),
-            resource_id: format!("i-{n:05}"),
+            resource_id: format!("i-{n:05}").into(),
             check_id: "servers.instance-profile".into(),
             plan: Plan::Servers,
             compliance: Compliance::NonCompliant,
-            annotation: String::new(),
+            annotation: Default::default(),
             capture_time: None,
         };
         let data = ReportData {
@@ -1202,11 +1202,11 @@ mod tests {
             account_id: "111122223333".into(),
             aws_region: "us-east-1".into(),
             resource_type: "AWS::EC2::Instance".into(),
-            resource_id: format!("i-{n}"),
+            resource_id: format!("i-{n}").into(),
             check_id: "c".into(),
             plan,
             compliance: Compliance::NonCompliant,
-            annotation: String::new(),
+            annotation: Default::default(),
             capture_time: None,
         };
         let close: Vec<Evaluation> = (0..30)

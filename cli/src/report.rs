@@ -75,14 +75,14 @@ pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
     shared::domain::error::printable(s)
 }
 
-fn make_safe(s: &mut String) {
+fn make_safe<T: std::ops::Deref<Target = str> + From<String>>(s: &mut T) {
     if let std::borrow::Cow::Owned(o) = safe(s) {
-        *s = o;
+        *s = o.into();
     }
 }
 
-fn any_control<'a>(mut strings: impl Iterator<Item = &'a String>) -> bool {
-    strings.any(|s| s.chars().any(char::is_control))
+fn any_control<S: AsRef<str>>(mut strings: impl Iterator<Item = S>) -> bool {
+    strings.any(|s| s.as_ref().chars().any(char::is_control))
 }
 
 /// The result with every string from the accounts made [`safe`] (borrowed when none needs it).

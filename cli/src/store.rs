@@ -372,14 +372,14 @@ impl Store {
             let get = |n| r.get::<_, String>(n);
             let plan: String = get(4).map_err(self.sql())?;
             out.push(shared::domain::vocab::Evaluation {
-                account_id: account.to_owned(),
-                aws_region: get(0).map_err(self.sql())?,
-                resource_type: get(1).map_err(self.sql())?,
-                resource_id: get(2).map_err(self.sql())?,
-                check_id: get(3).map_err(self.sql())?,
+                account_id: account.into(),
+                aws_region: get(0).map_err(self.sql())?.into(),
+                resource_type: get(1).map_err(self.sql())?.into(),
+                resource_id: get(2).map_err(self.sql())?.into(),
+                check_id: get(3).map_err(self.sql())?.into(),
                 plan: Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?,
                 compliance: self.compliance(r.get(5).map_err(self.sql())?)?,
-                annotation: get(6).map_err(self.sql())?,
+                annotation: get(6).map_err(self.sql())?.into(),
                 capture_time: r.get::<_, Option<i64>>(7).map_err(self.sql())?.and_then(from_ms),
             });
         }
@@ -831,7 +831,7 @@ impl Store {
                             plan: e.plan,
                             previous,
                             current: Some(e.compliance),
-                            annotation: e.annotation.clone(),
+                            annotation: e.annotation.as_str().to_owned(),
                         };
                         let write = match previous.remove(&(rid, cid)) {
                             // The same result from a newer capture: re-dated (no transition), so that

@@ -217,11 +217,11 @@ type Key = (String, String, String, String, String);
 
 fn key_of(e: &Evaluation) -> Key {
     (
-        e.account_id.clone(),
-        e.aws_region.clone(),
-        e.check_id.clone(),
-        e.resource_type.clone(),
-        e.resource_id.clone(),
+        e.account_id.as_str().to_owned(),
+        e.aws_region.as_str().to_owned(),
+        e.check_id.as_str().to_owned(),
+        e.resource_type.as_str().to_owned(),
+        e.resource_id.as_str().to_owned(),
     )
 }
 

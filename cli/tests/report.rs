@@ -109,7 +109,7 @@ async fn html_report_from_a_seeded_table_renders_in_chromium() {
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let bus = moto::unique("bus");
     eb.create_event_bus().name(&bus).send().await.unwrap();
-    let accounts: BTreeSet<String> = scan.evaluations.iter().map(|e| e.account_id.clone()).collect();
+    let accounts: BTreeSet<String> = scan.evaluations.iter().map(|e| e.account_id.to_string()).collect();
     assert_eq!(accounts.len(), 2);
     shared::app::record::roll_up(&store, &EventBridgePublisher::new(eb, &bus), &settings, &accounts)
         .await
@@ -376,7 +376,7 @@ async fn the_report_covers_the_accounts_of_an_organizational_unit() {
                 .iter()
                 .filter(|e| e.account_id == "111122223333")
                 .map(|e| shared::domain::vocab::Evaluation {
-                    account_id: a.clone(),
+                    account_id: a.into(),
                     ..e.clone()
                 }),
         );

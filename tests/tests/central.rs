@@ -160,10 +160,10 @@ fn finding_message(account: &str, r: &shared::domain::vocab::Evaluation) -> Valu
     body["account"] = account.into();
     let d = &mut body["detail"];
     d["accountId"] = account.into();
-    d["awsRegion"] = r.aws_region.clone().into();
-    d["resourceType"] = r.resource_type.clone().into();
-    d["resourceId"] = r.resource_id.clone().into();
-    d["checkId"] = r.check_id.clone().into();
+    d["awsRegion"] = r.aws_region.as_str().into();
+    d["resourceType"] = r.resource_type.as_str().into();
+    d["resourceId"] = r.resource_id.as_str().into();
+    d["checkId"] = r.check_id.as_str().into();
     d["plan"] = r.plan.as_str().into();
     d["previous"] = Value::Null;
     d["current"] = "NON_COMPLIANT".into();
@@ -211,7 +211,12 @@ async fn oracle(items: &[Value], event: &Value, settings: &Settings, recorded: &
         .unwrap()
         .into_iter()
         .filter(|e| e.aws_region == region || e.aws_region == "global")
-        .map(|e| ((e.aws_region, e.resource_id, e.check_id), e.compliance))
+        .map(|e| {
+            (
+                (e.aws_region.into(), e.resource_id.into(), e.check_id.into()),
+                e.compliance,
+            )
+        })
         .collect()
 }
 
@@ -489,7 +494,11 @@ async fn central_deployment() {
             .iter()
             .map(|r| {
                 (
-                    (r.aws_region.clone(), r.resource_id.clone(), r.check_id.clone()),
+                    (
+                        r.aws_region.to_string(),
+                        r.resource_id.to_string(),
+                        r.check_id.to_string(),
+                    ),
                     r.compliance,
                 )
             })
@@ -853,7 +862,11 @@ async fn central_deployment() {
         .iter()
         .map(|r| {
             (
-                (r.aws_region.clone(), r.resource_id.clone(), r.check_id.clone()),
+                (
+                    r.aws_region.to_string(),
+                    r.resource_id.to_string(),
+                    r.check_id.to_string(),
+                ),
                 r.compliance,
             )
         })

@@ -32,7 +32,7 @@ fn ev(id: &str, check: &str, c: Compliance, t: i64) -> Evaluation {
         check_id: check.into(),
         plan: Plan::Servers,
         compliance: c,
-        annotation: format!("{c} at {t}"),
+        annotation: format!("{c} at {t}").into(),
         capture_time: at(t),
     }
 }

@@ -437,7 +437,7 @@ async fn each_resource_is_dated_when_it_is_recorded() {
             account_id: "111122223333".into(),
             aws_region: "us-east-1".into(),
             resource_type: "AWS::EC2::Instance".into(),
-            resource_id: format!("i-{n:017}"),
+            resource_id: format!("i-{n:017}").into(),
             check_id: "servers.instance-profile".into(),
             plan: Plan::Servers,
             compliance: Compliance::NonCompliant,

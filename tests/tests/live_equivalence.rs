@@ -15,10 +15,10 @@ use shared::domain::vocab::Evaluation;
 
 fn key(e: &Evaluation) -> (String, String, String, String) {
     (
-        e.account_id.clone(),
-        e.resource_type.clone(),
-        e.resource_id.clone(),
-        e.check_id.clone(),
+        e.account_id.to_string(),
+        e.resource_type.to_string(),
+        e.resource_id.to_string(),
+        e.check_id.to_string(),
     )
 }
 

@@ -40,9 +40,15 @@ fn the_python_baseline_decides_every_servers_check_like_the_rust_catalog() {
         .evaluations
         .into_iter()
         .filter(|e| {
-            e.resource_type == "AWS::EC2::Instance" && python.contains_key(&(e.resource_id.clone(), e.check_id.clone()))
+            e.resource_type == "AWS::EC2::Instance"
+                && python.contains_key(&(e.resource_id.to_string(), e.check_id.to_string()))
         })
-        .map(|e| ((e.resource_id, e.check_id), e.compliance.as_str().to_owned()))
+        .map(|e| {
+            (
+                (e.resource_id.into(), e.check_id.into()),
+                e.compliance.as_str().to_owned(),
+            )
+        })
         .collect();
 
     assert!(

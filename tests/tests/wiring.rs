@@ -167,7 +167,7 @@ impl Stack {
             .unwrap()
             .into_iter()
             .find(|e| e.resource_id == resource_id && e.check_id == check)
-            .map(|e| (e.compliance, e.annotation))
+            .map(|e| (e.compliance, e.annotation.into()))
             .unwrap_or_else(|| panic!("no {check} result for {resource_id} in the table"))
     }
 }
@@ -359,7 +359,7 @@ async fn a_rollup_waits_for_the_index_to_show_the_changes_it_rolls_up() {
         check_id: "servers.instance-profile".into(),
         plan: Plan::Servers,
         compliance,
-        annotation: String::new(),
+        annotation: Default::default(),
         capture_time: Some(capture.parse().unwrap()),
     };
     stack
@@ -468,7 +468,7 @@ async fn an_account_with_5000_blockers_is_rolled_up_by_the_real_rollup() {
             account_id: PROD.into(),
             aws_region: "us-east-1".into(),
             resource_type: "AWS::EC2::Instance".into(),
-            resource_id: format!("i-{n:017x}"),
+            resource_id: format!("i-{n:017x}").into(),
             check_id: "servers.instance-profile".into(),
             plan: Plan::Servers,
             compliance: Compliance::NonCompliant,

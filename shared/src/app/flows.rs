@@ -551,10 +551,10 @@ async fn gone_candidates<S: ResultStore>(
                 Some(r) => {
                     e.aws_region == r
                         || (e.aws_region == crate::domain::vocab::GLOBAL_REGION
-                            && recorded_types.contains(&e.resource_type))
+                            && recorded_types.iter().any(|t| *t == e.resource_type))
                 }
             };
-            let key = (e.aws_region, e.resource_type, e.resource_id);
+            let key = (e.aws_region.into(), e.resource_type.into(), e.resource_id.into());
             if here && after.is_none_or(|a| &key > a) {
                 candidates.insert(key);
             }
@@ -628,7 +628,11 @@ where
         ports
             .store
             .fold_results(run.account, |mut e, _| {
-                let key = (e.aws_region.clone(), e.resource_type.clone(), e.resource_id.clone());
+                let key = (
+                    e.aws_region.to_string(),
+                    e.resource_type.to_string(),
+                    e.resource_id.to_string(),
+                );
                 if missing.contains(&key)
                     && run.scope.includes_id(&e.check_id)
                     && (e.compliance != crate::domain::vocab::Compliance::NotApplicable
@@ -637,7 +641,7 @@ where
                     // Dated with the last capture known, not this run's time: if Config shows the
                     // resource again, its item, captured before this run, must still decide.
                     e.compliance = crate::domain::vocab::Compliance::NotApplicable;
-                    e.annotation = NO_LONGER_RECORDED.to_owned();
+                    e.annotation = NO_LONGER_RECORDED.into();
                     retired.push(e);
                 }
             })
@@ -786,7 +790,7 @@ where
                     // no rule covers. Where no rule runs (a region without the organization
                     // rules), this path evaluates the changed resource too.
                     evaluations.retain(|e| {
-                        !own.contains(&(e.resource_type.clone(), e.resource_id.clone()))
+                        !own.contains(&(e.resource_type.to_string(), e.resource_id.to_string()))
                             || !ports.settings.plan_declared(e.plan)
                     });
                 }

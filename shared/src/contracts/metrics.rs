@@ -114,7 +114,7 @@ mod tests {
             check_id: check.into(),
             plan: Plan::Servers,
             compliance: c,
-            annotation: String::new(),
+            annotation: Default::default(),
             capture_time: None,
         };
         let results = [

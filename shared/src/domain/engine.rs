@@ -13,7 +13,7 @@ use crate::domain::model::ConfigurationItem;
 use crate::domain::plans::{self, PlanReadiness, PlanStatus};
 use crate::domain::settings::Settings;
 use crate::domain::vocab::{
-    truncate_annotation, Compliance, Evaluation, Plan, ACCOUNT_TYPE, GLOBAL_REGION, MAX_ANNOTATION,
+    truncate_annotation, Compliance, Evaluation, Plan, Text, ACCOUNT_TYPE, GLOBAL_REGION, MAX_ANNOTATION,
 };
 
 /// The id prefix of the checks that read the Azure half.
@@ -47,30 +47,64 @@ pub fn evaluate_item(graph: &ResourceGraph, id: ItemId, settings: &Settings) -> 
 
 /// [`evaluate_item`], appending to `out`.
 pub fn evaluate_item_into(graph: &ResourceGraph, id: ItemId, settings: &Settings, out: &mut Vec<Evaluation>) {
+    evaluate_item_shared(graph, id, settings, out, &mut Texts::default());
+}
+
+/// The texts the results of one scan share: each distinct account, region, type, check id and
+/// annotation once.
+#[derive(Default)]
+pub struct Texts(std::collections::HashSet<Text>);
+
+impl Texts {
+    /// The one copy of `s`.
+    pub fn get(&mut self, s: &str) -> Text {
+        if let Some(t) = self.0.get(s) {
+            return t.clone();
+        }
+        let t = Text::from(s);
+        self.0.insert(t.clone());
+        t
+    }
+}
+
+/// [`evaluate_item_into`], the results sharing the texts of `texts`.
+pub fn evaluate_item_shared(
+    graph: &ResourceGraph,
+    id: ItemId,
+    settings: &Settings,
+    out: &mut Vec<Evaluation>,
+    texts: &mut Texts,
+) {
     let item = graph.item(id);
     let settings = &*settings.for_account(&item.account_id);
     // Azure is asked for but not read in this run (the deployed functions' event paths): the
     // run that reads it decides the `azure.*` results, and this one leaves them as recorded.
     let azure_elsewhere = settings.azure_requested() && settings.azure_side.is_none();
-    let evaluations = ALL
+    let (account, region, resource_type) = (
+        texts.get(&item.account_id),
+        texts.get(&item.region),
+        texts.get(&item.resource_type),
+    );
+    // The resource's id is its own: one copy for its results, not kept in `texts`.
+    let resource_id = Text::from(&item.resource_id);
+    for check in ALL
         .iter()
         .filter(|c| c.applies_to(&item.resource_type))
         .filter(|c| !(azure_elsewhere && c.id.starts_with(AZURE_PREFIX)))
-        .map(|check| {
-            let outcome = evaluate_check(check, graph, item, settings);
-            Evaluation {
-                account_id: item.account_id.clone(),
-                aws_region: item.region.clone(),
-                resource_type: item.resource_type.clone(),
-                resource_id: item.resource_id.clone(),
-                check_id: check.id.to_owned(),
-                plan: check.plan,
-                compliance: outcome.compliance,
-                annotation: truncate_annotation(outcome.annotation, MAX_ANNOTATION),
-                capture_time: item.capture_time,
-            }
+    {
+        let outcome = evaluate_check(check, graph, item, settings);
+        out.push(Evaluation {
+            account_id: account.clone(),
+            aws_region: region.clone(),
+            resource_type: resource_type.clone(),
+            resource_id: resource_id.clone(),
+            check_id: texts.get(check.id),
+            plan: check.plan,
+            compliance: outcome.compliance,
+            annotation: texts.get(&truncate_annotation(outcome.annotation, MAX_ANNOTATION)),
+            capture_time: item.capture_time,
         });
-    out.extend(evaluations);
+    }
 }
 
 /// How many results a scan of the graph's items gives at most (every check that applies to each
@@ -255,6 +289,7 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
     let mut ignored_types: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = 0;
     let mut per_account: BTreeMap<&str, Settings> = BTreeMap::new();
+    let mut texts = Texts::default();
     for (id, item) in graph.items().iter().enumerate() {
         if item.resource_type != ACCOUNT_TYPE {
             items += 1;
@@ -267,7 +302,7 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
         let effective = per_account
             .entry(item.account_id.as_str())
             .or_insert_with(|| settings.for_account(&item.account_id).into_owned());
-        evaluate_item_into(graph, id, effective, &mut evaluations);
+        evaluate_item_shared(graph, id, effective, &mut evaluations, &mut texts);
     }
     let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
     let mut result = ScanResult {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::settings::Settings;
-use crate::domain::vocab::{Compliance, Evaluation, Plan, GLOBAL_REGION};
+use crate::domain::vocab::{Compliance, Evaluation, Plan, Text, GLOBAL_REGION};
 
 /// Readiness of a plan in one account and region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -157,8 +157,8 @@ pub fn rollup(
 #[derive(Debug)]
 pub struct AccountRollup {
     cap: Option<usize>,
-    acc: BTreeMap<(String, Plan), Acc>,
-    regions: BTreeSet<String>,
+    acc: BTreeMap<(Text, Plan), Acc>,
+    regions: BTreeSet<Text>,
 }
 
 #[derive(Default, Debug)]
@@ -168,7 +168,7 @@ struct Acc {
     unverified: BTreeSet<String>,
     unverified_count: usize,
     in_scope: bool,
-    non_compliant: BTreeSet<(String, String)>,
+    non_compliant: BTreeSet<(Text, Text)>,
 }
 
 fn keep<T: Ord>(set: &mut BTreeSet<T>, value: T, cap: Option<usize>) {
@@ -227,10 +227,10 @@ impl AccountRollup {
                 keep(
                     &mut a.blockers,
                     Blocker::Check {
-                        check_id: e.check_id.clone(),
-                        resource_type: e.resource_type.clone(),
-                        resource_id: e.resource_id.clone(),
-                        annotation: e.annotation.clone(),
+                        check_id: e.check_id.as_str().to_owned(),
+                        resource_type: e.resource_type.as_str().to_owned(),
+                        resource_id: e.resource_id.as_str().to_owned(),
+                        annotation: e.annotation.as_str().to_owned(),
                     },
                     self.cap,
                 );
@@ -253,7 +253,7 @@ impl AccountRollup {
         if self.regions.is_empty() {
             vec![GLOBAL_REGION.to_owned()]
         } else {
-            self.regions.iter().cloned().collect()
+            self.regions.iter().map(|r| r.as_str().to_owned()).collect()
         }
     }
 
@@ -262,13 +262,13 @@ impl AccountRollup {
         let settings = &*settings.for_account(account);
         let global: BTreeMap<Plan, Acc> = Plan::ALL
             .into_iter()
-            .filter_map(|p| self.acc.remove(&(GLOBAL_REGION.to_owned(), p)).map(|a| (p, a)))
+            .filter_map(|p| self.acc.remove(&(Text::from(GLOBAL_REGION), p)).map(|a| (p, a)))
             .collect();
         let mut out = Vec::new();
         for region in regions {
             let mut statuses: BTreeMap<Plan, PlanStatus> = BTreeMap::new();
             for plan in Plan::ALL {
-                let mut a = self.acc.remove(&(region.clone(), plan)).unwrap_or_default();
+                let mut a = self.acc.remove(&(Text::from(region), plan)).unwrap_or_default();
                 if let Some(g) = global.get(&plan) {
                     a.absorb(g, self.cap);
                 }
@@ -344,7 +344,7 @@ mod tests {
             check_id: check.into(),
             plan,
             compliance: c,
-            annotation: format!("why {check}"),
+            annotation: format!("why {check}").into(),
             capture_time: None,
         }
     }

@@ -30,11 +30,11 @@ impl EvalKey {
     /// The key of an evaluation.
     pub fn of(e: &Evaluation) -> Self {
         Self {
-            account_id: e.account_id.clone(),
-            aws_region: e.aws_region.clone(),
-            resource_type: e.resource_type.clone(),
-            resource_id: e.resource_id.clone(),
-            check_id: e.check_id.clone(),
+            account_id: e.account_id.as_str().to_owned(),
+            aws_region: e.aws_region.as_str().to_owned(),
+            resource_type: e.resource_type.as_str().to_owned(),
+            resource_id: e.resource_id.as_str().to_owned(),
+            check_id: e.check_id.as_str().to_owned(),
         }
     }
 }
@@ -70,14 +70,14 @@ impl Recorded {
     /// The evaluation this recorded result of `key` stands for.
     pub fn into_evaluation(self, key: EvalKey) -> Evaluation {
         Evaluation {
-            account_id: key.account_id,
-            aws_region: key.aws_region,
-            resource_type: key.resource_type,
-            resource_id: key.resource_id,
-            check_id: key.check_id,
+            account_id: key.account_id.into(),
+            aws_region: key.aws_region.into(),
+            resource_type: key.resource_type.into(),
+            resource_id: key.resource_id.into(),
+            check_id: key.check_id.into(),
             plan: self.plan,
             compliance: self.compliance,
-            annotation: self.annotation,
+            annotation: self.annotation.into(),
             capture_time: self.capture_time,
         }
     }
@@ -160,7 +160,7 @@ fn compare(
         let rec = Recorded {
             plan: e.plan,
             compliance: e.compliance,
-            annotation: e.annotation.clone(),
+            annotation: e.annotation.as_str().to_owned(),
             capture_time: e.capture_time,
         };
         match previous.get(&key) {
@@ -262,7 +262,7 @@ mod tests {
             check_id: "servers.instance-profile".into(),
             plan: Plan::Servers,
             compliance: c,
-            annotation: format!("{c}"),
+            annotation: format!("{c}").into(),
             capture_time: Utc.timestamp_opt(t, 0).single(),
         }
     }

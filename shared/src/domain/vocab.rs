@@ -135,26 +135,149 @@ impl std::fmt::Display for Plan {
 /// Longest annotation kept (AWS Config's own limit, 256, is applied where results go to Config).
 pub const MAX_ANNOTATION: usize = 1024;
 
+/// Text many results share: an account id, a region, a resource type or id, a check id, an
+/// annotation. A scan of a hundred thousand resources gives six hundred thousand results, whose
+/// six strings each were most of its memory; each is now one reference-counted copy per distinct
+/// value (a resource's id per resource, an annotation per distinct text).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(std::sync::Arc<str>);
+
+impl Text {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Self(std::sync::Arc::from(""))
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Self(s.into())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Self(s.into())
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Self {
+        Self(s.as_str().into())
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> Self {
+        t.0.as_ref().to_owned()
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        self == &*other.0
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == &*other.0
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        **self == *other.0
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::from)
+    }
+}
+
 /// One check's result on one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evaluation {
     /// Account id.
-    pub account_id: String,
+    pub account_id: Text,
     /// Region (`global` for account-level and IAM results).
-    pub aws_region: String,
+    pub aws_region: Text,
     /// Resource type (`AWS::::Account` for account-level results).
-    pub resource_type: String,
+    pub resource_type: Text,
     /// Resource id (the account id for account-level results).
-    pub resource_id: String,
+    pub resource_id: Text,
     /// Check id.
-    pub check_id: String,
+    pub check_id: Text,
     /// The check's plan.
     pub plan: Plan,
     /// The result.
     pub compliance: Compliance,
     /// Why.
-    pub annotation: String,
+    pub annotation: Text,
     /// Capture time of the configuration item the result is based on.
     #[serde(skip)]
     pub capture_time: Option<DateTime<Utc>>,
