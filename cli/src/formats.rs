@@ -252,7 +252,7 @@ pub fn write_asff(
             let recorded = Recorded {
                 plan: e.plan,
                 compliance: e.compliance,
-                annotation: e.annotation.as_str().to_owned(),
+                annotation: e.annotation.clone(),
                 capture_time: e.capture_time,
             };
             let region = home.get(e.account_id.as_str()).map_or("us-east-1", String::as_str);

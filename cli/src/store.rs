@@ -831,7 +831,7 @@ impl Store {
                             plan: e.plan,
                             previous,
                             current: Some(e.compliance),
-                            annotation: e.annotation.as_str().to_owned(),
+                            annotation: e.annotation.clone(),
                         };
                         let write = match previous.remove(&(rid, cid)) {
                             // The same result from a newer capture: re-dated (no transition), so that
@@ -879,11 +879,11 @@ impl Store {
                         let plan = Plan::parse(&plan).ok_or_else(|| corrupt(format!("unknown plan `{plan}`")))?;
                         let before = compliance_of(c).ok_or_else(|| corrupt(format!("unknown compliance code {c}")))?;
                         let key = state::EvalKey {
-                            account_id: (*account).to_owned(),
-                            aws_region: region,
-                            resource_type: rtype,
-                            resource_id: id,
-                            check_id,
+                            account_id: (*account).to_owned().into(),
+                            aws_region: region.into(),
+                            resource_type: rtype.into(),
+                            resource_id: id.into(),
+                            check_id: check_id.into(),
                         };
                         changes.push((
                             state::Transition {
@@ -891,7 +891,7 @@ impl Store {
                                 plan,
                                 previous: Some(before),
                                 current: None,
-                                annotation: names.text_of(tid).map_err(sql)?,
+                                annotation: names.text_of(tid).map_err(sql)?.into(),
                             },
                             rid,
                             cid,

@@ -73,11 +73,11 @@ pub fn parse_message(message_id: &str, body: &str) -> Result<Queued, String> {
     Ok(Queued {
         message_id: message_id.to_owned(),
         key: EvalKey {
-            account_id: field("accountId")?,
-            aws_region: field("awsRegion")?,
-            resource_type: field("resourceType")?,
-            resource_id: field("resourceId")?,
-            check_id: field("checkId")?,
+            account_id: field("accountId")?.into(),
+            aws_region: field("awsRegion")?.into(),
+            resource_type: field("resourceType")?.into(),
+            resource_id: field("resourceId")?.into(),
+            check_id: field("checkId")?.into(),
         },
         previous: status("previous")?,
         current: status("current")?.ok_or("the event's detail has no `current`")?,

@@ -442,13 +442,13 @@ impl ReadinessReader for MemoryStore {
                 let t = &p.transition;
                 state::RecordedChange {
                     at: p.at,
-                    account_id: t.key.account_id.clone(),
-                    aws_region: t.key.aws_region.clone(),
+                    account_id: t.key.account_id.to_string(),
+                    aws_region: t.key.aws_region.to_string(),
                     plan: t.plan,
                     result: Some((
-                        t.key.resource_type.clone(),
-                        t.key.resource_id.clone(),
-                        t.key.check_id.clone(),
+                        t.key.resource_type.to_string(),
+                        t.key.resource_id.to_string(),
+                        t.key.check_id.to_string(),
                     )),
                     previous: t.previous.map_or("", |c| c.as_str()).to_owned(),
                     current: t.current.map_or("", |c| c.as_str()).to_owned(),

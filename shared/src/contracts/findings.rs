@@ -127,7 +127,7 @@ pub fn finding(key: &EvalKey, recorded: Option<&Recorded>, at: DateTime<Utc>, ho
     let region = if key.aws_region == "global" || key.aws_region.is_empty() {
         home.to_owned()
     } else {
-        key.aws_region.clone()
+        key.aws_region.to_string()
     };
     let part = partition(&region);
     let check = checks::by_id(&key.check_id);
@@ -163,11 +163,11 @@ pub fn finding(key: &EvalKey, recorded: Option<&Recorded>, at: DateTime<Utc>, ho
     };
     let description = match recorded {
         Some(r) if !r.annotation.is_empty() => r.annotation.clone(),
-        Some(r) => r.compliance.as_str().to_owned(),
-        None => "The resource is no longer recorded.".to_owned(),
+        Some(r) => r.compliance.as_str().to_owned().into(),
+        None => "The resource is no longer recorded.".to_owned().into(),
     };
     let mut product_fields = vec![
-        ("defender-prereqs/checkId".to_owned(), key.check_id.clone()),
+        ("defender-prereqs/checkId".to_owned(), key.check_id.to_string()),
         (
             "defender-prereqs/compliance".to_owned(),
             compliance.map_or("NOT_RECORDED", Compliance::as_str).to_owned(),
@@ -187,7 +187,7 @@ pub fn finding(key: &EvalKey, recorded: Option<&Recorded>, at: DateTime<Utc>, ho
             key.account_id
         ),
         generator_id: format!("defender-prereqs/{}", key.check_id),
-        account_id: key.account_id.clone(),
+        account_id: key.account_id.to_string(),
         region,
         updated_at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
         severity,

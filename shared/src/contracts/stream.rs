@@ -28,11 +28,11 @@ pub fn row_version(image: &Value, removed: bool) -> Option<RowVersion> {
         .with_timezone(&Utc);
     Some(RowVersion {
         key: EvalKey {
-            account_id: field("accountId")?.to_owned(),
-            aws_region: field("awsRegion")?.to_owned(),
-            resource_type: field("resourceType")?.to_owned(),
-            resource_id: field("resourceId")?.to_owned(),
-            check_id: field("checkId")?.to_owned(),
+            account_id: field("accountId")?.to_owned().into(),
+            aws_region: field("awsRegion")?.to_owned().into(),
+            resource_type: field("resourceType")?.to_owned().into(),
+            resource_id: field("resourceId")?.to_owned().into(),
+            check_id: field("checkId")?.to_owned().into(),
         },
         evaluated_at,
         removed,

@@ -8,33 +8,33 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::plans::{PlanReadiness, PlanStatus};
-use crate::domain::vocab::{Compliance, Evaluation, Plan};
+use crate::domain::vocab::{Compliance, Evaluation, Plan, Text};
 
 /// Identity of one recorded result: resource × check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvalKey {
     /// Account id.
-    pub account_id: String,
+    pub account_id: Text,
     /// Region.
-    pub aws_region: String,
+    pub aws_region: Text,
     /// Resource type.
-    pub resource_type: String,
+    pub resource_type: Text,
     /// Resource id.
-    pub resource_id: String,
+    pub resource_id: Text,
     /// Check id.
-    pub check_id: String,
+    pub check_id: Text,
 }
 
 impl EvalKey {
     /// The key of an evaluation.
     pub fn of(e: &Evaluation) -> Self {
         Self {
-            account_id: e.account_id.as_str().to_owned(),
-            aws_region: e.aws_region.as_str().to_owned(),
-            resource_type: e.resource_type.as_str().to_owned(),
-            resource_id: e.resource_id.as_str().to_owned(),
-            check_id: e.check_id.as_str().to_owned(),
+            account_id: e.account_id.clone(),
+            aws_region: e.aws_region.clone(),
+            resource_type: e.resource_type.clone(),
+            resource_id: e.resource_id.clone(),
+            check_id: e.check_id.clone(),
         }
     }
 }
@@ -53,7 +53,7 @@ pub struct Recorded {
     /// The result.
     pub compliance: Compliance,
     /// Why.
-    pub annotation: String,
+    pub annotation: Text,
     /// Capture time of the configuration it was based on.
     pub capture_time: Option<DateTime<Utc>>,
 }
@@ -70,14 +70,14 @@ impl Recorded {
     /// The evaluation this recorded result of `key` stands for.
     pub fn into_evaluation(self, key: EvalKey) -> Evaluation {
         Evaluation {
-            account_id: key.account_id.into(),
-            aws_region: key.aws_region.into(),
-            resource_type: key.resource_type.into(),
-            resource_id: key.resource_id.into(),
-            check_id: key.check_id.into(),
+            account_id: key.account_id,
+            aws_region: key.aws_region,
+            resource_type: key.resource_type,
+            resource_id: key.resource_id,
+            check_id: key.check_id,
             plan: self.plan,
             compliance: self.compliance,
-            annotation: self.annotation.into(),
+            annotation: self.annotation,
             capture_time: self.capture_time,
         }
     }
@@ -97,7 +97,7 @@ pub struct Transition {
     /// After (`None`: the resource is gone from the input).
     pub current: Option<Compliance>,
     /// Why (the new annotation, or the last one for a removal).
-    pub annotation: String,
+    pub annotation: Text,
 }
 
 /// A change of one plan's readiness.
@@ -160,7 +160,7 @@ fn compare(
         let rec = Recorded {
             plan: e.plan,
             compliance: e.compliance,
-            annotation: e.annotation.as_str().to_owned(),
+            annotation: e.annotation.clone(),
             capture_time: e.capture_time,
         };
         match previous.get(&key) {
@@ -205,7 +205,7 @@ fn compare(
     }
     let mut gone: Vec<(&EvalKey, &Recorded)> = previous
         .iter()
-        .filter(|(k, _)| covered_accounts.contains(&k.account_id) && !seen.contains(*k))
+        .filter(|(k, _)| covered_accounts.contains(k.account_id.as_str()) && !seen.contains(*k))
         .filter(|(_, r)| match (r.capture_time, input_time) {
             (Some(rec), Some(input)) => rec <= input,
             _ => true,

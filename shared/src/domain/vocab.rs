@@ -204,6 +204,12 @@ impl From<&String> for Text {
     }
 }
 
+impl From<&Text> for String {
+    fn from(t: &Text) -> Self {
+        t.0.as_ref().to_owned()
+    }
+}
+
 impl From<Text> for String {
     fn from(t: Text) -> Self {
         t.0.as_ref().to_owned()

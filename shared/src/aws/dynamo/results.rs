@@ -171,16 +171,16 @@ impl DynamoStore {
             out.push(PendingTransition {
                 transition: Transition {
                     key: EvalKey {
-                        account_id: field("accountId")?.to_owned(),
-                        aws_region: field("awsRegion")?.to_owned(),
-                        resource_type: field("resourceType")?.to_owned(),
-                        resource_id: field("resourceId")?.to_owned(),
-                        check_id: field("checkId")?.to_owned(),
+                        account_id: field("accountId")?.to_owned().into(),
+                        aws_region: field("awsRegion")?.to_owned().into(),
+                        resource_type: field("resourceType")?.to_owned().into(),
+                        resource_id: field("resourceId")?.to_owned().into(),
+                        check_id: field("checkId")?.to_owned().into(),
                     },
                     plan: Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?,
                     previous: compliance("previous")?,
                     current: compliance("current")?,
-                    annotation: field("annotation")?.to_owned(),
+                    annotation: field("annotation")?.to_owned().into(),
                 },
                 at,
                 origin: get(&item, "origin").unwrap_or("").to_owned(),

@@ -159,11 +159,11 @@ pub(super) fn recorded_of(item: &Item) -> Result<(EvalKey, Recorded), PortError>
     const OP: &str = "dynamodb:Query";
     let field = |k: &str| get(item, k).ok_or_else(|| corrupt(OP, format!("missing {k}")));
     let key = EvalKey {
-        account_id: field("accountId")?.to_owned(),
-        aws_region: field("awsRegion")?.to_owned(),
-        resource_type: field("resourceType")?.to_owned(),
-        resource_id: field("resourceId")?.to_owned(),
-        check_id: field("checkId")?.to_owned(),
+        account_id: field("accountId")?.to_owned().into(),
+        aws_region: field("awsRegion")?.to_owned().into(),
+        resource_type: field("resourceType")?.to_owned().into(),
+        resource_id: field("resourceId")?.to_owned().into(),
+        check_id: field("checkId")?.to_owned().into(),
     };
     let plan = Plan::parse(field("plan")?).ok_or_else(|| corrupt(OP, "bad plan".into()))?;
     let compliance = Compliance::parse(field("compliance")?).ok_or_else(|| corrupt(OP, "bad compliance".into()))?;
@@ -182,7 +182,7 @@ pub(super) fn recorded_of(item: &Item) -> Result<(EvalKey, Recorded), PortError>
         Recorded {
             plan,
             compliance,
-            annotation: field("annotation")?.to_owned(),
+            annotation: field("annotation")?.to_owned().into(),
             capture_time,
         },
     ))
