@@ -264,12 +264,13 @@ fn delivery_parts(path: &Path) -> Option<(String, String, &str, std::str::Split<
 }
 
 /// Reads one input. `declared` are the types the settings declare recorded in every complete
-/// recording.
+/// recording. `progress(done, total)` is told the bytes read of the file (or of standard input's
+/// text once it is held).
 pub fn read(
     path: &Path,
     how: Reading,
     declared: &[String],
-    progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(u64, u64),
 ) -> Result<Input, String> {
     let stdin = path.as_os_str() == "-";
     let source = if stdin {
@@ -277,6 +278,32 @@ pub fn read(
     } else {
         path.display().to_string()
     };
+    if !stdin {
+        // A file is read an item at a time where its shape allows (snapshots, history files, API
+        // outputs, lists of items): memory for the parsed items, not for the file's text too.
+        let file = std::fs::File::open(path).map_err(|source_err| {
+            shared::Error::Io {
+                path: source.clone(),
+                source: source_err,
+            }
+            .to_string()
+        })?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        let counted = Counted {
+            inner: file,
+            done: 0,
+            tell: |done| progress(done, size),
+        };
+        let mut collect = Collect::new(source.clone(), Some(path), how, declared);
+        match snapshot::stream(counted, &source, snapshot::MAX_SNAPSHOT_BYTES, |_, text, line| {
+            collect.item(text, line)
+        }) {
+            Ok(found) => return Ok(collect.finish(found.shape, found.snapshot_id, found.items)),
+            Err(snapshot::NotStreamed::Failed(e)) => return Err(collect.named(&e)),
+            // Another shape, or not well-formed: read whole, as `split` reads it.
+            Err(snapshot::NotStreamed::Whole) => {}
+        }
+    }
     let bytes = if stdin {
         snapshot::read_from(std::io::stdin().lock(), &source, snapshot::MAX_SNAPSHOT_BYTES)
     } else {
@@ -284,6 +311,22 @@ pub fn read(
     }
     .map_err(|e| e.to_string())?;
     parse(&bytes, source, (!stdin).then_some(path), how, declared, progress)
+}
+
+/// A reader telling how many bytes it has given.
+struct Counted<R, F> {
+    inner: R,
+    done: u64,
+    tell: F,
+}
+
+impl<R: std::io::Read, F: FnMut(u64)> std::io::Read for Counted<R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        (self.tell)(self.done);
+        Ok(n)
+    }
 }
 
 /// Reads one input's bytes (already inflated) named `source`; `named` is the file or object
@@ -294,24 +337,83 @@ pub fn parse(
     named: Option<&Path>,
     how: Reading,
     declared: &[String],
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(u64, u64),
 ) -> Result<Input, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("{source}: not UTF-8: {e}"))?;
     let raw = snapshot::split(text, &source).map_err(|e| e.to_string())?;
+    let mut collect = Collect::new(source, named, how, declared);
+    let (base, size) = (text.as_ptr() as usize, text.len() as u64);
+    for (i, r) in raw.items.iter().enumerate() {
+        let end = (r.get().as_ptr() as usize + r.get().len()).saturating_sub(base) as u64;
+        progress(end.min(size), size);
+        collect
+            .item(r.get(), raw.lines.get(i).copied().flatten())
+            .map_err(|e| collect.named(&e))?;
+    }
     let total = raw.items.len();
-    let mut items = Vec::new();
-    let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
-    let mut covers: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    // A history file is partial whatever it holds; its delivery name says so even where its
-    // content could pass for a snapshot.
-    let history = named.is_some_and(|p| history_name(p).is_some());
-    let shape = if history { snapshot::HISTORY_FILE } else { raw.shape };
-    let complete = shape == snapshot::COMPLETE_RECORDING;
-    let errors = snapshot::parse_each(&raw, how.keep_going, |i, item| {
-        progress(i + 1, total);
+    Ok(collect.finish(raw.shape, raw.snapshot_id, total))
+}
+
+/// One input's items as they are read, and what they cover.
+struct Collect<'a> {
+    source: String,
+    named: Option<&'a Path>,
+    how: Reading,
+    declared: &'a [String],
+    /// A history file is partial whatever it holds; its delivery name says so even where its
+    /// content could pass for a snapshot.
+    history: bool,
+    index: usize,
+    items: Vec<Incoming>,
+    ignored: BTreeMap<String, usize>,
+    /// What the input covers, were it a complete recording (known once it is read).
+    covers: BTreeMap<(String, String), BTreeSet<String>>,
+    errors: Vec<shared::Error>,
+}
+
+impl<'a> Collect<'a> {
+    fn new(source: String, named: Option<&'a Path>, how: Reading, declared: &'a [String]) -> Self {
+        Self {
+            source,
+            named,
+            how,
+            declared,
+            history: named.is_some_and(|p| history_name(p).is_some()),
+            index: 0,
+            items: Vec::new(),
+            ignored: BTreeMap::new(),
+            covers: BTreeMap::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The message of `e`, named by its input (a file, an object) unless it already is.
+    fn named(&self, e: &shared::Error) -> String {
+        let m = e.to_string();
+        if m.starts_with(&self.source) {
+            m
+        } else {
+            format!("{}: {m}", self.source)
+        }
+    }
+
+    /// Parses the next item, `text`, starting on `line` of the input. With keep-going a bad item
+    /// is kept as an error; without, it fails the input (nothing is half-read).
+    fn item(&mut self, text: &str, line: Option<u32>) -> shared::Result<()> {
+        let i = self.index;
+        self.index += 1;
+        let item = match snapshot::parse_one(text, i, line) {
+            Ok(item) => item,
+            Err(e) if self.how.keep_going => {
+                self.errors.push(e);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let known = types::is_recorded_type(&item.resource_type);
-        if complete {
-            let scope = covers
+        if !self.history {
+            let scope = self
+                .covers
                 .entry((
                     item.account_id.clone(),
                     region_key(&item.resource_type, &item.region).to_owned(),
@@ -322,9 +424,9 @@ pub fn parse(
             }
         }
         if known {
-            items.push(Incoming {
-                body: if how.keep_text {
-                    raw.items[i].get().into()
+            self.items.push(Incoming {
+                body: if self.how.keep_text {
+                    text.into()
                 } else {
                     Box::default()
                 },
@@ -332,58 +434,66 @@ pub fn parse(
                 facts: None,
             });
         } else {
-            *ignored.entry(item.resource_type.clone()).or_default() += 1;
+            *self.ignored.entry(item.resource_type.clone()).or_default() += 1;
         }
-    })
-    // Named by its input (a file, an object), unless the message already does.
-    .map_err(|e| {
-        let m = e.to_string();
-        if m.starts_with(&source) {
-            m
-        } else {
-            format!("{source}: {m}")
-        }
-    })?;
-    let scope = complete.then(|| {
-        let named = named.and_then(delivery_name);
-        let time = named
-            .as_ref()
-            .map(|n| n.2)
-            .or_else(|| items.iter().filter_map(|i| i.item.capture_time).max());
-        if let Some((account, region, _)) = named {
-            covers.entry((account, region)).or_default();
-        }
-        // Declared types: regional ones in every region the recording covers, global ones once
-        // per account it covers.
-        let accounts: BTreeSet<String> = covers.keys().map(|(a, _)| a.clone()).collect();
-        for t in declared {
-            if region_key(t, "") == GLOBAL_REGION {
-                for a in &accounts {
-                    covers
-                        .entry((a.clone(), GLOBAL_REGION.to_owned()))
-                        .or_default()
-                        .insert(t.clone());
-                }
-            } else {
-                for ((_, region), recorded) in covers.iter_mut() {
-                    if region != GLOBAL_REGION {
-                        recorded.insert(t.clone());
+        Ok(())
+    }
+
+    /// The input, once its shape is known.
+    fn finish(self, shape: &'static str, snapshot_id: Option<String>, total: usize) -> Input {
+        let shape = if self.history { snapshot::HISTORY_FILE } else { shape };
+        let complete = shape == snapshot::COMPLETE_RECORDING;
+        let Self {
+            source,
+            named,
+            declared,
+            items,
+            ignored,
+            mut covers,
+            errors,
+            ..
+        } = self;
+        let scope = complete.then(|| {
+            let named = named.and_then(delivery_name);
+            let time = named
+                .as_ref()
+                .map(|n| n.2)
+                .or_else(|| items.iter().filter_map(|i| i.item.capture_time).max());
+            if let Some((account, region, _)) = named {
+                covers.entry((account, region)).or_default();
+            }
+            // Declared types: regional ones in every region the recording covers, global ones
+            // once per account it covers.
+            let accounts: BTreeSet<String> = covers.keys().map(|(a, _)| a.clone()).collect();
+            for t in declared {
+                if region_key(t, "") == GLOBAL_REGION {
+                    for a in &accounts {
+                        covers
+                            .entry((a.clone(), GLOBAL_REGION.to_owned()))
+                            .or_default()
+                            .insert(t.clone());
+                    }
+                } else {
+                    for ((_, region), recorded) in covers.iter_mut() {
+                        if region != GLOBAL_REGION {
+                            recorded.insert(t.clone());
+                        }
                     }
                 }
             }
+            Scope { time, covers }
+        });
+        Input {
+            source,
+            shape,
+            snapshot_id,
+            read: total,
+            ignored,
+            items,
+            errors,
+            scope,
         }
-        Scope { time, covers }
-    });
-    Ok(Input {
-        source,
-        shape,
-        snapshot_id: raw.snapshot_id.clone(),
-        read: total,
-        ignored,
-        items,
-        errors,
-        scope,
-    })
+    }
 }
 
 #[cfg(test)]

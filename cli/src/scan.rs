@@ -151,9 +151,8 @@ fn read(args: &ScanArgs, settings: &Settings) -> Result<Read, String> {
     }
     for path in &paths {
         let mut pb: Option<ProgressBar> = None;
-        let input = inputs::read(path, how, &settings.recorded_types, |n, total| {
-            pb.get_or_insert_with(|| progress_bar(total, "reading"))
-                .set_position(n as u64);
+        let input = inputs::read(path, how, &settings.recorded_types, |done, total| {
+            pb.get_or_insert_with(|| bytes_bar(total, "reading")).set_position(done);
         });
         if let Some(pb) = pb {
             pb.finish_and_clear();
@@ -576,6 +575,19 @@ fn progress_bar(len: usize, message: &'static str) -> ProgressBar {
     }
     let pb = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} items ({per_sec})") {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(message);
+    pb
+}
+
+/// A bar of the bytes of one input read (hidden below 20 MB, and when stderr is not a terminal).
+fn bytes_bar(len: u64, message: &'static str) -> ProgressBar {
+    if len < 20 << 20 {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec})") {
         pb.set_style(style.progress_chars("=> "));
     }
     pb.set_message(message);

@@ -84,6 +84,354 @@ fn read_sized(reader: impl Read, name: &str, limit: u64, size_hint: u64) -> Resu
     }
 }
 
+/// What [`stream`] found besides the items it handed over.
+#[derive(Debug)]
+pub struct Streamed {
+    /// `configSnapshotId`, when the input was a snapshot file.
+    pub snapshot_id: Option<String>,
+    /// What the input was, in words (as [`split`] names it).
+    pub shape: &'static str,
+    /// How many items were handed over.
+    pub items: usize,
+}
+
+/// Why [`stream`] stopped without an answer: the input is not of a shape it reads item by item,
+/// or is not well-formed; [`split`] over the whole input says which, in its words.
+#[derive(Debug)]
+pub enum NotStreamed {
+    /// Read it whole.
+    Whole,
+    /// The input could not be read, or is too large.
+    Failed(Error),
+}
+
+/// Reads the items of an AWS Config snapshot, a history file, a GetResourceConfigHistory or
+/// BatchGet(Aggregate)ResourceConfig output or a JSON array of items from `reader` (inflated if
+/// gzip) without holding the whole input: `each(index, text, line)` is called for each item in
+/// order, with the line it starts on, and may fail. The input is held one item at a time, so a
+/// scan of a snapshot of any size needs memory for its parsed items only.
+///
+/// Any other shape (events, SelectResourceConfig pages, one item), and anything that is not
+/// well-formed JSON, gives [`NotStreamed::Whole`]: the caller reads the input whole, and [`split`]
+/// reads it or says what is wrong in the words it always used. Items already handed over are then
+/// to be discarded. An error from `each` ends the read with that error.
+pub fn stream(
+    reader: impl Read,
+    name: &str,
+    limit: u64,
+    mut each: impl FnMut(usize, &str, Option<u32>) -> Result<()>,
+) -> std::result::Result<Streamed, NotStreamed> {
+    let mut head = [0u8; 2];
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+    let io = |source: std::io::Error| {
+        NotStreamed::Failed(Error::Io {
+            path: name.to_owned(),
+            source,
+        })
+    };
+    let gzip = {
+        let buf = std::io::BufRead::fill_buf(&mut reader).map_err(io)?;
+        head[..buf.len().min(2)].copy_from_slice(&buf[..buf.len().min(2)]);
+        head == [0x1f, 0x8b]
+    };
+    let source: Box<dyn Read + '_> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    let mut bytes = Scanner::new(source, limit);
+    let found = scan_items(&mut bytes, &mut each);
+    match (found, bytes.failure.take()) {
+        (_, Some(Failure::TooBig)) => Err(NotStreamed::Failed(Error::Input {
+            source_name: name.to_owned(),
+            message: format!("larger than {limit} bytes (after inflating): split the snapshot by account or region"),
+        })),
+        (_, Some(Failure::Io(e))) if gzip => Err(NotStreamed::Failed(Error::Input {
+            source_name: name.to_owned(),
+            message: format!("a gzip file cut short or damaged ({e}): copy it again"),
+        })),
+        (_, Some(Failure::Io(e))) => Err(io(e)),
+        (Ok(Some(found)), None) => Ok(found),
+        (Ok(None), None) => Err(NotStreamed::Whole),
+        (Err(e), None) => Err(NotStreamed::Failed(e)),
+    }
+}
+
+enum Failure {
+    Io(std::io::Error),
+    TooBig,
+}
+
+/// The input's bytes, held from the start of the value being read (`mark`) on.
+struct Scanner<R> {
+    reader: R,
+    buf: Vec<u8>,
+    pos: usize,
+    mark: Option<usize>,
+    /// Newlines before `pos`.
+    newlines: usize,
+    read: u64,
+    limit: u64,
+    failure: Option<Failure>,
+}
+
+impl<R: Read> Scanner<R> {
+    fn new(reader: R, limit: u64) -> Self {
+        Self {
+            reader,
+            buf: Vec::with_capacity(1 << 20),
+            pos: 0,
+            mark: None,
+            newlines: 0,
+            read: 0,
+            limit,
+            failure: None,
+        }
+    }
+
+    /// Reads more; false at the end (or on a failure, kept in `failure`).
+    fn fill(&mut self) -> bool {
+        if self.failure.is_some() {
+            return false;
+        }
+        let keep = self.mark.unwrap_or(self.pos);
+        if keep > 0 {
+            self.buf.drain(..keep);
+            self.pos -= keep;
+            self.mark = self.mark.map(|_| 0);
+        }
+        let at = self.buf.len();
+        self.buf.resize(at + (1 << 20), 0);
+        let n = loop {
+            match self.reader.read(&mut self.buf[at..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(at);
+                    self.failure = Some(Failure::Io(e));
+                    return false;
+                }
+            }
+        };
+        self.buf.truncate(at + n);
+        self.read += n as u64;
+        if self.read > self.limit {
+            self.failure = Some(Failure::TooBig);
+            return false;
+        }
+        n > 0
+    }
+
+    /// The next byte that is not JSON whitespace, not consumed (None at the end).
+    fn next_token(&mut self) -> Option<u8> {
+        loop {
+            while let Some(&b) = self.buf.get(self.pos) {
+                match b {
+                    b'\n' => self.newlines += 1,
+                    b' ' | b'\t' | b'\r' => {}
+                    _ => return Some(b),
+                }
+                self.pos += 1;
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+
+    /// Consumes `byte` if it is next.
+    fn eat(&mut self, byte: u8) -> bool {
+        if self.next_token() == Some(byte) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes one value (not checked: the caller parses what it keeps), marked from its
+    /// first byte. False at an unexpected end.
+    fn skip_value(&mut self) -> bool {
+        let Some(first) = self.next_token().filter(|b| !matches!(b, b',' | b':' | b']' | b'}')) else {
+            return false;
+        };
+        self.mark = Some(self.pos);
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        let scalar = !matches!(first, b'{' | b'[' | b'"');
+        loop {
+            while let Some(&b) = self.buf.get(self.pos) {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            self.pos += 1;
+                            return true;
+                        }
+                    } else if b == b'\n' {
+                        self.newlines += 1;
+                    }
+                } else if scalar {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                        return true;
+                    }
+                } else {
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.pos += 1;
+                                return true;
+                            }
+                        }
+                        b'\n' => self.newlines += 1,
+                        _ => {}
+                    }
+                }
+                self.pos += 1;
+            }
+            if !self.fill() {
+                return scalar && self.failure.is_none();
+            }
+        }
+    }
+
+    /// The marked value's text, unmarked.
+    fn take(&mut self) -> Option<&str> {
+        let from = self.mark.take()?;
+        std::str::from_utf8(&self.buf[from..self.pos]).ok()
+    }
+}
+
+/// The streaming half of [`stream`]: Ok(None) where the input is to be read whole.
+fn scan_items<R: Read>(
+    s: &mut Scanner<R>,
+    each: &mut impl FnMut(usize, &str, Option<u32>) -> Result<()>,
+) -> Result<Option<Streamed>> {
+    // The items of a list, in order; None: not a well-formed list.
+    fn list<R: Read>(
+        s: &mut Scanner<R>,
+        each: &mut impl FnMut(usize, &str, Option<u32>) -> Result<()>,
+    ) -> Result<Option<usize>> {
+        if !s.eat(b'[') {
+            return Ok(None);
+        }
+        if s.eat(b']') {
+            return Ok(Some(0));
+        }
+        let mut n = 0;
+        loop {
+            if !s.skip_value() {
+                return Ok(None);
+            }
+            let line = u32::try_from(s.newlines + 1).unwrap_or(u32::MAX);
+            // The item's own newlines were counted while reading it: its first line is before them.
+            let Some(text) = s.take() else {
+                return Ok(None);
+            };
+            let line = line.saturating_sub(u32::try_from(newlines(text.as_bytes())).unwrap_or(u32::MAX));
+            // An item that is not JSON makes the whole input invalid JSON, which `split` says.
+            if let Err(e) = each(n, text, Some(line)) {
+                let invalid = serde_json::from_str::<serde::de::IgnoredAny>(text).is_err();
+                return if invalid { Ok(None) } else { Err(e) };
+            }
+            n += 1;
+            if s.eat(b']') {
+                return Ok(Some(n));
+            }
+            if !s.eat(b',') {
+                return Ok(None);
+            }
+        }
+    }
+    let at_end = |s: &mut Scanner<R>| s.next_token().is_none() && s.failure.is_none();
+    match s.next_token() {
+        Some(b'[') => Ok(match list(s, each)? {
+            Some(items) if at_end(s) => Some(Streamed {
+                snapshot_id: None,
+                shape: "a JSON array of configuration items",
+                items,
+            }),
+            _ => None,
+        }),
+        Some(b'{') => {
+            s.pos += 1;
+            let (mut items, mut base, mut snapshot_id) = (None, false, None);
+            let (mut file_version, mut unprocessed) = (false, false);
+            let mut first = true;
+            loop {
+                if first && s.eat(b'}') {
+                    break;
+                }
+                first = false;
+                if s.next_token() != Some(b'"') || !s.skip_value() {
+                    return Ok(None);
+                }
+                let Some(Ok(key)) = s.take().map(serde_json::from_str::<String>) else {
+                    return Ok(None);
+                };
+                if !s.eat(b':') {
+                    return Ok(None);
+                }
+                let is = |k: &str| key.eq_ignore_ascii_case(k);
+                if is("configurationItems") || is("baseConfigurationItems") {
+                    // Two lists of items: `split` chooses, over the whole input.
+                    if items.is_some() {
+                        return Ok(None);
+                    }
+                    base = is("baseConfigurationItems");
+                    match list(s, each)? {
+                        Some(n) => items = Some(n),
+                        None => return Ok(None),
+                    }
+                } else {
+                    if !s.skip_value() {
+                        return Ok(None);
+                    }
+                    let Some(text) = s.take() else {
+                        return Ok(None);
+                    };
+                    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+                        return Ok(None);
+                    }
+                    if is("configSnapshotId") {
+                        snapshot_id = serde_json::from_str::<String>(text).ok();
+                    }
+                    file_version |= is("fileVersion");
+                    unprocessed |= is("unprocessedResourceIdentifiers");
+                }
+                if s.eat(b'}') {
+                    break;
+                }
+                if !s.eat(b',') {
+                    return Ok(None);
+                }
+            }
+            let Some(items) = items.filter(|_| at_end(s)) else {
+                return Ok(None);
+            };
+            let shape = match (base, unprocessed) {
+                (true, true) => "a BatchGetAggregateResourceConfig output",
+                (true, false) => "a BatchGetResourceConfig output",
+                _ if snapshot_id.is_some() => COMPLETE_RECORDING,
+                _ if file_version => HISTORY_FILE,
+                _ => "a GetResourceConfigHistory output",
+            };
+            Ok(Some(Streamed {
+                snapshot_id: if base { None } else { snapshot_id },
+                shape,
+                items,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A snapshot split into its items, not yet parsed.
 #[derive(Debug)]
 pub struct RawSnapshot<'a> {
@@ -291,34 +639,38 @@ pub fn parse_each(
 ) -> Result<Vec<Error>> {
     let mut errors = Vec::new();
     for (i, r) in raw.items.iter().enumerate() {
-        match ConfigurationItem::from_json(r.get(), Some(i)) {
+        match parse_one(r.get(), i, raw.lines.get(i).copied().flatten()) {
             Ok(item) => each(i, item),
-            Err(Error::Item {
-                mut location,
-                field,
-                message,
-            }) => {
-                location.line = raw.lines.get(i).copied().flatten();
-                // serde's position is within the item; the item's line in the file says more.
-                let message = match (location.line, message.rfind(" at line ")) {
-                    (Some(_), Some(at)) => message[..at].to_owned(),
-                    _ => message,
-                };
-                let e = Error::Item {
-                    location,
-                    field,
-                    message,
-                };
-                if !keep_going {
-                    return Err(e);
-                }
-                errors.push(e);
-            }
             Err(e) if keep_going => errors.push(e),
             Err(e) => return Err(e),
         }
     }
     Ok(errors)
+}
+
+/// Parses item `i` of an input, `text`, which starts on `line` of the input: a bad item's error
+/// names that line.
+pub fn parse_one(text: &str, i: usize, line: Option<u32>) -> Result<ConfigurationItem> {
+    match ConfigurationItem::from_json(text, Some(i)) {
+        Err(Error::Item {
+            mut location,
+            field,
+            message,
+        }) => {
+            location.line = line;
+            // serde's position is within the item; the item's line in the file says more.
+            let message = match (location.line, message.rfind(" at line ")) {
+                (Some(_), Some(at)) => message[..at].to_owned(),
+                _ => message,
+            };
+            Err(Error::Item {
+                location,
+                field,
+                message,
+            })
+        }
+        other => other,
+    }
 }
 
 /// Reads, splits and parses a snapshot file in one call.
@@ -356,6 +708,176 @@ mod tests {
         let e = read_bytes_limited(&bomb, 64 * 1024).unwrap_err().to_string();
         assert!(e.contains("larger than 65536 bytes (after inflating)"), "{e}");
         assert_eq!(read_bytes_limited(&bomb, 2 << 20).unwrap().len(), 1 << 20);
+    }
+
+    /// The shape, snapshot id and each item's text and line.
+    type Read = (&'static str, Option<String>, Vec<(String, Option<u32>)>);
+
+    /// What [`stream`] made of `bytes`, or None where it left the input to [`split`].
+    fn streamed(bytes: &[u8], limit: u64) -> Option<Read> {
+        let mut items = Vec::new();
+        // As the scan's reader does: an item is parsed, and one that is not JSON fails.
+        match stream(bytes, "x", limit, |i, text, line| {
+            assert_eq!(i, items.len());
+            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| Error::Input {
+                source_name: "x".into(),
+                message: e.to_string(),
+            })?;
+            items.push((text.to_owned(), line));
+            Ok(())
+        }) {
+            Ok(found) => {
+                assert_eq!(found.items, items.len());
+                Some((found.shape, found.snapshot_id, items))
+            }
+            Err(NotStreamed::Whole) => None,
+            Err(NotStreamed::Failed(e)) => panic!("{e}"),
+        }
+    }
+
+    /// Streaming `text` gives what splitting it whole gives, or leaves it to `split`: it never
+    /// answers where `split` fails, nor answers differently. Returns whether it streamed.
+    fn same_as_split(text: &str) -> bool {
+        let whole = split(text, "x").ok().map(|r| {
+            let items: Vec<(String, Option<u32>)> = r
+                .items
+                .iter()
+                .zip(&r.lines)
+                .map(|(i, l)| (i.get().to_owned(), *l))
+                .collect();
+            (r.shape, r.snapshot_id, items)
+        });
+        match streamed(text.as_bytes(), MAX_SNAPSHOT_BYTES) {
+            Some(got) => {
+                assert_eq!(Some(&got), whole.as_ref(), "streamed differently from split");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn streaming_reads_what_split_reads_or_leaves_it_to_split() {
+        // Real items (AWS Config's, from awslabs/aws-config-rdk; tests/corpus/README.md), in
+        // each shape that streams, compact and pretty-printed, keys in either order.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/aws-config-rdk");
+        let mut items: Vec<serde_json::Value> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect();
+        items.sort_by_key(|v| v.to_string());
+        assert!(items.len() > 20);
+        let list = serde_json::Value::Array(items.clone());
+        let snapshot = |first: &str, second: &str| {
+            let pairs = [
+                (first, serde_json::json!("7a1e2b6c-0b6e-4b8f-9d3f-0c1a2b3c4d5e")),
+                (second, list.clone()),
+            ];
+            let body: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("\n  \"{k}\": {}", serde_json::to_string_pretty(v).unwrap()))
+                .collect();
+            format!("{{\"fileVersion\": \"1.0\",{}\n}}\n", body.join(","))
+        };
+        let shapes = [
+            snapshot("configSnapshotId", "configurationItems"),
+            snapshot("configSnapshotId", "configurationItems").replace("\"fileVersion\": \"1.0\",", ""),
+            snapshot("nextToken", "configurationItems").replace("\"fileVersion\": \"1.0\",", ""),
+            snapshot("nextToken", "configurationItems"),
+            snapshot("configSnapshotId", "configurationItems").replace('\n', "\r\n"),
+            format!("{{\"baseConfigurationItems\":{list},\"unprocessedResourceKeys\":[]}}"),
+            format!("{{\"unprocessedResourceIdentifiers\":[],\"BaseConfigurationItems\":{list}}}"),
+            serde_json::to_string_pretty(&list).unwrap(),
+            format!("  {list}  \n"),
+            "[]".to_owned(),
+            "{\"configurationItems\":[]}".to_owned(),
+        ];
+        for text in &shapes {
+            assert!(same_as_split(text), "not streamed: {}", &text[..80.min(text.len())]);
+        }
+        // The snapshot's first shape, gzip-compressed, streams the same items.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, shapes[0].as_bytes()).unwrap();
+        let inflated = streamed(&gz.finish().unwrap(), MAX_SNAPSHOT_BYTES);
+        assert_eq!(inflated, streamed(shapes[0].as_bytes(), MAX_SNAPSHOT_BYTES));
+
+        // The other shapes are left to `split` (one item, events, API pages).
+        for name in [
+            "config-rule/change-ec2-instance.json",
+            "event-reevaluator/config-item-change-iam-role.json",
+            "config-rule/oversized.json",
+        ] {
+            assert!(!same_as_split(&event(name)), "{name}");
+        }
+        assert!(!same_as_split(ITEM));
+        assert!(!same_as_split(&format!(
+            r#"{{"Results":[{}]}}"#,
+            serde_json::to_string(ITEM).unwrap()
+        )));
+        // Two lists of items, one list that is not, and what is not JSON: `split` decides.
+        for text in [
+            format!(r#"{{"configurationItems":[{ITEM}],"baseConfigurationItems":[{ITEM}]}}"#),
+            format!(r#"{{"configurationItems":[{ITEM}],"ConfigurationItems":[{ITEM}]}}"#),
+            r#"{"configurationItems":{"a":1}}"#.to_owned(),
+            format!("[{ITEM}] trailing"),
+            format!("[{ITEM},]"),
+            format!("[{ITEM} {ITEM}]"),
+            format!(r#"{{"configurationItems":[{ITEM}] "x":1}}"#),
+            format!(r#"{{"configSnapshotId":tru,"configurationItems":[{ITEM}]}}"#),
+            format!(r#"{{"configurationItems":[{ITEM},{{"a":]}}]}}"#),
+            format!("\u{feff}[{ITEM}]"),
+        ] {
+            assert!(!same_as_split(&text), "{text}");
+        }
+        // Every cut of a snapshot: streamed only where `split` reads the same.
+        let small = format!(
+            "{{\"configSnapshotId\": \"a\\\"b\",\n \"configurationItems\": [\n{ITEM},\n{}\n]}}",
+            serde_json::to_string_pretty(&items[0]).unwrap()
+        );
+        for cut in 0..small.len() {
+            if small.is_char_boundary(cut) {
+                same_as_split(&small[..cut]);
+            }
+        }
+        assert!(same_as_split(&small));
+    }
+
+    #[test]
+    fn streaming_holds_one_item_at_a_time_and_refuses_more_than_the_limit() {
+        // An item far larger than the read buffer, with every character a scanner could trip on
+        // inside its strings.
+        let tricky = "{[\\\"]}\\\\\u{e9}\\n".repeat(300_000);
+        let big = format!(
+            r#"{{"awsAccountId":"1","awsRegion":"us-east-1","resourceType":"AWS::S3::Bucket","resourceId":"{tricky}","configuration":{{"a":["{tricky}"]}}}}"#
+        );
+        let text = format!("[{ITEM},\n{big},\n{ITEM}]");
+        assert!(same_as_split(&text));
+        let (_, _, got) = streamed(text.as_bytes(), MAX_SNAPSHOT_BYTES).unwrap();
+        assert_eq!(
+            got.iter().map(|(_, l)| *l).collect::<Vec<_>>(),
+            [Some(1), Some(2), Some(3)]
+        );
+        // The limit applies to the inflated bytes, read in constant memory.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &vec![b' '; 4 << 20]).unwrap();
+        match stream(gz.finish().unwrap().as_slice(), "bomb", 1 << 20, |_, _, _| Ok(())) {
+            Err(NotStreamed::Failed(e)) => assert!(e.to_string().contains("larger than 1048576 bytes"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        // An error from the caller ends the read with it.
+        let e = stream(text.as_bytes(), "x", MAX_SNAPSHOT_BYTES, |i, _, _| {
+            if i == 1 {
+                Err(Error::Input {
+                    source_name: "x".into(),
+                    message: "stop".into(),
+                })
+            } else {
+                Ok(())
+            }
+        });
+        assert!(matches!(e, Err(NotStreamed::Failed(Error::Input { ref message, .. })) if message == "stop"));
     }
 
     #[test]
