@@ -227,22 +227,37 @@ fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
         .map(|(k, _)| k)
         .collect();
     phase.set_message("reading recorded items");
-    // Grouped by account as they arrive, so that no phase holds a second copy of them all.
-    let mut items: BTreeMap<String, Vec<ConfigurationItem>> = BTreeMap::new();
-    if let Some(s) = store.filter(|_| !from_store.is_empty()) {
-        for item in s.items_of(&from_store).map_err(|e| e.to_string())? {
-            items.entry(item.account_id.clone()).or_default().push(item);
+    // Which item of the inputs each kept resource is (input, index -> key): the newest of every
+    // resource of the accounts concerned, from the inputs, else the store.
+    let mut kept: Vec<Vec<Option<&mirror::Key>>> = read.iter().map(|i| vec![None; i.items.len()]).collect();
+    // Per account, how many items it gets (and its account item): each account's items are
+    // moved once into a vector of their number, not grown by doubling or copied between phases.
+    let mut per_account: HashMap<&str, usize> = HashMap::new();
+    for k in &from_store {
+        *per_account.entry(k.0.as_str()).or_insert(1) += 1;
+    }
+    for (k, n) in &merged.newest {
+        if let (false, mirror::Holder::Input(i, j)) = (n.deleted, n.holder) {
+            if readable(k) {
+                kept[i][j] = Some(k);
+                *per_account.entry(k.0.as_str()).or_insert(1) += 1;
+            }
         }
     }
-    let mut bodies: Vec<Vec<Texts>> = Vec::with_capacity(read.len());
-    let mut parsed: Vec<Vec<Option<shared::domain::model::ConfigurationItem>>> = Vec::with_capacity(read.len());
-    for input in &mut read {
-        let (p, b) = std::mem::take(&mut input.items)
-            .into_iter()
-            .map(|i| (Some(i.item), (i.body, i.facts)))
-            .unzip();
-        parsed.push(p);
-        bodies.push(b);
+    let mut items: BTreeMap<String, Vec<ConfigurationItem>> = per_account
+        .iter()
+        .map(|(a, n)| ((*a).to_owned(), Vec::with_capacity(*n)))
+        .collect();
+    let place = |item: ConfigurationItem, items: &mut BTreeMap<String, Vec<ConfigurationItem>>| match items
+        .get_mut(&item.account_id)
+    {
+        Some(mine) => mine.push(item),
+        None => items.entry(item.account_id.clone()).or_default().push(item),
+    };
+    if let Some(s) = store.filter(|_| !from_store.is_empty()) {
+        for item in s.items_of(&from_store).map_err(|e| e.to_string())? {
+            place(item, &mut items);
+        }
     }
     // Service-API facts a live read recorded stay with their resource when an input brings its
     // item without them (a file holds none): the item is evaluated, and recorded, with them.
@@ -250,7 +265,9 @@ fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
         .newest
         .iter()
         .filter(|(_, n)| {
-            n.stored_facts && !n.deleted && matches!(n.holder, mirror::Holder::Input(i, j) if bodies[i][j].1.is_none())
+            n.stored_facts
+                && !n.deleted
+                && matches!(n.holder, mirror::Holder::Input(i, j) if read[i].items[j].facts.is_none())
         })
         .map(|(k, _)| k)
         .collect();
@@ -258,24 +275,31 @@ fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
         Some(s) if !keep_facts.is_empty() => s.facts_of(&keep_facts).map_err(|e| e.to_string())?,
         _ => HashMap::new(),
     };
-    for (k, n) in &merged.newest {
-        if let (false, mirror::Holder::Input(i, j)) = (n.deleted, n.holder) {
-            if readable(k) {
-                if let (Some(text), Some(item)) = (stored_facts.get(k), parsed[i][j].as_mut()) {
-                    let facts: shared::domain::model::LiveFacts =
+    let mut bodies: Vec<Vec<Texts>> = Vec::with_capacity(read.len());
+    for (input, kept) in read.iter_mut().zip(&kept) {
+        let mut texts = Vec::with_capacity(input.items.len());
+        for (incoming, key) in std::mem::take(&mut input.items).into_iter().zip(kept) {
+            let inputs::Incoming {
+                mut item,
+                body,
+                mut facts,
+            } = incoming;
+            if let Some(k) = key {
+                if let Some(text) = stored_facts.get(*k) {
+                    let live: shared::domain::model::LiveFacts =
                         serde_json::from_str(text).map_err(|e| format!("the store's facts of {} {}: {e}", k.1, k.2))?;
                     item.resource
-                        .apply_live(facts)
+                        .apply_live(live)
                         .map_err(|e| format!("the store's facts of {} {}: {e}", k.1, k.2))?;
-                    bodies[i][j].1 = Some(text.clone().into());
+                    facts = Some(text.clone().into());
                 }
-                if let Some(item) = parsed[i][j].take() {
-                    items.entry(item.account_id.clone()).or_default().push(item);
-                }
+                place(item, &mut items);
             }
+            texts.push((body, facts));
         }
+        bodies.push(texts);
     }
-    drop(parsed);
+    drop(kept);
     // One order whatever the inputs' order (joins that name one item take the last).
     for mine in items.values_mut() {
         mine.sort_unstable_by(|a, b| {

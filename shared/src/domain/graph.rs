@@ -49,25 +49,30 @@ pub fn region_key<'a>(resource_type: &str, region: &'a str) -> &'a str {
 impl ResourceGraph {
     /// Builds the graph. When the same resource appears more than once, the item with the latest
     /// capture time wins. One synthetic `AWS::::Account` item is added per account seen.
-    pub fn build(items: Vec<ConfigurationItem>) -> Self {
+    pub fn build(mut items: Vec<ConfigurationItem>) -> Self {
         let mut g = Self::default();
-        // Room for the items and an account item or so, at once.
-        g.items.reserve_exact(items.len() + 1);
         g.by_key.reserve(items.len() + 1);
-        for item in items {
-            let key = key3(&item.account_id, &item.resource_type, &item.resource_id);
+        // The newest item of each resource, kept in place in the vector given (a second vector
+        // of a large account's items would be its size again): `kept` items are first, the rest
+        // are older captures of them, dropped.
+        let mut kept = 0;
+        for at in 0..items.len() {
+            let key = key3(&items[at].account_id, &items[at].resource_type, &items[at].resource_id);
             match g.by_key.get(&key) {
                 Some(&existing) => {
-                    if item.capture_time >= g.items[existing].capture_time {
-                        g.items[existing] = item;
+                    if items[at].capture_time >= items[existing].capture_time {
+                        items.swap(existing, at);
                     }
                 }
                 None => {
-                    g.by_key.insert(key, g.items.len());
-                    g.items.push(item);
+                    g.by_key.insert(key, kept);
+                    items.swap(kept, at);
+                    kept += 1;
                 }
             }
         }
+        items.truncate(kept);
+        g.items = items;
         let accounts: BTreeSet<String> = g.items.iter().map(|i| i.account_id.clone()).collect();
         for account in accounts {
             if g.by_key.contains_key(&key3(&account, ACCOUNT_TYPE, &account)) {
