@@ -681,8 +681,23 @@ impl Store {
 
     /// Records a scan in one transaction: nothing is half-written if it fails.
     pub fn record(&mut self, scan: &ScanRecord<'_>) -> Result<Recording, StoreError> {
-        let result = scan.result;
-        let previous_plans = self.load_plans(scan.accounts)?;
+        let mut open = self.begin_scan()?;
+        let recorded = self.record_part(&mut open, scan);
+        let recording = match recorded {
+            Ok(r) => r,
+            Err(e) => {
+                self.rollback_scan();
+                return Err(e);
+            }
+        };
+        self.commit_scan(open, scan.source, scan.snapshot_id)?;
+        Ok(recording)
+    }
+
+    /// Starts recording a scan: one transaction, ended by [`Store::commit_scan`] (or
+    /// [`Store::rollback_scan`]), into which [`Store::record_part`] writes the accounts in parts
+    /// (an organization an account at a time). The store's reads see what the parts wrote.
+    pub fn begin_scan(&mut self) -> Result<OpenScan, StoreError> {
         let previous_scan: Option<String> = self
             .conn
             .query_row("SELECT MAX(started_at) FROM scans", [], |r| r.get(0))
@@ -690,8 +705,66 @@ impl Store {
         let previous_scan = previous_scan
             .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|t| t.with_timezone(&Utc));
-        let plan_transitions = state::plan_diff(&previous_plans, &result.plans);
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(self.sql())?;
+        let inserted = self.conn.execute(
+            "INSERT INTO scans (started_at, source, snapshot_id, items, evaluations, written, removed, stale, tombstoned)
+             VALUES (?1, '', NULL, 0, 0, 0, 0, 0, 0)",
+            params![now],
+        );
+        if let Err(e) = inserted {
+            self.rollback_scan();
+            return Err(self.sql()(e));
+        }
+        Ok(OpenScan {
+            scan_id: self.conn.last_insert_rowid(),
+            previous_scan,
+            totals: [0; 6],
+        })
+    }
+
+    /// Ends the scan's transaction, its row counting what its parts wrote.
+    pub fn commit_scan(&mut self, open: OpenScan, source: &str, snapshot_id: Option<&str>) -> Result<(), StoreError> {
+        let [items, evaluations, written, removed, stale, tombstoned] = open.totals;
+        let done = self
+            .conn
+            .execute(
+                "UPDATE scans SET source = ?1, snapshot_id = ?2, items = ?3, evaluations = ?4, written = ?5,
+                   removed = ?6, stale = ?7, tombstoned = ?8 WHERE id = ?9",
+                params![
+                    source,
+                    snapshot_id,
+                    items,
+                    evaluations,
+                    written,
+                    removed,
+                    stale,
+                    tombstoned,
+                    open.scan_id
+                ],
+            )
+            .and_then(|_| self.conn.execute_batch("COMMIT"));
+        if let Err(e) = done {
+            self.rollback_scan();
+            return Err(self.sql()(e));
+        }
+        Ok(())
+    }
+
+    /// Abandons the scan's transaction: nothing of it is recorded.
+    pub fn rollback_scan(&mut self) {
+        // Nothing to do if SQLite already rolled it back (it does on some errors).
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    /// Compares and writes one part of a scan (some accounts, whole) in its transaction: what
+    /// changed since the previous scan for those accounts.
+    pub fn record_part(&mut self, open: &mut OpenScan, scan: &ScanRecord<'_>) -> Result<Recording, StoreError> {
+        let result = scan.result;
+        let previous_plans = self.load_plans(scan.accounts)?;
+        let previous_scan = open.previous_scan;
+        let scan_id = open.scan_id;
+        let plan_transitions = state::plan_diff(&previous_plans, &result.plans);
         let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
@@ -710,25 +783,7 @@ impl Store {
         for e in &result.evaluations {
             by_account.entry(e.account_id.as_str()).or_default().push(e);
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO scans (started_at, source, snapshot_id, items, evaluations, written, removed, stale, tombstoned)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?7)",
-            params![
-                now,
-                scan.source,
-                scan.snapshot_id,
-                result.items as i64,
-                result.evaluations.len() as i64,
-                scan.stale as i64,
-                scan.tombstoned as i64
-            ],
-        )
-        .map_err(sql)?;
-        let scan_id = tx.last_insert_rowid();
+        let tx = &self.conn;
         let mut diff = Diff {
             stale: scan.stale,
             ..Diff::default()
@@ -738,7 +793,7 @@ impl Store {
             // Each item's dictionary is known before any is compressed: the first item of a type
             // the store records of an account is the dictionary of that account and type
             // (forgetting the account removes it).
-            let mut dictionaries = dictionaries_of(&tx).map_err(sql)?;
+            let mut dictionaries = dictionaries_of(tx).map_err(sql)?;
             for w in &scan.items {
                 let Some(text) = w.body else { continue };
                 if let std::collections::hash_map::Entry::Vacant(v) =
@@ -784,7 +839,7 @@ impl Store {
                     .map_err(sql)?;
                 }
 
-                let mut names = Names::new(&tx).map_err(sql)?;
+                let mut names = Names::new(tx).map_err(sql)?;
                 let mut up = tx
                     .prepare(
                         "INSERT OR REPLACE INTO results (rid, cid, compliance, tid, capture_ms, scan_id)
@@ -922,11 +977,6 @@ impl Store {
                     }
                 }
                 diff.transitions = changes.into_iter().map(|(t, ..)| t).collect();
-                tx.execute(
-                    "UPDATE scans SET written = ?1, removed = ?2 WHERE id = ?3",
-                    params![written, removed, scan_id],
-                )
-                .map_err(sql)?;
                 // Plan rows are the rollup of the results just recorded, for the whole accounts.
                 let mut clear = tx
                     .prepare("DELETE FROM plan_status WHERE account_id = ?1")
@@ -996,13 +1046,31 @@ impl Store {
                 Ok(())
             })?;
         }
-        tx.commit().map_err(sql)?;
+        for (total, n) in open.totals.iter_mut().zip([
+            result.items as i64,
+            result.evaluations.len() as i64,
+            written,
+            removed,
+            scan.stale as i64,
+            scan.tombstoned as i64,
+        ]) {
+            *total += n;
+        }
         Ok(Recording {
             previous_scan,
             diff,
             plan_transitions,
         })
     }
+}
+
+/// A scan being recorded (see [`Store::begin_scan`]).
+#[derive(Debug)]
+pub struct OpenScan {
+    scan_id: i64,
+    previous_scan: Option<DateTime<Utc>>,
+    /// Items, evaluations, written, removed, stale, tombstoned, over the parts so far.
+    totals: [i64; 6],
 }
 
 /// The compression dictionary of each account and resource type (see [`deflate`]).
@@ -1020,7 +1088,7 @@ fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
 /// The row ids of the names results point to (resources, checks, annotation texts), looked up
 /// and added within a recording's transaction; each name is asked of SQLite once per scan.
 struct Names<'t> {
-    tx: &'t rusqlite::Transaction<'t>,
+    tx: &'t Connection,
     account: String,
     resources: HashMap<(String, String, String), i64>,
     last: Option<((String, String, String), i64)>,
@@ -1029,7 +1097,7 @@ struct Names<'t> {
 }
 
 impl<'t> Names<'t> {
-    fn new(tx: &'t rusqlite::Transaction<'t>) -> rusqlite::Result<Self> {
+    fn new(tx: &'t Connection) -> rusqlite::Result<Self> {
         let mut checks = HashMap::new();
         let mut stmt = tx.prepare("SELECT cid, check_id, plan FROM checks")?;
         let mut rows = stmt.query([])?;
