@@ -134,6 +134,22 @@ pub fn expand(args: &[PathBuf]) -> Result<Expanded, String> {
     Ok(out)
 }
 
+/// The files of a synced Config bucket by account: Some when every file is a snapshot or history
+/// file named as AWS Config's delivery channel names them (the name says whose it is) and they
+/// are of more than one account; such a scan can read one account at a time.
+pub fn by_account(paths: &[PathBuf]) -> Option<BTreeMap<String, Vec<PathBuf>>> {
+    let mut accounts: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for p in paths {
+        let account = match (delivery_name(p), history_name(p)) {
+            (Some((account, _, _)), _) => account,
+            (None, Some(h)) => h.account,
+            (None, None) => return None,
+        };
+        accounts.entry(account).or_default().push(p.clone());
+    }
+    (accounts.len() > 1).then_some(accounts)
+}
+
 /// Of files named as AWS Config's delivery channel names them, keeps the newest snapshot of each
 /// account and region and the history files that end after it; the others are left out, with a
 /// note. Other files are kept.

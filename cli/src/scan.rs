@@ -50,17 +50,110 @@ pub struct ScanArgs {
 /// everything was evaluated and recorded.
 pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let setup = setup(&args)?;
-    let read = read(&args, &setup.settings)?;
+    let expanded = inputs::expand(&args.paths)?;
     let mut store = args
         .db
         .as_deref()
         .map(store::Store::open)
         .transpose()
         .map_err(|e| e.to_string())?;
+    if args.live.is_none() && expanded.s3.is_empty() {
+        if let Some(accounts) = inputs::by_account(&expanded.paths) {
+            return scan_by_account(&args, setup, store.as_mut(), expanded.notes, accounts);
+        }
+    }
+    let read = read(&args, &setup.settings, expanded)?;
     let mut merged = merge(store.as_ref(), read)?;
-    let evaluated = evaluate(&mut merged, &setup.settings);
+    let evaluated = evaluate(&mut merged, &setup.settings, names::Names::default());
     let recording = record(store.as_mut(), &merged, &evaluated.result)?;
-    render(&args, setup, &merged, evaluated, recording.as_ref())
+    let mut shown = Shown::default();
+    shown.add(merged);
+    render(&args, setup, &shown, evaluated, recording.as_ref())
+}
+
+/// Why [`scan_by_account`] reads its inputs together after all.
+const MIXED: &str = "a delivery holds items of several accounts";
+
+/// [`scan`] of a synced Config bucket (every input a snapshot or history file AWS Config
+/// delivered, their names saying whose): one account at a time, read, merged, evaluated and
+/// recorded before the next is read, so that memory holds one account's items, not the
+/// organization's. The store records the accounts in one transaction, as one scan.
+fn scan_by_account(
+    args: &ScanArgs,
+    setup: Setup,
+    mut store: Option<&mut store::Store>,
+    notes: Vec<String>,
+    accounts: BTreeMap<String, Vec<PathBuf>>,
+) -> Result<ExitCode, String> {
+    let mut open = match store.as_deref_mut() {
+        Some(s) => Some(s.begin_scan().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let mut shown = Shown {
+        notes,
+        ..Shown::default()
+    };
+    let mut parts = || -> Result<(Evaluated, Option<store::Recording>), String> {
+        let mut total = Evaluated::default();
+        let mut recording: Option<store::Recording> = None;
+        for paths in accounts.values() {
+            let read = read_files(args, &setup.settings, paths)?;
+            let mut merged = merge(store.as_deref(), read)?;
+            // A delivery holding items of another account than its name says: the accounts
+            // cannot be taken one at a time.
+            if merged.accounts.len() > 1 {
+                return Err(MIXED.to_owned());
+            }
+            let part = evaluate(&mut merged, &setup.settings, std::mem::take(&mut total.names));
+            if let (Some(s), Some(o)) = (store.as_deref_mut(), open.as_mut()) {
+                let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
+                let joined = sources.join(", ");
+                let r = s
+                    .record_part(o, &scan_record(&merged, &part.result, &joined))
+                    .map_err(|e| e.to_string())?;
+                match &mut recording {
+                    None => recording = Some(r),
+                    Some(all) => all.absorb(r),
+                }
+            }
+            total.absorb(part);
+            shown.add(merged);
+        }
+        Ok((total, recording))
+    };
+    let outcome = parts();
+    let (evaluated, recording) = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            if let Some(s) = store.as_deref_mut() {
+                s.rollback_scan();
+            }
+            if e == MIXED {
+                // Nothing was recorded: the inputs are read together instead.
+                let mut expanded = inputs::Expanded {
+                    paths: accounts.into_values().flatten().collect(),
+                    ..inputs::Expanded::default()
+                };
+                expanded.paths.sort();
+                let read = read(args, &setup.settings, expanded)?;
+                let mut read = read;
+                read.notes = shown.notes;
+                let mut merged = merge(store.as_deref(), read)?;
+                let evaluated = evaluate(&mut merged, &setup.settings, names::Names::default());
+                let recording = record(store, &merged, &evaluated.result)?;
+                let mut shown = Shown::default();
+                shown.add(merged);
+                return render(args, setup, &shown, evaluated, recording.as_ref());
+            }
+            return Err(e);
+        }
+    };
+    if let (Some(s), Some(o)) = (store, open) {
+        let sources: Vec<&str> = shown.inputs.iter().map(|i| i.source.as_str()).collect();
+        s.commit_scan(o, &sources.join(", "), source(&shown.inputs).1.as_deref())
+            .map_err(|e| e.to_string())?;
+    }
+    render(args, setup, &shown, evaluated, recording.as_ref())
 }
 
 /// The settings (with the Azure half read when asked) and the accepted exceptions.
@@ -109,8 +202,8 @@ struct Read {
     failures: Vec<String>,
 }
 
-fn read(args: &ScanArgs, settings: &Settings) -> Result<Read, String> {
-    let inputs::Expanded { paths, mut notes, s3 } = inputs::expand(&args.paths)?;
+fn read(args: &ScanArgs, settings: &Settings, expanded: inputs::Expanded) -> Result<Read, String> {
+    let inputs::Expanded { paths, mut notes, s3 } = expanded;
     let mut read = Vec::with_capacity(paths.len());
     let mut live_failures = Vec::new();
     if let Some(live) = &args.live {
@@ -139,19 +232,36 @@ fn read(args: &ScanArgs, settings: &Settings) -> Result<Read, String> {
         notes.extend(got.notes);
         read.extend(got.inputs);
     }
-    // Without a store nothing records the items' text: only the parsed items are kept.
-    let how = inputs::Reading {
-        keep_going: args.keep_going,
-        keep_text: args.db.is_some(),
-    };
     if !s3.is_empty() {
-        let bucket = s3::read(&s3, how, &settings.recorded_types)?;
+        let bucket = s3::read(&s3, reading(args), &settings.recorded_types)?;
         notes.extend(bucket.notes);
         read.extend(bucket.inputs);
     }
-    for path in &paths {
+    let files = read_files(args, settings, &paths)?;
+    read.extend(files.inputs);
+    live_failures.extend(files.failures);
+    Ok(Read {
+        inputs: read,
+        notes,
+        failures: live_failures,
+    })
+}
+
+/// How inputs are read: without a store nothing records the items' text, so only the parsed
+/// items are kept.
+fn reading(args: &ScanArgs) -> inputs::Reading {
+    inputs::Reading {
+        keep_going: args.keep_going,
+        keep_text: args.db.is_some(),
+    }
+}
+
+/// Reads files (and standard input).
+fn read_files(args: &ScanArgs, settings: &Settings, paths: &[PathBuf]) -> Result<Read, String> {
+    let (mut read, mut failures) = (Vec::with_capacity(paths.len()), Vec::new());
+    for path in paths {
         let mut pb: Option<ProgressBar> = None;
-        let input = inputs::read(path, how, &settings.recorded_types, |done, total| {
+        let input = inputs::read(path, reading(args), &settings.recorded_types, |done, total| {
             pb.get_or_insert_with(|| bytes_bar(total, "reading")).set_position(done);
         });
         if let Some(pb) = pb {
@@ -161,14 +271,14 @@ fn read(args: &ScanArgs, settings: &Settings) -> Result<Read, String> {
             Ok(input) => read.push(input),
             // An input that cannot be read at all is listed, and the others are scanned: it
             // contributes nothing, so nothing is concluded from what it would have held.
-            Err(e) if args.keep_going => live_failures.push(e),
+            Err(e) if args.keep_going => failures.push(e),
             Err(e) => return Err(format!("{e} (--keep-going scans the other inputs and lists this one)")),
         }
     }
     Ok(Read {
         inputs: read,
-        notes,
-        failures: live_failures,
+        notes: Vec::new(),
+        failures,
     })
 }
 
@@ -328,7 +438,43 @@ struct Evaluated {
     names: names::Names,
 }
 
-fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
+impl Default for Evaluated {
+    fn default() -> Self {
+        Self {
+            result: ScanResult {
+                evaluations: Vec::new(),
+                plans: Vec::new(),
+                ignored_types: BTreeMap::new(),
+                items: 0,
+                azure: Vec::new(),
+            },
+            names: names::Names::default(),
+        }
+    }
+}
+
+impl Evaluated {
+    /// Adds the evaluation of other accounts (their names are already in `part.names`, which
+    /// this one's were handed to).
+    fn absorb(&mut self, part: Evaluated) {
+        let (r, p) = (&mut self.result, part.result);
+        if r.evaluations.is_empty() {
+            r.evaluations = p.evaluations;
+        } else {
+            r.evaluations.extend(p.evaluations);
+        }
+        r.plans.extend(p.plans);
+        for (t, n) in p.ignored_types {
+            *r.ignored_types.entry(t).or_default() += n;
+        }
+        r.items += p.items;
+        r.azure.extend(p.azure);
+        self.names = part.names;
+    }
+}
+
+/// Evaluates the merged accounts; their resources' names are added to `names`.
+fn evaluate(merged: &mut Merged, settings: &Settings, mut names: names::Names) -> Evaluated {
     let items = std::mem::take(&mut merged.items);
     let pb = progress_bar(items.values().map(Vec::len).sum(), "evaluating");
     // Room for every account's results at once: a vector grown by doubling holds up to twice
@@ -339,7 +485,6 @@ fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
         n => engine::evaluations_at_most_of(items.values().flatten(), n),
     };
     let (mut evaluations, mut plans) = (Vec::with_capacity(at_most), Vec::new());
-    let mut names = names::Names::default();
     let mut done = 0;
     // One account at a time: the checks read within an account, and an account's graph and
     // items are dropped once its results are out, so memory follows the largest account, not
@@ -391,7 +536,7 @@ fn evaluate(merged: &mut Merged, settings: &Settings) -> Evaluated {
 }
 
 /// The one input's name and snapshot id, or how many inputs there were.
-fn source(inputs: &[Input]) -> (String, Option<String>) {
+fn source(inputs: &[InputLine]) -> (String, Option<String>) {
     match inputs {
         [one] => (one.source.clone(), one.snapshot_id.clone()),
         many => (format!("{} inputs", many.len()), None),
@@ -409,46 +554,11 @@ fn record(
     let recording = match store {
         None => None,
         Some(store) => {
-            let bodies = &merged.bodies;
-            let writes = merged
-                .mirror
-                .newest
-                .iter()
-                .filter(|(_, n)| n.write)
-                .map(|(k, n)| store::ItemWrite {
-                    key: k,
-                    region: &n.region,
-                    capture_time: n.capture_time,
-                    body: match (n.deleted, n.holder) {
-                        (false, mirror::Holder::Input(i, j)) => Some(&*bodies[i][j].0),
-                        _ => None,
-                    },
-                    facts: match (n.deleted, n.holder) {
-                        (false, mirror::Holder::Input(i, j)) => bodies[i][j].1.as_deref(),
-                        _ => None,
-                    },
-                })
-                .collect();
             let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
             let joined = sources.join(", ");
             Some(
                 store
-                    .record(&store::ScanRecord {
-                        result,
-                        accounts: &merged.accounts,
-                        source: &joined,
-                        snapshot_id: source(&merged.read.inputs).1.as_deref(),
-                        items: writes,
-                        coverage: merged
-                            .mirror
-                            .coverage
-                            .iter()
-                            .filter(|(k, _)| merged.mirror.coverage_changed.contains(*k))
-                            .collect(),
-                        stale: merged.mirror.stale,
-                        tombstoned: merged.mirror.tombstoned,
-                        unreadable: &merged.unreadable,
-                    })
+                    .record(&scan_record(merged, result, &joined))
                     .map_err(|e| e.to_string())?,
             )
         }
@@ -457,28 +567,107 @@ fn record(
     Ok(recording)
 }
 
+/// What the store records of merged accounts and their evaluation; `joined` names the inputs.
+fn scan_record<'a>(merged: &'a Merged, result: &'a ScanResult, joined: &'a str) -> store::ScanRecord<'a> {
+    let bodies = &merged.bodies;
+    let writes = merged
+        .mirror
+        .newest
+        .iter()
+        .filter(|(_, n)| n.write)
+        .map(|(k, n)| store::ItemWrite {
+            key: k,
+            region: &n.region,
+            capture_time: n.capture_time,
+            body: match (n.deleted, n.holder) {
+                (false, mirror::Holder::Input(i, j)) => Some(&*bodies[i][j].0),
+                _ => None,
+            },
+            facts: match (n.deleted, n.holder) {
+                (false, mirror::Holder::Input(i, j)) => bodies[i][j].1.as_deref(),
+                _ => None,
+            },
+        })
+        .collect();
+    store::ScanRecord {
+        result,
+        accounts: &merged.accounts,
+        source: joined,
+        snapshot_id: match merged.read.inputs.as_slice() {
+            [one] => one.snapshot_id.as_deref(),
+            _ => None,
+        },
+        items: writes,
+        coverage: merged
+            .mirror
+            .coverage
+            .iter()
+            .filter(|(k, _)| merged.mirror.coverage_changed.contains(*k))
+            .collect(),
+        stale: merged.mirror.stale,
+        tombstoned: merged.mirror.tombstoned,
+        unreadable: &merged.unreadable,
+    }
+}
+
+/// What the report says of the inputs, gathered from each merge (one, or one per account).
+#[derive(Default)]
+struct Shown {
+    inputs: Vec<InputLine>,
+    /// Items that could not be read (with --keep-going).
+    errors: Vec<String>,
+    notes: Vec<String>,
+    /// What could not be read at all (with --keep-going).
+    failures: Vec<String>,
+    /// Complete recordings by account.
+    complete: BTreeMap<String, Vec<String>>,
+}
+
+/// One input, as the report names it.
+struct InputLine {
+    source: String,
+    shape: &'static str,
+    read: usize,
+    snapshot_id: Option<String>,
+}
+
+impl Shown {
+    fn add(&mut self, merged: Merged) {
+        let Merged { read, mirror, .. } = merged;
+        self.errors
+            .extend(read.inputs.iter().flat_map(|i| &i.errors).map(ToString::to_string));
+        self.inputs.extend(read.inputs.into_iter().map(|i| InputLine {
+            source: i.source,
+            shape: i.shape,
+            read: i.read,
+            snapshot_id: i.snapshot_id,
+        }));
+        self.notes.extend(read.notes);
+        self.failures.extend(read.failures);
+        self.complete.extend(report::complete_regions(&mirror.coverage));
+    }
+}
+
 /// Prints the scan in the format asked (filters and accepted exceptions applied here), and the
 /// exit status.
 fn render(
     args: &ScanArgs,
     setup: Setup,
-    merged: &Merged,
+    shown: &Shown,
     evaluated: Evaluated,
     recording: Option<&store::Recording>,
 ) -> Result<ExitCode, String> {
     let Evaluated { result, names } = evaluated;
-    let (source, snapshot_id) = source(&merged.read.inputs);
-    let mut notes = merged.read.notes.clone();
-    let errors: Vec<&shared::Error> = merged.read.inputs.iter().flat_map(|i| &i.errors).collect();
-    let input_lines: Vec<String> = merged
-        .read
+    let (source, snapshot_id) = source(&shown.inputs);
+    let mut notes = shown.notes.clone();
+    let input_lines: Vec<String> = shown
         .inputs
         .iter()
         .map(|i| format!("{}: {}, {} items", i.source, i.shape, i.read))
         .collect();
-    let complete = report::complete_regions(&merged.mirror.coverage);
-    let mut error_messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    error_messages.extend(merged.read.failures.iter().map(|f| format!("not read: {f}")));
+    let complete = &shown.complete;
+    let mut error_messages = shown.errors.clone();
+    error_messages.extend(shown.failures.iter().map(|f| format!("not read: {f}")));
     // Accepted exceptions mark what is shown; what was evaluated and recorded stays as it is.
     let applied = setup
         .suppressions
@@ -558,7 +747,7 @@ fn render(
                 recording,
                 errors: &error_messages,
                 inputs: &input_lines,
-                complete: &complete,
+                complete,
                 notes: &notes,
                 applied,
                 names: Some(&names),

@@ -223,6 +223,20 @@ pub struct Recording {
     pub plan_transitions: Vec<PlanTransition>,
 }
 
+impl Recording {
+    /// Adds what another part of the same scan changed (other accounts).
+    pub fn absorb(&mut self, other: Recording) {
+        let (d, o) = (&mut self.diff, other.diff);
+        d.upserts.extend(o.upserts);
+        d.removals.extend(o.removals);
+        d.transitions.extend(o.transitions);
+        d.stale += o.stale;
+        d.unchanged += o.unchanged;
+        d.redated += o.redated;
+        self.plan_transitions.extend(other.plan_transitions);
+    }
+}
+
 /// Creates the store's directory (owner only) and its file (owner read and write) if they do
 /// not exist: the store holds the accounts' configuration. SQLite gives its WAL and
 /// shared-memory files the database file's mode.

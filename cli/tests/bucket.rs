@@ -190,3 +190,97 @@ fn a_bucket_that_cannot_be_read_fails_naming_it_and_quoting_no_credential() {
     );
     assert!(!e.contains("testing"), "{e}");
 }
+
+/// `scan DIR --format json` with a store, and the parts of its document that say what was found
+/// and what changed.
+fn scan_recorded(args: &[&Path], db: &Path) -> Value {
+    let o = Command::new(BIN)
+        .arg("scan")
+        .args(args)
+        .args(["--format", "json", "--db"])
+        .arg(db)
+        .arg("--settings")
+        .arg(root().join("events/demo-settings.toml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["changes"].is_object(), "{v}");
+    let since = v["changes"]["since"].take();
+    json!({
+        "evaluations": v["evaluations"],
+        "plans": v["plans"],
+        "transitions": v["changes"]["transitions"],
+        "planTransitions": v["changes"]["planTransitions"],
+        "stale": v["changes"]["stale"],
+        "since": since.is_string(),
+    })
+}
+
+#[test]
+fn a_synced_bucket_scanned_an_account_at_a_time_records_what_a_scan_of_it_all_at_once_records() {
+    // A synced bucket of two accounts is read, merged, evaluated and recorded one account at a
+    // time. The same files with one more input that names no account (an empty list of items,
+    // which covers nothing) are read all at once: both stores must answer alike, on a first scan
+    // and on the next, after an instance of one account stopped.
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("AWSLogs-copy");
+    for (key, body) in objects() {
+        let local = bucket.join(&key);
+        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+        std::fs::write(local, body).unwrap();
+    }
+    let loose = dir.path().join("nothing.json");
+    std::fs::write(&loose, "[]").unwrap();
+    let (by_account, at_once) = (dir.path().join("by-account.db"), dir.path().join("at-once.db"));
+    let first = scan_recorded(&[&bucket], &by_account);
+    assert_eq!(first, scan_recorded(&[&bucket, &loose], &at_once));
+    assert!(first["transitions"].as_array().unwrap().len() > 10, "{first}");
+    assert_eq!(first["since"], false);
+
+    // The newest snapshot of 444455556666 in us-west-2, delivered again later.
+    let newest = std::fs::read_dir(bucket.join("AWSLogs/444455556666/Config/us-west-2/2026/11/21/ConfigSnapshot"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let mut snapshot: Value = {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&newest).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let items = snapshot["configurationItems"].as_array_mut().unwrap();
+    let at = items
+        .iter()
+        .position(|i| i["resourceType"] == "AWS::EC2::Instance")
+        .unwrap();
+    // Its only instance, stopped since (absent, it would say nothing: the snapshot would no
+    // longer show that instances are recorded there).
+    let gone = items[at].clone();
+    items[at]["configurationItemCaptureTime"] = json!("2026-11-25T00:00:00.000Z");
+    items[at]["configuration"]["state"] = json!({"code": 80, "name": "stopped"});
+    std::fs::remove_file(&newest).unwrap();
+    let later = newest.with_file_name(
+        newest
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace("20261121T090000Z", "20270101T090000Z"),
+    );
+    std::fs::write(&later, gzip(&snapshot)).unwrap();
+    let next = scan_recorded(&[&bucket], &by_account);
+    assert_eq!(next, scan_recorded(&[&bucket, &loose], &at_once));
+    assert_eq!(next["since"], true);
+    let removed: Vec<&Value> = next["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["resourceId"] == gone["resourceId"])
+        .collect();
+    assert!(!removed.is_empty(), "{next}");
+}
