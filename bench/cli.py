@@ -3,11 +3,12 @@ measured in the same run: the time Python's `json.load` takes to merely read the
 file's size. Prints each command's wall time, peak RSS, and the ratios.
 
     python3 bench/cli.py BINARY SNAPSHOT [RUNS]
-    python3 bench/cli.py --curve BINARY SNAPSHOT...
+    python3 bench/cli.py --curve BINARY SNAPSHOT_OR_BUCKET...
 
 The first form ends with issue 25's four figures. The second runs `scan --no-store --format json`
-and a first `scan --db` once on each snapshot (e.g. organizations of 10, 100 and 1,000 accounts)
-and prints peak RSS against the file and against its largest account's items.
+and a first `scan --db` once on each snapshot file or synced Config bucket (a directory; e.g.
+organizations of 10, 100 and 1,000 accounts) and prints peak RSS against the input's size and
+against its largest account's items.
 """
 
 import mmap
@@ -98,10 +99,21 @@ def largest_account_bytes(path):
     return len(per), max(per.values(), default=0)
 
 
+def bucket_bytes(path):
+    """A synced Config bucket's bytes, and its number of accounts and largest account's bytes
+    (the account is in each delivery file's name)."""
+    per = {}
+    for folder, _, files in os.walk(path):
+        for name in files:
+            account = name.split("_", 1)[0]
+            per[account] = per.get(account, 0) + os.path.getsize(os.path.join(folder, name))
+    return sum(per.values()), len(per), max(per.values(), default=0)
+
+
 def curve(binary, snapshots):
-    print(f"{'snapshot':<28} {'file':>8} {'accounts':>8} {'largest':>8} {'command':<28} {'time':>7} {'peak RSS':>9} {'x file':>7} {'x largest':>9}")
+    print(f"{'input':<28} {'size':>8} {'accounts':>8} {'largest':>8} {'command':<28} {'time':>7} {'peak RSS':>9} {'x input':>7} {'x largest':>9}")
     for snapshot in snapshots:
-        size = os.path.getsize(snapshot)
+        size = bucket_bytes(snapshot)[0] if os.path.isdir(snapshot) else os.path.getsize(snapshot)
         rows = []
         with tempfile.TemporaryDirectory() as d:
             for name, args in [
@@ -111,7 +123,10 @@ def curve(binary, snapshots):
                 rows.append((name, *run([binary, "scan", snapshot, "--color", "never", *args])))
         # After the runs: reading the file here raises this process's RSS, which a child's
         # peak (wait4) would start from.
-        accounts, largest = largest_account_bytes(snapshot)
+        if os.path.isdir(snapshot):
+            _, accounts, largest = bucket_bytes(snapshot)
+        else:
+            accounts, largest = largest_account_bytes(snapshot)
         for name, t, rss in rows:
             print(
                 f"{os.path.basename(snapshot):<28} {size / 1e6:>6.0f}MB {accounts:>8} {largest / 1e6:>6.1f}MB "

@@ -4,11 +4,11 @@
 //! `cargo bench -p shared --bench scan`; set `SCAN_BENCH_ITEMS` for another size, `SCAN_BENCH_WRITE`
 //! to a path to also write the snapshot there (the Python baseline and `bench/cli.py` scan the
 //! same file), `SCAN_BENCH_ACCOUNTS` to spread the items over that many accounts of equal size
-//! (an organization; default one account), `SCAN_BENCH_WRITE_ONLY=1` to write the file and stop.
+//! (an organization; default one account), `SCAN_BENCH_WRITE_ONLY=1` to write the file and stop,
+//! `SCAN_BENCH_WRITE_BUCKET` to a directory to write the same items as a synced Config bucket
+//! instead (a snapshot per account and region) and stop.
 
 #![allow(clippy::expect_used)]
-
-use std::fmt::Write as _;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared::domain::engine::scan_graph;
@@ -22,6 +22,40 @@ const ONE_ACCOUNT: &str = "111122223333";
 /// network, EKS, RDS and types no check reads; over `accounts` accounts of equal size, one after
 /// another (one account: 111122223333).
 fn synthetic_snapshot(n: usize, accounts: usize) -> String {
+    snapshot_of(synthetic_items(n, accounts).iter().map(|(_, _, item)| item.as_str()))
+}
+
+/// A snapshot file's text holding `items`.
+fn snapshot_of<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::from(r#"{"fileVersion":"1.0","configSnapshotId":"bench","configurationItems":["#);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Writes the synthetic items as a synced Config bucket below `dir`: one snapshot per account
+/// and region, named as the delivery channel names them (global items in us-east-1's).
+fn write_bucket(dir: &std::path::Path, n: usize, accounts: usize) {
+    let mut files: std::collections::BTreeMap<(String, &str), Vec<String>> = std::collections::BTreeMap::new();
+    for (account, region, item) in synthetic_items(n, accounts) {
+        files.entry((account, region)).or_default().push(item);
+    }
+    for ((account, region), items) in files {
+        let at = dir.join(format!("AWSLogs/{account}/Config/{region}/2026/11/20/ConfigSnapshot"));
+        std::fs::create_dir_all(&at).expect("create the bucket's folders");
+        let name = format!("{account}_Config_{region}_ConfigSnapshot_20261120T090000Z_bench.json");
+        std::fs::write(at.join(name), snapshot_of(items.iter().map(String::as_str))).expect("write a snapshot");
+    }
+}
+
+/// The items of [`synthetic_snapshot`], each with its account and the region whose snapshot
+/// holds it.
+fn synthetic_items(n: usize, accounts: usize) -> Vec<(String, &'static str, String)> {
     let mut items = Vec::with_capacity(n);
     let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
     let per_account = n.div_ceil(accounts.max(1));
@@ -103,17 +137,10 @@ fn synthetic_snapshot(n: usize, accounts: usize) -> String {
                 env("AWS::S3::Bucket", &format!("bucket-{i}"), region)
             ),
         };
-        items.push(item);
+        items.push((ACCOUNT, if i % 20 == 12 { "us-east-1" } else { region }, item));
         i += 1;
     }
-    let mut out = String::with_capacity(items.iter().map(String::len).sum::<usize>() + n + 100);
-    let _ = write!(
-        out,
-        r#"{{"fileVersion":"1.0","configSnapshotId":"bench","configurationItems":["#
-    );
-    out.push_str(&items.join(","));
-    out.push_str("]}");
-    out
+    items
 }
 
 fn scan_text(text: &str, settings: &Settings) -> usize {
@@ -133,6 +160,10 @@ fn bench(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    if let Some(dir) = std::env::var_os("SCAN_BENCH_WRITE_BUCKET") {
+        write_bucket(std::path::Path::new(&dir), n, accounts);
+        return;
+    }
     let text = synthetic_snapshot(n, accounts);
     // The same snapshot for the Python baseline (bench/run).
     if let Some(path) = std::env::var_os("SCAN_BENCH_WRITE") {
