@@ -39,6 +39,9 @@ pub struct ReportInput<'a> {
     pub summary: bool,
     /// The command line that produced the report, to suggest narrower ones.
     pub command: &'a str,
+    /// The results by compliance, where they were counted as they came instead of kept (the
+    /// result then holds none).
+    pub counted: Option<&'a BTreeMap<Compliance, usize>>,
 }
 
 /// Blocker lines above which the text report is a summary unless --full.
@@ -257,6 +260,7 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             verbose: input.verbose,
             summary: input.summary,
             command: &command,
+            counted: input.counted,
         },
     )
 }
@@ -280,7 +284,9 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         out,
         "{} configuration items read, {} evaluations{}",
         result.items,
-        result.evaluations.len(),
+        input
+            .counted
+            .map_or(result.evaluations.len(), |c| c.values().sum::<usize>()),
         if ignored > 0 {
             format!(
                 ", {ignored} items of {} types no check reads",
@@ -472,7 +478,7 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         write_not_applicable(&mut out, &mut not_applicable);
     }
     render_azure(&mut out, &result.azure);
-    let mut counts: BTreeMap<Compliance, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<Compliance, usize> = input.counted.cloned().unwrap_or_default();
     for e in &result.evaluations {
         *counts.entry(e.compliance).or_default() += 1;
     }

@@ -68,7 +68,9 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let recording = record(store.as_mut(), &merged, &evaluated.result)?;
     let mut shown = Shown::default();
     shown.add(merged);
-    render(&args, setup, &shown, evaluated, recording.as_ref())
+    let mut shaping = Shaping::new(&args, &setup);
+    shaping.add(evaluated);
+    render(&args, &shown, shaping.finish(), recording.as_ref())
 }
 
 /// Why [`scan_by_account`] reads its inputs together after all.
@@ -93,8 +95,8 @@ fn scan_by_account(
         notes,
         ..Shown::default()
     };
-    let mut parts = || -> Result<(Evaluated, Option<store::Recording>), String> {
-        let mut total = Evaluated::default();
+    let mut shaping = Shaping::new(args, &setup);
+    let mut parts = || -> Result<Option<store::Recording>, String> {
         let mut recording: Option<store::Recording> = None;
         for paths in accounts.values() {
             let read = read_files(args, &setup.settings, paths)?;
@@ -104,48 +106,50 @@ fn scan_by_account(
             if merged.accounts.len() > 1 {
                 return Err(MIXED.to_owned());
             }
-            let part = evaluate(&mut merged, &setup.settings, std::mem::take(&mut total.names));
+            let part = evaluate(&mut merged, &setup.settings, std::mem::take(&mut shaping.shaped.names));
             if let (Some(s), Some(o)) = (store.as_deref_mut(), open.as_mut()) {
                 let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
                 let joined = sources.join(", ");
-                let r = s
+                let mut r = s
                     .record_part(o, &scan_record(&merged, &part.result, &joined))
                     .map_err(|e| e.to_string())?;
+                if !shows_transitions(args, &r) {
+                    r.diff.transitions = Vec::new();
+                }
                 match &mut recording {
                     None => recording = Some(r),
                     Some(all) => all.absorb(r),
                 }
             }
-            total.absorb(part);
+            shaping.add(part);
             shown.add(merged);
         }
-        Ok((total, recording))
+        Ok(recording)
     };
-    let outcome = parts();
-    let (evaluated, recording) = match outcome {
-        Ok(done) => done,
+    let recording = match parts() {
+        Ok(recording) => recording,
         Err(e) => {
             if let Some(s) = store.as_deref_mut() {
                 s.rollback_scan();
             }
-            if e == MIXED {
-                // Nothing was recorded: the inputs are read together instead.
-                let mut expanded = inputs::Expanded {
-                    paths: accounts.into_values().flatten().collect(),
-                    ..inputs::Expanded::default()
-                };
-                expanded.paths.sort();
-                let read = read(args, &setup.settings, expanded)?;
-                let mut read = read;
-                read.notes = shown.notes;
-                let mut merged = merge(store.as_deref(), read)?;
-                let evaluated = evaluate(&mut merged, &setup.settings, names::Names::default());
-                let recording = record(store, &merged, &evaluated.result)?;
-                let mut shown = Shown::default();
-                shown.add(merged);
-                return render(args, setup, &shown, evaluated, recording.as_ref());
+            if e != MIXED {
+                return Err(e);
             }
-            return Err(e);
+            // Nothing was recorded: the inputs are read together instead.
+            let expanded = inputs::Expanded {
+                paths: accounts.into_values().flatten().collect(),
+                ..inputs::Expanded::default()
+            };
+            let mut read = read(args, &setup.settings, expanded)?;
+            read.notes = shown.notes;
+            let mut merged = merge(store.as_deref(), read)?;
+            let evaluated = evaluate(&mut merged, &setup.settings, names::Names::default());
+            let recording = record(store, &merged, &evaluated.result)?;
+            let mut shown = Shown::default();
+            shown.add(merged);
+            let mut shaping = Shaping::new(args, &setup);
+            shaping.add(evaluated);
+            return render(args, &shown, shaping.finish(), recording.as_ref());
         }
     };
     if let (Some(s), Some(o)) = (store, open) {
@@ -153,7 +157,17 @@ fn scan_by_account(
         s.commit_scan(o, &sources.join(", "), source(&shown.inputs).1.as_deref())
             .map_err(|e| e.to_string())?;
     }
-    render(args, setup, &shown, evaluated, recording.as_ref())
+    render(args, &shown, shaping.finish(), recording.as_ref())
+}
+
+/// Whether the output shows the transitions of a recording: the text report lists them from
+/// the second scan on (a first scan is the starting state), JUnit never.
+fn shows_transitions(args: &ScanArgs, recording: &store::Recording) -> bool {
+    match args.format {
+        Format::Text => recording.previous_scan.is_some(),
+        Format::Junit => false,
+        _ => true,
+    }
 }
 
 /// The settings (with the Azure half read when asked) and the accepted exceptions.
@@ -648,16 +662,82 @@ impl Shown {
     }
 }
 
+/// The evaluation as it is shown: accepted exceptions marked (what was evaluated and recorded
+/// stays as it is), filters applied, and for the outputs that print no result rows (text,
+/// JUnit) the results counted instead of kept.
+struct Shaped {
+    result: ScanResult,
+    names: names::Names,
+    applied: Option<suppress::Applied>,
+    /// Results by compliance, where they were counted and not kept.
+    counted: Option<BTreeMap<shared::domain::vocab::Compliance, usize>>,
+}
+
+/// [`Shaped`] a part (whole accounts) at a time.
+struct Shaping<'a> {
+    args: &'a ScanArgs,
+    settings: &'a Settings,
+    applying: Option<suppress::Applying<'a>>,
+    counted: Option<BTreeMap<shared::domain::vocab::Compliance, usize>>,
+    shaped: Evaluated,
+}
+
+impl<'a> Shaping<'a> {
+    fn new(args: &'a ScanArgs, setup: &'a Setup) -> Self {
+        Self {
+            args,
+            settings: &setup.settings,
+            applying: setup
+                .suppressions
+                .as_ref()
+                .map(|s| s.applying(chrono::Utc::now().date_naive())),
+            counted: matches!(args.format, Format::Text | Format::Junit).then(BTreeMap::new),
+            shaped: Evaluated::default(),
+        }
+    }
+
+    fn add(&mut self, part: Evaluated) {
+        if let Some(a) = &mut self.applying {
+            a.add(&part.result, self.settings);
+        }
+        // Filters choose what is shown, after everything was evaluated and recorded.
+        let mut result = self.args.filter.apply(part.result);
+        if let Some(counted) = &mut self.counted {
+            for e in &result.evaluations {
+                *counted.entry(e.compliance).or_default() += 1;
+            }
+            result.evaluations = Vec::new();
+        }
+        self.shaped.absorb(Evaluated {
+            result,
+            names: part.names,
+        });
+    }
+
+    fn finish(self) -> Shaped {
+        Shaped {
+            result: self.shaped.result,
+            names: self.shaped.names,
+            applied: self.applying.map(suppress::Applying::finish),
+            counted: self.counted,
+        }
+    }
+}
+
 /// Prints the scan in the format asked (filters and accepted exceptions applied here), and the
 /// exit status.
 fn render(
     args: &ScanArgs,
-    setup: Setup,
     shown: &Shown,
-    evaluated: Evaluated,
+    shaped: Shaped,
     recording: Option<&store::Recording>,
 ) -> Result<ExitCode, String> {
-    let Evaluated { result, names } = evaluated;
+    let Shaped {
+        result,
+        names,
+        applied,
+        counted,
+    } = shaped;
     let (source, snapshot_id) = source(&shown.inputs);
     let mut notes = shown.notes.clone();
     let input_lines: Vec<String> = shown
@@ -668,10 +748,6 @@ fn render(
     let complete = &shown.complete;
     let mut error_messages = shown.errors.clone();
     error_messages.extend(shown.failures.iter().map(|f| format!("not read: {f}")));
-    // Accepted exceptions mark what is shown; what was evaluated and recorded stays as it is.
-    let applied = setup
-        .suppressions
-        .map(|s| s.apply(&result, &setup.settings, chrono::Utc::now().date_naive()));
     if let Some(a) = &applied {
         for n in &a.notes {
             eprintln!("warning: {n}");
@@ -679,8 +755,6 @@ fn render(
         notes.extend(a.notes.iter().cloned());
     }
     let applied = applied.as_ref();
-    // Filters choose what is shown, after everything was evaluated and recorded.
-    let result = args.filter.apply(result);
     let transitions: Vec<&shared::domain::state::Transition> = recording
         .into_iter()
         .flat_map(|r| &r.diff.transitions)
@@ -756,6 +830,7 @@ fn render(
                     .summary
                     .unwrap_or_else(|| report::blocker_lines(&result) > report::SUMMARY_ABOVE),
                 command: &command,
+                counted: counted.as_ref(),
             };
             write!(out, "{}", report::render(&result, &input)).and_then(|()| out.flush())
         }

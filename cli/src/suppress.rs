@@ -146,69 +146,97 @@ impl Suppressions {
     }
 
     /// Marks the results the entries in force on `today` accept, and each plan row's status
-    /// with them set aside. `result` is the whole scan, before any display filter.
-    pub fn apply(&self, result: &ScanResult, settings: &Settings, today: chrono::NaiveDate) -> Applied {
-        let (live, mut notes) = self.in_force(today);
-        let mut marks: HashMap<Key, usize> = HashMap::new();
-        let mut used = vec![false; self.entries.len()];
+    /// with them set aside, a part of the scan at a time ([`Applying::add`]: whole accounts,
+    /// before any display filter), so that a scan need not keep every account's results to
+    /// apply the file.
+    pub fn applying(&self, today: chrono::NaiveDate) -> Applying<'_> {
+        let (live, notes) = self.in_force(today);
+        Applying {
+            suppressions: self,
+            used: vec![false; self.entries.len()],
+            live,
+            applied: Applied {
+                entries: self.entries.clone(),
+                marks: HashMap::new(),
+                accepted: HashMap::new(),
+                notes,
+            },
+        }
+    }
+}
+
+/// Suppressions being applied to a scan's parts (see [`Suppressions::applying`]).
+pub struct Applying<'a> {
+    suppressions: &'a Suppressions,
+    live: Vec<(usize, &'a Entry)>,
+    used: Vec<bool>,
+    applied: Applied,
+}
+
+impl Applying<'_> {
+    /// Applies the file to whole accounts' results and plan rows.
+    pub fn add(&mut self, result: &ScanResult, settings: &Settings) {
+        let (live, used) = (&self.live, &mut self.used);
+        let marks = &mut self.applied.marks;
+        let mut marked = false;
         let mut kept: Vec<Evaluation> = Vec::with_capacity(result.evaluations.len());
         for e in &result.evaluations {
             match live.iter().find(|(_, s)| matches(s, e)) {
                 Some((i, _)) => {
                     used[*i] = true;
                     marks.insert(key_of(e), *i);
+                    marked = true;
                 }
                 None => kept.push(e.clone()),
             }
         }
-        for (i, e) in &live {
-            if !used[*i] {
-                notes.push(format!(
+        if !marked {
+            return;
+        }
+        let mut regions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in &result.plans {
+            let r = regions.entry(p.account_id.clone()).or_default();
+            if !r.contains(&p.aws_region) {
+                r.push(p.aws_region.clone());
+            }
+        }
+        let mut without = plans::rollup(&kept, &regions, settings);
+        let by_place: HashMap<(&str, &str, Plan), &PlanReadiness> = result
+            .plans
+            .iter()
+            .map(|p| ((p.account_id.as_str(), p.aws_region.as_str(), p.plan), p))
+            .collect();
+        for w in without.drain(..) {
+            if let Some(p) = by_place.get(&(w.account_id.as_str(), w.aws_region.as_str(), w.plan)) {
+                let blockers = p.blockers.len().saturating_sub(w.blockers.len());
+                let unverified = p.unverified.len().saturating_sub(w.unverified.len());
+                if w.status != p.status || blockers > 0 || unverified > 0 {
+                    self.applied.accepted.insert(
+                        (w.account_id.clone(), w.aws_region.clone(), w.plan),
+                        Accepted {
+                            status: w.status,
+                            blockers,
+                            unverified,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// What was applied, with a note for each entry in force that matched no result.
+    pub fn finish(mut self) -> Applied {
+        for (i, e) in &self.live {
+            if !self.used[*i] {
+                self.applied.notes.push(format!(
                     "suppression {} of {} matches no result: {}",
                     i + 1,
-                    self.source,
+                    self.suppressions.source,
                     describe(e)
                 ));
             }
         }
-        let mut accepted = HashMap::new();
-        if !marks.is_empty() {
-            let mut regions: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for p in &result.plans {
-                let r = regions.entry(p.account_id.clone()).or_default();
-                if !r.contains(&p.aws_region) {
-                    r.push(p.aws_region.clone());
-                }
-            }
-            let mut without = plans::rollup(&kept, &regions, settings);
-            let by_place: HashMap<(&str, &str, Plan), &PlanReadiness> = result
-                .plans
-                .iter()
-                .map(|p| ((p.account_id.as_str(), p.aws_region.as_str(), p.plan), p))
-                .collect();
-            for w in without.drain(..) {
-                if let Some(p) = by_place.get(&(w.account_id.as_str(), w.aws_region.as_str(), w.plan)) {
-                    let blockers = p.blockers.len().saturating_sub(w.blockers.len());
-                    let unverified = p.unverified.len().saturating_sub(w.unverified.len());
-                    if w.status != p.status || blockers > 0 || unverified > 0 {
-                        accepted.insert(
-                            (w.account_id.clone(), w.aws_region.clone(), w.plan),
-                            Accepted {
-                                status: w.status,
-                                blockers,
-                                unverified,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        Applied {
-            entries: self.entries.clone(),
-            marks,
-            accepted,
-            notes,
-        }
+        self.applied
     }
 }
 

@@ -201,6 +201,8 @@ fn scan_recorded(args: &[&Path], db: &Path) -> Value {
         .arg(db)
         .arg("--settings")
         .arg(root().join("events/demo-settings.toml"))
+        .arg("--suppressions")
+        .arg(db.with_file_name("suppressions.toml"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -214,6 +216,7 @@ fn scan_recorded(args: &[&Path], db: &Path) -> Value {
         "planTransitions": v["changes"]["planTransitions"],
         "stale": v["changes"]["stale"],
         "since": since.is_string(),
+        "notes": v["notes"],
     })
 }
 
@@ -230,6 +233,25 @@ fn a_synced_bucket_scanned_an_account_at_a_time_records_what_a_scan_of_it_all_at
         std::fs::create_dir_all(local.parent().unwrap()).unwrap();
         std::fs::write(local, body).unwrap();
     }
+    // Accepted exceptions apply alike: one entry accepts an instance's results in the second
+    // account, one matches nothing (said once, not once per account).
+    std::fs::write(
+        dir.path().join("suppressions.toml"),
+        r#"
+[[suppress]]
+check = "servers.*"
+resource = "i-0dev000000000001"
+account = "444455556666"
+reason = "dev box"
+expires = 2099-12-31
+
+[[suppress]]
+account = "999999999999"
+reason = "an account this scan does not hold"
+expires = 2099-12-31
+"#,
+    )
+    .unwrap();
     let loose = dir.path().join("nothing.json");
     std::fs::write(&loose, "[]").unwrap();
     let (by_account, at_once) = (dir.path().join("by-account.db"), dir.path().join("at-once.db"));
@@ -237,6 +259,32 @@ fn a_synced_bucket_scanned_an_account_at_a_time_records_what_a_scan_of_it_all_at
     assert_eq!(first, scan_recorded(&[&bucket, &loose], &at_once));
     assert!(first["transitions"].as_array().unwrap().len() > 10, "{first}");
     assert_eq!(first["since"], false);
+    assert!(first["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["resourceId"] == "i-0dev000000000001" && e.get("suppressed").is_some()));
+    let notes = first["notes"].to_string();
+    assert_eq!(notes.matches("matches no result").count(), 1, "{notes}");
+
+    // The text report counts what it no longer keeps: the same counts either way.
+    let counts = |args: &[&Path]| -> Vec<String> {
+        let o = Command::new(BIN)
+            .arg("scan")
+            .args(args)
+            .args(["--no-store", "--color", "never", "--settings"])
+            .arg(root().join("events/demo-settings.toml"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.contains(" evaluations") || l.starts_with("Evaluations:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let by_account_counts = counts(&[&bucket]);
+    assert_eq!(by_account_counts.len(), 2, "{by_account_counts:?}");
+    assert_eq!(by_account_counts, counts(&[&bucket, &loose]));
 
     // The newest snapshot of 444455556666 in us-west-2, delivered again later.
     let newest = std::fs::read_dir(bucket.join("AWSLogs/444455556666/Config/us-west-2/2026/11/21/ConfigSnapshot"))
