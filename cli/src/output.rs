@@ -232,6 +232,27 @@ impl serde::Serialize for Marked<'_, PlanReadiness> {
     }
 }
 
+/// Writes the JSON output's `evaluations` entries, each preceded by a comma unless `first`
+/// (then no longer first): the entries of the document's list, written as they come.
+pub fn write_json_rows(
+    evaluations: &[Evaluation],
+    applied: Option<&Applied>,
+    names: Option<&Names>,
+    first: &mut bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for e in evaluations {
+        if !std::mem::take(first) {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &marked_evaluation(e, applied, names))?;
+    }
+    Ok(())
+}
+
+/// The start of the JSON document ([`Document`]) up to its `evaluations` entries.
+pub const JSON_START: &str = r#"{"evaluations":["#;
+
 /// Writes one JSON object per evaluation and line (the JSON output's `evaluations` entries).
 pub fn write_jsonl(
     evaluations: &[Evaluation],
@@ -256,11 +277,27 @@ pub const CSV_HEADER: &str = "accountId,awsRegion,plan,checkId,resourceType,reso
 /// a semicolon-separated locale splits an unquoted one there, and the part after it could be a
 /// formula; OWASP, "CSV Injection"): resource names and tags come from the accounts scanned.
 pub fn write_csv(evaluations: &[Evaluation], applied: Option<&Applied>, out: &mut impl Write) -> std::io::Result<()> {
-    if applied.is_some() {
-        writeln!(out, "{CSV_HEADER},suppressed")?;
+    write_csv_header(applied.is_some(), out)?;
+    write_csv_rows(evaluations, applied, out)?;
+    out.flush()
+}
+
+/// The CSV header line ([`write_csv`]), with the `suppressed` column when a suppressions file
+/// is applied.
+pub fn write_csv_header(suppressions: bool, out: &mut impl Write) -> std::io::Result<()> {
+    if suppressions {
+        writeln!(out, "{CSV_HEADER},suppressed")
     } else {
-        writeln!(out, "{CSV_HEADER}")?;
+        writeln!(out, "{CSV_HEADER}")
     }
+}
+
+/// The CSV rows of `evaluations` ([`write_csv`]).
+pub fn write_csv_rows(
+    evaluations: &[Evaluation],
+    applied: Option<&Applied>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     for e in evaluations {
         let fields = [
             e.account_id.as_str(),
@@ -282,7 +319,7 @@ pub fn write_csv(evaluations: &[Evaluation], applied: Option<&Applied>, out: &mu
         }
         writeln!(out, "{}", line.join(","))?;
     }
-    out.flush()
+    Ok(())
 }
 
 /// Writes plan readiness as JUnit XML, valid against Jenkins' JUnit schema (junit-4.xsd: a

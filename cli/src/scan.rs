@@ -68,9 +68,9 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let recording = record(store.as_mut(), &merged, &evaluated.result)?;
     let mut shown = Shown::default();
     shown.add(merged);
-    let mut shaping = Shaping::new(&args, &setup);
-    shaping.add(evaluated);
-    render(&args, &shown, shaping.finish(), recording.as_ref())
+    let mut shaping = Shaping::new(&args, &setup)?;
+    shaping.add(evaluated)?;
+    render(&args, &shown, shaping.finish()?, recording.as_ref())
 }
 
 /// Why [`scan_by_account`] reads its inputs together after all.
@@ -95,7 +95,7 @@ fn scan_by_account(
         notes,
         ..Shown::default()
     };
-    let mut shaping = Shaping::new(args, &setup);
+    let mut shaping = Shaping::new(args, &setup)?;
     let mut parts = || -> Result<Option<store::Recording>, String> {
         let mut recording: Option<store::Recording> = None;
         for paths in accounts.values() {
@@ -121,7 +121,7 @@ fn scan_by_account(
                     Some(all) => all.absorb(r),
                 }
             }
-            shaping.add(part);
+            shaping.add(part)?;
             shown.add(merged);
         }
         Ok(recording)
@@ -147,9 +147,9 @@ fn scan_by_account(
             let recording = record(store, &merged, &evaluated.result)?;
             let mut shown = Shown::default();
             shown.add(merged);
-            let mut shaping = Shaping::new(args, &setup);
-            shaping.add(evaluated);
-            return render(args, &shown, shaping.finish(), recording.as_ref());
+            let mut shaping = Shaping::new(args, &setup)?;
+            shaping.add(evaluated)?;
+            return render(args, &shown, shaping.finish()?, recording.as_ref());
         }
     };
     if let (Some(s), Some(o)) = (store, open) {
@@ -157,7 +157,7 @@ fn scan_by_account(
         s.commit_scan(o, &sources.join(", "), source(&shown.inputs).1.as_deref())
             .map_err(|e| e.to_string())?;
     }
-    render(args, &shown, shaping.finish(), recording.as_ref())
+    render(args, &shown, shaping.finish()?, recording.as_ref())
 }
 
 /// Whether the output shows the transitions of a recording: the text report lists them from
@@ -671,6 +671,63 @@ struct Shaped {
     applied: Option<suppress::Applied>,
     /// Results by compliance, where they were counted and not kept.
     counted: Option<BTreeMap<shared::domain::vocab::Compliance, usize>>,
+    /// The result rows already written (JSON, JSON Lines, CSV), where they were not kept.
+    rows: Option<std::fs::File>,
+}
+
+/// Result rows written as each part is shaped, into an unnamed temporary file that is copied to
+/// standard output once the scan has succeeded (an error prints no half document).
+struct Rows {
+    out: std::io::BufWriter<std::fs::File>,
+    first: bool,
+}
+
+impl Rows {
+    fn new(args: &ScanArgs, suppressions: bool) -> Result<Option<Self>, String> {
+        if !matches!(args.format, Format::Json | Format::Jsonl | Format::Csv) {
+            return Ok(None);
+        }
+        let file = tempfile::tempfile().map_err(|e| format!("a temporary file for the output: {e}"))?;
+        let mut rows = Self {
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            first: true,
+        };
+        match args.format {
+            Format::Json => rows.out.write_all(output::JSON_START.as_bytes()),
+            Format::Csv => output::write_csv_header(suppressions, &mut rows.out),
+            _ => Ok(()),
+        }
+        .map_err(Self::failed)?;
+        Ok(Some(rows))
+    }
+
+    fn write(
+        &mut self,
+        args: &ScanArgs,
+        result: &ScanResult,
+        applied: Option<&suppress::Applied>,
+        names: &names::Names,
+    ) -> Result<(), String> {
+        let rows = &result.evaluations;
+        match args.format {
+            Format::Json => output::write_json_rows(rows, applied, Some(names), &mut self.first, &mut self.out),
+            Format::Jsonl => output::write_jsonl(rows, applied, Some(names), &mut self.out),
+            _ => output::write_csv_rows(rows, applied, &mut self.out),
+        }
+        .map_err(Self::failed)
+    }
+
+    /// The rows written, from their start.
+    fn finish(self) -> Result<std::fs::File, String> {
+        use std::io::Seek as _;
+        let mut file = self.out.into_inner().map_err(|e| Self::failed(e.into_error()))?;
+        file.rewind().map_err(Self::failed)?;
+        Ok(file)
+    }
+
+    fn failed(e: std::io::Error) -> String {
+        format!("writing the output to a temporary file: {e}")
+    }
 }
 
 /// [`Shaped`] a part (whole accounts) at a time.
@@ -679,12 +736,13 @@ struct Shaping<'a> {
     settings: &'a Settings,
     applying: Option<suppress::Applying<'a>>,
     counted: Option<BTreeMap<shared::domain::vocab::Compliance, usize>>,
+    rows: Option<Rows>,
     shaped: Evaluated,
 }
 
 impl<'a> Shaping<'a> {
-    fn new(args: &'a ScanArgs, setup: &'a Setup) -> Self {
-        Self {
+    fn new(args: &'a ScanArgs, setup: &'a Setup) -> Result<Self, String> {
+        Ok(Self {
             args,
             settings: &setup.settings,
             applying: setup
@@ -692,11 +750,12 @@ impl<'a> Shaping<'a> {
                 .as_ref()
                 .map(|s| s.applying(chrono::Utc::now().date_naive())),
             counted: matches!(args.format, Format::Text | Format::Junit).then(BTreeMap::new),
+            rows: Rows::new(args, setup.suppressions.is_some())?,
             shaped: Evaluated::default(),
-        }
+        })
     }
 
-    fn add(&mut self, part: Evaluated) {
+    fn add(&mut self, part: Evaluated) -> Result<(), String> {
         if let Some(a) = &mut self.applying {
             a.add(&part.result, self.settings);
         }
@@ -708,19 +767,26 @@ impl<'a> Shaping<'a> {
             }
             result.evaluations = Vec::new();
         }
+        if let Some(rows) = &mut self.rows {
+            let applied = self.applying.as_ref().map(suppress::Applying::current);
+            rows.write(self.args, &result, applied, &part.names)?;
+            result.evaluations = Vec::new();
+        }
         self.shaped.absorb(Evaluated {
             result,
             names: part.names,
         });
+        Ok(())
     }
 
-    fn finish(self) -> Shaped {
-        Shaped {
+    fn finish(self) -> Result<Shaped, String> {
+        Ok(Shaped {
             result: self.shaped.result,
             names: self.shaped.names,
             applied: self.applying.map(suppress::Applying::finish),
             counted: self.counted,
-        }
+            rows: self.rows.map(Rows::finish).transpose()?,
+        })
     }
 }
 
@@ -737,6 +803,7 @@ fn render(
         names,
         applied,
         counted,
+        rows,
     } = shaped;
     let (source, snapshot_id) = source(&shown.inputs);
     let mut notes = shown.notes.clone();
@@ -789,10 +856,26 @@ fn render(
                 notes: &notes,
                 azure: &result.azure,
             };
-            serde_json::to_writer(&mut out, &doc)
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(out))
+            match rows {
+                // The rows written as the accounts were shaped, then the rest of the document
+                // (its `evaluations` left empty, and cut where the written rows go).
+                Some(mut rows) => serde_json::to_vec(&doc).map_err(std::io::Error::from).and_then(|rest| {
+                    std::io::copy(&mut rows, &mut out)?;
+                    out.write_all(b"]")?;
+                    let cut = output::JSON_START.len() + 1;
+                    out.write_all(rest.get(cut..).unwrap_or_default())?;
+                    writeln!(out)?;
+                    out.flush()
+                }),
+                None => serde_json::to_writer(&mut out, &doc)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(out)),
+            }
         }
+        Format::Jsonl | Format::Csv if rows.is_some() => rows.map_or(Ok(()), |mut rows| {
+            std::io::copy(&mut rows, &mut out)?;
+            out.flush()
+        }),
         Format::Jsonl => output::write_jsonl(&result.evaluations, applied, Some(&names), &mut out),
         Format::Csv => output::write_csv(&result.evaluations, applied, &mut out),
         Format::Junit => output::write_junit(&result.plans, applied, &mut out),

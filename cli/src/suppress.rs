@@ -224,6 +224,11 @@ impl Applying<'_> {
         }
     }
 
+    /// What is applied so far (its notes not yet said): the marks of the parts added.
+    pub fn current(&self) -> &Applied {
+        &self.applied
+    }
+
     /// What was applied, with a note for each entry in force that matched no result.
     pub fn finish(mut self) -> Applied {
         for (i, e) in &self.live {
