@@ -250,8 +250,34 @@ pub fn write_json_rows(
     Ok(())
 }
 
+/// Writes the JSON output's `plans` entries as [`write_json_rows`] writes its evaluations.
+pub fn write_json_plans(
+    plans: &[PlanReadiness],
+    applied: Option<&Applied>,
+    first: &mut bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for p in plans {
+        if !std::mem::take(first) {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(
+            &mut *out,
+            &MarkedPlan {
+                plan: p,
+                accepted: applied.and_then(|a| a.plan(p)),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// The start of the JSON document ([`Document`]) up to its `evaluations` entries.
 pub const JSON_START: &str = r#"{"evaluations":["#;
+
+/// The start of the JSON document with no evaluations and no plans: the rest of a document
+/// whose entries were written apart follows it.
+pub const JSON_EMPTY_START: &str = r#"{"evaluations":[],"plans":[]"#;
 
 /// Writes one JSON object per evaluation and line (the JSON output's `evaluations` entries).
 pub fn write_jsonl(

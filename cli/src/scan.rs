@@ -671,8 +671,9 @@ struct Shaped {
     applied: Option<suppress::Applied>,
     /// Results by compliance, where they were counted and not kept.
     counted: Option<BTreeMap<shared::domain::vocab::Compliance, usize>>,
-    /// The result rows already written (JSON, JSON Lines, CSV), where they were not kept.
-    rows: Option<std::fs::File>,
+    /// The result rows (JSON, JSON Lines, CSV) and plan rows (JSON) already written, where they
+    /// were not kept.
+    rows: Option<(std::fs::File, Option<std::fs::File>)>,
 }
 
 /// Result rows written as each part is shaped, into an unnamed temporary file that is copied to
@@ -680,6 +681,8 @@ struct Shaped {
 struct Rows {
     out: std::io::BufWriter<std::fs::File>,
     first: bool,
+    /// The JSON document's plan rows.
+    plans: Option<(std::io::BufWriter<std::fs::File>, bool)>,
 }
 
 impl Rows {
@@ -687,10 +690,18 @@ impl Rows {
         if !matches!(args.format, Format::Json | Format::Jsonl | Format::Csv) {
             return Ok(None);
         }
-        let file = tempfile::tempfile().map_err(|e| format!("a temporary file for the output: {e}"))?;
+        let temporary = || {
+            tempfile::tempfile()
+                .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
+                .map_err(|e| format!("a temporary file for the output: {e}"))
+        };
         let mut rows = Self {
-            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            out: temporary()?,
             first: true,
+            plans: match args.format {
+                Format::Json => Some((temporary()?, true)),
+                _ => None,
+            },
         };
         match args.format {
             Format::Json => rows.out.write_all(output::JSON_START.as_bytes()),
@@ -714,15 +725,22 @@ impl Rows {
             Format::Jsonl => output::write_jsonl(rows, applied, Some(names), &mut self.out),
             _ => output::write_csv_rows(rows, applied, &mut self.out),
         }
-        .map_err(Self::failed)
+        .map_err(Self::failed)?;
+        if let Some((out, first)) = &mut self.plans {
+            output::write_json_plans(&result.plans, applied, first, out).map_err(Self::failed)?;
+        }
+        Ok(())
     }
 
     /// The rows written, from their start.
-    fn finish(self) -> Result<std::fs::File, String> {
+    fn finish(self) -> Result<(std::fs::File, Option<std::fs::File>), String> {
         use std::io::Seek as _;
-        let mut file = self.out.into_inner().map_err(|e| Self::failed(e.into_error()))?;
-        file.rewind().map_err(Self::failed)?;
-        Ok(file)
+        let rewound = |out: std::io::BufWriter<std::fs::File>| {
+            let mut file = out.into_inner().map_err(|e| Self::failed(e.into_error()))?;
+            file.rewind().map_err(Self::failed)?;
+            Ok::<_, String>(file)
+        };
+        Ok((rewound(self.out)?, self.plans.map(|(p, _)| rewound(p)).transpose()?))
     }
 
     fn failed(e: std::io::Error) -> String {
@@ -771,6 +789,12 @@ impl<'a> Shaping<'a> {
             let applied = self.applying.as_ref().map(suppress::Applying::current);
             rows.write(self.args, &result, applied, &part.names)?;
             result.evaluations = Vec::new();
+            // Written (JSON) or not shown (JSON Lines, CSV): what a row's blockers and
+            // unverified checks are is not kept, only its status (the exit status reads it).
+            for p in &mut result.plans {
+                p.blockers = Vec::new();
+                p.unverified = Vec::new();
+            }
         }
         self.shaped.absorb(Evaluated {
             result,
@@ -858,21 +882,32 @@ fn render(
             };
             match rows {
                 // The rows written as the accounts were shaped, then the rest of the document
-                // (its `evaluations` left empty, and cut where the written rows go).
-                Some(mut rows) => serde_json::to_vec(&doc).map_err(std::io::Error::from).and_then(|rest| {
+                // (its `evaluations` and `plans` empty, cut where the written rows go).
+                Some((mut rows, Some(mut plans))) => serde_json::to_vec(&output::Document {
+                    plans: output::Marked {
+                        rows: &[],
+                        applied,
+                        names: Some(&names),
+                    },
+                    ..doc
+                })
+                .map_err(std::io::Error::from)
+                .and_then(|rest| {
                     std::io::copy(&mut rows, &mut out)?;
+                    out.write_all(b"],\"plans\":[")?;
+                    std::io::copy(&mut plans, &mut out)?;
                     out.write_all(b"]")?;
-                    let cut = output::JSON_START.len() + 1;
+                    let cut = output::JSON_EMPTY_START.len();
                     out.write_all(rest.get(cut..).unwrap_or_default())?;
                     writeln!(out)?;
                     out.flush()
                 }),
-                None => serde_json::to_writer(&mut out, &doc)
+                _ => serde_json::to_writer(&mut out, &doc)
                     .map_err(std::io::Error::from)
                     .and_then(|()| writeln!(out)),
             }
         }
-        Format::Jsonl | Format::Csv if rows.is_some() => rows.map_or(Ok(()), |mut rows| {
+        Format::Jsonl | Format::Csv if rows.is_some() => rows.map_or(Ok(()), |(mut rows, _)| {
             std::io::copy(&mut rows, &mut out)?;
             out.flush()
         }),
