@@ -64,13 +64,23 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     }
     let read = read(&args, &setup.settings, expanded)?;
     let mut merged = merge(store.as_ref(), read)?;
-    let evaluated = evaluate(&mut merged, &setup.settings, names::Names::default());
+    let mut shaping = Shaping::new(&args, &setup)?;
+    let mut names = names::Names::default();
+    let evaluated = if store.is_none() && shaping.takes_parts() {
+        evaluate(
+            &mut merged,
+            &setup.settings,
+            &mut names,
+            Some(&mut |n, p| shaping.add_rows(n, p)),
+        )?
+    } else {
+        evaluate(&mut merged, &setup.settings, &mut names, None)?
+    };
     let recording = record(store.as_mut(), &merged, &evaluated.result)?;
     let mut shown = Shown::default();
     shown.add(merged);
-    let mut shaping = Shaping::new(&args, &setup)?;
-    shaping.add(evaluated)?;
-    render(&args, &shown, shaping.finish()?, recording.as_ref())
+    shaping.add(&names, evaluated)?;
+    render(&args, &shown, shaping.finish(names)?, recording.as_ref())
 }
 
 /// Why [`scan_by_account`] reads its inputs together after all.
@@ -96,6 +106,7 @@ fn scan_by_account(
         ..Shown::default()
     };
     let mut shaping = Shaping::new(args, &setup)?;
+    let mut names = names::Names::default();
     let mut parts = || -> Result<Option<store::Recording>, String> {
         let mut recording: Option<store::Recording> = None;
         for paths in accounts.values() {
@@ -106,7 +117,16 @@ fn scan_by_account(
             if merged.accounts.len() > 1 {
                 return Err(MIXED.to_owned());
             }
-            let part = evaluate(&mut merged, &setup.settings, std::mem::take(&mut shaping.shaped.names));
+            let part = if store.is_none() && shaping.takes_parts() {
+                evaluate(
+                    &mut merged,
+                    &setup.settings,
+                    &mut names,
+                    Some(&mut |n, p| shaping.add_rows(n, p)),
+                )?
+            } else {
+                evaluate(&mut merged, &setup.settings, &mut names, None)?
+            };
             if let (Some(s), Some(o)) = (store.as_deref_mut(), open.as_mut()) {
                 let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
                 let joined = sources.join(", ");
@@ -121,7 +141,7 @@ fn scan_by_account(
                     Some(all) => all.absorb(r),
                 }
             }
-            shaping.add(part)?;
+            shaping.add(&names, part)?;
             shown.add(merged);
         }
         Ok(recording)
@@ -143,13 +163,14 @@ fn scan_by_account(
             let mut read = read(args, &setup.settings, expanded)?;
             read.notes = shown.notes;
             let mut merged = merge(store.as_deref(), read)?;
-            let evaluated = evaluate(&mut merged, &setup.settings, names::Names::default());
+            let mut names = names::Names::default();
+            let evaluated = evaluate(&mut merged, &setup.settings, &mut names, None)?;
             let recording = record(store, &merged, &evaluated.result)?;
             let mut shown = Shown::default();
             shown.add(merged);
             let mut shaping = Shaping::new(args, &setup)?;
-            shaping.add(evaluated)?;
-            return render(args, &shown, shaping.finish()?, recording.as_ref());
+            shaping.add(&names, evaluated)?;
+            return render(args, &shown, shaping.finish(names)?, recording.as_ref());
         }
     };
     if let (Some(s), Some(o)) = (store, open) {
@@ -157,7 +178,7 @@ fn scan_by_account(
         s.commit_scan(o, &sources.join(", "), source(&shown.inputs).1.as_deref())
             .map_err(|e| e.to_string())?;
     }
-    render(args, &shown, shaping.finish()?, recording.as_ref())
+    render(args, &shown, shaping.finish(names)?, recording.as_ref())
 }
 
 /// Whether the output shows the transitions of a recording: the text report lists them from
@@ -446,10 +467,9 @@ fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
     })
 }
 
-/// The results, and the resources' names beside their ids.
+/// The results.
 struct Evaluated {
     result: ScanResult,
-    names: names::Names,
 }
 
 impl Default for Evaluated {
@@ -462,14 +482,12 @@ impl Default for Evaluated {
                 items: 0,
                 azure: Vec::new(),
             },
-            names: names::Names::default(),
         }
     }
 }
 
 impl Evaluated {
-    /// Adds the evaluation of other accounts (their names are already in `part.names`, which
-    /// this one's were handed to).
+    /// Adds the evaluation of other accounts.
     fn absorb(&mut self, part: Evaluated) {
         let (r, p) = (&mut self.result, part.result);
         if r.evaluations.is_empty() {
@@ -483,22 +501,34 @@ impl Evaluated {
         }
         r.items += p.items;
         r.azure.extend(p.azure);
-        self.names = part.names;
     }
 }
 
-/// Evaluates the merged accounts; their resources' names are added to `names`.
-fn evaluate(merged: &mut Merged, settings: &Settings, mut names: names::Names) -> Evaluated {
+/// Results handed on as they come ([`evaluate`]), with the names of their resources.
+type Parts<'a> = &'a mut dyn FnMut(&names::Names, Vec<shared::domain::vocab::Evaluation>) -> Result<(), String>;
+
+/// How many results [`evaluate`] hands on at a time.
+const PART: usize = 50_000;
+
+/// Evaluates the merged accounts; their resources' names are added to `names`. With `parts`,
+/// the results are handed to it as they come instead of being kept (the result returned holds
+/// the plans and no evaluations): a large account's results are never all held.
+fn evaluate(
+    merged: &mut Merged,
+    settings: &Settings,
+    names: &mut names::Names,
+    mut parts: Option<Parts<'_>>,
+) -> Result<Evaluated, String> {
     let items = std::mem::take(&mut merged.items);
     let pb = progress_bar(items.values().map(Vec::len).sum(), "evaluating");
     // Room for every account's results at once: a vector grown by doubling holds up to twice
     // what it needs (six million results of a thousand accounts are several hundred MB each).
     // With one account, its results are taken as they come instead (no second vector).
-    let at_most = match items.len() {
-        0 | 1 => 0,
-        n => engine::evaluations_at_most_of(items.values().flatten(), n),
+    let at_most = match (items.len(), &parts) {
+        (_, Some(_)) | (0 | 1, _) => 0,
+        (n, None) => engine::evaluations_at_most_of(items.values().flatten(), n),
     };
-    let (mut evaluations, mut plans) = (Vec::with_capacity(at_most), Vec::new());
+    let (mut evaluations, mut plans, mut azure) = (Vec::with_capacity(at_most), Vec::new(), Vec::new());
     let mut done = 0;
     // One account at a time: the checks read within an account, and an account's graph and
     // items are dropped once its results are out, so memory follows the largest account, not
@@ -521,15 +551,31 @@ fn evaluate(merged: &mut Merged, settings: &Settings, mut names: names::Names) -
         for (t, id) in &merged.unreadable {
             graph.mark_unreadable(t, id);
         }
-        let part = engine::scan_graph(&graph, settings, |n| pb.set_position((done + n) as u64));
-        done += part.items;
         names.add(&graph);
+        let progress = |n| pb.set_position((done + n) as u64);
+        let part = match parts.as_mut() {
+            Some(each) => {
+                let mut failed = None;
+                let part = engine::scan_graph_parts(&graph, settings, progress, PART, |p| {
+                    if failed.is_none() {
+                        failed = each(names, p).err();
+                    }
+                });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                part
+            }
+            None => engine::scan_graph(&graph, settings, progress),
+        };
+        done += part.items;
         if evaluations.capacity() == 0 {
             evaluations = part.evaluations;
         } else {
             evaluations.extend(part.evaluations);
         }
         plans.extend(part.plans);
+        azure.extend(part.azure);
     }
     pb.finish_and_clear();
     let mut result = ScanResult {
@@ -537,16 +583,15 @@ fn evaluate(merged: &mut Merged, settings: &Settings, mut names: names::Names) -
         plans,
         ignored_types: BTreeMap::new(),
         items: 0,
-        azure: Vec::new(),
+        azure,
     };
-    result.azure = engine::azure_views(&result, settings);
     result.items = merged.read.inputs.iter().map(|i| i.read).sum();
     for input in &merged.read.inputs {
         for (t, n) in &input.ignored {
             *result.ignored_types.entry(t.clone()).or_default() += n;
         }
     }
-    Evaluated { result, names }
+    Ok(Evaluated { result })
 }
 
 /// The one input's name and snapshot id, or how many inputs there were.
@@ -712,22 +757,28 @@ impl Rows {
         Ok(Some(rows))
     }
 
-    fn write(
+    fn write_rows(
         &mut self,
         args: &ScanArgs,
-        result: &ScanResult,
+        rows: &[shared::domain::vocab::Evaluation],
         applied: Option<&suppress::Applied>,
         names: &names::Names,
     ) -> Result<(), String> {
-        let rows = &result.evaluations;
         match args.format {
             Format::Json => output::write_json_rows(rows, applied, Some(names), &mut self.first, &mut self.out),
             Format::Jsonl => output::write_jsonl(rows, applied, Some(names), &mut self.out),
             _ => output::write_csv_rows(rows, applied, &mut self.out),
         }
-        .map_err(Self::failed)?;
+        .map_err(Self::failed)
+    }
+
+    fn write_plans(
+        &mut self,
+        plans: &[shared::domain::plans::PlanReadiness],
+        applied: Option<&suppress::Applied>,
+    ) -> Result<(), String> {
         if let Some((out, first)) = &mut self.plans {
-            output::write_json_plans(&result.plans, applied, first, out).map_err(Self::failed)?;
+            output::write_json_plans(plans, applied, first, out).map_err(Self::failed)?;
         }
         Ok(())
     }
@@ -773,7 +824,32 @@ impl<'a> Shaping<'a> {
         })
     }
 
-    fn add(&mut self, part: Evaluated) -> Result<(), String> {
+    /// Whether results may be handed on as they come ([`evaluate`]'s parts): nothing needs a
+    /// whole account's results (no suppressions file, no store; the caller knows the store)
+    /// and the output writes or counts them.
+    fn takes_parts(&self) -> bool {
+        self.applying.is_none() && (self.counted.is_some() || self.rows.is_some())
+    }
+
+    /// Takes results as they come (see [`Shaping::takes_parts`]).
+    fn add_rows(
+        &mut self,
+        names: &names::Names,
+        mut rows: Vec<shared::domain::vocab::Evaluation>,
+    ) -> Result<(), String> {
+        rows.retain(|e| self.args.filter.evaluation(e));
+        if let Some(counted) = &mut self.counted {
+            for e in &rows {
+                *counted.entry(e.compliance).or_default() += 1;
+            }
+        } else if let Some(out) = &mut self.rows {
+            out.write_rows(self.args, &rows, None, names)?;
+        }
+        Ok(())
+    }
+
+    /// Takes whole accounts' evaluation (its results, if not handed on already, and its plans).
+    fn add(&mut self, names: &names::Names, part: Evaluated) -> Result<(), String> {
         if let Some(a) = &mut self.applying {
             a.add(&part.result, self.settings);
         }
@@ -787,7 +863,8 @@ impl<'a> Shaping<'a> {
         }
         if let Some(rows) = &mut self.rows {
             let applied = self.applying.as_ref().map(suppress::Applying::current);
-            rows.write(self.args, &result, applied, &part.names)?;
+            rows.write_rows(self.args, &result.evaluations, applied, names)?;
+            rows.write_plans(&result.plans, applied)?;
             result.evaluations = Vec::new();
             // Written (JSON) or not shown (JSON Lines, CSV): what a row's blockers and
             // unverified checks are is not kept, only its status (the exit status reads it).
@@ -796,17 +873,14 @@ impl<'a> Shaping<'a> {
                 p.unverified = Vec::new();
             }
         }
-        self.shaped.absorb(Evaluated {
-            result,
-            names: part.names,
-        });
+        self.shaped.absorb(Evaluated { result });
         Ok(())
     }
 
-    fn finish(self) -> Result<Shaped, String> {
+    fn finish(self, names: names::Names) -> Result<Shaped, String> {
         Ok(Shaped {
             result: self.shaped.result,
-            names: self.shaped.names,
+            names,
             applied: self.applying.map(suppress::Applying::finish),
             counted: self.counted,
             rows: self.rows.map(Rows::finish).transpose()?,

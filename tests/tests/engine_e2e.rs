@@ -190,3 +190,40 @@ fn api_shaped_items_evaluate_like_notification_items() {
         .iter()
         .any(|e| e.check_id == "servers.instance-profile" && e.compliance == Compliance::NonCompliant));
 }
+
+#[test]
+fn results_handed_on_in_parts_are_the_scan_and_roll_up_to_the_same_plans() {
+    // With and without the Azure half read (the views read the `azure.*` results).
+    let mut with_azure = settings();
+    with_azure.azure_side = Some(std::sync::Arc::new(shared::domain::azure::AzureSide::default()));
+    for s in [settings(), with_azure] {
+        let graph = ResourceGraph::build(demo_items());
+        let whole = scan_graph(&graph, &s, |_| {});
+        for part in [1, 7, 100, usize::MAX] {
+            let mut parts = Vec::new();
+            let got = shared::domain::engine::scan_graph_parts(
+                &graph,
+                &s,
+                |_| {},
+                part,
+                |p| {
+                    assert!(
+                        !p.is_empty() && (part == 1 || p.len() < part.saturating_add(40)),
+                        "{} results",
+                        p.len()
+                    );
+                    parts.push(p);
+                },
+            );
+            assert!(got.evaluations.is_empty());
+            assert_eq!(parts.concat(), whole.evaluations, "parts of {part}");
+            assert_eq!(got.plans, whole.plans, "parts of {part}");
+            assert_eq!(got.azure, whole.azure, "parts of {part}");
+            assert_eq!((got.items, &got.ignored_types), (whole.items, &whole.ignored_types));
+            if part == 7 {
+                assert!(parts.len() > 10, "{} parts", parts.len());
+            }
+        }
+        assert_eq!(whole.azure.is_empty(), s.azure_side.is_none());
+    }
+}

@@ -316,6 +316,80 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
     result
 }
 
+/// [`scan_graph`], handing the results to `each` in parts of about `part` results as they come
+/// instead of keeping them: the result returned holds the plans (rolled up as the results pass),
+/// the Azure views and no evaluations, so that a large account's results are never all held.
+/// The parts, one after another, are [`scan_graph`]'s evaluations in its order.
+pub fn scan_graph_parts(
+    graph: &ResourceGraph,
+    settings: &Settings,
+    mut progress: impl FnMut(usize),
+    part: usize,
+    mut each: impl FnMut(Vec<Evaluation>),
+) -> ScanResult {
+    let regions = regions_by_account(graph);
+    let mut rollups: BTreeMap<&str, plans::AccountRollup> = regions
+        .keys()
+        .map(|a| (a.as_str(), plans::AccountRollup::new(None)))
+        .collect();
+    // The Azure views read the accounts' `azure.*` results: those few are kept.
+    let mut azure = Vec::new();
+    let part = part.max(1);
+    let room = part.min(1 << 16) + ALL.len();
+    let mut evaluations = Vec::with_capacity(room);
+    let mut pass = |evaluations: &mut Vec<Evaluation>| {
+        for e in evaluations.iter() {
+            if let Some(r) = rollups.get_mut(e.account_id.as_str()) {
+                r.add(e);
+            }
+            if e.check_id.starts_with(AZURE_PREFIX) {
+                azure.push(e.clone());
+            }
+        }
+        each(std::mem::replace(evaluations, Vec::with_capacity(room)));
+    };
+    let mut ignored_types: BTreeMap<String, usize> = BTreeMap::new();
+    let mut items = 0;
+    let mut per_account: BTreeMap<&str, Settings> = BTreeMap::new();
+    let mut texts = Texts::default();
+    for (id, item) in graph.items().iter().enumerate() {
+        if item.resource_type != ACCOUNT_TYPE {
+            items += 1;
+            progress(items);
+        }
+        if item.resource_type != ACCOUNT_TYPE && !types::is_recorded_type(&item.resource_type) {
+            *ignored_types.entry(item.resource_type.clone()).or_default() += 1;
+            continue;
+        }
+        let effective = per_account
+            .entry(item.account_id.as_str())
+            .or_insert_with(|| settings.for_account(&item.account_id).into_owned());
+        evaluate_item_shared(graph, id, effective, &mut evaluations, &mut texts);
+        if evaluations.len() >= part {
+            pass(&mut evaluations);
+        }
+    }
+    if !evaluations.is_empty() {
+        pass(&mut evaluations);
+    }
+    let mut plans = Vec::new();
+    for (account, regions) in &regions {
+        if let Some(r) = rollups.remove(account.as_str()) {
+            plans.extend(r.finish(account, regions, settings));
+        }
+    }
+    let mut result = ScanResult {
+        evaluations: azure,
+        plans,
+        ignored_types,
+        items,
+        azure: Vec::new(),
+    };
+    result.azure = azure_views(&result, settings);
+    result.evaluations = Vec::new();
+    result
+}
+
 /// Parses nothing, builds the graph from `items` and scans it.
 pub fn scan(items: Vec<ConfigurationItem>, settings: &Settings) -> ScanResult {
     scan_graph(&ResourceGraph::build(items), settings, |_| {})
