@@ -66,16 +66,7 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let mut merged = merge(store.as_ref(), read)?;
     let mut shaping = Shaping::new(&args, &setup)?;
     let mut names = names::Names::default();
-    let evaluated = if store.is_none() && shaping.takes_parts() {
-        evaluate(
-            &mut merged,
-            &setup.settings,
-            &mut names,
-            Some(&mut |n, p| shaping.add_rows(n, p)),
-        )?
-    } else {
-        evaluate(&mut merged, &setup.settings, &mut names, None)?
-    };
+    let evaluated = evaluate_shaped(&mut merged, &setup.settings, &mut names, &mut shaping, store.is_some())?;
     let recording = record(store.as_mut(), &merged, &evaluated.result)?;
     let mut shown = Shown::default();
     shown.add(merged);
@@ -117,16 +108,7 @@ fn scan_by_account(
             if merged.accounts.len() > 1 {
                 return Err(MIXED.to_owned());
             }
-            let part = if store.is_none() && shaping.takes_parts() {
-                evaluate(
-                    &mut merged,
-                    &setup.settings,
-                    &mut names,
-                    Some(&mut |n, p| shaping.add_rows(n, p)),
-                )?
-            } else {
-                evaluate(&mut merged, &setup.settings, &mut names, None)?
-            };
+            let part = evaluate_shaped(&mut merged, &setup.settings, &mut names, &mut shaping, store.is_some())?;
             if let (Some(s), Some(o)) = (store.as_deref_mut(), open.as_mut()) {
                 let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
                 let joined = sources.join(", ");
@@ -592,6 +574,22 @@ fn evaluate(
         }
     }
     Ok(Evaluated { result })
+}
+
+/// [`evaluate`], handing the results to `shaping` as they come where nothing needs an
+/// account's results whole (no store to compare them with, no suppressions file).
+fn evaluate_shaped(
+    merged: &mut Merged,
+    settings: &Settings,
+    names: &mut names::Names,
+    shaping: &mut Shaping<'_>,
+    recorded: bool,
+) -> Result<Evaluated, String> {
+    if !recorded && shaping.takes_parts() {
+        evaluate(merged, settings, names, Some(&mut |n, p| shaping.add_rows(n, p)))
+    } else {
+        evaluate(merged, settings, names, None)
+    }
 }
 
 /// The one input's name and snapshot id, or how many inputs there were.

@@ -284,8 +284,30 @@ pub fn regions_by_account(graph: &ResourceGraph) -> BTreeMap<String, Vec<String>
 }
 
 /// Evaluates every resource of the graph and rolls the results up per plan.
-pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl FnMut(usize)) -> ScanResult {
+pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, progress: impl FnMut(usize)) -> ScanResult {
     let mut evaluations = Vec::with_capacity(evaluations_at_most(graph));
+    let (ignored_types, items) = evaluate_items(graph, settings, progress, &mut evaluations, |_| {});
+    let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
+    let mut result = ScanResult {
+        evaluations,
+        plans,
+        ignored_types,
+        items,
+        azure: Vec::new(),
+    };
+    result.azure = azure_views(&result, settings);
+    result
+}
+
+/// Evaluates every item of the graph into `out` (`after` is told after each item), and says
+/// which items were of types no check reads, and how many items there were.
+fn evaluate_items(
+    graph: &ResourceGraph,
+    settings: &Settings,
+    mut progress: impl FnMut(usize),
+    out: &mut Vec<Evaluation>,
+    mut after: impl FnMut(&mut Vec<Evaluation>),
+) -> (BTreeMap<String, usize>, usize) {
     let mut ignored_types: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = 0;
     let mut per_account: BTreeMap<&str, Settings> = BTreeMap::new();
@@ -302,18 +324,10 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
         let effective = per_account
             .entry(item.account_id.as_str())
             .or_insert_with(|| settings.for_account(&item.account_id).into_owned());
-        evaluate_item_shared(graph, id, effective, &mut evaluations, &mut texts);
+        evaluate_item_shared(graph, id, effective, out, &mut texts);
+        after(out);
     }
-    let plans = plans::rollup(&evaluations, &regions_by_account(graph), settings);
-    let mut result = ScanResult {
-        evaluations,
-        plans,
-        ignored_types,
-        items,
-        azure: Vec::new(),
-    };
-    result.azure = azure_views(&result, settings);
-    result
+    (ignored_types, items)
 }
 
 /// [`scan_graph`], handing the results to `each` in parts of about `part` results as they come
@@ -323,7 +337,7 @@ pub fn scan_graph(graph: &ResourceGraph, settings: &Settings, mut progress: impl
 pub fn scan_graph_parts(
     graph: &ResourceGraph,
     settings: &Settings,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
     part: usize,
     mut each: impl FnMut(Vec<Evaluation>),
 ) -> ScanResult {
@@ -348,27 +362,11 @@ pub fn scan_graph_parts(
         }
         each(std::mem::replace(evaluations, Vec::with_capacity(room)));
     };
-    let mut ignored_types: BTreeMap<String, usize> = BTreeMap::new();
-    let mut items = 0;
-    let mut per_account: BTreeMap<&str, Settings> = BTreeMap::new();
-    let mut texts = Texts::default();
-    for (id, item) in graph.items().iter().enumerate() {
-        if item.resource_type != ACCOUNT_TYPE {
-            items += 1;
-            progress(items);
-        }
-        if item.resource_type != ACCOUNT_TYPE && !types::is_recorded_type(&item.resource_type) {
-            *ignored_types.entry(item.resource_type.clone()).or_default() += 1;
-            continue;
-        }
-        let effective = per_account
-            .entry(item.account_id.as_str())
-            .or_insert_with(|| settings.for_account(&item.account_id).into_owned());
-        evaluate_item_shared(graph, id, effective, &mut evaluations, &mut texts);
+    let (ignored_types, items) = evaluate_items(graph, settings, progress, &mut evaluations, |evaluations| {
         if evaluations.len() >= part {
-            pass(&mut evaluations);
+            pass(evaluations);
         }
-    }
+    });
     if !evaluations.is_empty() {
         pass(&mut evaluations);
     }
