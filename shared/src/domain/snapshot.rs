@@ -361,7 +361,10 @@ fn scan_items<R: Read>(
         }),
         Some(b'{') => {
             s.pos += 1;
-            let (mut items, mut base, mut snapshot_id) = (None, false, None);
+            let (mut items, mut base) = (None, false);
+            // As `split` reads them: per key as written the last value, and of the keys that
+            // differ in case only, the first in byte order.
+            let mut snapshot_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
             let (mut file_version, mut unprocessed) = (false, false);
             let mut first = true;
             loop {
@@ -400,7 +403,7 @@ fn scan_items<R: Read>(
                         return Ok(None);
                     }
                     if is("configSnapshotId") {
-                        snapshot_id = serde_json::from_str::<String>(text).ok();
+                        snapshot_ids.insert(key.clone(), serde_json::from_str::<String>(text).ok());
                     }
                     file_version |= is("fileVersion");
                     unprocessed |= is("unprocessedResourceIdentifiers");
@@ -415,6 +418,7 @@ fn scan_items<R: Read>(
             let Some(items) = items.filter(|_| at_end(s)) else {
                 return Ok(None);
             };
+            let snapshot_id = snapshot_ids.into_values().next().flatten();
             let shape = match (base, unprocessed) {
                 (true, true) => "a BatchGetAggregateResourceConfig output",
                 (true, false) => "a BatchGetResourceConfig output",
@@ -796,6 +800,18 @@ mod tests {
         ];
         for text in &shapes {
             assert!(same_as_split(text), "not streamed: {}", &text[..80.min(text.len())]);
+        }
+        // Keys written twice, or in two cases: the value `split` takes.
+        for ids in [
+            r#""configSnapshotId":"b","ConfigSnapshotId":"a""#,
+            r#""ConfigSnapshotId":"a","configSnapshotId":"b""#,
+            r#""configSnapshotId":"a","configSnapshotId":1"#,
+            r#""configSnapshotId":1,"configSnapshotId":"a""#,
+        ] {
+            assert!(
+                same_as_split(&format!(r#"{{{ids},"configurationItems":[{ITEM}]}}"#)),
+                "{ids}"
+            );
         }
         // The snapshot's first shape, gzip-compressed, streams the same items.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
