@@ -62,16 +62,26 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             return scan_by_account(&args, setup, store.as_mut(), expanded.notes, accounts);
         }
     }
-    let read = read(&args, &setup.settings, expanded)?;
-    let mut merged = merge(store.as_ref(), read)?;
-    let mut shaping = Shaping::new(&args, &setup)?;
+    scan_together(&args, &setup, store.as_mut(), expanded)
+}
+
+/// [`scan`] of every input at once: each phase over all of them.
+fn scan_together(
+    args: &ScanArgs,
+    setup: &Setup,
+    store: Option<&mut store::Store>,
+    expanded: inputs::Expanded,
+) -> Result<ExitCode, String> {
+    let read = read(args, &setup.settings, expanded)?;
+    let mut merged = merge(store.as_deref(), read)?;
+    let mut shaping = Shaping::new(args, setup)?;
     let mut names = names::Names::default();
     let evaluated = evaluate_shaped(&mut merged, &setup.settings, &mut names, &mut shaping, store.is_some())?;
-    let recording = record(store.as_mut(), &merged, &evaluated.result)?;
+    let recording = record(store, &merged, &evaluated.result)?;
     let mut shown = Shown::default();
     shown.add(merged);
     shaping.add(&names, evaluated)?;
-    render(&args, &shown, shaping.finish(names)?, recording.as_ref())
+    render(args, &shown, shaping.finish(names)?, recording.as_ref())
 }
 
 /// Why [`scan_by_account`] reads its inputs together after all.
@@ -140,19 +150,10 @@ fn scan_by_account(
             // Nothing was recorded: the inputs are read together instead.
             let expanded = inputs::Expanded {
                 paths: accounts.into_values().flatten().collect(),
-                ..inputs::Expanded::default()
+                notes: shown.notes,
+                s3: Vec::new(),
             };
-            let mut read = read(args, &setup.settings, expanded)?;
-            read.notes = shown.notes;
-            let mut merged = merge(store.as_deref(), read)?;
-            let mut names = names::Names::default();
-            let evaluated = evaluate(&mut merged, &setup.settings, &mut names, None)?;
-            let recording = record(store, &merged, &evaluated.result)?;
-            let mut shown = Shown::default();
-            shown.add(merged);
-            let mut shaping = Shaping::new(args, &setup)?;
-            shaping.add(&names, evaluated)?;
-            return render(args, &shown, shaping.finish(names)?, recording.as_ref());
+            return scan_together(args, &setup, store, expanded);
         }
     };
     if let (Some(s), Some(o)) = (store, open) {
