@@ -69,17 +69,34 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
 fn scan_together(
     args: &ScanArgs,
     setup: &Setup,
-    store: Option<&mut store::Store>,
+    mut store: Option<&mut store::Store>,
     expanded: inputs::Expanded,
 ) -> Result<ExitCode, String> {
     let read = read(args, &setup.settings, expanded)?;
     let mut merged = merge(store.as_deref(), read)?;
     let mut shaping = Shaping::new(args, setup)?;
     let mut names = names::Names::default();
-    let evaluated = evaluate_shaped(&mut merged, &setup.settings, &mut names, &mut shaping, store.is_some())?;
-    let recording = record(store, &merged, &evaluated.result)?;
+    let mut open = begin(store.as_deref_mut())?;
+    let evaluated = evaluate_recorded(
+        args,
+        &setup.settings,
+        store.as_deref_mut().zip(open.as_mut()),
+        &mut merged,
+        &mut names,
+        &mut shaping,
+    );
+    let (evaluated, recording) = match evaluated {
+        Ok(done) => done,
+        Err(e) => {
+            if let Some(s) = store {
+                s.rollback_scan();
+            }
+            return Err(e);
+        }
+    };
     let mut shown = Shown::default();
     shown.add(merged);
+    commit(store, open, &shown)?;
     shaping.add(&names, evaluated)?;
     render(args, &shown, shaping.finish(names)?, recording.as_ref())
 }
@@ -98,10 +115,7 @@ fn scan_by_account(
     notes: Vec<String>,
     accounts: BTreeMap<String, Vec<PathBuf>>,
 ) -> Result<ExitCode, String> {
-    let mut open = match store.as_deref_mut() {
-        Some(s) => Some(s.begin_scan().map_err(|e| e.to_string())?),
-        None => None,
-    };
+    let mut open = begin(store.as_deref_mut())?;
     let mut shown = Shown {
         notes,
         ..Shown::default()
@@ -118,16 +132,15 @@ fn scan_by_account(
             if merged.accounts.len() > 1 {
                 return Err(MIXED.to_owned());
             }
-            let part = evaluate_shaped(&mut merged, &setup.settings, &mut names, &mut shaping, store.is_some())?;
-            if let (Some(s), Some(o)) = (store.as_deref_mut(), open.as_mut()) {
-                let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
-                let joined = sources.join(", ");
-                let mut r = s
-                    .record_part(o, &scan_record(&merged, &part.result, &joined))
-                    .map_err(|e| e.to_string())?;
-                if !shows_transitions(args, &r) {
-                    r.diff.transitions = Vec::new();
-                }
+            let (part, recorded) = evaluate_recorded(
+                args,
+                &setup.settings,
+                store.as_deref_mut().zip(open.as_mut()),
+                &mut merged,
+                &mut names,
+                &mut shaping,
+            )?;
+            if let Some(r) = recorded {
                 match &mut recording {
                     None => recording = Some(r),
                     Some(all) => all.absorb(r),
@@ -156,21 +169,35 @@ fn scan_by_account(
             return scan_together(args, &setup, store, expanded);
         }
     };
+    commit(store, open, &shown)?;
+    render(args, &shown, shaping.finish(names)?, recording.as_ref())
+}
+
+/// The scan the store records, begun (None without a store).
+fn begin(store: Option<&mut store::Store>) -> Result<Option<store::OpenScan>, String> {
+    store
+        .map(store::Store::begin_scan)
+        .transpose()
+        .map_err(|e| e.to_string())
+}
+
+/// Ends the scan the store records, naming the inputs shown.
+fn commit(store: Option<&mut store::Store>, open: Option<store::OpenScan>, shown: &Shown) -> Result<(), String> {
     if let (Some(s), Some(o)) = (store, open) {
         let sources: Vec<&str> = shown.inputs.iter().map(|i| i.source.as_str()).collect();
         s.commit_scan(o, &sources.join(", "), source(&shown.inputs).1.as_deref())
             .map_err(|e| e.to_string())?;
     }
-    render(args, &shown, shaping.finish(names)?, recording.as_ref())
+    Ok(())
 }
 
-/// Whether the output shows the transitions of a recording: the text report lists them from
-/// the second scan on (a first scan is the starting state), JUnit never.
-fn shows_transitions(args: &ScanArgs, recording: &store::Recording) -> bool {
-    match args.format {
-        Format::Text => recording.previous_scan.is_some(),
-        Format::Junit => false,
-        _ => true,
+/// The transitions the output shows: the JSON document every one, the text report those since
+/// the previous scan (a first scan is the starting state), the other formats none.
+fn listing(format: Format) -> store::Listing {
+    match format {
+        Format::Json => store::Listing::Every,
+        Format::Text => store::Listing::AfterFirstScan,
+        _ => store::Listing::None,
     }
 }
 
@@ -497,12 +524,12 @@ const PART: usize = 50_000;
 /// the results are handed to it as they come instead of being kept (the result returned holds
 /// the plans and no evaluations): a large account's results are never all held.
 fn evaluate(
-    merged: &mut Merged,
+    items: BTreeMap<String, Vec<ConfigurationItem>>,
+    merged: &Merged,
     settings: &Settings,
     names: &mut names::Names,
     mut parts: Option<Parts<'_>>,
 ) -> Result<Evaluated, String> {
-    let items = std::mem::take(&mut merged.items);
     let pb = progress_bar(items.values().map(Vec::len).sum(), "evaluating");
     // Room for every account's results at once: a vector grown by doubling holds up to twice
     // what it needs (six million results of a thousand accounts are several hundred MB each).
@@ -577,20 +604,44 @@ fn evaluate(
     Ok(Evaluated { result })
 }
 
-/// [`evaluate`], handing the results to `shaping` as they come where nothing needs an
-/// account's results whole (no store to compare them with, no suppressions file).
-fn evaluate_shaped(
-    merged: &mut Merged,
+/// [`evaluate`] of the merged accounts, recorded in the store's open scan when there is one:
+/// their items are compressed on another thread while the accounts are evaluated. Without a
+/// store or a suppressions file, nothing needs an account's results whole: they go to
+/// `shaping` as they come.
+fn evaluate_recorded(
+    args: &ScanArgs,
     settings: &Settings,
+    recorder: Option<(&mut store::Store, &mut store::OpenScan)>,
+    merged: &mut Merged,
     names: &mut names::Names,
     shaping: &mut Shaping<'_>,
-    recorded: bool,
-) -> Result<Evaluated, String> {
-    if !recorded && shaping.takes_parts() {
-        evaluate(merged, settings, names, Some(&mut |n, p| shaping.add_rows(n, p)))
-    } else {
-        evaluate(merged, settings, names, None)
-    }
+) -> Result<(Evaluated, Option<store::Recording>), String> {
+    let items = std::mem::take(&mut merged.items);
+    let merged = &*merged;
+    let Some((store, open)) = recorder else {
+        let evaluated = if shaping.takes_parts() {
+            evaluate(items, merged, settings, names, Some(&mut |n, p| shaping.add_rows(n, p)))
+        } else {
+            evaluate(items, merged, settings, names, None)
+        };
+        return Ok((evaluated?, None));
+    };
+    let writes = item_writes(merged);
+    let packer = store.packer(open, &writes).map_err(|e| e.to_string())?;
+    let (evaluated, packed) = std::thread::scope(|threads| {
+        let packing = threads.spawn(|| packer.pack(&writes));
+        (evaluate(items, merged, settings, names, None), packing.join())
+    });
+    let evaluated = evaluated?;
+    let packed = packed.map_err(|_| "compressing the items to record failed".to_owned())?;
+    let phase = spinner(merged.total, "recording");
+    let recorded = store.record_part(
+        open,
+        &scan_record(merged, &evaluated.result, writes, listing(args.format)),
+        packed,
+    );
+    phase.finish_and_clear();
+    Ok((evaluated, Some(recorded.map_err(|e| e.to_string())?)))
 }
 
 /// The one input's name and snapshot id, or how many inputs there were.
@@ -601,34 +652,10 @@ fn source(inputs: &[InputLine]) -> (String, Option<String>) {
     }
 }
 
-/// Writes the scan into the store in one transaction (nothing without a store), and what
-/// changed since the previous scan.
-fn record(
-    store: Option<&mut store::Store>,
-    merged: &Merged,
-    result: &ScanResult,
-) -> Result<Option<store::Recording>, String> {
-    let phase = spinner(merged.total, "recording");
-    let recording = match store {
-        None => None,
-        Some(store) => {
-            let sources: Vec<&str> = merged.read.inputs.iter().map(|i| i.source.as_str()).collect();
-            let joined = sources.join(", ");
-            Some(
-                store
-                    .record(&scan_record(merged, result, &joined))
-                    .map_err(|e| e.to_string())?,
-            )
-        }
-    };
-    phase.finish_and_clear();
-    Ok(recording)
-}
-
-/// What the store records of merged accounts and their evaluation; `joined` names the inputs.
-fn scan_record<'a>(merged: &'a Merged, result: &'a ScanResult, joined: &'a str) -> store::ScanRecord<'a> {
+/// The items and tombstones the store writes of merged accounts, in key order.
+fn item_writes(merged: &Merged) -> Vec<store::ItemWrite<'_>> {
     let bodies = &merged.bodies;
-    let writes = merged
+    let mut writes: Vec<store::ItemWrite<'_>> = merged
         .mirror
         .newest
         .iter()
@@ -647,15 +674,21 @@ fn scan_record<'a>(merged: &'a Merged, result: &'a ScanResult, joined: &'a str) 
             },
         })
         .collect();
+    writes.sort_unstable_by_key(|w| w.key);
+    writes
+}
+
+/// What the store records of merged accounts, their evaluation and their items' writes.
+fn scan_record<'a>(
+    merged: &'a Merged,
+    result: &'a ScanResult,
+    items: Vec<store::ItemWrite<'a>>,
+    listing: store::Listing,
+) -> store::ScanRecord<'a> {
     store::ScanRecord {
         result,
         accounts: &merged.accounts,
-        source: joined,
-        snapshot_id: match merged.read.inputs.as_slice() {
-            [one] => one.snapshot_id.as_deref(),
-            _ => None,
-        },
-        items: writes,
+        items,
         coverage: merged
             .mirror
             .coverage
@@ -665,6 +698,7 @@ fn scan_record<'a>(merged: &'a Merged, result: &'a ScanResult, joined: &'a str) 
         stale: merged.mirror.stale,
         tombstoned: merged.mirror.tombstoned,
         unreadable: &merged.unreadable,
+        listing,
     }
 }
 

@@ -1942,6 +1942,37 @@ fn a_first_scan_records_only_its_open_results_as_changes() {
         rows("SELECT COUNT(*) FROM transitions WHERE current NOT IN ('NON_COMPLIANT', 'INSUFFICIENT_DATA')"),
         0
     );
+    // Whatever the output lists of them: a first scan whose output lists no transitions (CSV,
+    // the text report's starting state) keeps the same history.
+    let history = |db: &Path| -> Vec<(String, String, String, String)> {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT resource_id, check_id, previous IS NULL, current FROM transitions ORDER BY id")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, bool>(2)?.to_string(), r.get(3)?))
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    let kept = history(&db);
+    assert_eq!(kept.len(), open);
+    for format in ["csv", "text"] {
+        let other = dir.path().join(format!("{format}.db"));
+        let o = run(&[
+            "scan",
+            "--db",
+            other.to_str().unwrap(),
+            "--format",
+            format,
+            "--settings",
+            demo_settings().to_str().unwrap(),
+            demo().to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(history(&other), kept, "{format}");
+    }
     // A later scan in which an instance gains its profile records the change, COMPLIANT included.
     let mut snap = demo_items();
     let item = snap["configurationItems"]
