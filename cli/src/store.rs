@@ -280,6 +280,10 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(sql)?;
+        // Pages of 16 KB for a store created now (SQLite fixes the page size when it creates the
+        // database; on an existing one this does nothing): a first scan of 100,000 items was
+        // recorded a tenth faster than with the default 4 KB (32 KB was slower).
+        conn.pragma_update(None, "page_size", 16384).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
@@ -870,7 +874,7 @@ impl Store {
                          JOIN results e ON e.rid = r.rid WHERE r.account_id = ?1",
                 )
                 .map_err(sql)?;
-            let mut changes: Vec<(state::Transition, i64, i64, i64)> = Vec::new();
+            let mut changes: Vec<Change<'_>> = Vec::new();
             for (account, evaluations) in &by_account {
                 // What is recorded of the account, as codes: (resource, check) -> result.
                 let mut previous: HashMap<(i64, i64), (i64, i64, Option<i64>)> = HashMap::new();
@@ -898,12 +902,12 @@ impl Store {
                     let tid = names.text(&e.annotation).map_err(sql)?;
                     let code = compliance_code(e.compliance);
                     let ms = e.capture_time.map(|t| t.timestamp_millis());
-                    let transition = |previous: Option<Compliance>| state::Transition {
-                        key: state::EvalKey::of(e),
-                        plan: e.plan,
+                    let change = |previous: Option<Compliance>, tid| Change {
+                        of: Changed::Result(e),
                         previous,
-                        current: Some(e.compliance),
-                        annotation: e.annotation.clone(),
+                        rid,
+                        cid,
+                        tid,
                     };
                     let write = match previous.remove(&(rid, cid)) {
                         // The same result from a newer capture: re-dated (no transition), so that
@@ -919,7 +923,7 @@ impl Store {
                         }
                         Some((c, _, _)) => {
                             if c != code {
-                                changes.push((transition(compliance_of(c)), rid, cid, tid));
+                                changes.push(change(compliance_of(c), tid));
                             }
                             true
                         }
@@ -928,7 +932,7 @@ impl Store {
                                 || matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData);
                             // Neither a row nor listed: nothing to keep of it.
                             if worth_a_row || listed {
-                                changes.push((transition(None), rid, cid, if worth_a_row { tid } else { -1 }));
+                                changes.push(change(None, if worth_a_row { tid } else { -1 }));
                             }
                             true
                         }
@@ -963,44 +967,45 @@ impl Store {
                         resource_id: id.into(),
                         check_id: check_id.into(),
                     };
-                    changes.push((
-                        state::Transition {
+                    changes.push(Change {
+                        of: Changed::Gone(Box::new(state::Transition {
                             key,
                             plan,
                             previous: Some(before),
                             current: None,
                             annotation: names.text_of(tid).map_err(sql)?.into(),
-                        },
+                        })),
+                        previous: Some(before),
                         rid,
                         cid,
                         tid,
-                    ));
+                    });
                     del.execute(params![rid, cid]).map_err(sql)?;
                     removed += 1;
                 }
             }
-            changes.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+            changes.sort_by(|a, b| a.key().cmp(&b.key()));
             let mut tr = Rows::new(
                 tx,
                 "INSERT INTO changes (scan_id, rid, cid, previous, current, tid) VALUES ",
             );
-            for (t, rid, cid, tid) in &changes {
+            for c in &changes {
                 // A first recording's result that is not open is listed, not kept (tid -1).
-                if *tid >= 0 {
+                if c.tid >= 0 {
                     tr.push([
                         Some(scan_id),
-                        Some(*rid),
-                        Some(*cid),
-                        t.previous.map(compliance_code),
-                        t.current.map(compliance_code),
-                        Some(*tid),
+                        Some(c.rid),
+                        Some(c.cid),
+                        c.previous.map(compliance_code),
+                        c.current().map(compliance_code),
+                        Some(c.tid),
                     ])
                     .map_err(sql)?;
                 }
             }
             tr.flush().map_err(sql)?;
             if listed {
-                diff.transitions = changes.into_iter().map(|(t, ..)| t).collect();
+                diff.transitions = changes.into_iter().map(Change::transition).collect();
             }
             // Plan rows are the rollup of the results just recorded, for the whole accounts.
             let mut clear = tx
@@ -1407,6 +1412,67 @@ pub enum Listing {
     AfterFirstScan,
     /// None.
     None,
+}
+
+/// A change a recording found: the row it writes to `changes` (`tid` -1: none) and the
+/// transition it lists, built only when listed.
+struct Change<'e> {
+    of: Changed<'e>,
+    previous: Option<Compliance>,
+    rid: i64,
+    cid: i64,
+    tid: i64,
+}
+
+/// What changed: a result of the scan, or a recorded result no longer there.
+enum Changed<'e> {
+    Result(&'e shared::domain::vocab::Evaluation),
+    Gone(Box<state::Transition>),
+}
+
+impl Change<'_> {
+    fn key(&self) -> [&str; 5] {
+        match &self.of {
+            Changed::Result(e) => [
+                &e.account_id,
+                &e.aws_region,
+                &e.resource_type,
+                &e.resource_id,
+                &e.check_id,
+            ],
+            Changed::Gone(t) => {
+                let k = &t.key;
+                [
+                    &k.account_id,
+                    &k.aws_region,
+                    &k.resource_type,
+                    &k.resource_id,
+                    &k.check_id,
+                ]
+            }
+        }
+        .map(|t| &**t)
+    }
+
+    fn current(&self) -> Option<Compliance> {
+        match &self.of {
+            Changed::Result(e) => Some(e.compliance),
+            Changed::Gone(t) => t.current,
+        }
+    }
+
+    fn transition(self) -> state::Transition {
+        match self.of {
+            Changed::Result(e) => state::Transition {
+                key: state::EvalKey::of(e),
+                plan: e.plan,
+                previous: self.previous,
+                current: Some(e.compliance),
+                annotation: e.annotation.clone(),
+            },
+            Changed::Gone(t) => *t,
+        }
+    }
 }
 
 /// An evaluation's resource (account, region, type, id).
