@@ -42,15 +42,63 @@ pub struct ReportInput<'a> {
     /// The results by compliance, where they were counted as they came instead of kept (the
     /// result then holds none).
     pub counted: Option<&'a BTreeMap<Compliance, usize>>,
+    /// The summary's blockers, where they were tallied as the accounts came (the plan rows then
+    /// may hold none; see [`BlockerTally`]).
+    pub tally: Option<&'a BlockerTally>,
+}
+
+/// What the summary says of blockers (each check's distinct blocked resources and their
+/// accounts) and how many lines the full report would print, tallied a part at a time, so that
+/// the plan rows of an organization need not keep every blocker once the report is known to
+/// be a summary. Each account's rows come in one part.
+#[derive(Debug, Default)]
+pub struct BlockerTally {
+    /// Blocker lines the full report would print.
+    pub lines: usize,
+    /// Check id -> (distinct resources it blocks, accounts they are in).
+    checks: BTreeMap<String, (usize, usize)>,
+}
+
+impl BlockerTally {
+    /// Adds whole accounts' plan rows.
+    pub fn add(&mut self, plans: &[shared::domain::plans::PlanReadiness]) {
+        self.lines += plans.iter().map(|p| p.blockers.len()).sum::<usize>();
+        // Distinct resources per blocking check (an account-level result blocks every region).
+        let mut blocked: BTreeMap<&str, BTreeSet<(&str, &str, &str)>> = BTreeMap::new();
+        for p in plans {
+            for b in &p.blockers {
+                if let Blocker::Check {
+                    check_id,
+                    resource_type,
+                    resource_id,
+                    ..
+                } = b
+                {
+                    blocked
+                        .entry(check_id)
+                        .or_default()
+                        .insert((&p.account_id, resource_type, resource_id));
+                }
+            }
+        }
+        for (id, resources) in blocked {
+            let accounts = resources.iter().map(|r| r.0).collect::<BTreeSet<_>>().len();
+            let (r, a) = self.checks.entry(id.to_owned()).or_default();
+            *r += resources.len();
+            *a += accounts;
+        }
+    }
+
+    /// The tally of plan rows that keep every blocker.
+    pub fn of(plans: &[shared::domain::plans::PlanReadiness]) -> Self {
+        let mut tally = Self::default();
+        tally.add(plans);
+        tally
+    }
 }
 
 /// Blocker lines above which the text report is a summary unless --full.
 pub const SUMMARY_ABOVE: usize = 60;
-
-/// Lines the full text report would print for blockers.
-pub fn blocker_lines(result: &ScanResult) -> usize {
-    result.plans.iter().map(|p| p.blockers.len()).sum()
-}
 
 fn status_style(s: PlanStatus) -> (Style, &'static str) {
     match s {
@@ -261,6 +309,7 @@ pub fn render(result: &ScanResult, input: &ReportInput<'_>) -> String {
             summary: input.summary,
             command: &command,
             counted: input.counted,
+            tally: input.tally,
         },
     )
 }
@@ -320,7 +369,15 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         by_account.entry(&p.account_id).or_default().push(p);
     }
     if input.summary {
-        render_summary(&mut out, result, &by_account, input.command);
+        let tallied;
+        let tally = match input.tally {
+            Some(t) => t,
+            None => {
+                tallied = BlockerTally::of(&result.plans);
+                &tallied
+            }
+        };
+        render_summary(&mut out, tally, &by_account, input.command);
         by_account.clear();
     }
     // Account-level and IAM results hold in every region: their blockers are shown once per
@@ -627,7 +684,7 @@ fn render_azure(out: &mut String, views: &[shared::domain::engine::AzureView]) {
 /// Counts per account × plan, the checks blocking the most resources, and narrower commands.
 fn render_summary(
     out: &mut String,
-    result: &ScanResult,
+    tally: &BlockerTally,
     by_account: &BTreeMap<&str, Vec<&shared::domain::plans::PlanReadiness>>,
     command: &str,
 ) {
@@ -661,27 +718,10 @@ fn render_summary(
         }
         let _ = writeln!(out);
     }
-    // Distinct resources per blocking check (an account-level result blocks every region).
-    let mut blocked: BTreeMap<&str, BTreeSet<(&str, &str, &str)>> = BTreeMap::new();
-    for p in &result.plans {
-        for b in &p.blockers {
-            if let Blocker::Check {
-                check_id,
-                resource_type,
-                resource_id,
-                ..
-            } = b
-            {
-                blocked
-                    .entry(check_id)
-                    .or_default()
-                    .insert((&p.account_id, resource_type, resource_id));
-            }
-        }
-    }
-    let mut top: Vec<(&str, usize, usize)> = blocked
+    let mut top: Vec<(&str, usize, usize)> = tally
+        .checks
         .iter()
-        .map(|(id, r)| (*id, r.len(), r.iter().map(|x| x.0).collect::<BTreeSet<_>>().len()))
+        .map(|(id, (resources, accounts))| (id.as_str(), *resources, *accounts))
         .collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     if !top.is_empty() {
@@ -691,7 +731,7 @@ fn render_summary(
         let _ = writeln!(
             out,
             "  {} {} resource{} in {} account{}",
-            Style::new().red().apply_to(format!("{id:<30}")),
+            Style::new().red().apply_to(format!("{:<30}", safe(id))),
             resources,
             if *resources == 1 { "" } else { "s" },
             accounts,

@@ -752,6 +752,8 @@ struct Shaped {
     /// The result rows (JSON, JSON Lines, CSV) and plan rows (JSON) already written, where they
     /// were not kept.
     rows: Option<(std::fs::File, Option<std::fs::File>)>,
+    /// The text report's blockers, tallied as the accounts came.
+    tally: Option<report::BlockerTally>,
 }
 
 /// Result rows written as each part is shaped, into an unnamed temporary file that is copied to
@@ -839,6 +841,11 @@ struct Shaping<'a> {
     applying: Option<suppress::Applying<'a>>,
     counted: Option<BTreeMap<shared::domain::vocab::Compliance, usize>>,
     rows: Option<Rows>,
+    /// The text report's blockers, tallied as the accounts come: once the report is sure to be
+    /// a summary, which lists none, the plan rows keep none.
+    tally: Option<report::BlockerTally>,
+    /// Whether the plan rows kept keep no blockers any more (see `tally`).
+    stripped: bool,
     shaped: Evaluated,
 }
 
@@ -853,6 +860,8 @@ impl<'a> Shaping<'a> {
                 .map(|s| s.applying(chrono::Utc::now().date_naive())),
             counted: matches!(args.format, Format::Text | Format::Junit).then(BTreeMap::new),
             rows: Rows::new(args, setup.suppressions.is_some())?,
+            tally: (args.format == Format::Text).then(report::BlockerTally::default),
+            stripped: false,
             shaped: Evaluated::default(),
         })
     }
@@ -906,6 +915,23 @@ impl<'a> Shaping<'a> {
                 p.unverified = Vec::new();
             }
         }
+        if let Some(tally) = &mut self.tally {
+            tally.add(&result.plans);
+            let summary = self.args.summary.unwrap_or(tally.lines > report::SUMMARY_ABOVE);
+            if summary {
+                // What the summary shows of a row is its status (the tally has its blockers):
+                // the rows kept so far once, then each part's.
+                let kept = if std::mem::replace(&mut self.stripped, true) {
+                    &mut [][..]
+                } else {
+                    &mut self.shaped.result.plans[..]
+                };
+                for p in kept.iter_mut().chain(&mut result.plans) {
+                    p.blockers = Vec::new();
+                    p.unverified = Vec::new();
+                }
+            }
+        }
         self.shaped.absorb(Evaluated { result });
         Ok(())
     }
@@ -917,6 +943,7 @@ impl<'a> Shaping<'a> {
             applied: self.applying.map(suppress::Applying::finish),
             counted: self.counted,
             rows: self.rows.map(Rows::finish).transpose()?,
+            tally: self.tally,
         })
     }
 }
@@ -935,6 +962,7 @@ fn render(
         applied,
         counted,
         rows,
+        tally,
     } = shaped;
     let (source, snapshot_id) = source(&shown.inputs);
     let mut notes = shown.notes.clone();
@@ -1051,11 +1079,15 @@ fn render(
                 applied,
                 names: Some(&names),
                 verbose: args.verbose,
-                summary: args
-                    .summary
-                    .unwrap_or_else(|| report::blocker_lines(&result) > report::SUMMARY_ABOVE),
+                summary: args.summary.unwrap_or_else(|| {
+                    tally
+                        .as_ref()
+                        .map_or_else(|| report::BlockerTally::of(&result.plans).lines, |t| t.lines)
+                        > report::SUMMARY_ABOVE
+                }),
                 command: &command,
                 counted: counted.as_ref(),
+                tally: tally.as_ref(),
             };
             write!(out, "{}", report::render(&result, &input)).and_then(|()| out.flush())
         }

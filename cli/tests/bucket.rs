@@ -285,6 +285,25 @@ expires = 2099-12-31
     let by_account_counts = counts(&[&bucket]);
     assert_eq!(by_account_counts.len(), 2, "{by_account_counts:?}");
     assert_eq!(by_account_counts, counts(&[&bucket, &loose]));
+    // The summary tallies the blockers of each account as it comes and keeps no plan row's
+    // blockers: the same summary either way (its table and top blockers).
+    let summary = |args: &[&Path]| -> String {
+        let o = Command::new(BIN)
+            .arg("scan")
+            .args(args)
+            .args(["--no-store", "--color", "never", "--summary", "--settings"])
+            .arg(root().join("events/demo-settings.toml"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let start = text.find("Summary:").expect("a summary");
+        let end = text.find("Where to look next:").expect("suggestions");
+        text[start..end].to_owned()
+    };
+    let by_account_summary = summary(&[&bucket]);
+    assert!(by_account_summary.contains("Top blockers:"), "{by_account_summary}");
+    assert!(by_account_summary.contains("444455556666"), "{by_account_summary}");
+    assert_eq!(by_account_summary, summary(&[&bucket, &loose]));
 
     // The newest snapshot of 444455556666 in us-west-2, delivered again later.
     let newest = std::fs::read_dir(bucket.join("AWSLogs/444455556666/Config/us-west-2/2026/11/21/ConfigSnapshot"))
