@@ -101,8 +101,20 @@ fn scan_together(
     render(args, &shown, shaping.finish(names)?, recording.as_ref())
 }
 
-/// Why [`scan_by_account`] reads its inputs together after all.
-const MIXED: &str = "a delivery holds items of several accounts";
+/// Why [`scan_by_account`] stopped before its last account.
+enum Stopped {
+    /// A failure: the scan fails with it.
+    Failed(String),
+    /// A delivery holds items of another account than its name says: the accounts cannot be
+    /// taken one at a time, and the inputs are read together instead.
+    Mixed,
+}
+
+impl From<String> for Stopped {
+    fn from(e: String) -> Self {
+        Self::Failed(e)
+    }
+}
 
 /// [`scan`] of a synced Config bucket (every input a snapshot or history file AWS Config
 /// delivered, their names saying whose): one account at a time, read, merged, evaluated and
@@ -122,7 +134,7 @@ fn scan_by_account(
     };
     let mut shaping = Shaping::new(args, &setup)?;
     let mut names = names::Names::default();
-    let mut parts = || -> Result<Option<store::Recording>, String> {
+    let mut parts = || -> Result<Option<store::Recording>, Stopped> {
         let mut recording: Option<store::Recording> = None;
         for paths in accounts.values() {
             let read = read_files(args, &setup.settings, paths)?;
@@ -130,7 +142,7 @@ fn scan_by_account(
             // A delivery holding items of another account than its name says: the accounts
             // cannot be taken one at a time.
             if merged.accounts.len() > 1 {
-                return Err(MIXED.to_owned());
+                return Err(Stopped::Mixed);
             }
             let (part, recorded) = evaluate_recorded(
                 args,
@@ -153,11 +165,11 @@ fn scan_by_account(
     };
     let recording = match parts() {
         Ok(recording) => recording,
-        Err(e) => {
+        Err(stopped) => {
             if let Some(s) = store.as_deref_mut() {
                 s.rollback_scan();
             }
-            if e != MIXED {
+            if let Stopped::Failed(e) = stopped {
                 return Err(e);
             }
             // Nothing was recorded: the inputs are read together instead.

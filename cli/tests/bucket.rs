@@ -351,3 +351,57 @@ expires = 2099-12-31
         .collect();
     assert!(!removed.is_empty(), "{next}");
 }
+
+/// A delivery holding an item of another account than its name says (AWS Config never writes
+/// one; a copied or merged file could hold one) cannot be scanned an account at a time: nothing
+/// of the accounts read so far is kept, and the inputs are read together, as a scan of all of
+/// them at once reads them.
+#[test]
+fn a_delivery_holding_another_accounts_item_is_read_together_with_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("AWSLogs-copy");
+    for (key, body) in objects() {
+        let local = bucket.join(&key);
+        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+        std::fs::write(local, body).unwrap();
+    }
+    // A history file of 111122223333 (scanned first) holding an instance of 444455556666.
+    let mut stray = demo_items()
+        .into_iter()
+        .find(|i| i["resourceId"] == "i-0dev000000000001")
+        .unwrap();
+    assert_eq!(stray["awsAccountId"], "444455556666");
+    stray["configurationItemCaptureTime"] = json!("2026-11-21T11:00:00.000Z");
+    let history = bucket.join(
+        "AWSLogs/111122223333/Config/us-east-1/2026/11/21/ConfigHistory/111122223333_Config_us-east-1_ConfigHistory_AWS::EC2::Instance_20261121T110000Z_20261121T110000Z_1.json.gz",
+    );
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    std::fs::write(
+        &history,
+        gzip(&json!({"fileVersion": "1.0", "configurationItems": [stray]})),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("suppressions.toml"),
+        "[[suppress]]\naccount = \"999999999999\"\nreason = \"none of these\"\nexpires = 2099-12-31\n",
+    )
+    .unwrap();
+    let loose = dir.path().join("nothing.json");
+    std::fs::write(&loose, "[]").unwrap();
+    let (by_account, at_once) = (dir.path().join("by-account.db"), dir.path().join("at-once.db"));
+    let first = scan_recorded(&[&bucket], &by_account);
+    assert_eq!(first, scan_recorded(&[&bucket, &loose], &at_once));
+    // One scan recorded, holding the stray item: the account recorded before the stray was
+    // found was rolled back, and everything was read together.
+    let conn = rusqlite::Connection::open(&by_account).unwrap();
+    let scans: i64 = conn.query_row("SELECT COUNT(*) FROM scans", [], |r| r.get(0)).unwrap();
+    assert_eq!(scans, 1);
+    let captured: String = conn
+        .query_row(
+            "SELECT capture_time FROM items WHERE resource_id = 'i-0dev000000000001'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(captured.starts_with("2026-11-21T11:00:00"), "{captured}");
+}
