@@ -329,6 +329,173 @@ pub fn read(
     parse(&bytes, source, (!stdin).then_some(path), how, declared, progress)
 }
 
+/// A file read by [`read_accounts`].
+pub enum Accounts {
+    /// Its items are of one account (or it is not of a shape read an item at a time): read.
+    One(Input),
+    /// Its items are of several accounts: indexed, to be read an account at a time.
+    Several(Spilled),
+}
+
+/// A file's items of several accounts, copied to an unnamed temporary file and indexed by
+/// account, so that each account's can be read in turn ([`Spilled::read`]) as the whole file
+/// would have been read: the same items, lines, shape, snapshot id and recording time.
+pub struct Spilled {
+    source: String,
+    path: PathBuf,
+    shape: &'static str,
+    snapshot_id: Option<String>,
+    /// The newest capture time of the file's items of the types the checks read.
+    time: Option<DateTime<Utc>>,
+    text: std::fs::File,
+    /// Account -> its items, in the file's order.
+    accounts: BTreeMap<String, Vec<Span>>,
+}
+
+/// Where an item of a [`Spilled`] file is.
+struct Span {
+    /// Its index in the file.
+    index: usize,
+    /// Its text in the temporary file.
+    at: u64,
+    len: usize,
+    /// The line it starts on in the file.
+    line: Option<u32>,
+}
+
+/// Reads `path` as [`read`] does, unless its items are of several accounts and it is of a shape
+/// read an item at a time: then a second pass copies its items' text aside, indexed by account
+/// (memory for the index, not for every account's parsed items). A file with an item that
+/// cannot be read is read as [`read`] reads it (its errors said as always).
+pub fn read_accounts(
+    path: &Path,
+    how: Reading,
+    declared: &[String],
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Accounts, String> {
+    let source = path.display().to_string();
+    let open = || {
+        std::fs::File::open(path).map_err(|e| {
+            shared::Error::Io {
+                path: source.clone(),
+                source: e,
+            }
+            .to_string()
+        })
+    };
+    let file = open()?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut collect = Collect::new(source.clone(), Some(path), how, declared);
+    let counted = Counted {
+        inner: file,
+        done: 0,
+        tell: |done| progress(done, size),
+    };
+    let mut several = false;
+    let streamed = snapshot::stream(counted, &source, snapshot::MAX_SNAPSHOT_BYTES, |_, text, line| {
+        collect.item(text, line)?;
+        if collect.several_accounts() {
+            several = true;
+            // Ends the read: the file is read again, an account at a time.
+            return Err(shared::Error::Input {
+                source_name: String::new(),
+                message: String::new(),
+            });
+        }
+        Ok(())
+    });
+    match streamed {
+        Ok(found) => {
+            return Ok(Accounts::One(collect.finish(
+                found.shape,
+                found.snapshot_id,
+                found.items,
+            )))
+        }
+        Err(snapshot::NotStreamed::Failed(_)) if several => {}
+        Err(snapshot::NotStreamed::Failed(e)) => return Err(collect.named(&e)),
+        Err(snapshot::NotStreamed::Whole) => return read(path, how, declared, |_, _| {}).map(Accounts::One),
+    }
+    drop(collect);
+    let spill = || -> Result<Option<Spilled>, String> {
+        let text = tempfile::tempfile().map_err(|e| format!("a temporary file for {source}: {e}"))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, &text);
+        let (mut at, mut time, mut accounts) = (0u64, None, BTreeMap::<String, Vec<Span>>::new());
+        let mut unreadable = false;
+        let streamed = snapshot::stream(open()?, &source, snapshot::MAX_SNAPSHOT_BYTES, |index, text, line| {
+            let item = snapshot::parse_one(text, index, line).inspect_err(|_| unreadable = true)?;
+            if types::is_recorded_type(&item.resource_type) {
+                time = time.max(item.capture_time);
+            }
+            std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| shared::Error::Io {
+                path: "a temporary file".to_owned(),
+                source: e,
+            })?;
+            accounts.entry(item.account_id).or_default().push(Span {
+                index,
+                at,
+                len: text.len(),
+                line,
+            });
+            at += text.len() as u64;
+            Ok(())
+        });
+        let found = match streamed {
+            Ok(found) => found,
+            Err(snapshot::NotStreamed::Failed(_)) if unreadable => return Ok(None),
+            Err(snapshot::NotStreamed::Failed(e)) => return Err(e.to_string()),
+            Err(snapshot::NotStreamed::Whole) => return Ok(None),
+        };
+        out.into_inner()
+            .map_err(|e| format!("a temporary file for {source}: {}", e.error()))?;
+        Ok(Some(Spilled {
+            source: source.clone(),
+            path: path.to_owned(),
+            shape: found.shape,
+            snapshot_id: found.snapshot_id,
+            time,
+            text,
+            accounts,
+        }))
+    };
+    match spill()? {
+        Some(spilled) => Ok(Accounts::Several(spilled)),
+        None => read(path, how, declared, |_, _| {}).map(Accounts::One),
+    }
+}
+
+impl Spilled {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The accounts whose items the file holds.
+    pub fn accounts(&self) -> impl Iterator<Item = &str> {
+        self.accounts.keys().map(String::as_str)
+    }
+
+    /// The file's items of `account`, as an input of their own.
+    pub fn read(&self, account: &str, how: Reading, declared: &[String]) -> Result<Input, String> {
+        use std::io::{Read as _, Seek as _};
+        let mut collect = Collect::new(self.source.clone(), Some(&self.path), how, declared);
+        collect.time = Some(self.time);
+        let spans = self.accounts.get(account).map_or(&[][..], Vec::as_slice);
+        let mut buf = Vec::new();
+        let mut file = &self.text;
+        for span in spans {
+            buf.resize(span.len, 0);
+            file.seek(std::io::SeekFrom::Start(span.at))
+                .and_then(|_| file.read_exact(&mut buf))
+                .map_err(|e| format!("{}: reading its items back from a temporary file: {e}", self.source))?;
+            let text = std::str::from_utf8(&buf).map_err(|e| format!("{}: not UTF-8: {e}", self.source))?;
+            collect.index = span.index;
+            collect.item(text, span.line).map_err(|e| collect.named(&e))?;
+        }
+        Ok(collect.finish(self.shape, self.snapshot_id.clone(), spans.len()))
+    }
+}
+
 /// A reader telling how many bytes it has given.
 struct Counted<R, F> {
     inner: R,
@@ -385,6 +552,9 @@ struct Collect<'a> {
     /// What the input covers, were it a complete recording (known once it is read).
     covers: BTreeMap<(String, String), BTreeSet<String>>,
     errors: Vec<shared::Error>,
+    /// The recording's time when it is not this collection's items' own (one account's items
+    /// of a file holding several: the file's newest).
+    time: Option<Option<DateTime<Utc>>>,
 }
 
 impl<'a> Collect<'a> {
@@ -400,7 +570,14 @@ impl<'a> Collect<'a> {
             ignored: BTreeMap::new(),
             covers: BTreeMap::new(),
             errors: Vec::new(),
+            time: None,
         }
+    }
+
+    /// Whether the items so far are of more than one account.
+    fn several_accounts(&self) -> bool {
+        let first = self.covers.first_key_value().map(|((a, _), _)| a);
+        first != self.covers.last_key_value().map(|((a, _), _)| a)
     }
 
     /// The message of `e`, named by its input (a file, an object) unless it already is.
@@ -467,6 +644,7 @@ impl<'a> Collect<'a> {
             ignored,
             mut covers,
             errors,
+            time,
             ..
         } = self;
         let scope = complete.then(|| {
@@ -474,7 +652,7 @@ impl<'a> Collect<'a> {
             let time = named
                 .as_ref()
                 .map(|n| n.2)
-                .or_else(|| items.iter().filter_map(|i| i.item.capture_time).max());
+                .or_else(|| time.unwrap_or_else(|| items.iter().filter_map(|i| i.item.capture_time).max()));
             if let Some((account, region, _)) = named {
                 covers.entry((account, region)).or_default();
             }
@@ -515,6 +693,102 @@ impl<'a> Collect<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file of several accounts, read an account at a time, gives each account the items,
+    /// lines, texts and recording (its time the file's newest) that reading it whole gives.
+    #[test]
+    fn a_file_of_several_accounts_is_read_an_account_at_a_time_as_it_reads_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut items: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/demo-snapshot.json")).unwrap(),
+        )
+        .unwrap();
+        // One account's newest item newer than the other's: the recording's time is the file's.
+        let list = items["configurationItems"].as_array_mut().unwrap();
+        let later = list
+            .iter_mut()
+            .find(|i| i["resourceId"] == "i-0bat000000000002")
+            .unwrap();
+        later["configurationItemCaptureTime"] = serde_json::json!("2026-11-20T09:00:00.000Z");
+        let demo = dir.path().join("several.json");
+        std::fs::write(&demo, serde_json::to_vec_pretty(&items).unwrap()).unwrap();
+        let how = Reading {
+            keep_going: false,
+            keep_text: true,
+        };
+        let declared = ["AWS::IAM::Role".to_owned()];
+        let whole = read(&demo, how, &declared, |_, _| {}).unwrap();
+        let Accounts::Several(spilled) = read_accounts(&demo, how, &declared, |_, _| {}).unwrap() else {
+            panic!("the demo snapshot holds two accounts");
+        };
+        let accounts: Vec<&str> = spilled.accounts().collect();
+        assert_eq!(accounts, ["111122223333", "444455556666"]);
+        let whole_scope = whole.scope.clone().unwrap();
+        let mut read_in_parts = 0;
+        for account in accounts {
+            let part = spilled.read(account, how, &declared).unwrap();
+            assert_eq!((part.source.as_str(), part.shape), (whole.source.as_str(), whole.shape));
+            assert_eq!(part.snapshot_id, whole.snapshot_id);
+            read_in_parts += part.read;
+            let of = |input: &Input| -> Vec<(String, String, Option<DateTime<Utc>>, String)> {
+                input
+                    .items
+                    .iter()
+                    .filter(|i| i.item.account_id == account)
+                    .map(|i| {
+                        let item = &i.item;
+                        (
+                            item.resource_id.clone(),
+                            item.resource_type.clone(),
+                            item.capture_time,
+                            i.body.to_string(),
+                        )
+                    })
+                    .collect()
+            };
+            assert!(!of(&part).is_empty());
+            assert_eq!(of(&part), of(&whole), "{account}");
+            assert_eq!(part.items.len(), of(&part).len(), "only its own items");
+            let scope = part.scope.unwrap();
+            assert_eq!(
+                scope.time, whole_scope.time,
+                "the file's time, not the account's newest item"
+            );
+            let own = |c: &BTreeMap<(String, String), BTreeSet<String>>| -> Vec<_> {
+                c.iter()
+                    .filter(|((a, _), _)| a == account)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            };
+            assert_eq!(own(&scope.covers), own(&whole_scope.covers));
+            assert_eq!(scope.covers.len(), own(&scope.covers).len());
+        }
+        assert_eq!(read_in_parts, whole.read);
+        assert_eq!(
+            whole_scope.time.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-20T09:00:00+00:00")
+        );
+        // One account's file is read as `read` reads it.
+        let one = dir.path().join("one.json");
+        let mine: Vec<&serde_json::Value> = items["configurationItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["awsAccountId"] == "444455556666")
+            .collect();
+        std::fs::write(
+            &one,
+            serde_json::to_vec(&serde_json::json!({"configurationItems": mine})).unwrap(),
+        )
+        .unwrap();
+        let Accounts::One(input) = read_accounts(&one, how, &declared, |_, _| {}).unwrap() else {
+            panic!("one account");
+        };
+        assert_eq!(
+            input.items.len(),
+            read(&one, how, &declared, |_, _| {}).unwrap().items.len()
+        );
+    }
 
     #[test]
     fn reads_the_account_region_and_time_of_a_delivery_file_name() {

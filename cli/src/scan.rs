@@ -59,10 +59,86 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     if args.live.is_none() && expanded.s3.is_empty() {
         if let Some(accounts) = inputs::by_account(&expanded.paths) {
-            return scan_by_account(&args, setup, store.as_mut(), expanded.notes, accounts);
+            return scan_by_account(
+                &args,
+                setup,
+                store.as_mut(),
+                expanded.notes,
+                ByAccount::Deliveries(accounts),
+            );
+        }
+        // One file of several accounts (an export, a merged file) is read an account at a time
+        // too; one that cannot be read is read again below, and said as always.
+        if let [path] = expanded.paths.as_slice() {
+            if path.as_os_str() != "-" {
+                match read_accounts(&args, &setup.settings, path) {
+                    Ok(inputs::Accounts::Several(spilled)) => {
+                        return scan_by_account(
+                            &args,
+                            setup,
+                            store.as_mut(),
+                            expanded.notes,
+                            ByAccount::Spilled(spilled),
+                        )
+                    }
+                    Ok(inputs::Accounts::One(input)) => {
+                        return scan_together(&args, &setup, store.as_mut(), expanded, Some(input))
+                    }
+                    Err(_) => {}
+                }
+            }
         }
     }
-    scan_together(&args, &setup, store.as_mut(), expanded)
+    scan_together(&args, &setup, store.as_mut(), expanded, None)
+}
+
+/// The inputs of [`scan_by_account`], by account.
+enum ByAccount {
+    /// A synced Config bucket's deliveries (their names say whose).
+    Deliveries(BTreeMap<String, Vec<PathBuf>>),
+    /// One file holding several accounts, indexed.
+    Spilled(inputs::Spilled),
+}
+
+impl ByAccount {
+    fn accounts(&self) -> Vec<String> {
+        match self {
+            Self::Deliveries(by) => by.keys().cloned().collect(),
+            Self::Spilled(s) => s.accounts().map(str::to_owned).collect(),
+        }
+    }
+
+    /// What is read of `account`.
+    fn read(&self, args: &ScanArgs, settings: &Settings, account: &str) -> Result<Read, String> {
+        match self {
+            Self::Deliveries(by) => read_files(args, settings, by.get(account).map_or(&[][..], Vec::as_slice)),
+            Self::Spilled(s) => Ok(Read {
+                inputs: vec![s.read(account, reading(args), &settings.recorded_types)?],
+                notes: Vec::new(),
+                failures: Vec::new(),
+            }),
+        }
+    }
+
+    /// The inputs, to be read together.
+    fn paths(self) -> Vec<PathBuf> {
+        match self {
+            Self::Deliveries(by) => by.into_values().flatten().collect(),
+            Self::Spilled(s) => vec![s.path().to_owned()],
+        }
+    }
+}
+
+/// Reads one file, telling whether it holds several accounts ([`inputs::read_accounts`]).
+fn read_accounts(args: &ScanArgs, settings: &Settings, path: &std::path::Path) -> Result<inputs::Accounts, String> {
+    let mut pb: Option<ProgressBar> = None;
+    let read = inputs::read_accounts(path, reading(args), &settings.recorded_types, |done, total| {
+        pb.get_or_insert_with(|| bytes_bar(total, "reading")).set_position(done);
+    });
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    read
 }
 
 /// [`scan`] of every input at once: each phase over all of them.
@@ -71,8 +147,17 @@ fn scan_together(
     setup: &Setup,
     mut store: Option<&mut store::Store>,
     expanded: inputs::Expanded,
+    read_already: Option<Input>,
 ) -> Result<ExitCode, String> {
-    let read = read(args, &setup.settings, expanded)?;
+    let read = match read_already {
+        // The one file, read.
+        Some(input) => Read {
+            inputs: vec![input],
+            notes: expanded.notes,
+            failures: Vec::new(),
+        },
+        None => read(args, &setup.settings, expanded)?,
+    };
     let mut merged = merge(store.as_deref(), read)?;
     let mut shaping = Shaping::new(args, setup)?;
     let mut names = names::Names::default();
@@ -125,7 +210,7 @@ fn scan_by_account(
     setup: Setup,
     mut store: Option<&mut store::Store>,
     notes: Vec<String>,
-    accounts: BTreeMap<String, Vec<PathBuf>>,
+    accounts: ByAccount,
 ) -> Result<ExitCode, String> {
     let mut open = begin(store.as_deref_mut())?;
     let mut shown = Shown {
@@ -136,8 +221,8 @@ fn scan_by_account(
     let mut names = names::Names::default();
     let mut parts = || -> Result<Option<store::Recording>, Stopped> {
         let mut recording: Option<store::Recording> = None;
-        for paths in accounts.values() {
-            let read = read_files(args, &setup.settings, paths)?;
+        for account in accounts.accounts() {
+            let read = accounts.read(args, &setup.settings, &account)?;
             let mut merged = merge(store.as_deref(), read)?;
             // A delivery holding items of another account than its name says: the accounts
             // cannot be taken one at a time.
@@ -174,11 +259,11 @@ fn scan_by_account(
             }
             // Nothing was recorded: the inputs are read together instead.
             let expanded = inputs::Expanded {
-                paths: accounts.into_values().flatten().collect(),
+                paths: accounts.paths(),
                 notes: shown.notes,
                 s3: Vec::new(),
             };
-            return scan_together(args, &setup, store, expanded);
+            return scan_together(args, &setup, store, expanded, None);
         }
     };
     commit(store, open, &shown)?;
@@ -740,12 +825,18 @@ impl Shown {
         let Merged { read, mirror, .. } = merged;
         self.errors
             .extend(read.inputs.iter().flat_map(|i| &i.errors).map(ToString::to_string));
-        self.inputs.extend(read.inputs.into_iter().map(|i| InputLine {
-            source: i.source,
-            shape: i.shape,
-            read: i.read,
-            snapshot_id: i.snapshot_id,
-        }));
+        for i in read.inputs {
+            match self.inputs.last_mut() {
+                // One file read an account at a time: one line.
+                Some(last) if last.source == i.source && last.shape == i.shape => last.read += i.read,
+                _ => self.inputs.push(InputLine {
+                    source: i.source,
+                    shape: i.shape,
+                    read: i.read,
+                    snapshot_id: i.snapshot_id,
+                }),
+            }
+        }
         self.notes.extend(read.notes);
         self.failures.extend(read.failures);
         self.complete.extend(report::complete_regions(&mirror.coverage));

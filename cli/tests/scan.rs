@@ -2131,3 +2131,64 @@ fn a_store_of_the_previous_schema_is_migrated_without_losing_results_or_history(
         .unwrap();
     assert_eq!(version, "3");
 }
+
+/// One file holding several accounts (an export, a merged file; AWS Config delivers a snapshot
+/// per account and region) is read an account at a time, its items copied aside and indexed by
+/// account. A scan of it reports and records what a scan reading it together with another
+/// input (an empty list, which covers nothing) does, on a first scan and on the next.
+#[test]
+fn one_file_of_several_accounts_scans_as_it_does_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = demo_items();
+    let list = items["configurationItems"].as_array_mut().unwrap();
+    let later = list
+        .iter_mut()
+        .find(|i| i["resourceId"] == "i-0bat000000000002")
+        .unwrap();
+    later["configurationItemCaptureTime"] = json!("2026-11-20T09:00:00.000Z");
+    let several = write_json(dir.path(), "several.json", &items);
+    let loose = write_json(dir.path(), "nothing.json", &json!([]));
+    let loose = loose.to_str().unwrap();
+    let (a, b) = (dir.path().join("by-account.db"), dir.path().join("whole.db"));
+    let shown = |mut v: Value| {
+        v["changes"]["since"] = json!(v["changes"]["since"].is_string());
+        v
+    };
+    for _ in 0..2 {
+        let (_, by_account) = scan_json(&several, Some(&a), &[]);
+        let (_, whole) = scan_json(&several, Some(&b), &[loose]);
+        assert!(!by_account["evaluations"].as_array().unwrap().is_empty());
+        assert_eq!(shown(by_account), shown(whole));
+    }
+    let table = |db: &Path, sql: &str| -> Vec<String> {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    for sql in [
+        "SELECT account_id, aws_region, captured_at, resource_types FROM coverage ORDER BY 1, 2",
+        "SELECT account_id, resource_type, resource_id, aws_region, capture_time, deleted FROM items ORDER BY 1, 2, 3",
+        "SELECT account_id, aws_region, resource_type, resource_id, check_id, previous, current, annotation FROM transitions ORDER BY id",
+    ] {
+        assert_eq!(table(&a, sql), table(&b, sql), "{sql}");
+    }
+    // The recording's time is the file's newest item's, for both accounts.
+    let conn = rusqlite::Connection::open(&a).unwrap();
+    let times: Vec<String> = conn
+        .prepare("SELECT DISTINCT captured_at FROM coverage")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(times, ["2026-11-20T09:00:00.000Z"]);
+}
