@@ -57,37 +57,26 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         .map(store::Store::open)
         .transpose()
         .map_err(|e| e.to_string())?;
-    if args.live.is_none() && expanded.s3.is_empty() {
-        if let Some(accounts) = inputs::by_account(&expanded.paths) {
-            return scan_by_account(
-                &args,
-                setup,
-                store.as_mut(),
-                expanded.notes,
-                ByAccount::Deliveries(accounts),
-            );
-        }
-        // One file of several accounts (an export, a merged file) is read an account at a time
-        // too; one that cannot be read is read again below, and said as always.
-        if let [path] = expanded.paths.as_slice() {
-            if path.as_os_str() != "-" {
-                match read_accounts(&args, &setup.settings, path) {
-                    Ok(inputs::Accounts::Several(spilled)) => {
-                        return scan_by_account(
-                            &args,
-                            setup,
-                            store.as_mut(),
-                            expanded.notes,
-                            ByAccount::Spilled(spilled),
-                        )
-                    }
-                    Ok(inputs::Accounts::One(input)) => {
-                        return scan_together(&args, &setup, store.as_mut(), expanded, Some(input))
-                    }
-                    Err(_) => {}
+    let by_account = if args.live.is_some() || !expanded.s3.is_empty() {
+        None
+    } else if let Some(accounts) = inputs::by_account(&expanded.paths) {
+        Some(ByAccount::Deliveries(accounts))
+    } else {
+        match expanded.paths.as_slice() {
+            // One file of several accounts (an export, a merged file) is read an account at a
+            // time too; one that cannot be read is read again below, and said as always.
+            [path] if path.as_os_str() != "-" => match read_accounts(&args, &setup.settings, path) {
+                Ok(inputs::Accounts::Several(spilled)) => Some(ByAccount::Spilled(spilled)),
+                Ok(inputs::Accounts::One(input)) => {
+                    return scan_together(&args, &setup, store.as_mut(), expanded, Some(input))
                 }
-            }
+                Err(_) => None,
+            },
+            _ => None,
         }
+    };
+    if let Some(by_account) = by_account {
+        return scan_by_account(&args, setup, store.as_mut(), expanded.notes, by_account);
     }
     scan_together(&args, &setup, store.as_mut(), expanded, None)
 }

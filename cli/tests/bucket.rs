@@ -193,6 +193,29 @@ fn a_bucket_that_cannot_be_read_fails_naming_it_and_quoting_no_credential() {
 
 /// `scan DIR --format json` with a store, and the parts of its document that say what was found
 /// and what changed.
+/// The bucket of [`objects`] as `aws s3 sync` copies it, under `dir`.
+fn synced(dir: &Path) -> PathBuf {
+    let bucket = dir.join("AWSLogs-copy");
+    for (key, body) in objects() {
+        let local = bucket.join(&key);
+        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+        std::fs::write(local, body).unwrap();
+    }
+    bucket
+}
+
+/// The bucket scanned into a store an account at a time and, forced by one more input that names
+/// no account (an empty list, which covers nothing), all at once into another: both must answer
+/// alike. The answer, the empty list and the two stores.
+fn scanned_both_ways(dir: &Path, bucket: &Path) -> (Value, PathBuf, PathBuf, PathBuf) {
+    let loose = dir.join("nothing.json");
+    std::fs::write(&loose, "[]").unwrap();
+    let (by_account, at_once) = (dir.join("by-account.db"), dir.join("at-once.db"));
+    let first = scan_recorded(&[bucket], &by_account);
+    assert_eq!(first, scan_recorded(&[bucket, &loose], &at_once));
+    (first, loose, by_account, at_once)
+}
+
 fn scan_recorded(args: &[&Path], db: &Path) -> Value {
     let o = Command::new(BIN)
         .arg("scan")
@@ -227,12 +250,7 @@ fn a_synced_bucket_scanned_an_account_at_a_time_records_what_a_scan_of_it_all_at
     // which covers nothing) are read all at once: both stores must answer alike, on a first scan
     // and on the next, after an instance of one account stopped.
     let dir = tempfile::tempdir().unwrap();
-    let bucket = dir.path().join("AWSLogs-copy");
-    for (key, body) in objects() {
-        let local = bucket.join(&key);
-        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
-        std::fs::write(local, body).unwrap();
-    }
+    let bucket = synced(dir.path());
     // Accepted exceptions apply alike: one entry accepts an instance's results in the second
     // account, one matches nothing (said once, not once per account).
     std::fs::write(
@@ -252,11 +270,7 @@ expires = 2099-12-31
 "#,
     )
     .unwrap();
-    let loose = dir.path().join("nothing.json");
-    std::fs::write(&loose, "[]").unwrap();
-    let (by_account, at_once) = (dir.path().join("by-account.db"), dir.path().join("at-once.db"));
-    let first = scan_recorded(&[&bucket], &by_account);
-    assert_eq!(first, scan_recorded(&[&bucket, &loose], &at_once));
+    let (first, loose, by_account, at_once) = scanned_both_ways(dir.path(), &bucket);
     assert!(first["transitions"].as_array().unwrap().len() > 10, "{first}");
     assert_eq!(first["since"], false);
     assert!(first["evaluations"]
@@ -359,12 +373,7 @@ expires = 2099-12-31
 #[test]
 fn a_delivery_holding_another_accounts_item_is_read_together_with_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let bucket = dir.path().join("AWSLogs-copy");
-    for (key, body) in objects() {
-        let local = bucket.join(&key);
-        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
-        std::fs::write(local, body).unwrap();
-    }
+    let bucket = synced(dir.path());
     // A history file of 111122223333 (scanned first) holding an instance of 444455556666.
     let mut stray = demo_items()
         .into_iter()
@@ -386,11 +395,7 @@ fn a_delivery_holding_another_accounts_item_is_read_together_with_the_rest() {
         "[[suppress]]\naccount = \"999999999999\"\nreason = \"none of these\"\nexpires = 2099-12-31\n",
     )
     .unwrap();
-    let loose = dir.path().join("nothing.json");
-    std::fs::write(&loose, "[]").unwrap();
-    let (by_account, at_once) = (dir.path().join("by-account.db"), dir.path().join("at-once.db"));
-    let first = scan_recorded(&[&bucket], &by_account);
-    assert_eq!(first, scan_recorded(&[&bucket, &loose], &at_once));
+    let (_, _, by_account, _) = scanned_both_ways(dir.path(), &bucket);
     // One scan recorded, holding the stray item: the account recorded before the stray was
     // found was rolled back, and everything was read together.
     let conn = rusqlite::Connection::open(&by_account).unwrap();
