@@ -295,29 +295,10 @@ pub fn read(
         path.display().to_string()
     };
     if !stdin {
-        // A file is read an item at a time where its shape allows (snapshots, history files, API
-        // outputs, lists of items): memory for the parsed items, not for the file's text too.
-        let file = std::fs::File::open(path).map_err(|source_err| {
-            shared::Error::Io {
-                path: source.clone(),
-                source: source_err,
-            }
-            .to_string()
-        })?;
-        let size = file.metadata().map_or(0, |m| m.len());
-        let counted = Counted {
-            inner: file,
-            done: 0,
-            tell: |done| progress(done, size),
-        };
-        let mut collect = Collect::new(source.clone(), Some(path), how, declared);
-        match snapshot::stream(counted, &source, snapshot::MAX_SNAPSHOT_BYTES, |_, text, line| {
-            collect.item(text, line)
-        }) {
-            Ok(found) => return Ok(collect.finish(found.shape, found.snapshot_id, found.items)),
-            Err(snapshot::NotStreamed::Failed(e)) => return Err(collect.named(&e)),
+        match stream_file(path, how, declared, false, &mut progress)? {
+            Streamed::Read(input) => return Ok(input),
             // Another shape, or not well-formed: read whole, as `split` reads it.
-            Err(snapshot::NotStreamed::Whole) => {}
+            Streamed::Whole | Streamed::SeveralAccounts => {}
         }
     }
     let bytes = if stdin {
@@ -327,6 +308,71 @@ pub fn read(
     }
     .map_err(|e| e.to_string())?;
     parse(&bytes, source, (!stdin).then_some(path), how, declared, progress)
+}
+
+/// Opens a file to read, its error naming it.
+fn open_file(path: &Path) -> Result<std::fs::File, String> {
+    std::fs::File::open(path).map_err(|e| {
+        shared::Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        }
+        .to_string()
+    })
+}
+
+/// How [`stream_file`] ended.
+enum Streamed {
+    /// The file, read.
+    Read(Input),
+    /// Not of a shape read an item at a time, or not well-formed: to be read whole.
+    Whole,
+    /// An item of a second account came (asked to stop there).
+    SeveralAccounts,
+}
+
+/// Reads a file an item at a time where its shape allows (snapshots, history files, API outputs,
+/// lists of items): memory for the parsed items, not for the file's text too. With
+/// `one_account`, stops at the first item of a second account.
+fn stream_file(
+    path: &Path,
+    how: Reading,
+    declared: &[String],
+    one_account: bool,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<Streamed, String> {
+    let source = path.display().to_string();
+    let file = open_file(path)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let counted = Counted {
+        inner: file,
+        done: 0,
+        tell: |done| progress(done, size),
+    };
+    let mut collect = Collect::new(source.clone(), Some(path), how, declared);
+    let mut several = false;
+    let streamed = snapshot::stream(counted, &source, snapshot::MAX_SNAPSHOT_BYTES, |_, text, line| {
+        collect.item(text, line)?;
+        if one_account && collect.several_accounts() {
+            several = true;
+            // Ends the read (the error is not said).
+            return Err(shared::Error::Input {
+                source_name: String::new(),
+                message: String::new(),
+            });
+        }
+        Ok(())
+    });
+    match streamed {
+        Ok(found) => Ok(Streamed::Read(collect.finish(
+            found.shape,
+            found.snapshot_id,
+            found.items,
+        ))),
+        Err(snapshot::NotStreamed::Failed(_)) if several => Ok(Streamed::SeveralAccounts),
+        Err(snapshot::NotStreamed::Failed(e)) => Err(collect.named(&e)),
+        Err(snapshot::NotStreamed::Whole) => Ok(Streamed::Whole),
+    }
 }
 
 /// A file read by [`read_accounts`].
@@ -373,73 +419,45 @@ pub fn read_accounts(
     declared: &[String],
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Accounts, String> {
-    let source = path.display().to_string();
-    let open = || {
-        std::fs::File::open(path).map_err(|e| {
-            shared::Error::Io {
-                path: source.clone(),
-                source: e,
-            }
-            .to_string()
-        })
+    let whole = || {
+        let bytes = snapshot::read_bytes(path).map_err(|e| e.to_string())?;
+        parse(&bytes, path.display().to_string(), Some(path), how, declared, |_, _| {}).map(Accounts::One)
     };
-    let file = open()?;
-    let size = file.metadata().map_or(0, |m| m.len());
-    let mut collect = Collect::new(source.clone(), Some(path), how, declared);
-    let counted = Counted {
-        inner: file,
-        done: 0,
-        tell: |done| progress(done, size),
-    };
-    let mut several = false;
-    let streamed = snapshot::stream(counted, &source, snapshot::MAX_SNAPSHOT_BYTES, |_, text, line| {
-        collect.item(text, line)?;
-        if collect.several_accounts() {
-            several = true;
-            // Ends the read: the file is read again, an account at a time.
-            return Err(shared::Error::Input {
-                source_name: String::new(),
-                message: String::new(),
-            });
-        }
-        Ok(())
-    });
-    match streamed {
-        Ok(found) => {
-            return Ok(Accounts::One(collect.finish(
-                found.shape,
-                found.snapshot_id,
-                found.items,
-            )))
-        }
-        Err(snapshot::NotStreamed::Failed(_)) if several => {}
-        Err(snapshot::NotStreamed::Failed(e)) => return Err(collect.named(&e)),
-        Err(snapshot::NotStreamed::Whole) => return read(path, how, declared, |_, _| {}).map(Accounts::One),
+    match stream_file(path, how, declared, true, &mut progress)? {
+        Streamed::Read(input) => return Ok(Accounts::One(input)),
+        // Another shape, or not well-formed: read whole, as `read` reads it.
+        Streamed::Whole => return whole(),
+        Streamed::SeveralAccounts => {}
     }
-    drop(collect);
+    let source = path.display().to_string();
     let spill = || -> Result<Option<Spilled>, String> {
         let text = tempfile::tempfile().map_err(|e| format!("a temporary file for {source}: {e}"))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 16, &text);
         let (mut at, mut time, mut accounts) = (0u64, None, BTreeMap::<String, Vec<Span>>::new());
         let mut unreadable = false;
-        let streamed = snapshot::stream(open()?, &source, snapshot::MAX_SNAPSHOT_BYTES, |index, text, line| {
-            let item = snapshot::parse_one(text, index, line).inspect_err(|_| unreadable = true)?;
-            if types::is_recorded_type(&item.resource_type) {
-                time = time.max(item.capture_time);
-            }
-            std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| shared::Error::Io {
-                path: "a temporary file".to_owned(),
-                source: e,
-            })?;
-            accounts.entry(item.account_id).or_default().push(Span {
-                index,
-                at,
-                len: text.len(),
-                line,
-            });
-            at += text.len() as u64;
-            Ok(())
-        });
+        let streamed = snapshot::stream(
+            open_file(path)?,
+            &source,
+            snapshot::MAX_SNAPSHOT_BYTES,
+            |index, text, line| {
+                let item = snapshot::parse_one(text, index, line).inspect_err(|_| unreadable = true)?;
+                if types::is_recorded_type(&item.resource_type) {
+                    time = time.max(item.capture_time);
+                }
+                std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| shared::Error::Io {
+                    path: "a temporary file".to_owned(),
+                    source: e,
+                })?;
+                accounts.entry(item.account_id).or_default().push(Span {
+                    index,
+                    at,
+                    len: text.len(),
+                    line,
+                });
+                at += text.len() as u64;
+                Ok(())
+            },
+        );
         let found = match streamed {
             Ok(found) => found,
             Err(snapshot::NotStreamed::Failed(_)) if unreadable => return Ok(None),
