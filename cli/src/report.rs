@@ -42,9 +42,9 @@ pub struct ReportInput<'a> {
     /// The results by compliance, where they were counted as they came instead of kept (the
     /// result then holds none).
     pub counted: Option<&'a BTreeMap<Compliance, usize>>,
-    /// The summary's blockers, where they were tallied as the accounts came (the plan rows then
-    /// may hold none; see [`BlockerTally`]).
-    pub tally: Option<&'a BlockerTally>,
+    /// The summary's blockers, tallied as the accounts came (the plan rows may then hold none;
+    /// see [`BlockerTally`]).
+    pub tally: &'a BlockerTally,
 }
 
 /// What the summary says of blockers (each check's distinct blocked resources and their
@@ -369,15 +369,7 @@ fn render_safe(result: &ScanResult, input: &ReportInput<'_>) -> String {
         by_account.entry(&p.account_id).or_default().push(p);
     }
     if input.summary {
-        let tallied;
-        let tally = match input.tally {
-            Some(t) => t,
-            None => {
-                tallied = BlockerTally::of(&result.plans);
-                &tallied
-            }
-        };
-        render_summary(&mut out, tally, &by_account, input.command);
+        render_summary(&mut out, input.tally, &by_account, input.command);
         by_account.clear();
     }
     // Account-level and IAM results hold in every region: their blockers are shown once per

@@ -1154,6 +1154,8 @@ fn render(
             })
         }
         Format::Text => {
+            // Shaping tallies the text report's blockers; a tally of the rows otherwise.
+            let tally = tally.unwrap_or_else(|| report::BlockerTally::of(&result.plans));
             let mut command = vec!["defender-prereqs scan".to_owned()];
             command.extend(args.paths.iter().map(|p| shell_word(&p.display().to_string())));
             if let Some(s) = &args.settings {
@@ -1171,15 +1173,10 @@ fn render(
                 applied,
                 names: Some(&names),
                 verbose: args.verbose,
-                summary: args.summary.unwrap_or_else(|| {
-                    tally
-                        .as_ref()
-                        .map_or_else(|| report::BlockerTally::of(&result.plans).lines, |t| t.lines)
-                        > report::SUMMARY_ABOVE
-                }),
+                summary: args.summary.unwrap_or(tally.lines > report::SUMMARY_ABOVE),
                 command: &command,
                 counted: counted.as_ref(),
-                tally: tally.as_ref(),
+                tally: &tally,
             };
             write!(out, "{}", report::render(&result, &input)).and_then(|()| out.flush())
         }
