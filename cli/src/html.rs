@@ -928,7 +928,7 @@ mod tests {
                             vec![Blocker::Check {
                                 check_id: "servers.instance-profile".into(),
                                 resource_type: "AWS::EC2::Instance".into(),
-                                resource_id: format!("i-{n:017x}"),
+                                resource_id: format!("i-{n:017x}").into(),
                                 annotation: "no IAM instance profile attached".into(),
                             }],
                         ),

@@ -433,7 +433,12 @@ pub fn write_junit(plans: &[PlanReadiness], applied: Option<&Applied>, out: &mut
                 PlanStatus::Unverified => writeln!(
                     out,
                     r#"    <testcase {name}><skipped>UNVERIFIED: {}</skipped></testcase>"#,
-                    xml(&p.unverified.join("; "))
+                    xml(&p
+                        .unverified
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "))
                 )?,
                 PlanStatus::NotApplicable => {
                     writeln!(

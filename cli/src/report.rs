@@ -138,7 +138,7 @@ fn any_control<S: AsRef<str>>(mut strings: impl Iterator<Item = S>) -> bool {
 
 /// The result with every string from the accounts made [`safe`] (borrowed when none needs it).
 fn safe_result(result: &ScanResult) -> std::borrow::Cow<'_, ScanResult> {
-    fn blockers(p: &shared::domain::plans::PlanReadiness) -> Vec<&String> {
+    fn blockers(p: &shared::domain::plans::PlanReadiness) -> Vec<&str> {
         p.blockers
             .iter()
             .flat_map(|b| match b {
@@ -147,7 +147,7 @@ fn safe_result(result: &ScanResult) -> std::borrow::Cow<'_, ScanResult> {
                     resource_type,
                     resource_id,
                     annotation,
-                } => vec![check_id, resource_type, resource_id, annotation],
+                } => vec![&**check_id, resource_type, resource_id, annotation],
                 Blocker::Plan { .. } => vec![],
             })
             .collect()
@@ -164,12 +164,8 @@ fn safe_result(result: &ScanResult) -> std::borrow::Cow<'_, ScanResult> {
             .into_iter(),
         )
     }) || result.plans.iter().any(|p| {
-        any_control(
-            [&p.account_id, &p.aws_region]
-                .into_iter()
-                .chain(&p.unverified)
-                .chain(blockers(p)),
-        )
+        any_control([p.account_id.as_str(), &p.aws_region].into_iter().chain(blockers(p)))
+            || p.unverified.iter().any(shared::domain::plans::Unverified::has_control)
     }) || result.azure.iter().any(|v| {
         any_control(
             [&v.account_id, &v.connector]
@@ -199,7 +195,10 @@ fn safe_result(result: &ScanResult) -> std::borrow::Cow<'_, ScanResult> {
     for p in &mut r.plans {
         make_safe(&mut p.account_id);
         make_safe(&mut p.aws_region);
-        p.unverified.iter_mut().for_each(make_safe);
+        p.unverified
+            .iter_mut()
+            .flat_map(shared::domain::plans::Unverified::texts_mut)
+            .for_each(make_safe);
         for b in &mut p.blockers {
             if let Blocker::Check {
                 check_id,

@@ -796,7 +796,7 @@ async fn central_deployment() {
                     .filter_map(|b| match b {
                         Blocker::Check {
                             check_id, resource_id, ..
-                        } => Some((check_id.clone(), resource_id.clone())),
+                        } => Some((check_id.to_string(), resource_id.to_string())),
                         Blocker::Plan { .. } => None,
                     })
                     .collect();

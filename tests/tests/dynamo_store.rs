@@ -375,7 +375,7 @@ async fn a_plan_row_of_thousands_of_blockers_fits_an_item() {
         .map(|n| Blocker::Check {
             check_id: "servers.instance-profile".into(),
             resource_type: "AWS::EC2::Instance".into(),
-            resource_id: format!("i-{n:017}"),
+            resource_id: format!("i-{n:017}").into(),
             annotation: "no IAM instance profile attached (the connector's 30-day automation only fixes instances that existed when its stack was created)".into(),
         })
         .collect();

@@ -19,7 +19,7 @@ pub type ItemId = usize;
 #[derive(Debug, Default)]
 pub struct ResourceGraph {
     items: Vec<ConfigurationItem>,
-    by_key: HashMap<(String, String, String), ItemId>,
+    by_key: ByKey,
     /// (account, region key, type) of every item: what a complete input shows recorded.
     recorded: HashSet<(String, String, String)>,
     joins: HashMap<JoinKey, Vec<ItemId>>,
@@ -37,6 +37,48 @@ fn key3(a: &str, b: &str, c: &str) -> (String, String, String) {
     (a.to_owned(), b.to_owned(), c.to_owned())
 }
 
+/// The items by (account, type, id): their indexes, hashed and compared through the items' own
+/// strings (a key of three owned strings was three allocations and an 80-byte slot per item, a
+/// tenth of a large account's graph).
+#[derive(Debug, Default)]
+struct ByKey {
+    table: hashbrown::HashTable<ItemId>,
+    state: std::hash::RandomState,
+}
+
+impl ByKey {
+    fn hash(state: &std::hash::RandomState, account: &str, resource_type: &str, resource_id: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(state, (account, resource_type, resource_id))
+    }
+
+    /// The index of the item of `account`, `resource_type` and `resource_id` among `items`.
+    fn find(
+        &self,
+        items: &[ConfigurationItem],
+        account: &str,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Option<ItemId> {
+        let hash = Self::hash(&self.state, account, resource_type, resource_id);
+        self.table
+            .find(hash, |&id| {
+                let i = &items[id];
+                i.resource_id == resource_id && i.resource_type == resource_type && i.account_id == account
+            })
+            .copied()
+    }
+
+    /// Indexes `items[id]`, whose key is not indexed yet.
+    fn insert(&mut self, items: &[ConfigurationItem], id: ItemId) {
+        let Self { table, state } = self;
+        let of = |id: &ItemId| {
+            let i = &items[*id];
+            Self::hash(state, &i.account_id, &i.resource_type, &i.resource_id)
+        };
+        table.insert_unique(of(&id), id, of);
+    }
+}
+
 /// The region under which AWS Config records a resource of `resource_type` seen in `region`:
 /// [`GLOBAL_REGION`] for global types (IAM), which one region's recorder records for the account.
 pub fn region_key<'a>(resource_type: &str, region: &'a str) -> &'a str {
@@ -51,22 +93,26 @@ impl ResourceGraph {
     /// capture time wins. One synthetic `AWS::::Account` item is added per account seen.
     pub fn build(mut items: Vec<ConfigurationItem>) -> Self {
         let mut g = Self::default();
-        g.by_key.reserve(items.len() + 1);
+        // Empty: nothing is rehashed.
+        g.by_key.table.reserve(items.len() + 1, |_| 0);
         // The newest item of each resource, kept in place in the vector given (a second vector
         // of a large account's items would be its size again): `kept` items are first, the rest
         // are older captures of them, dropped.
         let mut kept = 0;
         for at in 0..items.len() {
-            let key = key3(&items[at].account_id, &items[at].resource_type, &items[at].resource_id);
-            match g.by_key.get(&key) {
-                Some(&existing) => {
+            let it = &items[at];
+            match g
+                .by_key
+                .find(&items, &it.account_id, &it.resource_type, &it.resource_id)
+            {
+                Some(existing) => {
                     if items[at].capture_time >= items[existing].capture_time {
                         items.swap(existing, at);
                     }
                 }
                 None => {
-                    g.by_key.insert(key, kept);
                     items.swap(kept, at);
+                    g.by_key.insert(&items, kept);
                     kept += 1;
                 }
             }
@@ -75,7 +121,7 @@ impl ResourceGraph {
         g.items = items;
         let accounts: BTreeSet<String> = g.items.iter().map(|i| i.account_id.clone()).collect();
         for account in accounts {
-            if g.by_key.contains_key(&key3(&account, ACCOUNT_TYPE, &account)) {
+            if g.by_key.find(&g.items, &account, ACCOUNT_TYPE, &account).is_some() {
                 continue;
             }
             let capture_time = g
@@ -84,8 +130,8 @@ impl ResourceGraph {
                 .filter(|i| i.account_id == account)
                 .filter_map(|i| i.capture_time)
                 .max();
-            g.by_key.insert(key3(&account, ACCOUNT_TYPE, &account), g.items.len());
             g.items.push(ConfigurationItem::account(&account, capture_time));
+            g.by_key.insert(&g.items, g.items.len() - 1);
         }
         g.index();
         g
@@ -190,7 +236,7 @@ impl ResourceGraph {
 
     /// The item of `resource_type` / `resource_id` in `account`.
     pub fn find(&self, account: &str, resource_type: &str, resource_id: &str) -> Option<ItemId> {
-        self.by_key.get(&key3(account, resource_type, resource_id)).copied()
+        self.by_key.find(&self.items, account, resource_type, resource_id)
     }
 
     /// Accounts in the input, sorted.

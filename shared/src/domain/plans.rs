@@ -55,13 +55,13 @@ pub enum Blocker {
     #[serde(rename = "check")]
     Check {
         /// The check id.
-        check_id: String,
+        check_id: Text,
         /// The resource type.
-        resource_type: String,
+        resource_type: Text,
         /// The resource id.
-        resource_id: String,
+        resource_id: Text,
         /// Why.
-        annotation: String,
+        annotation: Text,
     },
     /// A plan this one needs is blocked in the same account and region.
     #[serde(rename = "plan")]
@@ -69,6 +69,166 @@ pub enum Blocker {
         /// The blocked plan.
         plan: Plan,
     },
+}
+
+/// A gating check the input could not decide, or a plan needed that is unverified: shown and
+/// serialized as one line (`checkId resourceType resourceId: why`, `plan <plan>: unverified`),
+/// ordered as that line, and held as the results' own shared texts (a large account has a
+/// hundred thousand of them: a line each was a fifth of its scan's memory).
+#[derive(Clone)]
+pub enum Unverified {
+    /// A gating check the input could not decide, and why.
+    Check {
+        /// The check id.
+        check_id: Text,
+        /// The resource type.
+        resource_type: Text,
+        /// The resource id.
+        resource_id: Text,
+        /// Why.
+        annotation: Text,
+    },
+    /// A plan this one needs is unverified in the same account and region.
+    Plan(Plan),
+    /// A line as written elsewhere.
+    Line(Text),
+}
+
+impl Unverified {
+    /// The pieces of its line.
+    fn pieces(&self) -> [&str; 7] {
+        match self {
+            Self::Check {
+                check_id,
+                resource_type,
+                resource_id,
+                annotation,
+            } => [check_id, " ", resource_type, " ", resource_id, ": ", annotation],
+            Self::Plan(plan) => ["plan ", plan.as_str(), ": unverified", "", "", "", ""],
+            Self::Line(line) => [line, "", "", "", "", "", ""],
+        }
+    }
+
+    /// The texts it holds from the accounts (to make them safe to print).
+    pub fn texts_mut(&mut self) -> Vec<&mut Text> {
+        match self {
+            Self::Check {
+                check_id,
+                resource_type,
+                resource_id,
+                annotation,
+            } => vec![check_id, resource_type, resource_id, annotation],
+            Self::Plan(_) => Vec::new(),
+            Self::Line(line) => vec![line],
+        }
+    }
+
+    /// Whether its line holds a control character.
+    pub fn has_control(&self) -> bool {
+        self.pieces().iter().any(|p| p.chars().any(char::is_control))
+    }
+}
+
+/// Compares the concatenations of `a` and `b` as strings are compared, without building them.
+fn cmp_joined(a: &[&str], b: &[&str]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let mut a = a.iter().map(|s| s.as_bytes()).filter(|s| !s.is_empty());
+    let mut b = b.iter().map(|s| s.as_bytes()).filter(|s| !s.is_empty());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        if x.is_empty() {
+            x = match a.next() {
+                Some(next) => next,
+                None if y.is_empty() && b.next().is_none() => return Ordering::Equal,
+                None => return Ordering::Less,
+            };
+        }
+        if y.is_empty() {
+            y = match b.next() {
+                Some(next) => next,
+                None => return Ordering::Greater,
+            };
+        }
+        let n = x.len().min(y.len());
+        match x[..n].cmp(&y[..n]) {
+            Ordering::Equal => (x, y) = (&x[n..], &y[n..]),
+            other => return other,
+        }
+    }
+}
+
+impl Ord for Unverified {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        cmp_joined(&self.pieces(), &other.pieces())
+    }
+}
+
+impl PartialOrd for Unverified {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Unverified {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Unverified {}
+
+impl PartialEq<str> for Unverified {
+    fn eq(&self, other: &str) -> bool {
+        cmp_joined(&self.pieces(), &[other]).is_eq()
+    }
+}
+
+impl PartialEq<&str> for Unverified {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl PartialEq<String> for Unverified {
+    fn eq(&self, other: &String) -> bool {
+        *self == **other
+    }
+}
+
+impl std::fmt::Display for Unverified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.pieces().iter().try_for_each(|p| f.write_str(p))
+    }
+}
+
+impl std::fmt::Debug for Unverified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+impl From<&str> for Unverified {
+    fn from(line: &str) -> Self {
+        Self::Line(line.into())
+    }
+}
+
+impl From<String> for Unverified {
+    fn from(line: String) -> Self {
+        Self::Line(line.into())
+    }
+}
+
+impl Serialize for Unverified {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Unverified {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Text::deserialize(d).map(Self::Line)
+    }
 }
 
 /// A recorded readiness, as stores keep it (the unverified checks as a count).
@@ -113,7 +273,7 @@ pub struct PlanReadiness {
     /// Gating checks the input could not decide, and why (`checkId resourceType resourceId: why`),
     /// and the plans it needs that are unverified (`plan <plan>: unverified`); all or the first
     /// ones, like `blockers`.
-    pub unverified: Vec<String>,
+    pub unverified: Vec<Unverified>,
     /// How many unverified checks there are in all (like `blocker_count`).
     #[serde(skip)]
     pub unverified_count: usize,
@@ -165,7 +325,7 @@ pub struct AccountRollup {
 struct Acc {
     blockers: BTreeSet<Blocker>,
     blocker_count: usize,
-    unverified: BTreeSet<String>,
+    unverified: BTreeSet<Unverified>,
     unverified_count: usize,
     in_scope: bool,
     non_compliant: BTreeSet<(Text, Text)>,
@@ -227,10 +387,10 @@ impl AccountRollup {
                 keep(
                     &mut a.blockers,
                     Blocker::Check {
-                        check_id: e.check_id.as_str().to_owned(),
-                        resource_type: e.resource_type.as_str().to_owned(),
-                        resource_id: e.resource_id.as_str().to_owned(),
-                        annotation: e.annotation.as_str().to_owned(),
+                        check_id: e.check_id.clone(),
+                        resource_type: e.resource_type.clone(),
+                        resource_id: e.resource_id.clone(),
+                        annotation: e.annotation.clone(),
                     },
                     self.cap,
                 );
@@ -239,7 +399,12 @@ impl AccountRollup {
                 a.unverified_count += 1;
                 keep(
                     &mut a.unverified,
-                    format!("{} {} {}: {}", e.check_id, e.resource_type, e.resource_id, e.annotation),
+                    Unverified::Check {
+                        check_id: e.check_id.clone(),
+                        resource_type: e.resource_type.clone(),
+                        resource_id: e.resource_id.clone(),
+                        annotation: e.annotation.clone(),
+                    },
                     self.cap,
                 );
             }
@@ -274,7 +439,7 @@ impl AccountRollup {
                 }
                 let mut blockers: Vec<Blocker> = a.blockers.into_iter().collect();
                 let mut blocker_count = a.blocker_count;
-                let mut unverified: Vec<String> = a.unverified.into_iter().collect();
+                let mut unverified: Vec<Unverified> = a.unverified.into_iter().collect();
                 let mut unverified_count = a.unverified_count;
                 if let Some(req) = plan.requires() {
                     match statuses.get(&req) {
@@ -283,7 +448,7 @@ impl AccountRollup {
                             blocker_count += 1;
                         }
                         Some(PlanStatus::Unverified) => {
-                            unverified.insert(0, format!("plan {req}: unverified"));
+                            unverified.insert(0, Unverified::Plan(req));
                             unverified_count += 1;
                         }
                         _ => {}
@@ -355,7 +520,7 @@ mod tests {
             .into_iter()
             .find(|p| p.plan == plan)
             .unwrap_or_else(|| panic!("no {plan} row"));
-        (p.status, p.unverified)
+        (p.status, p.unverified.iter().map(ToString::to_string).collect())
     }
 
     #[test]

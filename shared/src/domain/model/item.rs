@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 
 use super::resources::Resource;
 use crate::domain::error::{Error, ItemLocation, Result};
+use crate::domain::vocab::Text;
 
 /// `configurationItemStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -51,22 +52,61 @@ impl ItemStatus {
     }
 }
 
-/// One relationship of an item to another resource.
+/// One relationship of an item to another resource (the related resource's name is not kept:
+/// nothing reads it, and an account's items hold a hundred thousand relationships).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Relationship {
     /// Type of the related resource.
-    #[serde(default)]
-    pub resource_type: Option<String>,
+    #[serde(default, deserialize_with = "shared_text")]
+    pub resource_type: Option<Text>,
     /// Id of the related resource (absent for some IAM relationships, which carry a name only).
     #[serde(default)]
     pub resource_id: Option<String>,
-    /// Name of the related resource.
-    #[serde(default)]
-    pub resource_name: Option<String>,
     /// `name` in notifications and snapshots, `relationshipName` in API results.
-    #[serde(default, alias = "relationshipName")]
-    pub name: Option<String>,
+    #[serde(default, alias = "relationshipName", deserialize_with = "shared_text")]
+    pub name: Option<Text>,
+}
+
+/// Texts items repeat (a relationship's name, a related resource's type), one copy each.
+const SHARED_TEXTS: usize = 1024;
+
+thread_local! {
+    static TEXTS: std::cell::RefCell<std::collections::HashSet<Text>> = std::cell::RefCell::default();
+}
+
+/// A text of a small vocabulary (relationship names, resource types), shared with the items
+/// read before it on this thread; past [`SHARED_TEXTS`] distinct ones, a copy of its own.
+fn shared_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Text>, D::Error> {
+    struct Shared;
+    impl<'de> serde::de::Visitor<'de> for Shared {
+        type Value = Option<Text>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_none<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_str<E>(self, s: &str) -> std::result::Result<Self::Value, E> {
+            Ok(Some(TEXTS.with_borrow_mut(|texts| match texts.get(s) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = Text::from(s);
+                    if texts.len() < SHARED_TEXTS {
+                        texts.insert(t.clone());
+                    }
+                    t
+                }
+            })))
+        }
+    }
+    d.deserialize_option(Shared)
 }
 
 /// A parsed configuration item: the envelope plus the typed configuration of known resource types.

@@ -38,29 +38,29 @@ pub enum Resource {
     /// `AWS::IAM::Role`.
     IamRole(Box<IamRole>),
     /// `AWS::IAM::OIDCProvider`.
-    OidcProvider(OidcProvider),
+    OidcProvider(Box<OidcProvider>),
     /// `AWS::CloudFormation::Stack`.
-    CfnStack(CfnStack),
+    CfnStack(Box<CfnStack>),
     /// `AWS::EC2::VPCEndpoint`.
-    VpcEndpoint(VpcEndpoint),
+    VpcEndpoint(Box<VpcEndpoint>),
     /// `AWS::EC2::RouteTable`.
-    RouteTable(RouteTable),
+    RouteTable(Box<RouteTable>),
     /// `AWS::SSM::ManagedInstanceInventory`.
     SsmInventory(Box<SsmInventory>),
     /// `AWS::EKS::Cluster`.
     EksCluster(Box<EksCluster>),
     /// `AWS::EKS::FargateProfile`.
-    EksFargateProfile(EksFargateProfile),
+    EksFargateProfile(Box<EksFargateProfile>),
     /// `AWS::ECR::Repository`.
-    EcrRepository(EcrRepository),
+    EcrRepository(Box<EcrRepository>),
     /// `AWS::ECR::PublicRepository`.
-    EcrPublicRepository(EcrRepository),
+    EcrPublicRepository(Box<EcrRepository>),
     /// `AWS::RDS::DBInstance`.
     RdsInstance(Box<RdsInstance>),
     /// `AWS::RDS::DBCluster`.
     RdsCluster(Box<RdsCluster>),
     /// `AWS::RDS::OptionGroup`.
-    RdsOptionGroup(RdsOptionGroup),
+    RdsOptionGroup(Box<RdsOptionGroup>),
     /// The synthetic `AWS::::Account` resource account-level checks report on.
     Account,
     /// Any other type, and deleted or unrecorded items.
