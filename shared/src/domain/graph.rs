@@ -372,3 +372,67 @@ impl ResourceGraph {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(account: &str, id: &str, captured: &str, state: &str) -> ConfigurationItem {
+        let json = format!(
+            r#"{{"awsAccountId":"{account}","awsRegion":"us-east-1","resourceType":"AWS::EC2::Instance","resourceId":"{id}",
+               "configurationItemStatus":"OK","configurationItemCaptureTime":"{captured}",
+               "configuration":{{"instanceId":"{id}","state":{{"name":"{state}"}}}}}}"#
+        );
+        ConfigurationItem::from_json(&json, None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn state(g: &ResourceGraph, account: &str, id: &str) -> Option<String> {
+        let found = g.find(account, "AWS::EC2::Instance", id)?;
+        match &g.item(found).resource {
+            Resource::Ec2Instance(i) => i.state.as_ref().and_then(|s| s.name.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_newest_capture_of_each_resource_is_kept_and_found_in_any_order() {
+        let captures = [
+            item("111122223333", "i-1", "2026-11-20T08:00:00Z", "pending"),
+            item("111122223333", "i-1", "2026-11-20T09:00:00Z", "running"),
+            item("111122223333", "i-2", "2026-11-20T08:00:00Z", "stopped"),
+            item("444455556666", "i-1", "2026-11-20T07:00:00Z", "terminated"),
+            item("111122223333", "i-1", "2026-11-20T08:30:00Z", "stopping"),
+        ];
+        // Every rotation of the input: the same graph.
+        for start in 0..captures.len() {
+            let mut items = captures.to_vec();
+            items.rotate_left(start);
+            let g = ResourceGraph::build(items);
+            assert_eq!(
+                state(&g, "111122223333", "i-1").as_deref(),
+                Some("running"),
+                "rotation {start}"
+            );
+            assert_eq!(
+                state(&g, "111122223333", "i-2").as_deref(),
+                Some("stopped"),
+                "rotation {start}"
+            );
+            assert_eq!(
+                state(&g, "444455556666", "i-1").as_deref(),
+                Some("terminated"),
+                "rotation {start}"
+            );
+            assert_eq!(g.find("111122223333", "AWS::EC2::Instance", "i-3"), None);
+            assert_eq!(g.find("111122223333", "AWS::EC2::Volume", "i-1"), None);
+            // Three instances and one account item per account.
+            assert_eq!(g.items().len(), 5, "rotation {start}");
+            for account in ["111122223333", "444455556666"] {
+                let at = g
+                    .find(account, ACCOUNT_TYPE, account)
+                    .unwrap_or_else(|| panic!("{account}'s item"));
+                assert!(matches!(g.item(at).resource, Resource::Account));
+            }
+        }
+    }
+}

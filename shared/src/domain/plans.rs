@@ -323,33 +323,93 @@ pub struct AccountRollup {
 
 #[derive(Default, Debug)]
 struct Acc {
-    blockers: BTreeSet<Blocker>,
+    blockers: Kept<Blocker>,
     blocker_count: usize,
-    unverified: BTreeSet<Unverified>,
+    unverified: Kept<Unverified>,
     unverified_count: usize,
     in_scope: bool,
-    non_compliant: BTreeSet<(Text, Text)>,
+    /// Resources with a NON_COMPLIANT result (type, id), counted once each.
+    non_compliant: Kept<(Text, Text)>,
 }
 
-fn keep<T: Ord>(set: &mut BTreeSet<T>, value: T, cap: Option<usize>) {
-    set.insert(value);
-    if cap.is_some_and(|c| set.len() > c) {
-        set.pop_last();
+/// The smallest `cap` distinct values added (all of them without a cap), gathered as they come
+/// and put in order when taken, or whenever twice the cap has come: the same values as a sorted
+/// set trimmed on each insert, in a third less memory and without a tree insert per value (a
+/// large account's rollup folds six hundred thousand results).
+#[derive(Debug)]
+struct Kept<T> {
+    values: Vec<T>,
+    cap: Option<usize>,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self {
+            values: Vec::new(),
+            cap: None,
+        }
+    }
+}
+
+impl<T: Ord> Kept<T> {
+    fn with_cap(cap: Option<usize>) -> Self {
+        Self {
+            values: Vec::new(),
+            cap,
+        }
+    }
+
+    fn add(&mut self, value: T) {
+        self.values.push(value);
+        if self.cap.is_some_and(|c| self.values.len() >= 2 * c.max(1)) {
+            self.settle();
+        }
+    }
+
+    /// In order, each once, trimmed to the cap.
+    fn settle(&mut self) {
+        self.values.sort_unstable();
+        self.values.dedup();
+        if let Some(c) = self.cap {
+            self.values.truncate(c);
+        }
+    }
+
+    /// The distinct values, in order.
+    fn into_sorted(mut self) -> Vec<T> {
+        self.settle();
+        self.values
+    }
+
+    /// How many distinct values there are (all of them: without a cap).
+    fn distinct(&mut self) -> usize {
+        self.settle();
+        self.values.len()
     }
 }
 
 impl Acc {
-    /// Adds what another accumulator (the account's global results) holds.
-    fn absorb(&mut self, other: &Acc, cap: Option<usize>) {
-        for b in &other.blockers {
-            keep(&mut self.blockers, b.clone(), cap);
+    fn with_cap(cap: Option<usize>) -> Self {
+        Self {
+            blockers: Kept::with_cap(cap),
+            unverified: Kept::with_cap(cap),
+            ..Self::default()
         }
-        for u in &other.unverified {
-            keep(&mut self.unverified, u.clone(), cap);
+    }
+
+    /// Adds what another accumulator (the account's global results) holds.
+    fn absorb(&mut self, other: &Acc) {
+        for b in &other.blockers.values {
+            self.blockers.add(b.clone());
+        }
+        for u in &other.unverified.values {
+            self.unverified.add(u.clone());
         }
         self.blocker_count += other.blocker_count;
         self.unverified_count += other.unverified_count;
-        self.non_compliant.extend(other.non_compliant.iter().cloned());
+        self.non_compliant
+            .values
+            .extend(other.non_compliant.values.iter().cloned());
     }
 }
 
@@ -366,15 +426,17 @@ impl AccountRollup {
 
     /// Folds one recorded result in (each resource × check once).
     pub fn add(&mut self, e: &Evaluation) {
-        if e.aws_region != GLOBAL_REGION {
+        if e.aws_region != GLOBAL_REGION && !self.regions.contains(&e.aws_region) {
             self.regions.insert(e.aws_region.clone());
         }
-        let a = self.acc.entry((e.aws_region.clone(), e.plan)).or_default();
+        let key = (e.aws_region.clone(), e.plan);
+        let cap = self.cap;
+        let a = self.acc.entry(key).or_insert_with(|| Acc::with_cap(cap));
         if e.aws_region != GLOBAL_REGION && e.compliance != Compliance::NotApplicable {
             a.in_scope = true;
         }
         if e.compliance == Compliance::NonCompliant {
-            a.non_compliant.insert((e.resource_type.clone(), e.resource_id.clone()));
+            a.non_compliant.add((e.resource_type.clone(), e.resource_id.clone()));
         }
         // Azure not read at all: the `azure.*` results say so and gate nothing.
         let gating = crate::domain::checks::by_id(&e.check_id).is_none_or(|c| c.gating)
@@ -384,29 +446,21 @@ impl AccountRollup {
             _ if !gating => {}
             Compliance::NonCompliant => {
                 a.blocker_count += 1;
-                keep(
-                    &mut a.blockers,
-                    Blocker::Check {
-                        check_id: e.check_id.clone(),
-                        resource_type: e.resource_type.clone(),
-                        resource_id: e.resource_id.clone(),
-                        annotation: e.annotation.clone(),
-                    },
-                    self.cap,
-                );
+                a.blockers.add(Blocker::Check {
+                    check_id: e.check_id.clone(),
+                    resource_type: e.resource_type.clone(),
+                    resource_id: e.resource_id.clone(),
+                    annotation: e.annotation.clone(),
+                });
             }
             Compliance::InsufficientData => {
                 a.unverified_count += 1;
-                keep(
-                    &mut a.unverified,
-                    Unverified::Check {
-                        check_id: e.check_id.clone(),
-                        resource_type: e.resource_type.clone(),
-                        resource_id: e.resource_id.clone(),
-                        annotation: e.annotation.clone(),
-                    },
-                    self.cap,
-                );
+                a.unverified.add(Unverified::Check {
+                    check_id: e.check_id.clone(),
+                    resource_type: e.resource_type.clone(),
+                    resource_id: e.resource_id.clone(),
+                    annotation: e.annotation.clone(),
+                });
             }
             _ => {}
         }
@@ -433,13 +487,17 @@ impl AccountRollup {
         for region in regions {
             let mut statuses: BTreeMap<Plan, PlanStatus> = BTreeMap::new();
             for plan in Plan::ALL {
-                let mut a = self.acc.remove(&(Text::from(region), plan)).unwrap_or_default();
+                let mut a = self
+                    .acc
+                    .remove(&(Text::from(region), plan))
+                    .unwrap_or_else(|| Acc::with_cap(self.cap));
                 if let Some(g) = global.get(&plan) {
-                    a.absorb(g, self.cap);
+                    a.absorb(g);
                 }
-                let mut blockers: Vec<Blocker> = a.blockers.into_iter().collect();
+                let non_compliant_resources = a.non_compliant.distinct();
+                let mut blockers: Vec<Blocker> = a.blockers.into_sorted();
                 let mut blocker_count = a.blocker_count;
-                let mut unverified: Vec<Unverified> = a.unverified.into_iter().collect();
+                let mut unverified: Vec<Unverified> = a.unverified.into_sorted();
                 let mut unverified_count = a.unverified_count;
                 if let Some(req) = plan.requires() {
                     match statuses.get(&req) {
@@ -481,7 +539,7 @@ impl AccountRollup {
                     blocker_count,
                     unverified,
                     unverified_count,
-                    non_compliant_resources: a.non_compliant.len(),
+                    non_compliant_resources,
                 });
             }
         }
@@ -556,6 +614,50 @@ mod tests {
             ev("servers.ssm-agent-online", "i-1", InsufficientData),
         ];
         assert_eq!(status(&blocked, Plan::Servers).0, PlanStatus::Blocked);
+    }
+
+    #[test]
+    fn an_unverified_check_is_ordered_compared_and_written_as_its_line() {
+        let check = |c: &str, t: &str, id: &str, why: &str| Unverified::Check {
+            check_id: c.into(),
+            resource_type: t.into(),
+            resource_id: id.into(),
+            annotation: why.into(),
+        };
+        // Pieces that are prefixes of one another, and texts that hold the separators.
+        let all = [
+            check("servers.ssm", "AWS::EC2::Instance", "i-1", "why"),
+            check("servers.ssm", "AWS::EC2::Instance", "i-1 x", "why"),
+            check("servers.ssm", "AWS::EC2::Instance", "i-1:", "z"),
+            check("servers.ssm", "AWS::EC2::Instance", "i-1", "why not"),
+            check("servers.ssm", "AWS::EC2::Instance", "i-1", ""),
+            check("servers.ssm-agent", "AWS::EC2::Instance", "i-1", "why"),
+            check("servers.ssm", "AWS::EC2::Instance:", "i-1", "why"),
+            check("", "", "", ""),
+            Unverified::Plan(Plan::Cspm),
+            Unverified::from("plan cspm: unverified"),
+            Unverified::from("servers.ssm AWS::EC2::Instance i-1: why"),
+            Unverified::from("plan"),
+            Unverified::from(""),
+        ];
+        for a in &all {
+            for b in &all {
+                let (la, lb) = (a.to_string(), b.to_string());
+                assert_eq!(a.cmp(b), la.cmp(&lb), "{la:?} against {lb:?}");
+                assert_eq!(a == b, la == lb, "{la:?} against {lb:?}");
+            }
+            assert_eq!(*a, a.to_string());
+            assert_eq!(
+                serde_json::to_value(a).ok(),
+                Some(serde_json::Value::from(a.to_string()))
+            );
+        }
+        assert_eq!(
+            all[0].to_string(),
+            "servers.ssm AWS::EC2::Instance i-1: why",
+            "checkId resourceType resourceId: why"
+        );
+        assert_eq!(Unverified::Plan(Plan::Sql).to_string(), "plan sql: unverified");
     }
 
     #[test]
