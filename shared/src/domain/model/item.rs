@@ -68,16 +68,18 @@ pub struct Relationship {
     pub name: Option<Text>,
 }
 
-/// Texts items repeat (a relationship's name, a related resource's type), one copy each.
-const SHARED_TEXTS: usize = 1024;
+/// Texts items repeat (a relationship's name, a related resource's type, an inventory's
+/// applications), one copy each.
+const SHARED_TEXTS: usize = 16_384;
 
 thread_local! {
     static TEXTS: std::cell::RefCell<std::collections::HashSet<Text>> = std::cell::RefCell::default();
 }
 
-/// A text of a small vocabulary (relationship names, resource types), shared with the items
-/// read before it on this thread; past [`SHARED_TEXTS`] distinct ones, a copy of its own.
-fn shared_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Text>, D::Error> {
+/// A text of a small vocabulary (relationship names, resource types, application names and
+/// versions), shared with the items read before it on this thread; past [`SHARED_TEXTS`]
+/// distinct ones, a copy of its own.
+pub(crate) fn shared_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Text>, D::Error> {
     struct Shared;
     impl<'de> serde::de::Visitor<'de> for Shared {
         type Value = Option<Text>;

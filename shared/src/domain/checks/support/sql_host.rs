@@ -38,7 +38,12 @@ pub(crate) fn sql_application(ctx: &Ctx<'_>, instance_id: &str) -> Option<(Strin
                 .as_deref()
                 .is_some_and(|n| n.starts_with("Microsoft SQL Server") && !n.contains("Management Studio"))
         })
-        .map(|a| (a.name.clone().unwrap_or_default(), a.version.clone()))
+        .map(|a| {
+            (
+                a.name.as_deref().unwrap_or_default().to_owned(),
+                a.version.as_deref().map(str::to_owned),
+            )
+        })
 }
 
 /// The in-scope SQL instance, or the outcome to report instead.

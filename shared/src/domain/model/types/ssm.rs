@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer};
 use super::{typed, JoinKey, Recording, TypeInfo};
 use crate::domain::model::{ConfigurationItem, Needs, Resource};
 use crate::domain::settings::Settings;
-use crate::domain::vocab::ResourceKey;
+use crate::domain::vocab::{ResourceKey, Text};
 
 /// `AWS::SSM::ManagedInstanceInventory`: the OS, agent and applications of a managed instance
 /// (exists only where an inventory association runs).
@@ -124,15 +124,20 @@ fn content<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> R
 #[serde(rename_all = "PascalCase", default)]
 pub struct InstanceInformation {
     /// `AgentVersion`.
-    pub agent_version: Option<String>,
+    #[serde(deserialize_with = "crate::domain::model::item::shared_text")]
+    pub agent_version: Option<Text>,
     /// `PlatformName`, e.g. `Microsoft Windows Server 2019 Datacenter`, `Ubuntu`.
-    pub platform_name: Option<String>,
+    #[serde(deserialize_with = "crate::domain::model::item::shared_text")]
+    pub platform_name: Option<Text>,
     /// `PlatformType` (`Windows`, `Linux`, `MacOS`).
-    pub platform_type: Option<String>,
+    #[serde(deserialize_with = "crate::domain::model::item::shared_text")]
+    pub platform_type: Option<Text>,
     /// `PlatformVersion`, e.g. `10.0.17763`, `22.04`.
-    pub platform_version: Option<String>,
+    #[serde(deserialize_with = "crate::domain::model::item::shared_text")]
+    pub platform_version: Option<Text>,
     /// `InstanceStatus` (`Active`, `Stopped`, `Terminated`, `ConnectionLost`).
-    pub instance_status: Option<String>,
+    #[serde(deserialize_with = "crate::domain::model::item::shared_text")]
+    pub instance_status: Option<Text>,
 }
 
 /// `AWS:Application` content.
@@ -140,9 +145,11 @@ pub struct InstanceInformation {
 #[serde(rename_all = "PascalCase", default)]
 pub struct Application {
     /// `Name`.
-    pub name: Option<String>,
+    #[serde(deserialize_with = "crate::domain::model::item::shared_text")]
+    pub name: Option<Text>,
     /// `Version`.
-    pub version: Option<String>,
+    #[serde(deserialize_with = "crate::domain::model::item::shared_text")]
+    pub version: Option<Text>,
 }
 
 impl SsmInventory {
