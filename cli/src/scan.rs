@@ -491,11 +491,12 @@ fn merge(store: Option<&store::Store>, read: Read) -> Result<Merged, String> {
     let mut sole: HashMap<usize, &str> = HashMap::new();
     for (i, kept) in kept.iter().enumerate() {
         let mut accounts = kept.iter().flatten().map(|k| k.0.as_str());
-        if let Some(first) = accounts.next() {
-            let n = 1 + accounts.try_fold(1, |n, a| (a == first).then_some(n + 1)).unwrap_or(0);
-            if n > 1 && per_account.get(first) == Some(&n) {
-                sole.insert(i, first);
-            }
+        let Some(first) = accounts.next() else { continue };
+        // How many items it keeps, when all are of `first`.
+        let count = accounts.try_fold(1, |n, a| (a == first).then_some(n + 1));
+        // An account's count includes its account item.
+        if count.is_some_and(|n| per_account.get(first) == Some(&(n + 1))) {
+            sole.insert(i, first);
         }
     }
     let mut items: BTreeMap<String, Vec<ConfigurationItem>> = per_account
