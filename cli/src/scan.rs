@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shared::domain::engine::{self, ScanResult};
@@ -726,10 +727,26 @@ fn evaluate(
     Ok(Evaluated { result })
 }
 
+/// How many parts of results may wait for the store's recorder (see [`evaluate_recorded`]).
+const PARTS_WAITING: usize = 4;
+
+/// What [`evaluate_recorded`] hands the store's recorder.
+enum ToRecord {
+    /// Results as they come.
+    Results(Arc<Vec<shared::domain::vocab::Evaluation>>),
+    /// The accounts' plan rows and how many items they had: the evaluation is over.
+    End(Vec<shared::domain::plans::PlanReadiness>, usize),
+}
+
+/// Why the evaluation stopped handing results on: the recorder stopped (its error is the one
+/// shown).
+const RECORDER_STOPPED: &str = "the store's recorder stopped";
+
 /// [`evaluate`] of the merged accounts, recorded in the store's open scan when there is one:
-/// their items are compressed on another thread while the accounts are evaluated. Without a
-/// store or a suppressions file, nothing needs an account's results whole: they go to
-/// `shaping` as they come.
+/// the results are compared and written on another thread as they come (at most
+/// [`PARTS_WAITING`] parts waiting), and the items compressed on a third while the accounts
+/// are evaluated. Without a suppressions file, nothing needs an account's results whole: they
+/// go to `shaping` as they come.
 fn evaluate_recorded(
     args: &ScanArgs,
     settings: &Settings,
@@ -746,9 +763,16 @@ fn evaluate_recorded(
         merged.mirror.newest = HashMap::new();
     }
     let merged = &*merged;
+    let takes_parts = shaping.takes_parts();
     let Some((store, open)) = recorder else {
-        let evaluated = if shaping.takes_parts() {
-            evaluate(items, merged, settings, names, Some(&mut |n, p| shaping.add_rows(n, p)))
+        let evaluated = if takes_parts {
+            evaluate(
+                items,
+                merged,
+                settings,
+                names,
+                Some(&mut |n, p| shaping.add_rows(n, &p)),
+            )
         } else {
             evaluate(items, merged, settings, names, None)
         };
@@ -756,20 +780,68 @@ fn evaluate_recorded(
     };
     let writes = item_writes(merged);
     let packer = store.packer(open, &writes).map_err(|e| e.to_string())?;
-    let (evaluated, packed) = std::thread::scope(|threads| {
-        let packing = threads.spawn(|| packer.pack(&writes));
-        (evaluate(items, merged, settings, names, None), packing.join())
+    let record = scan_record(merged, writes, listing(args.format));
+    let (to_record, parts) = std::sync::mpsc::sync_channel::<ToRecord>(PARTS_WAITING);
+    // An account's results, when the output needs them whole.
+    let mut kept = Vec::new();
+    let (evaluated, recorded) = std::thread::scope(|threads| {
+        let packing = threads.spawn(|| packer.pack(&record.items));
+        let record = &record;
+        let recording = threads.spawn(move || {
+            let failed = |e: store::StoreError| e.to_string();
+            let mut recorder = store.recorder(open, record).map_err(failed)?;
+            for message in parts {
+                match message {
+                    ToRecord::Results(part) => recorder.results(&part).map_err(failed)?,
+                    ToRecord::End(plans, items) => {
+                        let packed = packing
+                            .join()
+                            .map_err(|_| "compressing the items to record failed".to_owned())?;
+                        let recorded = recorder.finish(open, &plans, items, packed).map_err(failed)?;
+                        return Ok((recorded, plans));
+                    }
+                }
+            }
+            // The evaluation failed: its error is the one shown, and nothing is recorded.
+            Err(String::new())
+        });
+        let mut each = |names: &names::Names, part: Vec<shared::domain::vocab::Evaluation>| {
+            let part = Arc::new(part);
+            to_record
+                .send(ToRecord::Results(Arc::clone(&part)))
+                .map_err(|_| RECORDER_STOPPED.to_owned())?;
+            if takes_parts {
+                shaping.add_rows(names, &part)
+            } else {
+                kept.push(part);
+                Ok(())
+            }
+        };
+        let evaluated = evaluate(items, merged, settings, names, Some(&mut each)).and_then(|mut e| {
+            let plans = std::mem::take(&mut e.result.plans);
+            to_record
+                .send(ToRecord::End(plans, e.result.items))
+                .map_err(|_| RECORDER_STOPPED.to_owned())?;
+            Ok(e)
+        });
+        drop(to_record);
+        let phase = spinner(merged.total, "recording");
+        let recorded: Result<_, String> = recording
+            .join()
+            .unwrap_or_else(|_| Err("recording the scan failed".to_owned()));
+        phase.finish_and_clear();
+        (evaluated, recorded)
     });
-    let evaluated = evaluated?;
-    let packed = packed.map_err(|_| "compressing the items to record failed".to_owned())?;
-    let phase = spinner(merged.total, "recording");
-    let recorded = store.record_part(
-        open,
-        &scan_record(merged, &evaluated.result, writes, listing(args.format)),
-        packed,
-    );
-    phase.finish_and_clear();
-    Ok((evaluated, Some(recorded.map_err(|e| e.to_string())?)))
+    match (evaluated, recorded) {
+        (Ok(mut evaluated), Ok((recording, plans))) => {
+            evaluated.result.plans = plans;
+            evaluated.result.evaluations = kept.into_iter().flat_map(Arc::unwrap_or_clone).collect();
+            Ok((evaluated, Some(recording)))
+        }
+        (Err(e), _) if e != RECORDER_STOPPED => Err(e),
+        (_, Err(e)) => Err(e),
+        (Err(e), Ok(_)) => Err(e),
+    }
 }
 
 /// The one input's name and snapshot id, or how many inputs there were.
@@ -806,15 +878,13 @@ fn item_writes(merged: &Merged) -> Vec<store::ItemWrite<'_>> {
     writes
 }
 
-/// What the store records of merged accounts, their evaluation and their items' writes.
+/// What the store records of merged accounts and their items' writes.
 fn scan_record<'a>(
     merged: &'a Merged,
-    result: &'a ScanResult,
     items: Vec<store::ItemWrite<'a>>,
     listing: store::Listing,
 ) -> store::ScanRecord<'a> {
     store::ScanRecord {
-        result,
         accounts: &merged.accounts,
         items,
         coverage: merged
@@ -1008,18 +1078,24 @@ impl<'a> Shaping<'a> {
     }
 
     /// Takes results as they come (see [`Shaping::takes_parts`]).
-    fn add_rows(
-        &mut self,
-        names: &names::Names,
-        mut rows: Vec<shared::domain::vocab::Evaluation>,
-    ) -> Result<(), String> {
-        rows.retain(|e| self.args.filter.evaluation(e));
+    fn add_rows(&mut self, names: &names::Names, rows: &[shared::domain::vocab::Evaluation]) -> Result<(), String> {
+        let filtered: Vec<shared::domain::vocab::Evaluation>;
+        let rows = if rows.iter().all(|e| self.args.filter.evaluation(e)) {
+            rows
+        } else {
+            filtered = rows
+                .iter()
+                .filter(|e| self.args.filter.evaluation(e))
+                .cloned()
+                .collect();
+            &filtered
+        };
         if let Some(counted) = &mut self.counted {
-            for e in &rows {
+            for e in rows {
                 *counted.entry(e.compliance).or_default() += 1;
             }
         } else if let Some(out) = &mut self.rows {
-            out.write_rows(self.args, &rows, None, names)?;
+            out.write_rows(self.args, rows, None, names)?;
         }
         Ok(())
     }

@@ -10,7 +10,6 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
-use shared::domain::engine::ScanResult;
 use shared::domain::model::{ConfigurationItem, LiveFacts};
 use shared::domain::plans::PlanStatus;
 use shared::domain::state::{self, Diff, PlanTransition};
@@ -345,32 +344,6 @@ impl Store {
             path: self.path.clone(),
             message,
         }
-    }
-
-    fn load_plans(
-        &self,
-        accounts: &BTreeSet<String>,
-    ) -> Result<BTreeMap<(String, String, Plan), PlanStatus>, StoreError> {
-        let mut out = BTreeMap::new();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT aws_region, plan, status FROM plan_status WHERE account_id = ?1")
-            .map_err(self.sql())?;
-        for account in accounts {
-            let rows = stmt
-                .query_map([account], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })
-                .map_err(self.sql())?;
-            for row in rows {
-                let (region, plan, status) = row.map_err(self.sql())?;
-                let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
-                let status = PlanStatus::parse(&status)
-                    .ok_or_else(|| self.corrupt(format!("unknown plan status `{status}`")))?;
-                out.insert((account.clone(), region, plan), status);
-            }
-        }
-        Ok(out)
     }
 
     /// Every recorded result of `account` (the report's input), in key order.
@@ -787,203 +760,271 @@ impl Store {
         let _ = self.conn.execute_batch("ROLLBACK");
     }
 
-    /// Compares and writes one part of a scan (some accounts, whole) in its transaction: what
-    /// changed since the previous scan for those accounts. `packed` is `scan.items` compressed
-    /// by this scan's [`Store::packer`].
-    pub fn record_part(
-        &mut self,
-        open: &mut OpenScan,
-        scan: &ScanRecord<'_>,
-        packed: Packed,
-    ) -> Result<Recording, StoreError> {
-        let result = scan.result;
-        let previous_plans = self.load_plans(scan.accounts)?;
-        let previous_scan = open.previous_scan;
-        let scan_id = open.scan_id;
-        let plan_transitions = state::plan_diff(&previous_plans, &result.plans);
-        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let corrupt = |message: String| StoreError::Corrupt {
-            path: path.clone(),
-            message,
-        };
-        // The evaluations per account, each account compared and written in turn, in key order:
-        // new resources are numbered, and their rows written, in the order of the tables' keys
-        // (appended, not inserted all over the tables).
-        let ordered = in_key_order(&result.evaluations);
-        let mut by_account: BTreeMap<&str, &[&shared::domain::vocab::Evaluation]> = BTreeMap::new();
-        for a in scan.accounts {
-            by_account.insert(a.as_str(), &[]);
-        }
-        for evaluations in ordered.chunk_by(|a, b| a.account_id == b.account_id) {
-            by_account.insert(&evaluations[0].account_id, evaluations);
-        }
-        // Which transitions the recording lists (rows are written for them either way).
-        let listed = match scan.listing {
-            Listing::Every => true,
-            Listing::AfterFirstScan => previous_scan.is_some(),
-            Listing::None => false,
-        };
-        if packed.0.len() != scan.items.len() {
-            return Err(corrupt(format!(
-                "{} items to write but {} compressed",
-                scan.items.len(),
-                packed.0.len()
-            )));
-        }
+    /// Starts recording one part of a scan (some accounts, whole) in its transaction: what
+    /// changed since the previous scan for those accounts. The part's results are then given
+    /// as they come ([`PartRecorder::results`]), and [`PartRecorder::finish`] writes the rest.
+    pub fn recorder<'s>(
+        &'s mut self,
+        open: &OpenScan,
+        scan: &'s ScanRecord<'s>,
+    ) -> Result<PartRecorder<'s>, StoreError> {
+        let sql = self.sql();
         let tx = &self.conn;
-        let mut diff = Diff {
-            stale: scan.stale,
-            ..Diff::default()
-        };
-        let (mut written, mut removed) = (0i64, 0i64);
-        {
-            let mut cov = tx
-                    .prepare(
-                        "INSERT OR REPLACE INTO coverage (account_id, aws_region, captured_at, resource_types, source, scan_id)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .map_err(sql)?;
-            for ((account, region), c) in &scan.coverage {
-                cov.execute(params![
-                    account,
-                    region,
-                    time(c.time),
-                    serde_json::to_string(&c.types).unwrap_or_else(|_| "[]".to_owned()),
-                    c.source,
-                    scan_id
-                ])
-                .map_err(sql)?;
-            }
-
-            let mut names = Names::new(tx).map_err(sql)?;
-            let mut up = Rows::new(
+        Ok(PartRecorder {
+            path: &self.path,
+            tx,
+            scan,
+            scan_id: open.scan_id,
+            previous_scan: open.previous_scan,
+            names: Names::new(tx).map_err(&sql)?,
+            up: Rows::new(
                 tx,
                 "INSERT OR REPLACE INTO results (rid, cid, compliance, tid, capture_ms, scan_id) VALUES ",
-            );
-            let mut del = tx
-                .prepare("DELETE FROM results WHERE rid = ?1 AND cid = ?2")
-                .map_err(sql)?;
-            let mut prev_stmt = tx
+            ),
+            previous_of: tx
                 .prepare(
                     "SELECT e.rid, e.cid, e.compliance, e.tid, e.capture_ms FROM resources r
                          JOIN results e ON e.rid = r.rid WHERE r.account_id = ?1",
                 )
-                .map_err(sql)?;
-            let mut changes: Vec<Change<'_>> = Vec::new();
-            for (account, evaluations) in &by_account {
-                let mut previous = Previous::read(&mut prev_stmt, account).map_err(sql)?;
-                // An account's first recording is its starting state: of its results, only the
-                // open ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes ("first
-                // seen failing"); a first COMPLIANT or NOT_APPLICABLE result is not a change worth
-                // a row (a first scan of 100,000 items wrote 600,000 "new" rows). Accounts with
-                // results before get every transition.
-                let known = !previous.is_empty();
-                names
-                    .load_resources(account, evaluations.chunk_by(|a, b| same_resource(a, b)).count())
-                    .map_err(sql)?;
-                for e in evaluations.iter() {
-                    let rid = names
-                        .resource(&e.aws_region, &e.resource_type, &e.resource_id)
-                        .map_err(sql)?;
-                    let cid = names.check(&e.check_id, e.plan).map_err(sql)?;
-                    let tid = names.text(&e.annotation).map_err(sql)?;
-                    let code = compliance_code(e.compliance);
-                    let ms = e.capture_time.map(|t| t.timestamp_millis());
-                    let change = |previous: Option<Compliance>, tid| Change {
-                        of: Changed::Result(e),
-                        previous,
-                        rid,
-                        cid,
-                        tid,
-                    };
-                    let write = match previous.take((rid, cid)) {
-                        // The same result from a newer capture: re-dated (no transition), so that
-                        // a late input captured in between cannot win over this newer evidence.
-                        Some((c, t, old_ms)) if c == code && t == tid => {
-                            if ms > old_ms {
-                                diff.redated += 1;
-                                true
-                            } else {
-                                diff.unchanged += 1;
-                                false
-                            }
-                        }
-                        Some((c, _, _)) => {
-                            if c != code {
-                                changes.push(change(compliance_of(c), tid));
-                            }
-                            true
-                        }
-                        None => {
-                            let worth_a_row = known
-                                || matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData);
-                            // Neither a row nor listed: nothing to keep of it.
-                            if worth_a_row || listed {
-                                changes.push(change(None, if worth_a_row { tid } else { -1 }));
-                            }
-                            true
-                        }
-                    };
-                    if write {
-                        up.push([Some(rid), Some(cid), Some(code), Some(tid), ms, Some(scan_id)])
-                            .map_err(sql)?;
-                        written += 1;
-                    }
-                }
-                up.flush().map_err(sql)?;
-                names.flush().map_err(sql)?;
-                // Recorded results the input no longer holds: removed where the input covers the
-                // account, unless their resource was in the input but could not be read.
-                if !scan.accounts.contains(*account) {
-                    continue;
-                }
-                for ((rid, cid), (c, tid, _)) in previous.rest() {
-                    let (region, rtype, id) = names.resource_key(rid).map_err(sql)?;
-                    if scan.unreadable.contains(&(rtype.clone(), id.clone())) {
-                        continue;
-                    }
-                    let (check_id, plan) = names.check_key(cid).map_err(sql)?;
-                    let plan = Plan::parse(&plan).ok_or_else(|| corrupt(format!("unknown plan `{plan}`")))?;
-                    let before = compliance_of(c).ok_or_else(|| corrupt(format!("unknown compliance code {c}")))?;
-                    let key = state::EvalKey {
-                        account_id: (*account).to_owned().into(),
-                        aws_region: region.into(),
-                        resource_type: rtype.into(),
-                        resource_id: id.into(),
-                        check_id: check_id.into(),
-                    };
-                    changes.push(Change {
-                        of: Changed::Gone(Box::new(state::Transition {
-                            key,
-                            plan,
-                            previous: Some(before),
-                            current: None,
-                            annotation: names.text_of(tid).map_err(sql)?.into(),
-                        })),
-                        previous: Some(before),
-                        rid,
-                        cid,
-                        tid,
-                    });
-                    del.execute(params![rid, cid]).map_err(sql)?;
-                    removed += 1;
-                }
-            }
-            changes.sort_by(|a, b| a.key().cmp(&b.key()));
-            let mut tr = Rows::new(
+                .map_err(&sql)?,
+            diff: Diff {
+                stale: scan.stale,
+                ..Diff::default()
+            },
+            counts: [0; 3],
+            changes: Vec::new(),
+            changes_out: Rows::new(
                 tx,
                 "INSERT INTO changes (scan_id, rid, cid, previous, current, tid) VALUES ",
-            );
-            for c in &changes {
-                // A first recording's result that is not open is listed, not kept (tid -1).
-                if c.tid >= 0 {
-                    tr.push([
-                        Some(scan_id),
+            ),
+            transitions: Vec::new(),
+            account: None,
+            done: BTreeSet::new(),
+        })
+    }
+}
+
+/// One part of a scan being recorded (see [`Store::recorder`]): each account's results are
+/// compared with what is recorded as they come, and written, in key order, once the account's
+/// last result is in; so that a large account's results are never all held.
+pub struct PartRecorder<'s> {
+    path: &'s str,
+    tx: &'s Connection,
+    scan: &'s ScanRecord<'s>,
+    scan_id: i64,
+    previous_scan: Option<DateTime<Utc>>,
+    names: Names<'s>,
+    up: Rows<'s, Option<i64>, 6>,
+    previous_of: rusqlite::Statement<'s>,
+    diff: Diff,
+    /// Results given, written, removed.
+    counts: [i64; 3],
+    /// The changes of the account whose results are coming.
+    changes: Vec<Change>,
+    changes_out: Rows<'s, Option<i64>, 6>,
+    /// The transitions listed, of the accounts done.
+    transitions: Vec<state::Transition>,
+    /// The account whose results are coming.
+    account: Option<AccountResults>,
+    /// The accounts whose results came.
+    done: BTreeSet<String>,
+}
+
+/// An account's results as they come: compared, and kept as codes until the account's last.
+struct AccountResults {
+    id: String,
+    previous: Previous,
+    /// Whether the account has results recorded before (see [`PartRecorder::results`]).
+    known: bool,
+}
+
+impl PartRecorder<'_> {
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sql {
+            path: self.path.to_owned(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, message: String) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.to_owned(),
+            message,
+        }
+    }
+
+    /// Which transitions the recording lists (rows are written for them either way).
+    fn listed(&self) -> bool {
+        match self.scan.listing {
+            Listing::Every => true,
+            Listing::AfterFirstScan => self.previous_scan.is_some(),
+            Listing::None => false,
+        }
+    }
+
+    /// Compares results of the scan with what is recorded: each account's results given one
+    /// after another (in any order within the account; any number of calls).
+    pub fn results(&mut self, part: &[shared::domain::vocab::Evaluation]) -> Result<(), StoreError> {
+        let listed = self.listed();
+        for e in part {
+            if self.account.as_ref().is_none_or(|a| a.id != *e.account_id) {
+                self.end_account()?;
+                self.begin_account(&e.account_id)?;
+            }
+            let sql = |source| StoreError::Sql {
+                path: self.path.to_owned(),
+                source,
+            };
+            let rid = self
+                .names
+                .resource(&e.aws_region, &e.resource_type, &e.resource_id)
+                .map_err(sql)?;
+            let cid = self.names.check(&e.check_id, e.plan).map_err(sql)?;
+            let tid = self.names.text(&e.annotation).map_err(sql)?;
+            let code = compliance_code(e.compliance);
+            let ms = e.capture_time.map(|t| t.timestamp_millis());
+            let change = |previous: Option<Compliance>, tid| Change {
+                of: Changed::Result(e.clone()),
+                previous,
+                rid,
+                cid,
+                tid,
+            };
+            let Some(account) = self.account.as_mut() else {
+                continue;
+            };
+            let recorded = account.previous.take((rid, cid));
+            let write = match recorded {
+                // The same result from a newer capture: re-dated (no transition), so that a late
+                // input captured in between cannot win over this newer evidence.
+                Some((c, t, old_ms)) if c == code && t == tid => {
+                    if ms > old_ms {
+                        self.diff.redated += 1;
+                        true
+                    } else {
+                        self.diff.unchanged += 1;
+                        false
+                    }
+                }
+                Some((c, _, _)) => {
+                    if c != code {
+                        self.changes.push(change(compliance_of(c), tid));
+                    }
+                    true
+                }
+                None => {
+                    // An account's first recording is its starting state: of its results, only
+                    // the open ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes
+                    // ("first seen failing"); a first COMPLIANT or NOT_APPLICABLE result is not
+                    // a change worth a row (a first scan of 100,000 items wrote 600,000 "new"
+                    // rows). Accounts with results before get every transition.
+                    let worth_a_row = account.known
+                        || matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData);
+                    // Neither a row nor listed: nothing to keep of it.
+                    if worth_a_row || listed {
+                        self.changes.push(change(None, if worth_a_row { tid } else { -1 }));
+                    }
+                    true
+                }
+            };
+            if write {
+                self.up
+                    .push([Some(rid), Some(cid), Some(code), Some(tid), ms, Some(self.scan_id)])
+                    .map_err(sql)?;
+                self.counts[1] += 1;
+            }
+        }
+        self.counts[0] += part.len() as i64;
+        Ok(())
+    }
+
+    fn begin_account(&mut self, account: &str) -> Result<(), StoreError> {
+        if self.done.contains(account) {
+            return Err(self.corrupt(format!(
+                "the results of account {account} were given apart (an account's come one after another)"
+            )));
+        }
+        let previous = Previous::read(&mut self.previous_of, account).map_err(self.sql())?;
+        self.names
+            .load_resources(account, previous.rows.len())
+            .map_err(self.sql())?;
+        self.account = Some(AccountResults {
+            id: account.to_owned(),
+            known: !previous.is_empty(),
+            previous,
+        });
+        Ok(())
+    }
+
+    /// Ends the account whose results came last: the rest of its new resources and results
+    /// are written, then its recorded results the input no longer holds are removed, where the
+    /// input covers the account, unless their resource was in the input but could not be read,
+    /// and its changes written.
+    fn end_account(&mut self) -> Result<(), StoreError> {
+        let Some(account) = self.account.take() else {
+            return Ok(());
+        };
+        let sql = |source| StoreError::Sql {
+            path: self.path.to_owned(),
+            source,
+        };
+        self.names.flush().map_err(sql)?;
+        self.up.flush().map_err(sql)?;
+        self.done.insert(account.id.clone());
+        if !self.scan.accounts.contains(&account.id) {
+            return self.write_changes();
+        }
+        for ((rid, cid), (c, tid, _)) in account.previous.rest() {
+            let (region, rtype, id) = self.names.resource_key(rid).map_err(sql)?;
+            if self.scan.unreadable.contains(&(rtype.clone(), id.clone())) {
+                continue;
+            }
+            let (check_id, plan) = self.names.check_key(cid).map_err(sql)?;
+            let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
+            let before = compliance_of(c).ok_or_else(|| self.corrupt(format!("unknown compliance code {c}")))?;
+            let key = state::EvalKey {
+                account_id: account.id.as_str().into(),
+                aws_region: region.into(),
+                resource_type: rtype.into(),
+                resource_id: id.into(),
+                check_id: check_id.into(),
+            };
+            self.changes.push(Change {
+                of: Changed::Gone(Box::new(state::Transition {
+                    key,
+                    plan,
+                    previous: Some(before),
+                    current: None,
+                    annotation: self.names.text_of(tid).map_err(sql)?.into(),
+                })),
+                previous: Some(before),
+                rid,
+                cid,
+                tid,
+            });
+            self.tx
+                .prepare_cached("DELETE FROM results WHERE rid = ?1 AND cid = ?2")
+                .and_then(|mut del| del.execute(params![rid, cid]))
+                .map_err(sql)?;
+            self.counts[2] += 1;
+        }
+        self.write_changes()
+    }
+
+    /// Writes the changes of the account done, in key order, and keeps them as transitions
+    /// when the recording lists them.
+    fn write_changes(&mut self) -> Result<(), StoreError> {
+        let sql = |source| StoreError::Sql {
+            path: self.path.to_owned(),
+            source,
+        };
+        self.changes.sort_by(|a, b| a.key().cmp(&b.key()));
+        for c in &self.changes {
+            // A first recording's result that is not open is listed, not kept (tid -1).
+            if c.tid >= 0 {
+                self.changes_out
+                    .push([
+                        Some(self.scan_id),
                         Some(c.rid),
                         Some(c.cid),
                         c.previous.map(compliance_code),
@@ -991,81 +1032,151 @@ impl Store {
                         Some(c.tid),
                     ])
                     .map_err(sql)?;
-                }
             }
-            tr.flush().map_err(sql)?;
-            if listed {
-                diff.transitions = changes.into_iter().map(Change::transition).collect();
-            }
-            // Plan rows are the rollup of the results just recorded, for the whole accounts.
-            let mut clear = tx
-                .prepare("DELETE FROM plan_status WHERE account_id = ?1")
-                .map_err(sql)?;
-            for account in scan.accounts {
-                clear.execute([account]).map_err(sql)?;
-            }
-            let mut ps = tx
-                    .prepare(
-                        "INSERT OR REPLACE INTO plan_status (account_id, aws_region, plan, status, blockers, unverified, scan_id)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )
-                    .map_err(sql)?;
-            for p in &result.plans {
-                let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".to_owned());
-                ps.execute(params![
-                    p.account_id,
-                    p.aws_region,
-                    p.plan.as_str(),
-                    p.status.as_str(),
-                    blockers,
-                    p.unverified.len() as i64,
-                    scan_id
-                ])
-                .map_err(sql)?;
-            }
-            let mut pt = tx
-                .prepare(
-                    "INSERT INTO plan_transitions (scan_id, account_id, aws_region, plan, previous, current)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sql)?;
-            for t in &plan_transitions {
-                pt.execute(params![
-                    scan_id,
-                    t.account_id,
-                    t.aws_region,
-                    t.plan.as_str(),
-                    t.previous.map(PlanStatus::as_str),
-                    t.current.as_str()
-                ])
-                .map_err(sql)?;
-            }
-            let mut put = Rows::new(
-                tx,
-                "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
-                       deleted, body, facts, scan_id) VALUES ",
-            );
-            let text = text_value;
-            let null = ToSqlOutput::Owned(Value::Null);
-            for (w, body) in scan.items.iter().zip(packed.0) {
-                put.push([
-                    text(&w.key.0),
-                    text(&w.key.1),
-                    text(&w.key.2),
-                    text(w.region),
-                    time(w.capture_time).map_or(null.clone(), |t| ToSqlOutput::Owned(Value::Text(t))),
-                    ToSqlOutput::Owned(Value::Integer(i64::from(w.body.is_none()))),
-                    body.map_or(null.clone(), |b| ToSqlOutput::Owned(Value::Blob(b))),
-                    w.facts.map_or(null.clone(), text),
-                    ToSqlOutput::Owned(Value::Integer(scan_id)),
-                ])
-                .map_err(sql)?;
-            }
-            put.flush().map_err(sql)?;
         }
+        self.changes_out.flush().map_err(sql)?;
+        if self.listed() {
+            self.transitions
+                .extend(std::mem::take(&mut self.changes).into_iter().map(Change::transition));
+        } else {
+            self.changes.clear();
+        }
+        Ok(())
+    }
+
+    /// Ends the part: the accounts concerned that had no result, the changes, the plan rows
+    /// (`plans`: the rollup of the part's results, for the whole accounts), the coverage and the
+    /// items (`packed`: `scan.items` compressed by this scan's [`Store::packer`]). `items`:
+    /// how many items the part evaluated.
+    pub fn finish(
+        mut self,
+        open: &mut OpenScan,
+        plans: &[shared::domain::plans::PlanReadiness],
+        items: usize,
+        packed: Packed,
+    ) -> Result<Recording, StoreError> {
+        self.end_account()?;
+        let scan = self.scan;
+        for account in scan.accounts {
+            if !self.done.contains(account) {
+                self.begin_account(account)?;
+                self.end_account()?;
+            }
+        }
+        if packed.0.len() != scan.items.len() {
+            return Err(self.corrupt(format!(
+                "{} items to write but {} compressed",
+                scan.items.len(),
+                packed.0.len()
+            )));
+        }
+        let Self {
+            path,
+            tx,
+            scan_id,
+            previous_scan,
+            mut diff,
+            names,
+            mut transitions,
+            counts: [evaluations, written, removed],
+            ..
+        } = self;
+        let sql = |source| StoreError::Sql {
+            path: path.to_owned(),
+            source,
+        };
+        drop(names);
+        // In key order, whatever the order the accounts came in (stable: as each was written).
+        transitions.sort_by(|a, b| a.key.cmp(&b.key));
+        diff.transitions = transitions;
+        // Plan rows are the rollup of the results just recorded, for the whole accounts.
+        let previous_plans = load_plans(tx, path, scan.accounts)?;
+        let plan_transitions = state::plan_diff(&previous_plans, plans);
+        let mut clear = tx
+            .prepare("DELETE FROM plan_status WHERE account_id = ?1")
+            .map_err(sql)?;
+        for account in scan.accounts {
+            clear.execute([account]).map_err(sql)?;
+        }
+        let mut ps = tx
+            .prepare(
+                "INSERT OR REPLACE INTO plan_status (account_id, aws_region, plan, status, blockers, unverified, scan_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(sql)?;
+        for p in plans {
+            let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".to_owned());
+            ps.execute(params![
+                p.account_id,
+                p.aws_region,
+                p.plan.as_str(),
+                p.status.as_str(),
+                blockers,
+                p.unverified.len() as i64,
+                scan_id
+            ])
+            .map_err(sql)?;
+        }
+        let mut pt = tx
+            .prepare(
+                "INSERT INTO plan_transitions (scan_id, account_id, aws_region, plan, previous, current)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(sql)?;
+        for t in &plan_transitions {
+            pt.execute(params![
+                scan_id,
+                t.account_id,
+                t.aws_region,
+                t.plan.as_str(),
+                t.previous.map(PlanStatus::as_str),
+                t.current.as_str()
+            ])
+            .map_err(sql)?;
+        }
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let mut cov = tx
+            .prepare(
+                "INSERT OR REPLACE INTO coverage (account_id, aws_region, captured_at, resource_types, source, scan_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(sql)?;
+        for ((account, region), c) in &scan.coverage {
+            cov.execute(params![
+                account,
+                region,
+                time(c.time),
+                serde_json::to_string(&c.types).unwrap_or_else(|_| "[]".to_owned()),
+                c.source,
+                scan_id
+            ])
+            .map_err(sql)?;
+        }
+        let mut put = Rows::new(
+            tx,
+            "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
+               deleted, body, facts, scan_id) VALUES ",
+        );
+        let text = text_value;
+        let null = ToSqlOutput::Owned(Value::Null);
+        for (w, body) in scan.items.iter().zip(packed.0) {
+            put.push([
+                text(&w.key.0),
+                text(&w.key.1),
+                text(&w.key.2),
+                text(w.region),
+                time(w.capture_time).map_or(null.clone(), |t| ToSqlOutput::Owned(Value::Text(t))),
+                ToSqlOutput::Owned(Value::Integer(i64::from(w.body.is_none()))),
+                body.map_or(null.clone(), |b| ToSqlOutput::Owned(Value::Blob(b))),
+                w.facts.map_or(null.clone(), text),
+                ToSqlOutput::Owned(Value::Integer(scan_id)),
+            ])
+            .map_err(sql)?;
+        }
+        put.flush().map_err(sql)?;
         for (total, n) in open.totals.iter_mut().zip([
-            result.items as i64,
-            result.evaluations.len() as i64,
+            items as i64,
+            evaluations,
             written,
             removed,
             scan.stale as i64,
@@ -1079,6 +1190,41 @@ impl Store {
             plan_transitions,
         })
     }
+}
+
+/// The plan rows recorded of `accounts`.
+fn load_plans(
+    conn: &Connection,
+    path: &str,
+    accounts: &BTreeSet<String>,
+) -> Result<BTreeMap<(String, String, Plan), PlanStatus>, StoreError> {
+    let sql = |source| StoreError::Sql {
+        path: path.to_owned(),
+        source,
+    };
+    let corrupt = |message| StoreError::Corrupt {
+        path: path.to_owned(),
+        message,
+    };
+    let mut out = BTreeMap::new();
+    let mut stmt = conn
+        .prepare("SELECT aws_region, plan, status FROM plan_status WHERE account_id = ?1")
+        .map_err(sql)?;
+    for account in accounts {
+        let rows = stmt
+            .query_map([account], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(sql)?;
+        for row in rows {
+            let (region, plan, status) = row.map_err(sql)?;
+            let plan = Plan::parse(&plan).ok_or_else(|| corrupt(format!("unknown plan `{plan}`")))?;
+            let status =
+                PlanStatus::parse(&status).ok_or_else(|| corrupt(format!("unknown plan status `{status}`")))?;
+            out.insert((account.clone(), region, plan), status);
+        }
+    }
+    Ok(out)
 }
 
 /// A scan being recorded (see [`Store::begin_scan`]).
@@ -1193,11 +1339,11 @@ impl<'t> Names<'t> {
         })
     }
 
-    /// The resources of `account` (one account's at a time), with room for `evaluated` more.
-    fn load_resources(&mut self, account: &str, evaluated: usize) -> rusqlite::Result<()> {
+    /// The resources of `account` (one account's at a time), with room for `more`.
+    fn load_resources(&mut self, account: &str, more: usize) -> rusqlite::Result<()> {
         self.account = account.to_owned();
         self.resources.clear();
-        self.resources.reserve(evaluated);
+        self.resources.reserve(more);
         self.last = None;
         let mut stmt = self.tx.prepare_cached(
             "SELECT rid, aws_region, resource_type, resource_id FROM resources WHERE account_id = ?1",
@@ -1323,7 +1469,12 @@ fn deflate(z: &mut flate2::Compress, text: &str, dictionary: Option<&[u8]>) -> V
         }
         let before = z.total_in();
         match z.compress_vec(input, &mut out, flate2::FlushCompress::Finish) {
-            Ok(flate2::Status::StreamEnd) | Err(_) => return out,
+            Ok(flate2::Status::StreamEnd) | Err(_) => {
+                // Held until the items are written: what it takes, not the room it was given
+                // (three times as much).
+                out.shrink_to_fit();
+                return out;
+            }
             Ok(_) => input = &input[(z.total_in() - before) as usize..],
         }
     }
@@ -1374,8 +1525,6 @@ pub struct ItemWrite<'a> {
 
 /// What a scan records.
 pub struct ScanRecord<'a> {
-    /// The evaluation of the whole accounts concerned, from their newest items.
-    pub result: &'a ScanResult,
     /// The accounts concerned.
     pub accounts: &'a BTreeSet<String>,
     /// Items and tombstones to write (fastest in key order), compressed by a [`Packer`].
@@ -1455,8 +1604,8 @@ impl Previous {
 
 /// A change a recording found: the row it writes to `changes` (`tid` -1: none) and the
 /// transition it lists, built only when listed.
-struct Change<'e> {
-    of: Changed<'e>,
+struct Change {
+    of: Changed,
     previous: Option<Compliance>,
     rid: i64,
     cid: i64,
@@ -1464,12 +1613,12 @@ struct Change<'e> {
 }
 
 /// What changed: a result of the scan, or a recorded result no longer there.
-enum Changed<'e> {
-    Result(&'e shared::domain::vocab::Evaluation),
+enum Changed {
+    Result(shared::domain::vocab::Evaluation),
     Gone(Box<state::Transition>),
 }
 
-impl Change<'_> {
+impl Change {
     fn key(&self) -> [&str; 5] {
         match &self.of {
             Changed::Result(e) => [
@@ -1503,39 +1652,15 @@ impl Change<'_> {
     fn transition(self) -> state::Transition {
         match self.of {
             Changed::Result(e) => state::Transition {
-                key: state::EvalKey::of(e),
+                key: state::EvalKey::of(&e),
                 plan: e.plan,
                 previous: self.previous,
                 current: Some(e.compliance),
-                annotation: e.annotation.clone(),
+                annotation: e.annotation,
             },
             Changed::Gone(t) => *t,
         }
     }
-}
-
-/// An evaluation's resource (account, region, type, id).
-fn resource(e: &shared::domain::vocab::Evaluation) -> [&str; 4] {
-    [&e.account_id, &e.aws_region, &e.resource_type, &e.resource_id].map(|t| &**t)
-}
-
-fn same_resource(a: &shared::domain::vocab::Evaluation, b: &shared::domain::vocab::Evaluation) -> bool {
-    resource(a) == resource(b)
-}
-
-/// Evaluations in the order of their keys (account, region, type, id, check). A resource's
-/// results come together from the engine: its runs are ordered, and the checks within each.
-fn in_key_order(evaluations: &[shared::domain::vocab::Evaluation]) -> Vec<&shared::domain::vocab::Evaluation> {
-    let mut runs: Vec<&[shared::domain::vocab::Evaluation]> = evaluations.chunk_by(same_resource).collect();
-    // Stable: a resource's runs (were there several) keep their order.
-    runs.sort_by(|a, b| resource(&a[0]).cmp(&resource(&b[0])));
-    let mut ordered = Vec::with_capacity(evaluations.len());
-    for run in runs.chunk_by(|a, b| same_resource(&a[0], &b[0])) {
-        let start = ordered.len();
-        ordered.extend(run.iter().flat_map(|r| r.iter()));
-        ordered[start..].sort_by(|a, b| a.check_id.cmp(&b.check_id));
-    }
-    ordered
 }
 
 /// The compression dictionary of each account and resource type a scan's items bring (see
@@ -1652,5 +1777,146 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::vocab::Evaluation;
+
+    fn result(account: &str, id: &str, check: &str, compliance: Compliance) -> Evaluation {
+        Evaluation {
+            account_id: account.into(),
+            aws_region: "eu-west-1".into(),
+            resource_type: "AWS::EC2::Instance".into(),
+            resource_id: id.into(),
+            check_id: check.into(),
+            plan: Plan::Servers,
+            compliance,
+            annotation: format!("{check} of {id}").into(),
+            capture_time: DateTime::from_timestamp_millis(1_700_000_000_000),
+        }
+    }
+
+    /// Records `parts` as one scan of `accounts` into the store at `db`; the transitions listed.
+    fn record(db: &Path, accounts: &[&str], parts: &[&[Evaluation]]) -> Result<Vec<String>, StoreError> {
+        let mut store = Store::open(db)?;
+        let mut open = store.begin_scan()?;
+        let accounts: BTreeSet<String> = accounts.iter().map(|a| (*a).to_owned()).collect();
+        let unreadable = HashSet::new();
+        let scan = ScanRecord {
+            accounts: &accounts,
+            items: Vec::new(),
+            coverage: Vec::new(),
+            stale: 0,
+            tombstoned: 0,
+            unreadable: &unreadable,
+            listing: Listing::Every,
+        };
+        let recorded = store.recorder(&open, &scan).and_then(|mut r| {
+            for part in parts {
+                r.results(part)?;
+            }
+            r.finish(&mut open, &[], 0, Packed(Vec::new()))
+        });
+        let recorded = match recorded {
+            Ok(r) => r,
+            Err(e) => {
+                store.rollback_scan();
+                return Err(e);
+            }
+        };
+        store.commit_scan(open, "test", None)?;
+        Ok(recorded
+            .diff
+            .transitions
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} {:?}->{:?}",
+                    t.key.resource_id, t.key.check_id, t.previous, t.current
+                )
+            })
+            .collect())
+    }
+
+    fn rows(db: &Path, query: &str) -> Vec<String> {
+        let conn = Connection::open(db).unwrap();
+        let mut stmt = conn.prepare(query).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| r.get::<_, Value>(i).map(|v| format!("{v:?}")))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(|v| v.join(" "))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    #[test]
+    fn results_given_in_parts_in_any_order_within_an_account_record_what_they_record_given_at_once() {
+        use Compliance::{Compliant, NonCompliant};
+        let dir = tempfile::tempdir().unwrap();
+        let first = [
+            result("111111111111", "i-2", "servers.b", NonCompliant),
+            result("111111111111", "i-1", "servers.a", Compliant),
+            result("111111111111", "i-1", "servers.b", NonCompliant),
+            result("222222222222", "i-9", "servers.a", Compliant),
+        ];
+        // The second scan: i-1's servers.a fails, i-2 is gone, i-3 is new.
+        let second = [
+            result("111111111111", "i-3", "servers.a", Compliant),
+            result("111111111111", "i-1", "servers.b", NonCompliant),
+            result("111111111111", "i-1", "servers.a", NonCompliant),
+            result("222222222222", "i-9", "servers.a", Compliant),
+        ];
+        let accounts = ["111111111111", "222222222222"];
+        let whole = dir.path().join("whole.db");
+        let split = dir.path().join("split.db");
+        let listed_whole = [
+            record(&whole, &accounts, &[&first]).unwrap(),
+            record(&whole, &accounts, &[&second]).unwrap(),
+        ];
+        let listed_split = [
+            record(&split, &accounts, &[&first[..1], &first[1..3], &[], &first[3..]]).unwrap(),
+            record(&split, &accounts, &[&second[..2], &second[2..3], &second[3..]]).unwrap(),
+        ];
+        assert_eq!(listed_split, listed_whole);
+        // Listed in key order, whatever the order given.
+        assert_eq!(
+            listed_whole[1],
+            [
+                "i-1 servers.a Some(Compliant)->Some(NonCompliant)",
+                "i-2 servers.b Some(NonCompliant)->None",
+                "i-3 servers.a None->Some(Compliant)",
+            ]
+        );
+        for query in [
+            "SELECT account_id, resource_id, check_id, compliance, annotation, capture_time, scan_id FROM evaluations
+             ORDER BY 1, 2, 3",
+            "SELECT scan_id, account_id, resource_id, check_id, previous, current, annotation FROM transitions ORDER BY id",
+            "SELECT items, evaluations, written, removed FROM scans ORDER BY id",
+        ] {
+            assert_eq!(rows(&split, query), rows(&whole, query), "{query}");
+        }
+        assert_eq!(rows(&whole, "SELECT COUNT(*) FROM results"), ["Integer(4)"]);
+    }
+
+    #[test]
+    fn an_accounts_results_given_apart_fail_the_part_and_record_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let apart = [
+            result("111111111111", "i-1", "servers.a", Compliance::Compliant),
+            result("222222222222", "i-9", "servers.a", Compliance::Compliant),
+            result("111111111111", "i-2", "servers.a", Compliance::Compliant),
+        ];
+        let e = record(&db, &["111111111111", "222222222222"], &[&apart]).unwrap_err();
+        assert!(e.to_string().contains("given apart"), "{e}");
+        assert_eq!(rows(&db, "SELECT COUNT(*) FROM results"), ["Integer(0)"]);
+        assert_eq!(rows(&db, "SELECT COUNT(*) FROM scans"), ["Integer(0)"]);
     }
 }
