@@ -745,7 +745,7 @@ const RECORDER_STOPPED: &str = "the store's recorder stopped";
 /// [`evaluate`] of the merged accounts, recorded in the store's open scan when there is one:
 /// the results are compared and written on another thread as they come (at most
 /// [`PARTS_WAITING`] parts waiting), and the items compressed on a third while the accounts
-/// are evaluated. Without a suppressions file, nothing needs an account's results whole: they
+/// are evaluated, then written between two parts. Without a suppressions file, nothing needs an account's results whole: they
 /// go to `shaping` as they come.
 fn evaluate_recorded(
     args: &ScanArgs,
@@ -790,20 +790,31 @@ fn evaluate_recorded(
         let recording = threads.spawn(move || {
             let failed = |e: store::StoreError| e.to_string();
             let mut recorder = store.recorder(open, record).map_err(failed)?;
-            for message in parts {
-                match message {
-                    ToRecord::Results(part) => recorder.results(&part).map_err(failed)?,
-                    ToRecord::End(plans, items) => {
-                        let packed = packing
-                            .join()
-                            .map_err(|_| "compressing the items to record failed".to_owned())?;
-                        let recorded = recorder.finish(open, &plans, items, packed).map_err(failed)?;
+            let mut packing = Some(packing);
+            let items = |recorder: &mut store::PartRecorder<'_>, packing: std::thread::ScopedJoinHandle<'_, _>| {
+                let packed = packing
+                    .join()
+                    .map_err(|_| "compressing the items to record failed".to_owned())?;
+                recorder.items(packed).map_err(failed)
+            };
+            loop {
+                // The items as soon as they are compressed, between two parts of results.
+                if let Some(done) = packing.take_if(|p| p.is_finished()) {
+                    items(&mut recorder, done)?;
+                }
+                match parts.recv() {
+                    Ok(ToRecord::Results(part)) => recorder.results(&part).map_err(failed)?,
+                    Ok(ToRecord::End(plans, evaluated)) => {
+                        if let Some(packing) = packing.take() {
+                            items(&mut recorder, packing)?;
+                        }
+                        let recorded = recorder.finish(open, &plans, evaluated).map_err(failed)?;
                         return Ok((recorded, plans));
                     }
+                    // The evaluation failed: its error is the one shown, and nothing is recorded.
+                    Err(_) => return Err(String::new()),
                 }
             }
-            // The evaluation failed: its error is the one shown, and nothing is recorded.
-            Err(String::new())
         });
         let mut each = |names: &names::Names, part: Vec<shared::domain::vocab::Evaluation>| {
             let part = Arc::new(part);

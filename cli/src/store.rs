@@ -762,7 +762,8 @@ impl Store {
 
     /// Starts recording one part of a scan (some accounts, whole) in its transaction: what
     /// changed since the previous scan for those accounts. The part's results are then given
-    /// as they come ([`PartRecorder::results`]), and [`PartRecorder::finish`] writes the rest.
+    /// as they come ([`PartRecorder::results`]), its items once compressed
+    /// ([`PartRecorder::items`]), and [`PartRecorder::finish`] writes the rest.
     pub fn recorder<'s>(
         &'s mut self,
         open: &OpenScan,
@@ -792,21 +793,21 @@ impl Store {
                 ..Diff::default()
             },
             counts: [0; 3],
-            changes: Vec::new(),
-            changes_out: Rows::new(
+            changes: Rows::new(
                 tx,
                 "INSERT INTO changes (scan_id, rid, cid, previous, current, tid) VALUES ",
             ),
             transitions: Vec::new(),
             account: None,
             done: BTreeSet::new(),
+            items_written: false,
         })
     }
 }
 
 /// One part of a scan being recorded (see [`Store::recorder`]): each account's results are
-/// compared with what is recorded as they come, and written, in key order, once the account's
-/// last result is in; so that a large account's results are never all held.
+/// compared with what is recorded and written as they come, so that a large account's results
+/// are never all held.
 pub struct PartRecorder<'s> {
     path: &'s str,
     tx: &'s Connection,
@@ -819,18 +820,17 @@ pub struct PartRecorder<'s> {
     diff: Diff,
     /// Results given, written, removed.
     counts: [i64; 3],
-    /// The changes of the account whose results are coming.
-    changes: Vec<Change>,
-    changes_out: Rows<'s, Option<i64>, 6>,
-    /// The transitions listed, of the accounts done.
+    changes: Rows<'s, Option<i64>, 6>,
+    /// The transitions listed (see [`PartRecorder::listed`]).
     transitions: Vec<state::Transition>,
     /// The account whose results are coming.
     account: Option<AccountResults>,
     /// The accounts whose results came.
     done: BTreeSet<String>,
+    items_written: bool,
 }
 
-/// An account's results as they come: compared, and kept as codes until the account's last.
+/// What is recorded of the account whose results are coming.
 struct AccountResults {
     id: String,
     previous: Previous,
@@ -862,8 +862,9 @@ impl PartRecorder<'_> {
         }
     }
 
-    /// Compares results of the scan with what is recorded: each account's results given one
-    /// after another (in any order within the account; any number of calls).
+    /// Compares results of the scan with what is recorded, and writes what changed: each
+    /// account's results given one after another (any number of calls; in any order within
+    /// the account).
     pub fn results(&mut self, part: &[shared::domain::vocab::Evaluation]) -> Result<(), StoreError> {
         let listed = self.listed();
         for e in part {
@@ -883,35 +884,24 @@ impl PartRecorder<'_> {
             let tid = self.names.text(&e.annotation).map_err(sql)?;
             let code = compliance_code(e.compliance);
             let ms = e.capture_time.map(|t| t.timestamp_millis());
-            let change = |previous: Option<Compliance>, tid| Change {
-                of: Changed::Result(e.clone()),
-                previous,
-                rid,
-                cid,
-                tid,
-            };
             let Some(account) = self.account.as_mut() else {
                 continue;
             };
-            let recorded = account.previous.take((rid, cid));
-            let write = match recorded {
+            // The change to record and list, if any: the previous compliance and the text
+            // kept with it (-1: listed, not kept).
+            let (write, change) = match account.previous.take((rid, cid)) {
                 // The same result from a newer capture: re-dated (no transition), so that a late
                 // input captured in between cannot win over this newer evidence.
                 Some((c, t, old_ms)) if c == code && t == tid => {
                     if ms > old_ms {
                         self.diff.redated += 1;
-                        true
+                        (true, None)
                     } else {
                         self.diff.unchanged += 1;
-                        false
+                        (false, None)
                     }
                 }
-                Some((c, _, _)) => {
-                    if c != code {
-                        self.changes.push(change(compliance_of(c), tid));
-                    }
-                    true
-                }
+                Some((c, _, _)) => (true, (c != code).then(|| (compliance_of(c), tid))),
                 None => {
                     // An account's first recording is its starting state: of its results, only
                     // the open ones (NON_COMPLIANT, INSUFFICIENT_DATA) are recorded as changes
@@ -920,13 +910,35 @@ impl PartRecorder<'_> {
                     // rows). Accounts with results before get every transition.
                     let worth_a_row = account.known
                         || matches!(e.compliance, Compliance::NonCompliant | Compliance::InsufficientData);
-                    // Neither a row nor listed: nothing to keep of it.
-                    if worth_a_row || listed {
-                        self.changes.push(change(None, if worth_a_row { tid } else { -1 }));
-                    }
-                    true
+                    (
+                        true,
+                        worth_a_row.then_some((None, tid)).or(listed.then_some((None, -1))),
+                    )
                 }
             };
+            if let Some((previous, kept)) = change {
+                if kept >= 0 {
+                    self.changes
+                        .push([
+                            Some(self.scan_id),
+                            Some(rid),
+                            Some(cid),
+                            previous.map(compliance_code),
+                            Some(code),
+                            Some(kept),
+                        ])
+                        .map_err(sql)?;
+                }
+                if listed {
+                    self.transitions.push(state::Transition {
+                        key: state::EvalKey::of(e),
+                        plan: e.plan,
+                        previous,
+                        current: Some(e.compliance),
+                        annotation: e.annotation.clone(),
+                    });
+                }
+            }
             if write {
                 self.up
                     .push([Some(rid), Some(cid), Some(code), Some(tid), ms, Some(self.scan_id)])
@@ -958,8 +970,7 @@ impl PartRecorder<'_> {
 
     /// Ends the account whose results came last: the rest of its new resources and results
     /// are written, then its recorded results the input no longer holds are removed, where the
-    /// input covers the account, unless their resource was in the input but could not be read,
-    /// and its changes written.
+    /// input covers the account, unless their resource was in the input but could not be read.
     fn end_account(&mut self) -> Result<(), StoreError> {
         let Some(account) = self.account.take() else {
             return Ok(());
@@ -972,89 +983,99 @@ impl PartRecorder<'_> {
         self.up.flush().map_err(sql)?;
         self.done.insert(account.id.clone());
         if !self.scan.accounts.contains(&account.id) {
-            return self.write_changes();
+            return Ok(());
         }
+        let listed = self.listed();
         for ((rid, cid), (c, tid, _)) in account.previous.rest() {
             let (region, rtype, id) = self.names.resource_key(rid).map_err(sql)?;
             if self.scan.unreadable.contains(&(rtype.clone(), id.clone())) {
                 continue;
             }
-            let (check_id, plan) = self.names.check_key(cid).map_err(sql)?;
-            let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
             let before = compliance_of(c).ok_or_else(|| self.corrupt(format!("unknown compliance code {c}")))?;
-            let key = state::EvalKey {
-                account_id: account.id.as_str().into(),
-                aws_region: region.into(),
-                resource_type: rtype.into(),
-                resource_id: id.into(),
-                check_id: check_id.into(),
-            };
-            self.changes.push(Change {
-                of: Changed::Gone(Box::new(state::Transition {
-                    key,
+            self.changes
+                .push([Some(self.scan_id), Some(rid), Some(cid), Some(c), None, Some(tid)])
+                .map_err(sql)?;
+            if listed {
+                let (check_id, plan) = self.names.check_key(cid).map_err(sql)?;
+                let plan = Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?;
+                self.transitions.push(state::Transition {
+                    key: state::EvalKey {
+                        account_id: account.id.as_str().into(),
+                        aws_region: region.into(),
+                        resource_type: rtype.into(),
+                        resource_id: id.into(),
+                        check_id: check_id.into(),
+                    },
                     plan,
                     previous: Some(before),
                     current: None,
                     annotation: self.names.text_of(tid).map_err(sql)?.into(),
-                })),
-                previous: Some(before),
-                rid,
-                cid,
-                tid,
-            });
+                });
+            }
             self.tx
                 .prepare_cached("DELETE FROM results WHERE rid = ?1 AND cid = ?2")
                 .and_then(|mut del| del.execute(params![rid, cid]))
                 .map_err(sql)?;
             self.counts[2] += 1;
         }
-        self.write_changes()
+        self.changes.flush().map_err(sql)
     }
 
-    /// Writes the changes of the account done, in key order, and keeps them as transitions
-    /// when the recording lists them.
-    fn write_changes(&mut self) -> Result<(), StoreError> {
+    /// Writes the part's items (`packed`: `scan.items` compressed by this scan's
+    /// [`Store::packer`]), once; at any time before [`PartRecorder::finish`].
+    pub fn items(&mut self, packed: Packed) -> Result<(), StoreError> {
+        let scan = self.scan;
+        if packed.0.len() != scan.items.len() || self.items_written {
+            return Err(self.corrupt(format!(
+                "{} items to write but {} compressed",
+                scan.items.len(),
+                packed.0.len()
+            )));
+        }
+        let path = self.path;
         let sql = |source| StoreError::Sql {
-            path: self.path.to_owned(),
+            path: path.to_owned(),
             source,
         };
-        self.changes.sort_by(|a, b| a.key().cmp(&b.key()));
-        for c in &self.changes {
-            // A first recording's result that is not open is listed, not kept (tid -1).
-            if c.tid >= 0 {
-                self.changes_out
-                    .push([
-                        Some(self.scan_id),
-                        Some(c.rid),
-                        Some(c.cid),
-                        c.previous.map(compliance_code),
-                        c.current().map(compliance_code),
-                        Some(c.tid),
-                    ])
-                    .map_err(sql)?;
-            }
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let mut put = Rows::new(
+            self.tx,
+            "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
+               deleted, body, facts, scan_id) VALUES ",
+        );
+        let text = text_value;
+        let null = ToSqlOutput::Owned(Value::Null);
+        for (w, body) in scan.items.iter().zip(packed.0) {
+            put.push([
+                text(&w.key.0),
+                text(&w.key.1),
+                text(&w.key.2),
+                text(w.region),
+                time(w.capture_time).map_or(null.clone(), |t| ToSqlOutput::Owned(Value::Text(t))),
+                ToSqlOutput::Owned(Value::Integer(i64::from(w.body.is_none()))),
+                body.map_or(null.clone(), |b| ToSqlOutput::Owned(Value::Blob(b))),
+                w.facts.map_or(null.clone(), text),
+                ToSqlOutput::Owned(Value::Integer(self.scan_id)),
+            ])
+            .map_err(sql)?;
         }
-        self.changes_out.flush().map_err(sql)?;
-        if self.listed() {
-            self.transitions
-                .extend(std::mem::take(&mut self.changes).into_iter().map(Change::transition));
-        } else {
-            self.changes.clear();
-        }
+        put.flush().map_err(sql)?;
+        self.items_written = true;
         Ok(())
     }
 
-    /// Ends the part: the accounts concerned that had no result, the changes, the plan rows
-    /// (`plans`: the rollup of the part's results, for the whole accounts), the coverage and the
-    /// items (`packed`: `scan.items` compressed by this scan's [`Store::packer`]). `items`:
-    /// how many items the part evaluated.
+    /// Ends the part (its items written): the accounts concerned that had no result, the plan
+    /// rows (`plans`: the rollup of the part's results, for the whole accounts) and the coverage.
+    /// `items`: how many items the part evaluated.
     pub fn finish(
         mut self,
         open: &mut OpenScan,
         plans: &[shared::domain::plans::PlanReadiness],
         items: usize,
-        packed: Packed,
     ) -> Result<Recording, StoreError> {
+        if !self.items_written {
+            return Err(self.corrupt("the part's items were not written".to_owned()));
+        }
         self.end_account()?;
         let scan = self.scan;
         for account in scan.accounts {
@@ -1063,20 +1084,12 @@ impl PartRecorder<'_> {
                 self.end_account()?;
             }
         }
-        if packed.0.len() != scan.items.len() {
-            return Err(self.corrupt(format!(
-                "{} items to write but {} compressed",
-                scan.items.len(),
-                packed.0.len()
-            )));
-        }
         let Self {
             path,
             tx,
             scan_id,
             previous_scan,
             mut diff,
-            names,
             mut transitions,
             counts: [evaluations, written, removed],
             ..
@@ -1085,8 +1098,8 @@ impl PartRecorder<'_> {
             path: path.to_owned(),
             source,
         };
-        drop(names);
-        // In key order, whatever the order the accounts came in (stable: as each was written).
+        // In key order, whatever the order the results came in (stable: a key given twice
+        // keeps the order given).
         transitions.sort_by(|a, b| a.key.cmp(&b.key));
         diff.transitions = transitions;
         // Plan rows are the rollup of the results just recorded, for the whole accounts.
@@ -1152,28 +1165,6 @@ impl PartRecorder<'_> {
             ])
             .map_err(sql)?;
         }
-        let mut put = Rows::new(
-            tx,
-            "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
-               deleted, body, facts, scan_id) VALUES ",
-        );
-        let text = text_value;
-        let null = ToSqlOutput::Owned(Value::Null);
-        for (w, body) in scan.items.iter().zip(packed.0) {
-            put.push([
-                text(&w.key.0),
-                text(&w.key.1),
-                text(&w.key.2),
-                text(w.region),
-                time(w.capture_time).map_or(null.clone(), |t| ToSqlOutput::Owned(Value::Text(t))),
-                ToSqlOutput::Owned(Value::Integer(i64::from(w.body.is_none()))),
-                body.map_or(null.clone(), |b| ToSqlOutput::Owned(Value::Blob(b))),
-                w.facts.map_or(null.clone(), text),
-                ToSqlOutput::Owned(Value::Integer(scan_id)),
-            ])
-            .map_err(sql)?;
-        }
-        put.flush().map_err(sql)?;
         for (total, n) in open.totals.iter_mut().zip([
             items as i64,
             evaluations,
@@ -1602,67 +1593,6 @@ impl Previous {
     }
 }
 
-/// A change a recording found: the row it writes to `changes` (`tid` -1: none) and the
-/// transition it lists, built only when listed.
-struct Change {
-    of: Changed,
-    previous: Option<Compliance>,
-    rid: i64,
-    cid: i64,
-    tid: i64,
-}
-
-/// What changed: a result of the scan, or a recorded result no longer there.
-enum Changed {
-    Result(shared::domain::vocab::Evaluation),
-    Gone(Box<state::Transition>),
-}
-
-impl Change {
-    fn key(&self) -> [&str; 5] {
-        match &self.of {
-            Changed::Result(e) => [
-                &e.account_id,
-                &e.aws_region,
-                &e.resource_type,
-                &e.resource_id,
-                &e.check_id,
-            ],
-            Changed::Gone(t) => {
-                let k = &t.key;
-                [
-                    &k.account_id,
-                    &k.aws_region,
-                    &k.resource_type,
-                    &k.resource_id,
-                    &k.check_id,
-                ]
-            }
-        }
-        .map(|t| &**t)
-    }
-
-    fn current(&self) -> Option<Compliance> {
-        match &self.of {
-            Changed::Result(e) => Some(e.compliance),
-            Changed::Gone(t) => t.current,
-        }
-    }
-
-    fn transition(self) -> state::Transition {
-        match self.of {
-            Changed::Result(e) => state::Transition {
-                key: state::EvalKey::of(&e),
-                plan: e.plan,
-                previous: self.previous,
-                current: Some(e.compliance),
-                annotation: e.annotation,
-            },
-            Changed::Gone(t) => *t,
-        }
-    }
-}
-
 /// The compression dictionary of each account and resource type a scan's items bring (see
 /// [`Store::packer`]).
 pub struct Packer {
@@ -1818,7 +1748,8 @@ mod tests {
             for part in parts {
                 r.results(part)?;
             }
-            r.finish(&mut open, &[], 0, Packed(Vec::new()))
+            r.items(Packed(Vec::new()))?;
+            r.finish(&mut open, &[], 0)
         });
         let recorded = match recorded {
             Ok(r) => r,
@@ -1880,9 +1811,23 @@ mod tests {
             record(&whole, &accounts, &[&first]).unwrap(),
             record(&whole, &accounts, &[&second]).unwrap(),
         ];
+        // Account 111111111111's results in another order, in parts (one empty).
+        let reordered =
+            |r: &[Evaluation]| -> Vec<Evaluation> { [r[2].clone(), r[0].clone(), r[1].clone(), r[3].clone()].into() };
+        let (first_split, second_split) = (reordered(&first), reordered(&second));
         let listed_split = [
-            record(&split, &accounts, &[&first[..1], &first[1..3], &[], &first[3..]]).unwrap(),
-            record(&split, &accounts, &[&second[..2], &second[2..3], &second[3..]]).unwrap(),
+            record(
+                &split,
+                &accounts,
+                &[&first_split[..1], &first_split[1..3], &[], &first_split[3..]],
+            )
+            .unwrap(),
+            record(
+                &split,
+                &accounts,
+                &[&second_split[..2], &second_split[2..3], &second_split[3..]],
+            )
+            .unwrap(),
         ];
         assert_eq!(listed_split, listed_whole);
         // Listed in key order, whatever the order given.
@@ -1897,7 +1842,8 @@ mod tests {
         for query in [
             "SELECT account_id, resource_id, check_id, compliance, annotation, capture_time, scan_id FROM evaluations
              ORDER BY 1, 2, 3",
-            "SELECT scan_id, account_id, resource_id, check_id, previous, current, annotation FROM transitions ORDER BY id",
+            "SELECT scan_id, account_id, resource_id, check_id, previous, current, annotation FROM transitions
+             ORDER BY 1, 2, 3, 4",
             "SELECT items, evaluations, written, removed FROM scans ORDER BY id",
         ] {
             assert_eq!(rows(&split, query), rows(&whole, query), "{query}");
