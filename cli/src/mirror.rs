@@ -101,24 +101,28 @@ pub fn merge(
     coverage: BTreeMap<(String, String), Coverage>,
     inputs: &[Input],
 ) -> Merged {
+    // Room for every resource at once (a map grown by doubling holds its old and new tables
+    // together at each growth: a tenth of a large account's peak without a store): as many as
+    // the store or the inputs hold, whichever holds more (the same resources, when an account
+    // is scanned again).
+    let room = stored.len().max(inputs.iter().map(|i| i.items.len()).sum());
+    let mut newest = HashMap::with_capacity(room);
+    newest.extend(stored.into_iter().map(|(k, s)| {
+        (
+            k,
+            Newest {
+                region: s.region,
+                capture_time: s.capture_time,
+                deleted: s.deleted,
+                holder: Holder::Stored,
+                write: false,
+                was_stored: true,
+                stored_facts: s.has_facts && !s.deleted,
+            },
+        )
+    }));
     let mut m = Merged {
-        newest: stored
-            .into_iter()
-            .map(|(k, s)| {
-                (
-                    k,
-                    Newest {
-                        region: s.region,
-                        capture_time: s.capture_time,
-                        deleted: s.deleted,
-                        holder: Holder::Stored,
-                        write: false,
-                        was_stored: true,
-                        stored_facts: s.has_facts && !s.deleted,
-                    },
-                )
-            })
-            .collect(),
+        newest,
         coverage,
         ..Merged::default()
     };
