@@ -286,6 +286,10 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        // Statement journals in memory: each statement of rows (`Rows`) journals the pages it
+        // changes that existed before it, a page or two; into a temporary file, a first scan of
+        // 100,000 items wrote 550 MB there.
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(sql)?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
             .map_err(sql)?;
         let version: Option<String> = conn
