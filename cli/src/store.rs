@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE INDEX IF NOT EXISTS changes_by_resource ON changes (rid);
 CREATE TABLE IF NOT EXISTS plan_status (
   account_id TEXT NOT NULL, aws_region TEXT NOT NULL, plan TEXT NOT NULL, status TEXT NOT NULL,
-  blockers TEXT NOT NULL, unverified INTEGER NOT NULL, scan_id INTEGER NOT NULL,
+  blockers TEXT NOT NULL, unverified INTEGER NOT NULL, scan_id INTEGER NOT NULL, blocker_count INTEGER,
   PRIMARY KEY (account_id, aws_region, plan)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS plan_transitions (
   id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, account_id TEXT NOT NULL, aws_region TEXT NOT NULL,
@@ -333,6 +333,19 @@ impl Store {
                 })
             }
         }
+        // A plan row keeps its first blockers and their count (`blocker_count`, added to schema
+        // 3 in place: a row without one keeps every blocker).
+        let counted: bool = conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('plan_status') WHERE name = 'blocker_count'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        if !counted {
+            conn.execute_batch("ALTER TABLE plan_status ADD COLUMN blocker_count INTEGER")
+                .map_err(sql)?;
+        }
         Ok(Self { conn, path: p })
     }
 
@@ -392,7 +405,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT account_id, aws_region, plan, status, blockers, unverified FROM plan_status
+                "SELECT account_id, aws_region, plan, status, blockers, unverified, blocker_count FROM plan_status
                  ORDER BY account_id, aws_region, plan",
             )
             .map_err(self.sql())?;
@@ -405,13 +418,14 @@ impl Store {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
                 ))
             })
             .map_err(self.sql())?;
         let mut out = Vec::new();
         for row in rows {
-            let (account_id, aws_region, plan, status, blockers, unverified) = row.map_err(self.sql())?;
-            // The store keeps every blocker.
+            let (account_id, aws_region, plan, status, blockers, unverified, count) = row.map_err(self.sql())?;
+            // The first blockers and their count; every blocker in a row written without one.
             let blockers: Vec<shared::domain::plans::Blocker> =
                 serde_json::from_str(&blockers).map_err(|e| self.corrupt(format!("blockers: {e}")))?;
             out.push(shared::domain::plans::ReadinessRow {
@@ -420,7 +434,7 @@ impl Store {
                 plan: Plan::parse(&plan).ok_or_else(|| self.corrupt(format!("unknown plan `{plan}`")))?,
                 status: PlanStatus::parse(&status)
                     .ok_or_else(|| self.corrupt(format!("unknown plan status `{status}`")))?,
-                blocker_count: blockers.len(),
+                blocker_count: count.map_or(blockers.len(), |n| usize::try_from(n).unwrap_or(0)),
                 blockers,
                 unverified: usize::try_from(unverified).unwrap_or(0),
             });
@@ -1117,12 +1131,16 @@ impl PartRecorder<'_> {
         }
         let mut ps = tx
             .prepare(
-                "INSERT OR REPLACE INTO plan_status (account_id, aws_region, plan, status, blockers, unverified, scan_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR REPLACE INTO plan_status
+                   (account_id, aws_region, plan, status, blockers, unverified, scan_id, blocker_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(sql)?;
         for p in plans {
-            let blockers = serde_json::to_string(&p.blockers).unwrap_or_else(|_| "[]".to_owned());
+            // The first blockers and their count, as the deployed store keeps them (a large
+            // account's rows held 15 MB of blockers, every one of which is a result row anyway).
+            let listed = &p.blockers[..p.blockers.len().min(shared::app::record::BLOCKERS_KEPT)];
+            let blockers = serde_json::to_string(listed).unwrap_or_else(|_| "[]".to_owned());
             ps.execute(params![
                 p.account_id,
                 p.aws_region,
@@ -1130,7 +1148,8 @@ impl PartRecorder<'_> {
                 p.status.as_str(),
                 blockers,
                 p.unverified.len() as i64,
-                scan_id
+                scan_id,
+                p.blocker_count as i64
             ])
             .map_err(sql)?;
         }
@@ -1739,6 +1758,15 @@ mod tests {
 
     /// Records `parts` as one scan of `accounts` into the store at `db`; the transitions listed.
     fn record(db: &Path, accounts: &[&str], parts: &[&[Evaluation]]) -> Result<Vec<String>, StoreError> {
+        record_with(db, accounts, parts, &[])
+    }
+
+    fn record_with(
+        db: &Path,
+        accounts: &[&str],
+        parts: &[&[Evaluation]],
+        plans: &[shared::domain::plans::PlanReadiness],
+    ) -> Result<Vec<String>, StoreError> {
         let mut store = Store::open(db)?;
         let mut open = store.begin_scan()?;
         let accounts: BTreeSet<String> = accounts.iter().map(|a| (*a).to_owned()).collect();
@@ -1757,7 +1785,7 @@ mod tests {
                 r.results(part)?;
             }
             r.items(Packed(Vec::new()))?;
-            r.finish(&mut open, &[], 0)
+            r.finish(&mut open, plans, 0)
         });
         let recorded = match recorded {
             Ok(r) => r,
@@ -1872,5 +1900,54 @@ mod tests {
         assert!(e.to_string().contains("given apart"), "{e}");
         assert_eq!(rows(&db, "SELECT COUNT(*) FROM results"), ["Integer(0)"]);
         assert_eq!(rows(&db, "SELECT COUNT(*) FROM scans"), ["Integer(0)"]);
+    }
+
+    #[test]
+    fn a_plan_row_keeps_its_first_blockers_and_their_count_and_an_older_row_all_of_them() {
+        use shared::domain::plans::{Blocker, PlanReadiness, PlanStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let blockers: Vec<Blocker> = (0..150)
+            .map(|n| Blocker::Check {
+                check_id: "servers.a".into(),
+                resource_type: "AWS::EC2::Instance".into(),
+                resource_id: format!("i-{n:03}").into(),
+                annotation: "why".into(),
+            })
+            .collect();
+        let row = PlanReadiness {
+            account_id: "111111111111".into(),
+            aws_region: "eu-west-1".into(),
+            plan: Plan::Servers,
+            status: PlanStatus::Blocked,
+            blocker_count: blockers.len(),
+            blockers: blockers.clone(),
+            unverified: Vec::new(),
+            unverified_count: 0,
+            non_compliant_resources: 150,
+        };
+        record_with(&db, &["111111111111"], &[], &[row]).unwrap();
+        let read = Store::open(&db).unwrap().readiness_rows().unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].blocker_count, 150);
+        assert_eq!(read[0].blockers, blockers[..shared::app::record::BLOCKERS_KEPT]);
+        // A store of schema 3 written before rows counted their blockers: the column is added
+        // when it is opened, and its rows' blockers are all of them.
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE plan_status DROP COLUMN blocker_count;
+             UPDATE plan_status SET blockers = json_array(json_object('kind', 'plan', 'plan', 'cspm'));",
+        )
+        .unwrap();
+        drop(conn);
+        let read = Store::open(&db).unwrap().readiness_rows().unwrap();
+        assert_eq!((read[0].blocker_count, read[0].blockers.len()), (1, 1));
+        assert_eq!(
+            rows(
+                &db,
+                "SELECT COUNT(*) FROM pragma_table_info('plan_status') WHERE name = 'blocker_count'"
+            ),
+            ["Integer(1)"]
+        );
     }
 }
