@@ -745,8 +745,8 @@ const RECORDER_STOPPED: &str = "the store's recorder stopped";
 /// [`evaluate`] of the merged accounts, recorded in the store's open scan when there is one:
 /// the results are compared and written on another thread as they come (at most
 /// [`PARTS_WAITING`] parts waiting), and the items compressed on a third while the accounts
-/// are evaluated, then written between two parts. Without a suppressions file, nothing needs an account's results whole: they
-/// go to `shaping` as they come.
+/// are evaluated, then written between two parts. Without a suppressions file, nothing needs
+/// an account's results whole: they go to `shaping` as they come.
 fn evaluate_recorded(
     args: &ScanArgs,
     settings: &Settings,
@@ -1082,7 +1082,7 @@ impl<'a> Shaping<'a> {
     }
 
     /// Whether results may be handed on as they come ([`evaluate`]'s parts): nothing needs a
-    /// whole account's results (no suppressions file, no store; the caller knows the store)
+    /// whole account's results (no suppressions file; the store takes them as they come too)
     /// and the output writes or counts them.
     fn takes_parts(&self) -> bool {
         self.applying.is_none() && (self.counted.is_some() || self.rows.is_some())

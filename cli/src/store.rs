@@ -976,7 +976,7 @@ impl PartRecorder<'_> {
         }
         let previous = Previous::read(&mut self.previous_of, account).map_err(self.sql())?;
         self.names
-            .load_resources(account, previous.rows.len())
+            .load_resources(account, previous.resources())
             .map_err(self.sql())?;
         self.account = Some(AccountResults {
             id: account.to_owned(),
@@ -1599,6 +1599,11 @@ impl Previous {
 
     fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// How many resources the results are of.
+    fn resources(&self) -> usize {
+        self.rows.chunk_by(|(a, _), (b, _)| a.0 == b.0).count()
     }
 
     /// The result recorded under `key`, unless taken already.
