@@ -118,8 +118,8 @@ def bucket_bytes(path):
 
 def curve(binary, snapshots):
     print(f"{'input':<28} {'size':>8} {'accounts':>8} {'largest':>8} {'command':<28} {'time':>7} {'peak RSS':>9} {'x input':>7} {'x largest':>9}")
+    runs = []
     for snapshot in snapshots:
-        size = bucket_bytes(snapshot)[0] if os.path.isdir(snapshot) else os.path.getsize(snapshot)
         rows = []
         with tempfile.TemporaryDirectory() as d:
             for name, args in [
@@ -127,11 +127,14 @@ def curve(binary, snapshots):
                 ("--db (first)", ["--db", os.path.join(d, "state.db")]),
             ]:
                 rows.append((name, *run([binary, "scan", snapshot, "--color", "never", *args])))
-        # After the runs: reading the file here raises this process's RSS, which a child's
-        # peak (wait4) would start from.
+        runs.append((snapshot, rows))
+    # After every run: reading an input here raises this process's peak RSS, which every child
+    # forked after it inherits as its own starting peak (Linux keeps the larger at fork and exec).
+    for snapshot, rows in runs:
         if os.path.isdir(snapshot):
-            _, accounts, largest = bucket_bytes(snapshot)
+            size, accounts, largest = bucket_bytes(snapshot)
         else:
+            size = os.path.getsize(snapshot)
             accounts, largest = largest_account_bytes(snapshot)
         for name, t, rss in rows:
             print(
