@@ -274,10 +274,7 @@ impl Store {
             source,
         };
         create_private(path).map_err(io)?;
-        let sql = |source| StoreError::Sql {
-            path: p.clone(),
-            source,
-        };
+        let sql = sql_error(&p);
         let conn = Connection::open(path).map_err(sql)?;
         // Pages of 16 KB for a store created now (SQLite fixes the page size when it creates the
         // database; on an existing one this does nothing): a first scan of 100,000 items was
@@ -349,18 +346,12 @@ impl Store {
         Ok(Self { conn, path: p })
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sql {
-            path: self.path.clone(),
-            source,
-        }
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+        sql_error(&self.path)
     }
 
     fn corrupt(&self, message: String) -> StoreError {
-        StoreError::Corrupt {
-            path: self.path.clone(),
-            message,
-        }
+        corrupt_error(&self.path, message)
     }
 
     /// Every recorded result of `account` (the report's input), in key order.
@@ -588,10 +579,7 @@ impl Store {
         names: usize,
     ) -> Result<usize, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
+        let sql = sql_error(&path);
         let tx = self.conn.transaction().map_err(sql)?;
         let mut removed = 0;
         let counted = statements.len().saturating_sub(names);
@@ -857,18 +845,8 @@ struct AccountResults {
 }
 
 impl PartRecorder<'_> {
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sql {
-            path: self.path.to_owned(),
-            source,
-        }
-    }
-
     fn corrupt(&self, message: String) -> StoreError {
-        StoreError::Corrupt {
-            path: self.path.to_owned(),
-            message,
-        }
+        corrupt_error(self.path, message)
     }
 
     /// Which transitions the recording lists (rows are written for them either way).
@@ -890,10 +868,7 @@ impl PartRecorder<'_> {
                 self.end_account()?;
                 self.begin_account(&e.account_id)?;
             }
-            let sql = |source| StoreError::Sql {
-                path: self.path.to_owned(),
-                source,
-            };
+            let sql = sql_error(self.path);
             let rid = self
                 .names
                 .resource(&e.aws_region, &e.resource_type, &e.resource_id)
@@ -974,10 +949,9 @@ impl PartRecorder<'_> {
                 "the results of account {account} were given apart (an account's come one after another)"
             )));
         }
-        let previous = Previous::read(&mut self.previous_of, account).map_err(self.sql())?;
-        self.names
-            .load_resources(account, previous.resources())
-            .map_err(self.sql())?;
+        let sql = sql_error(self.path);
+        let previous = Previous::read(&mut self.previous_of, account).map_err(sql)?;
+        self.names.load_resources(account, previous.resources()).map_err(sql)?;
         self.account = Some(AccountResults {
             id: account.to_owned(),
             known: !previous.is_empty(),
@@ -993,10 +967,7 @@ impl PartRecorder<'_> {
         let Some(account) = self.account.take() else {
             return Ok(());
         };
-        let sql = |source| StoreError::Sql {
-            path: self.path.to_owned(),
-            source,
-        };
+        let sql = sql_error(self.path);
         self.names.flush().map_err(sql)?;
         self.up.flush().map_err(sql)?;
         self.done.insert(account.id.clone());
@@ -1043,7 +1014,10 @@ impl PartRecorder<'_> {
     /// [`Store::packer`]), once; at any time before [`PartRecorder::finish`].
     pub fn items(&mut self, packed: Packed) -> Result<(), StoreError> {
         let scan = self.scan;
-        if packed.0.len() != scan.items.len() || self.items_written {
+        if self.items_written {
+            return Err(self.corrupt("the part's items were given twice".to_owned()));
+        }
+        if packed.0.len() != scan.items.len() {
             return Err(self.corrupt(format!(
                 "{} items to write but {} compressed",
                 scan.items.len(),
@@ -1051,11 +1025,8 @@ impl PartRecorder<'_> {
             )));
         }
         let path = self.path;
-        let sql = |source| StoreError::Sql {
-            path: path.to_owned(),
-            source,
-        };
-        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let sql = sql_error(path);
+        let time = time_text;
         let mut put = Rows::new(
             self.tx,
             "INSERT OR REPLACE INTO items (account_id, resource_type, resource_id, aws_region, capture_time,
@@ -1112,10 +1083,7 @@ impl PartRecorder<'_> {
             counts: [evaluations, written, removed],
             ..
         } = self;
-        let sql = |source| StoreError::Sql {
-            path: path.to_owned(),
-            source,
-        };
+        let sql = sql_error(path);
         // In key order, whatever the order the results came in (stable: a key given twice
         // keeps the order given).
         transitions.sort_by(|a, b| a.key.cmp(&b.key));
@@ -1170,7 +1138,7 @@ impl PartRecorder<'_> {
             ])
             .map_err(sql)?;
         }
-        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let time = time_text;
         let mut cov = tx
             .prepare(
                 "INSERT OR REPLACE INTO coverage (account_id, aws_region, captured_at, resource_types, source, scan_id)
@@ -1206,20 +1174,35 @@ impl PartRecorder<'_> {
     }
 }
 
+/// A time as the store writes it (RFC 3339, milliseconds).
+fn time_text(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// What SQLite failing on the store at `path` is.
+fn sql_error(path: &str) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+    move |source| StoreError::Sql {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The store at `path` holding something this version does not understand.
+fn corrupt_error(path: &str, message: String) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_owned(),
+        message,
+    }
+}
+
 /// The plan rows recorded of `accounts`.
 fn load_plans(
     conn: &Connection,
     path: &str,
     accounts: &BTreeSet<String>,
 ) -> Result<BTreeMap<(String, String, Plan), PlanStatus>, StoreError> {
-    let sql = |source| StoreError::Sql {
-        path: path.to_owned(),
-        source,
-    };
-    let corrupt = |message| StoreError::Corrupt {
-        path: path.to_owned(),
-        message,
-    };
+    let sql = sql_error(path);
+    let corrupt = |message| corrupt_error(path, message);
     let mut out = BTreeMap::new();
     let mut stmt = conn
         .prepare("SELECT aws_region, plan, status FROM plan_status WHERE account_id = ?1")
